@@ -1,0 +1,147 @@
+//! Every crossing of the boundary, and every `unsafe` block of the guest, lives in this module.
+//!
+//! Pointers arrive from the host as 32-bit offsets. The guest never assumes they are aligned (every access is
+//! `read_unaligned`/`write_unaligned`) and never assumes they are in bounds: an access past the end of linear
+//! memory is a wasm trap, which is the defined outcome the host checks for. A null pointer makes `point_add` and
+//! `point_add_batch` do nothing, as in the article's guest.
+
+use crate::add_points;
+
+/// The struct shared with the host: 8 bytes, little-endian fields, 4-byte alignment in the guest.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Point {
+    pub x: i32,
+    pub y: i32,
+}
+
+#[link(wasm_import_module = "env")]
+unsafe extern "C" {
+    fn host_log_value(value: i32);
+    fn host_get_shared_value() -> i32;
+    fn host_set_shared_value(value: i32);
+}
+
+pub(crate) fn log_value(value: i32) {
+    // SAFETY: the import takes an i32 by value and touches no guest memory; the host is bound to this signature
+    // at instantiation, so a mismatched host cannot link.
+    unsafe { host_log_value(value) }
+}
+
+pub(crate) fn get_shared_value() -> i32 {
+    // SAFETY: as for `log_value`: scalar in, scalar out, no guest memory involved.
+    unsafe { host_get_shared_value() }
+}
+
+pub(crate) fn set_shared_value(value: i32) {
+    // SAFETY: as for `log_value`: scalar in, no guest memory involved.
+    unsafe { host_set_shared_value(value) }
+}
+
+/// Reads a Point at a host-chosen address.
+///
+/// # Safety
+/// `ptr` must be non-null. Alignment is not required. An address outside linear memory traps in wasm rather
+/// than reading anything, and every 8 bytes inside it are a valid `Point`, so any non-null address is sound here.
+unsafe fn load_point(ptr: *const Point) -> Point {
+    // SAFETY: per this function's contract; the unaligned read makes no alignment assumption.
+    unsafe { ptr.read_unaligned() }
+}
+
+/// Writes a Point at a host-chosen address.
+///
+/// # Safety
+/// As for [`load_point`]: `ptr` must be non-null; out-of-bounds addresses trap instead of writing.
+unsafe fn store_point(ptr: *mut Point, value: Point) {
+    // SAFETY: per this function's contract. No Rust reference to that memory is live in the guest: the only
+    // guest-owned data a host pointer can hit is the shadow stack, the statics and the heap, all of which the
+    // guest touches only through raw reads and atomics around this call.
+    unsafe { ptr.write_unaligned(value) }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn just_add(left: u64, right: u64) -> u64 {
+    crate::just_add(left, right)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn simple_add(left: u64, right: u64) -> u64 {
+    crate::simple_add(left, right)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn trigger_host_calls(input: i32) {
+    crate::trigger_host_calls(input)
+}
+
+/// `*out = *a + *b`, reading both inputs before writing, so `out` may alias either input.
+#[unsafe(no_mangle)]
+pub extern "C" fn point_add(out: *mut Point, a: *const Point, b: *const Point) {
+    if out.is_null() || a.is_null() || b.is_null() {
+        say_null("point_add");
+        return;
+    }
+    // SAFETY: all three are non-null; see `load_point`/`store_point` for why any other address is sound.
+    let sum = unsafe { add_points(load_point(a), load_point(b)) };
+    // SAFETY: as above.
+    unsafe { store_point(out, sum) };
+    #[cfg(feature = "verbose")]
+    print_line(format_args!(
+        "point_add({:#x}, {:#x}, {:#x}): wrote {{ x: {}, y: {} }}",
+        out as usize, a as usize, b as usize, sum.x, sum.y
+    ));
+}
+
+/// `out[i] = a[i] + b[i]` for `i` in `0..count`, element by element in increasing `i` (each element's inputs
+/// are read before its output is written). Addresses are computed as `base + 8 * i` with 32-bit wrapping
+/// arithmetic, exactly as wasm's `i32.add` does, so the outcome is defined for every input.
+#[unsafe(no_mangle)]
+pub extern "C" fn point_add_batch(out: *mut Point, a: *const Point, b: *const Point, count: u32) {
+    if out.is_null() || a.is_null() || b.is_null() {
+        say_null("point_add_batch");
+        return;
+    }
+    let (out, a, b) = (out as usize as u32, a as usize as u32, b as usize as u32);
+    let stride = core::mem::size_of::<Point>() as u32;
+    for i in 0..count {
+        let step = i.wrapping_mul(stride);
+        let at = |base: u32| base.wrapping_add(step) as usize;
+        // SAFETY: non-null bases were checked above; an element address that wraps to 0 is still a wasm address
+        // (offset 0 of linear memory), read and written without alignment assumptions; out of range traps.
+        let sum = unsafe { add_points(load_point(at(a) as *const Point), load_point(at(b) as *const Point)) };
+        // SAFETY: as above.
+        unsafe { store_point(at(out) as *mut Point, sum) };
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn get_plugin_shared_value_ptr() -> *mut i32 {
+    crate::plugin_shared_value_ptr()
+}
+
+/// The guest's own view of `PLUGIN_SHARED_VALUE`, so the host can verify pattern 5 instead of reading a log.
+#[unsafe(no_mangle)]
+pub extern "C" fn read_plugin_shared_value() -> i32 {
+    crate::read_plugin_shared_value()
+}
+
+/// Does nothing: the floor of a host -> guest call.
+#[unsafe(no_mangle)]
+pub extern "C" fn nop() {}
+
+/// Calls `host_log_value(i)` for `i` in `0..count`: the per-callback cost without the entry cost.
+#[unsafe(no_mangle)]
+pub extern "C" fn call_host_n(count: u32) {
+    crate::call_host_n(count)
+}
+
+fn say_null(_export: &str) {
+    #[cfg(feature = "verbose")]
+    print_line(format_args!("{_export}: null pointer, nothing done"));
+}
+
+/// One line of guest narration on stdout (WASI `fd_write`), prefixed so the log tells guest from host.
+#[cfg(feature = "verbose")]
+pub(crate) fn print_line(args: core::fmt::Arguments<'_>) {
+    println!("[guest] {args}");
+}

@@ -1,0 +1,163 @@
+//! Builds the guest (`../guest`) for `wasm32-wasip1` twice, verbose and quiet, with a nested cargo, and leaves
+//! `guest-verbose.wasm` and `guest-quiet.wasm` in `OUT_DIR` for `src/guest.rs` to embed.
+//!
+//! The nested build gets its own target directory inside `OUT_DIR`, so it never waits on the outer build's lock,
+//! and none of the outer build's flags: host `RUSTFLAGS` (sanitizers under cargo-fuzz, coverage) and the clippy
+//! wrapper must not reach a wasm build. If the `wasm32-wasip1` standard library is missing it is installed with
+//! rustup, or the build stops with one sentence saying what to run.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const WASM_TARGET: &str = "wasm32-wasip1";
+const GUEST_CRATE_FILE: &str = "boundary_guest";
+
+/// Variables of the outer build that must not leak into the nested one.
+const SCRUBBED_ENV: &[&str] = &[
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "CARGO_ENCODED_RUSTDOCFLAGS",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET",
+    "CARGO_BUILD_TARGET_DIR",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_MAKEFLAGS",
+];
+
+fn main() {
+    if let Err(message) = run() {
+        // A build script's panic prints a backtrace hint; one clear sentence is what the user needs.
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let manifest_dir = PathBuf::from(env_var("CARGO_MANIFEST_DIR")?);
+    let out_dir = PathBuf::from(env_var("OUT_DIR")?);
+    let guest_dir = manifest_dir
+        .parent()
+        .ok_or("the host crate has no parent folder")?
+        .join("guest");
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+
+    ensure_wasm_target(&rustc)?;
+
+    let mut inputs = vec![guest_dir.join("Cargo.toml"), guest_dir.join("Cargo.lock")];
+    for (variant, features) in [("verbose", Some("verbose")), ("quiet", None)] {
+        let target_dir = out_dir.join("guest-target").join(variant);
+        let mut cmd = Command::new(&cargo);
+        cmd.arg("build")
+            .arg("--release")
+            .arg("--locked")
+            .args(["--target", WASM_TARGET])
+            .arg("--manifest-path")
+            .arg(guest_dir.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env("RUSTC", &rustc);
+        if let Some(features) = features {
+            cmd.args(["--features", features]);
+        }
+        for var in SCRUBBED_ENV {
+            cmd.env_remove(var);
+        }
+        let output = cmd
+            .output()
+            .map_err(|e| format!("could not start `{cargo}` to build the guest: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "building the {variant} guest for {WASM_TARGET} failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let artifact_dir = target_dir.join(WASM_TARGET).join("release");
+        let built = artifact_dir.join(format!("{GUEST_CRATE_FILE}.wasm"));
+        let dest = out_dir.join(format!("guest-{variant}.wasm"));
+        fs::copy(&built, &dest)
+            .map_err(|e| format!("could not copy {} to {}: {e}", built.display(), dest.display()))?;
+        inputs.extend(dep_info_sources(&artifact_dir.join(format!("{GUEST_CRATE_FILE}.d")))?);
+    }
+
+    inputs.sort();
+    inputs.dedup();
+    for input in inputs {
+        println!("cargo:rerun-if-changed={}", input.display());
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+    Ok(())
+}
+
+fn env_var(name: &str) -> Result<String, String> {
+    env::var(name).map_err(|_| format!("cargo did not set {name} for the build script"))
+}
+
+/// Makes sure the wasm32-wasip1 standard library is installed for the toolchain running this build.
+fn ensure_wasm_target(rustc: &str) -> Result<(), String> {
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("could not run `{rustc} --print sysroot`: {e}"))?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    let target_lib = Path::new(&sysroot).join("lib/rustlib").join(WASM_TARGET).join("lib");
+    if target_lib.is_dir() {
+        return Ok(());
+    }
+    let how = format!("rustup target add {WASM_TARGET}");
+    // `RUSTUP_TOOLCHAIN` is set by rustup's proxies, so the target goes to the toolchain that runs this build
+    // (stable for `cargo test`, nightly under `cargo fuzz`).
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", WASM_TARGET]);
+    match rustup.output() {
+        Ok(out) if out.status.success() && target_lib.is_dir() => {
+            println!("cargo:warning=installed the {WASM_TARGET} standard library with `{how}` (the guest needs it)");
+            Ok(())
+        }
+        Ok(out) => Err(format!(
+            "the {WASM_TARGET} standard library is missing and `{how}` failed ({}): run it yourself, then build again",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(_) => Err(format!(
+            "the {WASM_TARGET} standard library is missing from {sysroot} and rustup is not available: install the \
+             {WASM_TARGET} target for this toolchain (with rustup: `{how}`), then build again"
+        )),
+    }
+}
+
+/// The source files listed in a rustc dep-info file (`target: dep dep ...`, spaces in paths escaped as `\ `).
+fn dep_info_sources(dep_file: &Path) -> Result<Vec<PathBuf>, String> {
+    let text = fs::read_to_string(dep_file)
+        .map_err(|e| format!("could not read the guest's dep-info {}: {e}", dep_file.display()))?;
+    let mut sources = Vec::new();
+    for line in text.lines() {
+        let Some((_, deps)) = line.split_once(": ") else {
+            continue;
+        };
+        let mut current = String::new();
+        let mut chars = deps.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&' ') => {
+                    current.push(' ');
+                    chars.next();
+                }
+                ' ' => {
+                    if !current.is_empty() {
+                        sources.push(PathBuf::from(std::mem::take(&mut current)));
+                    }
+                }
+                _ => current.push(c),
+            }
+        }
+        if !current.is_empty() {
+            sources.push(PathBuf::from(current));
+        }
+    }
+    Ok(sources)
+}

@@ -1,0 +1,148 @@
+//! The host core's error type: one enum, so callers branch on the kind (out of bounds, trap, missing export, ...)
+//! instead of matching message strings. Every message names what was wrong: the file, export, import, offset or
+//! profile involved.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Everything the host core can report. Display is one line, fit for a command-line error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read module {}: {source}", path.display())]
+    ReadModule {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{module} is not a wasm module: {reason}")]
+    NotWasm { module: String, reason: String },
+
+    #[error("{module} does not compile: {message}")]
+    Compile { module: String, message: String },
+
+    #[error("unknown engine profile `{name}` (known: {known})")]
+    UnknownProfile { name: String, known: String },
+
+    #[error("engine profile `{profile}` is rejected by wasmtime: {message}")]
+    Profile { profile: &'static str, message: String },
+
+    #[error("{module} lacks the export `{export}` ({kind}) that the host needs")]
+    MissingExport {
+        module: String,
+        export: String,
+        kind: &'static str,
+    },
+
+    #[error("{module} exports `{export}` as {found}, but the host needs {expected}")]
+    WrongSignature {
+        module: String,
+        export: String,
+        expected: String,
+        found: String,
+    },
+
+    #[error("{module} imports `{import_module}::{field}`, which the host does not provide")]
+    UnknownImport {
+        module: String,
+        import_module: String,
+        field: String,
+    },
+
+    #[error("{module} imports `{import_module}::{field}` as {found}, but the host provides {expected}")]
+    WrongImportSignature {
+        module: String,
+        import_module: String,
+        field: String,
+        expected: String,
+        found: String,
+    },
+
+    #[error("cannot instantiate {module}: {message}")]
+    Instantiate { module: String, message: String },
+
+    /// The guest trapped. The store that ran it is in an unknown state and must be discarded.
+    #[error("`{export}` trapped: {trap}")]
+    Trap { export: String, trap: TrapKind },
+
+    /// A call on a store that an earlier trap left in an unknown state.
+    #[error("this store was discarded after `{export}` trapped; reset the host to get a fresh instance")]
+    StoreDiscarded { export: String },
+
+    #[error("cannot grow linear memory by {pages} page(s): {message}")]
+    Grow { pages: u64, message: String },
+
+    #[error("host memory access failed: {0}")]
+    Memory(#[from] MemoryError),
+}
+
+impl Error {
+    /// True for errors after which the store that produced them must not be used again.
+    pub fn poisons_store(&self) -> bool {
+        matches!(self, Error::Trap { .. })
+    }
+
+    /// The wasm trap code, when this is a trap with one.
+    pub fn trap_code(&self) -> Option<wasmtime::Trap> {
+        match self {
+            Error::Trap {
+                trap: TrapKind::Wasm(code),
+                ..
+            } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Classifies an error returned by a call into the guest.
+    pub(crate) fn from_call(export: &str, error: wasmtime::Error) -> Self {
+        let trap = match error.downcast_ref::<wasmtime::Trap>() {
+            Some(code) => TrapKind::Wasm(*code),
+            None => TrapKind::Host(one_line(&error)),
+        };
+        Error::Trap {
+            export: export.to_string(),
+            trap,
+        }
+    }
+}
+
+/// Why a call into the guest did not return normally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrapKind {
+    /// A wasm trap with its code (out-of-bounds access, unreachable, out of fuel, ...).
+    Wasm(wasmtime::Trap),
+    /// A host function returned an error, which unwound the guest like a trap.
+    Host(String),
+}
+
+impl fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrapKind::Wasm(code) => write!(f, "wasm trap: {code}"),
+            TrapKind::Host(message) => write!(f, "host function error: {message}"),
+        }
+    }
+}
+
+/// A host-side access to guest memory that does not fit inside linear memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{len} byte(s) at guest offset {offset} ({offset:#x}) do not fit in linear memory of {memory_size} bytes"
+)]
+pub struct MemoryError {
+    pub offset: usize,
+    pub len: usize,
+    pub memory_size: usize,
+}
+
+/// A wasmtime error and its causes on one line, for messages that must stay one line.
+pub(crate) fn one_line(error: &wasmtime::Error) -> String {
+    let mut text = String::new();
+    for (i, cause) in error.chain().enumerate() {
+        if i > 0 {
+            text.push_str(": ");
+        }
+        text.push_str(&cause.to_string());
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,145 @@
+//! The guest: its two embedded builds and its ABI, named once here for the whole project.
+//!
+//! `build.rs` compiles `../guest` for `wasm32-wasip1` and this module embeds the results, so the host binary,
+//! tests and benches carry the exact guest they were built with.
+
+use std::fmt;
+
+/// The guest built with its `verbose` feature: each export narrates itself on stdout through WASI.
+pub const VERBOSE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-verbose.wasm"));
+
+/// The same guest with no printing at all: what benches and fuzzing drive.
+pub const QUIET_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-quiet.wasm"));
+
+/// The struct passed through linear memory: `#[repr(C)] { x: i32, y: i32 }`, 8 bytes, little-endian.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Point {
+    pub x: i32,
+    pub y: i32,
+}
+
+impl Point {
+    pub const fn new(x: i32, y: i32) -> Self {
+        Point { x, y }
+    }
+}
+
+impl fmt::Display for Point {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{ x: {}, y: {} }}", self.x, self.y)
+    }
+}
+
+/// The native model of the guest's `point_add`: per-field wrapping sum.
+pub fn add_points(a: Point, b: Point) -> Point {
+    Point::new(a.x.wrapping_add(b.x), a.y.wrapping_add(b.y))
+}
+
+/// The value types that appear in the ABI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbiType {
+    I32,
+    I64,
+}
+
+impl fmt::Display for AbiType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AbiType::I32 => "i32",
+            AbiType::I64 => "i64",
+        })
+    }
+}
+
+/// A function in the ABI: name and wasm signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbiFunc {
+    pub name: &'static str,
+    pub params: &'static [AbiType],
+    pub results: &'static [AbiType],
+}
+
+impl AbiFunc {
+    /// The signature as `(i64, i64) -> i64`.
+    pub fn signature(&self) -> String {
+        signature_text(self.params.iter(), self.results.iter())
+    }
+}
+
+/// Formats a signature as `(p, ...) -> r` or `(p, ...) -> ()`.
+pub fn signature_text<P: fmt::Display, R: fmt::Display>(
+    params: impl Iterator<Item = P>,
+    results: impl Iterator<Item = R>,
+) -> String {
+    let join = |items: Vec<String>| items.join(", ");
+    let params = join(params.map(|p| p.to_string()).collect());
+    let results: Vec<String> = results.map(|r| r.to_string()).collect();
+    match results.len() {
+        0 => format!("({params}) -> ()"),
+        1 => format!("({params}) -> {}", results[0]),
+        _ => format!("({params}) -> ({})", join(results)),
+    }
+}
+
+use AbiType::{I32, I64};
+
+const fn func(name: &'static str, params: &'static [AbiType], results: &'static [AbiType]) -> AbiFunc {
+    AbiFunc { name, params, results }
+}
+
+/// The exported linear memory.
+pub const MEMORY: &str = "memory";
+
+/// Exports, by name and signature. Pointers are `i32` offsets into linear memory.
+pub mod export {
+    use super::*;
+
+    pub const JUST_ADD: AbiFunc = func("just_add", &[I64, I64], &[I64]);
+    pub const SIMPLE_ADD: AbiFunc = func("simple_add", &[I64, I64], &[I64]);
+    pub const TRIGGER_HOST_CALLS: AbiFunc = func("trigger_host_calls", &[I32], &[]);
+    pub const POINT_ADD: AbiFunc = func("point_add", &[I32, I32, I32], &[]);
+    pub const GET_PLUGIN_SHARED_VALUE_PTR: AbiFunc = func("get_plugin_shared_value_ptr", &[], &[I32]);
+    /// The guest's own reading of its static, so pattern 5 is checked rather than eyeballed in a log.
+    pub const READ_PLUGIN_SHARED_VALUE: AbiFunc = func("read_plugin_shared_value", &[], &[I32]);
+    /// Bench export: does nothing.
+    pub const NOP: AbiFunc = func("nop", &[], &[]);
+    /// Bench export: `point_add` over `count` consecutive Points.
+    pub const POINT_ADD_BATCH: AbiFunc = func("point_add_batch", &[I32, I32, I32, I32], &[]);
+    /// Bench export: calls `host_log_value(i)` for `i` in `0..count`.
+    pub const CALL_HOST_N: AbiFunc = func("call_host_n", &[I32], &[]);
+
+    /// What the five patterns need; a module without one of these cannot be driven.
+    pub const REQUIRED: &[AbiFunc] = &[
+        JUST_ADD,
+        SIMPLE_ADD,
+        TRIGGER_HOST_CALLS,
+        POINT_ADD,
+        GET_PLUGIN_SHARED_VALUE_PTR,
+        READ_PLUGIN_SHARED_VALUE,
+    ];
+
+    /// What only the benches and fuzzing use: may be absent, but if present must have this signature.
+    pub const OPTIONAL: &[AbiFunc] = &[NOP, POINT_ADD_BATCH, CALL_HOST_N];
+}
+
+/// Host functions the guest imports from module `env`.
+pub mod import {
+    use super::*;
+
+    pub const MODULE: &str = "env";
+    pub const HOST_LOG_VALUE: AbiFunc = func("host_log_value", &[I32], &[]);
+    pub const HOST_GET_SHARED_VALUE: AbiFunc = func("host_get_shared_value", &[], &[I32]);
+    pub const HOST_SET_SHARED_VALUE: AbiFunc = func("host_set_shared_value", &[I32], &[]);
+
+    pub const ALL: &[AbiFunc] = &[HOST_LOG_VALUE, HOST_GET_SHARED_VALUE, HOST_SET_SHARED_VALUE];
+}
+
+/// The WASI preview1 import module, provided by `wasmtime-wasi`.
+pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
+
+/// Initial value of the guest's `PLUGIN_SHARED_VALUE`.
+pub const PLUGIN_SHARED_VALUE_INITIAL: i32 = 100;
+
+/// Initial value of the host's shared state (pattern 2 starts from it).
+pub const HOST_SHARED_VALUE_INITIAL: i32 = 42;

@@ -1,0 +1,193 @@
+//! The five interaction patterns of `DESIGN.md`, each run against a [`WasmHost`] and verified. The demo
+//! (`cargo run --release`) and the tests both run them through [`run_all`].
+
+use crate::error::Error;
+use crate::guest::{self, Point, add_points};
+use crate::host::{HostCalls, WasmHost};
+use std::fmt::{self, Display};
+
+/// Where a pattern narrates what it does, one line per call.
+pub type Log<'a> = dyn FnMut(fmt::Arguments<'_>) + 'a;
+
+/// The value pattern 4 writes into the guest's static and pattern 5 expects the guest to see.
+pub const PLUGIN_VALUE_WRITTEN: i32 = 777;
+
+/// Why a pattern did not pass.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("{what}: expected {expected}, got {actual}")]
+    Mismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(transparent)]
+    Host(#[from] Error),
+}
+
+/// One pattern: its number, title and the function that runs and checks it.
+#[derive(Debug, Clone, Copy)]
+pub struct Pattern {
+    pub number: u8,
+    pub title: &'static str,
+    run: fn(&mut WasmHost, &mut Log<'_>) -> Result<(), Failure>,
+}
+
+impl Pattern {
+    /// Runs the pattern on `host`, narrating to `log`.
+    pub fn run(&self, host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+        (self.run)(host, log)
+    }
+}
+
+/// The five patterns, in order. Pattern 5 checks what pattern 4 wrote, so they run on one instance.
+pub const PATTERNS: [Pattern; 5] = [
+    Pattern {
+        number: 1,
+        title: "host calls a guest function",
+        run: host_calls_guest,
+    },
+    Pattern {
+        number: 2,
+        title: "guest calls host functions and changes host state",
+        run: guest_calls_host,
+    },
+    Pattern {
+        number: 3,
+        title: "structs passed through linear memory",
+        run: structs_through_memory,
+    },
+    Pattern {
+        number: 4,
+        title: "host reads and writes a guest static through its pointer",
+        run: host_writes_guest_static,
+    },
+    Pattern {
+        number: 5,
+        title: "the guest sees the host's write",
+        run: guest_sees_host_write,
+    },
+];
+
+/// The result of one pattern.
+#[derive(Debug)]
+pub struct Outcome {
+    pub number: u8,
+    pub title: &'static str,
+    pub result: Result<(), Failure>,
+}
+
+/// Runs every pattern in order on `host`. A pattern that traps discards the store (as the safety rules
+/// require) and the next pattern runs on a fresh instance.
+pub fn run_all(host: &mut WasmHost, log: &mut Log<'_>) -> Vec<Outcome> {
+    let mut outcomes = Vec::with_capacity(PATTERNS.len());
+    for pattern in &PATTERNS {
+        log(format_args!("pattern {}: {}", pattern.number, pattern.title));
+        let result = pattern.run(host, log);
+        if let Some(export) = host.discarded_by().map(str::to_string) {
+            log(format_args!("`{export}` trapped: discarding the store and instantiating again"));
+            if let Err(e) = host.reset() {
+                log(format_args!("instantiating again failed: {e}"));
+            }
+        }
+        outcomes.push(Outcome {
+            number: pattern.number,
+            title: pattern.title,
+            result,
+        });
+    }
+    outcomes
+}
+
+/// Compares and narrates one checked value.
+fn check<T: PartialEq + Display>(log: &mut Log<'_>, what: &str, expected: T, actual: T) -> Result<(), Failure> {
+    if expected == actual {
+        log(format_args!("  ok: {what} = {actual}"));
+        Ok(())
+    } else {
+        Err(Failure::Mismatch {
+            what: what.to_string(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        })
+    }
+}
+
+fn host_calls_guest(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+    log(format_args!("calling just_add(15, 27)"));
+    let sum = host.just_add(15, 27)?;
+    check(log, "just_add(15, 27)", 42, sum)
+}
+
+fn guest_calls_host(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+    let input = 7;
+    let before = guest::HOST_SHARED_VALUE_INITIAL;
+    let state = host.state_mut();
+    state.shared_value = before;
+    state.last_logged = None;
+    state.calls = HostCalls::default();
+    log(format_args!("host state is {before}; calling trigger_host_calls({input})"));
+    host.trigger_host_calls(input)?;
+    let state = host.state();
+    log(format_args!(
+        "the guest called host_log_value {}x, host_get_shared_value {}x, host_set_shared_value {}x",
+        state.calls.log_value, state.calls.get_shared_value, state.calls.set_shared_value
+    ));
+    let one_each = HostCalls {
+        log_value: 1,
+        get_shared_value: 1,
+        set_shared_value: 1,
+    };
+    let (calls, logged, after) = (state.calls, state.last_logged, state.shared_value);
+    check(log, "host functions called once each", true, calls == one_each)?;
+    let logged = logged.map_or("nothing".to_string(), |v| v.to_string());
+    check(log, "value the host logged", "14", &logged)?;
+    check(log, "host state after the call", 54, after)
+}
+
+fn structs_through_memory(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+    let size = size_of::<Point>();
+    let pages_before = host.memory_size() / crate::host::WASM_PAGE;
+    let base = host.reserve(3 * size)?;
+    log(format_args!(
+        "memory grown from {pages_before} to {} pages; the new page at {base:#x} lies above the guest's stack, \
+         statics and heap, so the Points go there",
+        host.memory_size() / crate::host::WASM_PAGE
+    ));
+    let (a_at, b_at, out_at) = (base, base + size, base + 2 * size);
+    let (a, b) = (Point::new(100, 200), Point::new(30, 70));
+    host.write(a_at, &a)?;
+    host.write(b_at, &b)?;
+    log(format_args!("wrote a = {a} at {a_at:#x} and b = {b} at {b_at:#x}"));
+    let offset = |at: usize| {
+        u32::try_from(at).map_err(|_| Failure::Mismatch {
+            what: "guest offset".to_string(),
+            expected: "an offset below 4 GiB".to_string(),
+            actual: format!("{at:#x}"),
+        })
+    };
+    log(format_args!("calling point_add({out_at:#x}, {a_at:#x}, {b_at:#x})"));
+    host.point_add(offset(out_at)?, offset(a_at)?, offset(b_at)?)?;
+    let out: Point = host.read(out_at)?;
+    check(log, "Point read back from the output offset", add_points(a, b), out)?;
+    check(log, "the sum", Point::new(130, 270), out)?;
+    check(log, "input a left as written", a, host.read(a_at)?)?;
+    check(log, "input b left as written", b, host.read(b_at)?)
+}
+
+fn host_writes_guest_static(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+    let ptr = host.plugin_shared_value_ptr()?;
+    log(format_args!("the guest says PLUGIN_SHARED_VALUE lives at {ptr:#x}"));
+    let at = crate::memory::guest_offset(ptr);
+    check(log, "value read through the pointer", guest::PLUGIN_SHARED_VALUE_INITIAL, host.read::<i32>(at)?)?;
+    log(format_args!("writing {PLUGIN_VALUE_WRITTEN} through the pointer"));
+    host.write(at, &PLUGIN_VALUE_WRITTEN)?;
+    check(log, "value read back", PLUGIN_VALUE_WRITTEN, host.read::<i32>(at)?)
+}
+
+fn guest_sees_host_write(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+    log(format_args!("calling simple_add(1, 1)"));
+    check(log, "simple_add(1, 1)", 2, host.simple_add(1, 1)?)?;
+    log(format_args!("asking the guest what it sees with read_plugin_shared_value()"));
+    check(log, "PLUGIN_SHARED_VALUE as the guest sees it", PLUGIN_VALUE_WRITTEN, host.read_plugin_shared_value()?)
+}

@@ -1,0 +1,142 @@
+//! Named engine profiles: the one place where a `wasmtime::Config` is made. The demo, tests, benches and
+//! fuzzing all pick a profile by name from here.
+
+use crate::error::{Error, one_line};
+use std::fmt;
+use std::str::FromStr;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Strategy};
+
+/// Fuel given to a store under the `fuel` profile unless the caller sets a budget.
+pub const DEFAULT_FUEL: u64 = u64::MAX;
+
+/// Declares the profiles, one line each: variant, name, one-sentence summary, and how it changes the default
+/// `Config`.
+macro_rules! profiles {
+    ($($variant:ident = $name:literal, $summary:literal, $configure:expr;)+) => {
+        /// A named engine configuration.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EngineProfile {
+            $(#[doc = $summary] $variant,)+
+        }
+
+        impl EngineProfile {
+            /// Every profile, in the order reports list them.
+            pub const ALL: &'static [EngineProfile] = &[$(EngineProfile::$variant,)+];
+
+            /// The profile's name, as given to `--profile` and shown in results.
+            pub const fn name(self) -> &'static str {
+                match self { $(EngineProfile::$variant => $name,)+ }
+            }
+
+            /// One sentence on what the profile changes.
+            pub const fn summary(self) -> &'static str {
+                match self { $(EngineProfile::$variant => $summary,)+ }
+            }
+
+            fn apply(self, config: &mut Config) -> wasmtime::Result<()> {
+                match self { $(EngineProfile::$variant => ($configure)(config),)+ }
+            }
+        }
+    };
+}
+
+profiles! {
+    Cranelift = "cranelift", "Cranelift optimising for speed: wasmtime's default.",
+        |c: &mut Config| -> wasmtime::Result<()> { c.strategy(Strategy::Cranelift).cranelift_opt_level(OptLevel::Speed); Ok(()) };
+    CraneliftNone = "cranelift-none", "Cranelift with optimisations off.",
+        |c: &mut Config| -> wasmtime::Result<()> { c.strategy(Strategy::Cranelift).cranelift_opt_level(OptLevel::None); Ok(()) };
+    CraneliftSize = "cranelift-size", "Cranelift optimising for speed and size.",
+        |c: &mut Config| -> wasmtime::Result<()> { c.strategy(Strategy::Cranelift).cranelift_opt_level(OptLevel::SpeedAndSize); Ok(()) };
+    Winch = "winch", "Winch, the single-pass baseline compiler.",
+        |c: &mut Config| -> wasmtime::Result<()> { c.strategy(Strategy::Winch); Ok(()) };
+    Pulley = "pulley", "Pulley, wasmtime's portable interpreter (target pulley64).",
+        |c: &mut Config| -> wasmtime::Result<()> { c.target("pulley64")?; Ok(()) };
+    BoundsChecked = "bounds-checked", "Cranelift without guard pages or signal handlers: every access checked in code.",
+        |c: &mut Config| -> wasmtime::Result<()> { c.signals_based_traps(false).memory_reservation(0).memory_guard_size(0); Ok(()) };
+    Fuel = "fuel", "Cranelift with fuel metering (every store gets a fuel budget).",
+        |c: &mut Config| -> wasmtime::Result<()> { c.consume_fuel(true); Ok(()) };
+    Epoch = "epoch", "Cranelift with epoch interruption checks (every store gets a deadline).",
+        |c: &mut Config| -> wasmtime::Result<()> { c.epoch_interruption(true); Ok(()) };
+    Pooling = "pooling", "Cranelift with the pooling instance allocator.",
+        |c: &mut Config| -> wasmtime::Result<()> { c.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config())); Ok(()) };
+}
+
+/// Pool sizes for the `pooling` profile: enough for the tests' and benches' handful of live stores, small
+/// enough that reserving the pool's address space stays cheap.
+fn pooling_config() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(64).total_memories(64).total_tables(64).max_memory_size(1 << 30);
+    pool
+}
+
+impl EngineProfile {
+    /// The profile named `name`, or an error listing the known names.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        EngineProfile::ALL
+            .iter()
+            .copied()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| Error::UnknownProfile {
+                name: name.to_string(),
+                known: EngineProfile::names().join(", "),
+            })
+    }
+
+    /// All profile names.
+    pub fn names() -> Vec<&'static str> {
+        EngineProfile::ALL.iter().map(|p| p.name()).collect()
+    }
+
+    /// The wasmtime configuration of this profile.
+    pub fn config(self) -> Result<Config, Error> {
+        let mut config = Config::new();
+        self.apply(&mut config).map_err(|e| self.rejected(&e))?;
+        Ok(config)
+    }
+
+    /// An engine for this profile; an error naming the profile if wasmtime rejects the configuration.
+    pub fn engine(self) -> Result<Engine, Error> {
+        self.engine_from(&self.config()?)
+    }
+
+    /// An engine from a configuration derived from this profile (for callers that adjust it further).
+    pub fn engine_from(self, config: &Config) -> Result<Engine, Error> {
+        Engine::new(config).map_err(|e| self.rejected(&e))
+    }
+
+    fn rejected(self, error: &wasmtime::Error) -> Error {
+        Error::Profile {
+            profile: self.name(),
+            message: one_line(error),
+        }
+    }
+
+    /// Gives a new store what the profile's engine requires of every store (fuel, an epoch deadline).
+    pub fn prepare_store<T>(self, store: &mut Store<T>, fuel: u64) -> Result<(), Error> {
+        let result = match self {
+            EngineProfile::Fuel => store.set_fuel(fuel),
+            EngineProfile::Epoch => {
+                // No ticker runs by default, so the epoch never advances and this deadline is never reached; a
+                // caller that wants interruption increments the engine's epoch.
+                store.set_epoch_deadline(1);
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+        result.map_err(|e| self.rejected(&e))
+    }
+}
+
+impl FromStr for EngineProfile {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self, Error> {
+        EngineProfile::from_name(name)
+    }
+}
+
+impl fmt::Display for EngineProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
