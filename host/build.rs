@@ -40,10 +40,7 @@ fn main() {
 fn run() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env_var("CARGO_MANIFEST_DIR")?);
     let out_dir = PathBuf::from(env_var("OUT_DIR")?);
-    let guest_dir = manifest_dir
-        .parent()
-        .ok_or("the host crate has no parent folder")?
-        .join("guest");
+    let guest_dir = manifest_dir.parent().ok_or("the host crate has no parent folder")?.join("guest");
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
 
@@ -68,9 +65,7 @@ fn run() -> Result<(), String> {
         for var in SCRUBBED_ENV {
             cmd.env_remove(var);
         }
-        let output = cmd
-            .output()
-            .map_err(|e| format!("could not start `{cargo}` to build the guest: {e}"))?;
+        let output = cmd.output().map_err(|e| format!("could not start `{cargo}` to build the guest: {e}"))?;
         if !output.status.success() {
             return Err(format!(
                 "building the {variant} guest for {WASM_TARGET} failed:\n{}",

@@ -5,7 +5,6 @@
 //! confined to [`ffi`]. Built twice by `host/build.rs`: with the `verbose` feature the guest narrates each call on
 //! stdout through WASI, without it the guest prints nothing, so measured paths never include `fd_write`.
 
-
 mod ffi;
 
 use core::sync::atomic::{AtomicI32, Ordering};
@@ -56,10 +55,7 @@ pub(crate) fn trigger_host_calls(input: i32) {
 
 /// Per-field wrapping sum: the native model of `point_add`.
 pub fn add_points(a: Point, b: Point) -> Point {
-    Point {
-        x: a.x.wrapping_add(b.x),
-        y: a.y.wrapping_add(b.y),
-    }
+    Point { x: a.x.wrapping_add(b.x), y: a.y.wrapping_add(b.y) }
 }
 
 pub(crate) fn plugin_shared_value_ptr() -> *mut i32 {

@@ -28,35 +28,16 @@ pub enum Error {
     Profile { profile: &'static str, message: String },
 
     #[error("{module} lacks the export `{export}` ({kind}) that the host needs")]
-    MissingExport {
-        module: String,
-        export: String,
-        kind: &'static str,
-    },
+    MissingExport { module: String, export: String, kind: &'static str },
 
     #[error("{module} exports `{export}` as {found}, but the host needs {expected}")]
-    WrongSignature {
-        module: String,
-        export: String,
-        expected: String,
-        found: String,
-    },
+    WrongSignature { module: String, export: String, expected: String, found: String },
 
     #[error("{module} imports `{import_module}::{field}`, which the host does not provide")]
-    UnknownImport {
-        module: String,
-        import_module: String,
-        field: String,
-    },
+    UnknownImport { module: String, import_module: String, field: String },
 
     #[error("{module} imports `{import_module}::{field}` as {found}, but the host provides {expected}")]
-    WrongImportSignature {
-        module: String,
-        import_module: String,
-        field: String,
-        expected: String,
-        found: String,
-    },
+    WrongImportSignature { module: String, import_module: String, field: String, expected: String, found: String },
 
     #[error("cannot instantiate {module}: {message}")]
     Instantiate { module: String, message: String },
@@ -85,10 +66,7 @@ impl Error {
     /// The wasm trap code, when this is a trap with one.
     pub fn trap_code(&self) -> Option<wasmtime::Trap> {
         match self {
-            Error::Trap {
-                trap: TrapKind::Wasm(code),
-                ..
-            } => Some(*code),
+            Error::Trap { trap: TrapKind::Wasm(code), .. } => Some(*code),
             _ => None,
         }
     }
@@ -99,10 +77,7 @@ impl Error {
             Some(code) => TrapKind::Wasm(*code),
             None => TrapKind::Host(one_line(&error)),
         };
-        Error::Trap {
-            export: export.to_string(),
-            trap,
-        }
+        Error::Trap { export: export.to_string(), trap }
     }
 }
 
@@ -126,9 +101,7 @@ impl fmt::Display for TrapKind {
 
 /// A host-side access to guest memory that does not fit inside linear memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{len} byte(s) at guest offset {offset} ({offset:#x}) do not fit in linear memory of {memory_size} bytes"
-)]
+#[error("{len} byte(s) at guest offset {offset} ({offset:#x}) do not fit in linear memory of {memory_size} bytes")]
 pub struct MemoryError {
     pub offset: usize,
     pub len: usize,

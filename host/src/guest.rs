@@ -110,14 +110,8 @@ pub mod export {
     pub const CALL_HOST_N: AbiFunc = func("call_host_n", &[I32], &[]);
 
     /// What the five patterns need; a module without one of these cannot be driven.
-    pub const REQUIRED: &[AbiFunc] = &[
-        JUST_ADD,
-        SIMPLE_ADD,
-        TRIGGER_HOST_CALLS,
-        POINT_ADD,
-        GET_PLUGIN_SHARED_VALUE_PTR,
-        READ_PLUGIN_SHARED_VALUE,
-    ];
+    pub const REQUIRED: &[AbiFunc] =
+        &[JUST_ADD, SIMPLE_ADD, TRIGGER_HOST_CALLS, POINT_ADD, GET_PLUGIN_SHARED_VALUE_PTR, READ_PLUGIN_SHARED_VALUE];
 
     /// What only the benches and fuzzing use: may be absent, but if present must have this signature.
     pub const OPTIONAL: &[AbiFunc] = &[NOP, POINT_ADD_BATCH, CALL_HOST_N];

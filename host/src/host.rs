@@ -11,8 +11,8 @@ use crate::profile::{DEFAULT_FUEL, EngineProfile};
 use bytemuck::Pod;
 use std::path::Path;
 use wasmtime::{
-    Caller, Engine, ExternType, Func, FuncType, Instance, InstancePre, Linker, Module, ModuleExport, Store,
-    TypedFunc, Val, ValType, WasmParams, WasmResults,
+    Caller, Engine, ExternType, Func, FuncType, Instance, InstancePre, Linker, Module, ModuleExport, Store, TypedFunc,
+    Val, ValType, WasmParams, WasmResults,
 };
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -94,11 +94,7 @@ pub struct HostOptions {
 
 impl Default for HostOptions {
     fn default() -> Self {
-        HostOptions {
-            output: GuestOutput::Inherit,
-            host_funcs: HostFuncStyle::Typed,
-            fuel: DEFAULT_FUEL,
-        }
+        HostOptions { output: GuestOutput::Inherit, host_funcs: HostFuncStyle::Typed, fuel: DEFAULT_FUEL }
     }
 }
 
@@ -127,10 +123,7 @@ impl std::fmt::Debug for GuestModule {
 impl GuestModule {
     /// Loads a module from a file: binary wasm, or WAT text if the file name ends in `.wat`.
     pub fn from_file(path: &Path, profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
-        let bytes = std::fs::read(path).map_err(|source| Error::ReadModule {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = std::fs::read(path).map_err(|source| Error::ReadModule { path: path.to_path_buf(), source })?;
         let is_text = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wat"));
         Self::load(path.display().to_string(), &bytes, is_text, profile, options)
     }
@@ -180,20 +173,10 @@ impl GuestModule {
         let module = compile(&name, bytes, is_text, engine)?;
         check_imports(&name, &module)?;
         let exports = ExportIndices::check(&name, &module)?;
-        let linker = make_linker(engine, options.host_funcs).map_err(|e| Error::Instantiate {
-            module: name.clone(),
-            message: one_line(&e),
-        })?;
+        let linker = make_linker(engine, options.host_funcs)
+            .map_err(|e| Error::Instantiate { module: name.clone(), message: one_line(&e) })?;
         let pre = linker.instantiate_pre(&module).map_err(|e| link_error(&name, e))?;
-        Ok(GuestModule {
-            name,
-            profile,
-            engine: engine.clone(),
-            module,
-            pre,
-            options,
-            exports,
-        })
+        Ok(GuestModule { name, profile, engine: engine.clone(), module, pre, options, exports })
     }
 
     /// The name used in messages: a file path or a description.
@@ -235,10 +218,7 @@ impl GuestModule {
         let mut store = self.new_store()?;
         let instance = self.pre.instantiate(&mut store).map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
             Some(_) => Error::from_call("(instantiation)", e),
-            None => Error::Instantiate {
-                module: self.name.clone(),
-                message: one_line(&e),
-            },
+            None => Error::Instantiate { module: self.name.clone(), message: one_line(&e) },
         })?;
         // A WASI reactor exports `_initialize`, to be called once before anything else.
         if let Some(init) = &self.exports.initialize {
@@ -246,31 +226,18 @@ impl GuestModule {
             init.call(&mut store, ()).map_err(|e| Error::from_call("_initialize", e))?;
         }
         let exports = Exports::resolve(&mut store, &instance, &self.exports)?;
-        Ok(WasmHost {
-            guest: self.clone(),
-            store,
-            instance,
-            memory: exports.memory,
-            exports,
-            poisoned: None,
-        })
+        Ok(WasmHost { guest: self.clone(), store, instance, memory: exports.memory, exports, poisoned: None })
     }
 }
 
 fn compile(name: &str, bytes: &[u8], is_text: bool, engine: &Engine) -> Result<Module, Error> {
-    let compile_error = |e: wasmtime::Error| Error::Compile {
-        module: name.to_string(),
-        message: one_line(&e),
-    };
+    let compile_error = |e: wasmtime::Error| Error::Compile { module: name.to_string(), message: one_line(&e) };
     if is_text {
         return Module::new(engine, bytes).map_err(compile_error);
     }
     const MAGIC: &[u8] = b"\0asm";
     if bytes.is_empty() {
-        return Err(Error::NotWasm {
-            module: name.to_string(),
-            reason: "it is empty".to_string(),
-        });
+        return Err(Error::NotWasm { module: name.to_string(), reason: "it is empty".to_string() });
     }
     if !bytes.starts_with(MAGIC) {
         return Err(Error::NotWasm {
@@ -353,10 +320,7 @@ fn link_error(name: &str, e: wasmtime::Error) -> Error {
             import_module: unknown.module().to_string(),
             field: unknown.name().to_string(),
         },
-        None => Error::Instantiate {
-            module: name.to_string(),
-            message: one_line(&e),
-        },
+        None => Error::Instantiate { module: name.to_string(), message: one_line(&e) },
     }
 }
 
@@ -421,18 +385,11 @@ fn link_env(linker: &mut Linker<HostState>, style: HostFuncStyle) -> wasmtime::R
 }
 
 fn i32_param(params: &[Val]) -> wasmtime::Result<i32> {
-    params
-        .first()
-        .and_then(Val::i32)
-        .ok_or_else(|| wasmtime::format_err!("expected one i32 parameter, got {params:?}"))
+    params.first().and_then(Val::i32).ok_or_else(|| wasmtime::format_err!("expected one i32 parameter, got {params:?}"))
 }
 
 /// The WASI reactor initialiser: called once after instantiation when a module exports it.
-const INITIALIZE: AbiFunc = AbiFunc {
-    name: "_initialize",
-    params: &[],
-    results: &[],
-};
+const INITIALIZE: AbiFunc = AbiFunc { name: "_initialize", params: &[], results: &[] };
 
 /// Export positions resolved once per module, so instantiating never looks a name up.
 #[derive(Clone)]
@@ -454,11 +411,8 @@ impl ExportIndices {
     /// Checks the module's exports against the ABI: the memory and every required function must be there with
     /// the right type, and optional functions, where present, must have the right signature.
     fn check(name: &str, module: &Module) -> Result<Self, Error> {
-        let missing = |export: &str, kind| Error::MissingExport {
-            module: name.to_string(),
-            export: export.to_string(),
-            kind,
-        };
+        let missing =
+            |export: &str, kind| Error::MissingExport { module: name.to_string(), export: export.to_string(), kind };
         let wrong = |export: &str, expected: String, found: String| Error::WrongSignature {
             module: name.to_string(),
             export: export.to_string(),
@@ -621,11 +575,7 @@ fn call_typed<P: WasmParams, R: WasmResults>(
 }
 
 fn absent(guest: &GuestModule, abi: &AbiFunc) -> Error {
-    Error::MissingExport {
-        module: guest.name.clone(),
-        export: abi.name.to_string(),
-        kind: "a function",
-    }
+    Error::MissingExport { module: guest.name.clone(), export: abi.name.to_string(), kind: "a function" }
 }
 
 impl WasmHost {
@@ -788,17 +738,12 @@ impl WasmHost {
 
     /// Grows linear memory by `pages` 64 KiB pages; returns the previous size in bytes.
     pub fn grow(&mut self, pages: u64) -> Result<usize, Error> {
-        let old_pages = self.memory.raw().grow(&mut self.store, pages).map_err(|e| Error::Grow {
+        let old_pages =
+            self.memory.raw().grow(&mut self.store, pages).map_err(|e| Error::Grow { pages, message: one_line(&e) })?;
+        usize::try_from(old_pages).ok().and_then(|p| p.checked_mul(WASM_PAGE)).ok_or(Error::Grow {
             pages,
-            message: one_line(&e),
-        })?;
-        usize::try_from(old_pages)
-            .ok()
-            .and_then(|p| p.checked_mul(WASM_PAGE))
-            .ok_or(Error::Grow {
-                pages,
-                message: format!("a memory of {old_pages} pages does not fit this host's address space"),
-            })
+            message: format!("a memory of {old_pages} pages does not fit this host's address space"),
+        })
     }
 
     /// Reserves `len` bytes of linear memory that nothing in the guest owns, by growing memory: the guest's

@@ -23,3 +23,5 @@ pub use guest::Point;
 pub use host::{GuestModule, GuestOutput, HostCalls, HostFuncStyle, HostOptions, HostState, WasmHost};
 pub use memory::{GuestMemory, GuestPtr, guest_offset};
 pub use profile::EngineProfile;
+/// The wasmtime this core is built on, so dependents use the very same version.
+pub use wasmtime;

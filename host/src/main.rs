@@ -36,22 +36,14 @@ enum Command {
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
-    let mut parsed = Args {
-        wasm: None,
-        profile: EngineProfile::Cranelift,
-        quiet: false,
-    };
+    let mut parsed = Args { wasm: None, profile: EngineProfile::Cranelift, quiet: false };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
         };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+        let mut value =
+            |name: &str| inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{name} needs a value"));
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--list-profiles" => return Ok(Command::ListProfiles),
@@ -95,11 +87,7 @@ fn run(args: &Args) -> ExitCode {
         }
     };
     let options = HostOptions {
-        output: if quiet {
-            GuestOutput::Discard
-        } else {
-            GuestOutput::Inherit
-        },
+        output: if quiet { GuestOutput::Discard } else { GuestOutput::Inherit },
         ..HostOptions::default()
     };
     let loaded = match &args.wasm {
@@ -133,9 +121,5 @@ fn run(args: &Args) -> ExitCode {
         }
     }
     println!("{} passed, {} failed", outcomes.len() - failed.len(), failed.len());
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

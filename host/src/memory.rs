@@ -39,11 +39,7 @@ impl From<i32> for GuestPtr {
 pub fn checked_range(offset: usize, len: usize, memory_size: usize) -> Result<Range<usize>, MemoryError> {
     match offset.checked_add(len) {
         Some(end) if end <= memory_size => Ok(offset..end),
-        _ => Err(MemoryError {
-            offset,
-            len,
-            memory_size,
-        }),
+        _ => Err(MemoryError { offset, len, memory_size }),
     }
 }
 

@@ -16,11 +16,7 @@ pub const PLUGIN_VALUE_WRITTEN: i32 = 777;
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     #[error("{what}: expected {expected}, got {actual}")]
-    Mismatch {
-        what: String,
-        expected: String,
-        actual: String,
-    },
+    Mismatch { what: String, expected: String, actual: String },
     #[error(transparent)]
     Host(#[from] Error),
 }
@@ -42,31 +38,15 @@ impl Pattern {
 
 /// The five patterns, in order. Pattern 5 checks what pattern 4 wrote, so they run on one instance.
 pub const PATTERNS: [Pattern; 5] = [
-    Pattern {
-        number: 1,
-        title: "host calls a guest function",
-        run: host_calls_guest,
-    },
-    Pattern {
-        number: 2,
-        title: "guest calls host functions and changes host state",
-        run: guest_calls_host,
-    },
-    Pattern {
-        number: 3,
-        title: "structs passed through linear memory",
-        run: structs_through_memory,
-    },
+    Pattern { number: 1, title: "host calls a guest function", run: host_calls_guest },
+    Pattern { number: 2, title: "guest calls host functions and changes host state", run: guest_calls_host },
+    Pattern { number: 3, title: "structs passed through linear memory", run: structs_through_memory },
     Pattern {
         number: 4,
         title: "host reads and writes a guest static through its pointer",
         run: host_writes_guest_static,
     },
-    Pattern {
-        number: 5,
-        title: "the guest sees the host's write",
-        run: guest_sees_host_write,
-    },
+    Pattern { number: 5, title: "the guest sees the host's write", run: guest_sees_host_write },
 ];
 
 /// The result of one pattern.
@@ -90,11 +70,7 @@ pub fn run_all(host: &mut WasmHost, log: &mut Log<'_>) -> Vec<Outcome> {
                 log(format_args!("instantiating again failed: {e}"));
             }
         }
-        outcomes.push(Outcome {
-            number: pattern.number,
-            title: pattern.title,
-            result,
-        });
+        outcomes.push(Outcome { number: pattern.number, title: pattern.title, result });
     }
     outcomes
 }
@@ -105,11 +81,7 @@ fn check<T: PartialEq + Display>(log: &mut Log<'_>, what: &str, expected: T, act
         log(format_args!("  ok: {what} = {actual}"));
         Ok(())
     } else {
-        Err(Failure::Mismatch {
-            what: what.to_string(),
-            expected: expected.to_string(),
-            actual: actual.to_string(),
-        })
+        Err(Failure::Mismatch { what: what.to_string(), expected: expected.to_string(), actual: actual.to_string() })
     }
 }
 
@@ -133,11 +105,7 @@ fn guest_calls_host(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failur
         "the guest called host_log_value {}x, host_get_shared_value {}x, host_set_shared_value {}x",
         state.calls.log_value, state.calls.get_shared_value, state.calls.set_shared_value
     ));
-    let one_each = HostCalls {
-        log_value: 1,
-        get_shared_value: 1,
-        set_shared_value: 1,
-    };
+    let one_each = HostCalls { log_value: 1, get_shared_value: 1, set_shared_value: 1 };
     let (calls, logged, after) = (state.calls, state.last_logged, state.shared_value);
     check(log, "host functions called once each", true, calls == one_each)?;
     let logged = logged.map_or("nothing".to_string(), |v| v.to_string());

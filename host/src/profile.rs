@@ -76,10 +76,7 @@ impl EngineProfile {
             .iter()
             .copied()
             .find(|p| p.name() == name)
-            .ok_or_else(|| Error::UnknownProfile {
-                name: name.to_string(),
-                known: EngineProfile::names().join(", "),
-            })
+            .ok_or_else(|| Error::UnknownProfile { name: name.to_string(), known: EngineProfile::names().join(", ") })
     }
 
     /// All profile names.
@@ -105,10 +102,7 @@ impl EngineProfile {
     }
 
     fn rejected(self, error: &wasmtime::Error) -> Error {
-        Error::Profile {
-            profile: self.name(),
-            message: one_line(error),
-        }
+        Error::Profile { profile: self.name(), message: one_line(error) }
     }
 
     /// Gives a new store what the profile's engine requires of every store (fuel, an epoch deadline).

@@ -1,0 +1,104 @@
+//! The `boundary` binary as a user runs it.
+
+use crate::{ABI_WAT, mutated_wat};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn boundary(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_boundary")).args(args).output().unwrap()
+}
+
+fn fixture(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-fixtures");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// Exit status 2, exactly one line on stderr starting with `error:` and mentioning `needle`, no panic.
+fn assert_bad_input(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(stderr.starts_with("error: ") && stderr.contains(needle), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "stderr: {stderr}");
+}
+
+#[test]
+fn the_default_run_passes_five_patterns_and_tells_host_from_guest() {
+    let out = boundary(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("5 passed, 0 failed"));
+    assert!(stdout.lines().any(|l| l.starts_with("[guest] ")));
+    assert!(stdout.lines().any(|l| l.starts_with("[host] ")));
+    assert!(stdout.lines().all(|l| l.starts_with("[guest] ") || l.starts_with("[host] ") || l == "5 passed, 0 failed"));
+}
+
+#[test]
+fn quiet_prints_only_the_summary() {
+    let out = boundary(&["--quiet", "--profile", "winch"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "5 passed, 0 failed\n");
+}
+
+#[test]
+fn another_module_with_the_abi_can_be_driven() {
+    let path = fixture("abi.wat", ABI_WAT.as_bytes());
+    let out = boundary(&["--quiet", "--wasm", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_failing_pattern_exits_1_with_the_count() {
+    let lying = ABI_WAT.replacen("(i64.add (local.get 0) (local.get 1))", "(i64.const 41)", 1);
+    let path = fixture("lying.wat", lying.as_bytes());
+    let out = boundary(&["--quiet", "--wasm", path.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("pattern 1 FAILED") && stdout.ends_with("4 passed, 1 failed\n"), "{stdout}");
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_2() {
+    let text = fixture("notes.txt", b"just some text\n");
+    let empty = fixture("empty.wasm", b"");
+    let truncated = fixture("truncated.wasm", &boundary_host::guest::QUIET_WASM[..40]);
+    let missing = fixture("missing.wat", ABI_WAT.replacen("(export \"point_add\")", "", 1).as_bytes());
+    let wrong_sig = mutated_wat(&[(
+        "(func (export \"read_plugin_shared_value\") (result i32)\n    (i32.load (i32.const 1024)))",
+        "(func (export \"read_plugin_shared_value\") (result i64) (i64.const 777))",
+    )]);
+    let wrong = fixture("wrong.wat", wrong_sig.as_bytes());
+    let import = fixture(
+        "import.wat",
+        ABI_WAT.replacen("(memory", "(import \"env\" \"host_rand\" (func))\n  (memory", 1).as_bytes(),
+    );
+    let p = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--wasm".into(), p(&text)], "not a wasm module"),
+        (vec!["--wasm".into(), "/no/such/file.wasm".into()], "/no/such/file.wasm"),
+        (vec!["--wasm".into(), p(&empty)], "empty"),
+        (vec!["--wasm".into(), p(&truncated)], "does not compile"),
+        (vec!["--wasm".into(), p(&missing)], "`point_add`"),
+        (vec!["--wasm".into(), p(&wrong)], "`read_plugin_shared_value` as a function () -> i64"),
+        (vec!["--wasm".into(), p(&import)], "env::host_rand"),
+        (vec!["--profile".into(), "turbo".into()], "turbo"),
+        (vec!["--frobnicate".into()], "--frobnicate"),
+        (vec!["--wasm".into()], "--wasm needs a value"),
+    ];
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_bad_input(&boundary(&args), needle);
+    }
+}
+
+#[test]
+fn help_and_profile_list_exit_0() {
+    let help = boundary(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--profile NAME"));
+    let list = boundary(&["--list-profiles"]);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), boundary_host::EngineProfile::ALL.len());
+}
