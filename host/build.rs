@@ -80,12 +80,39 @@ fn run() -> Result<(), String> {
         inputs.extend(dep_info_sources(&artifact_dir.join(format!("{GUEST_CRATE_FILE}.d")))?);
     }
 
+    record_versions(&rustc, &manifest_dir)?;
+
     inputs.sort();
     inputs.dedup();
     for input in inputs {
         println!("cargo:rerun-if-changed={}", input.display());
     }
     println!("cargo:rerun-if-changed=build.rs");
+    Ok(())
+}
+
+/// Records the rustc and wasmtime versions of this build for results and baselines (`src/build_info.rs`).
+fn record_versions(rustc: &str, manifest_dir: &Path) -> Result<(), String> {
+    let version = Command::new(rustc)
+        .arg("-V")
+        .output()
+        .map_err(|e| format!("could not run `{rustc} -V`: {e}"))?;
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    println!("cargo:rustc-env=BOUNDARY_RUSTC_VERSION={version}");
+
+    let lock_path = manifest_dir.join("../Cargo.lock");
+    let lock = fs::read_to_string(&lock_path).map_err(|e| format!("could not read {}: {e}", lock_path.display()))?;
+    let mut lines = lock.lines();
+    let wasmtime = loop {
+        match lines.next() {
+            Some("name = \"wasmtime\"") => break lines.next().and_then(|l| l.strip_prefix("version = ")),
+            Some(_) => continue,
+            None => break None,
+        }
+    };
+    let wasmtime = wasmtime.ok_or("Cargo.lock has no `wasmtime` package")?.trim_matches('"');
+    println!("cargo:rustc-env=BOUNDARY_WASMTIME_VERSION={wasmtime}");
+    println!("cargo:rerun-if-changed={}", lock_path.display());
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! [`crate::guest`] when the module loads, imports are linked once into an `InstancePre`, and each instance
 //! caches its exports as typed functions. A call is then one typed wasmtime call and nothing else.
 
-use crate::error::{Error, one_line};
+use crate::error::{Error, MemoryError, one_line};
 use crate::guest::{self, AbiFunc, AbiType, export, import};
 use crate::memory::GuestMemory;
 use crate::profile::{DEFAULT_FUEL, EngineProfile};
@@ -711,24 +711,26 @@ impl WasmHost {
 
     /// Reads a plain-old-data value at a guest offset, bounds-checked, by copy.
     #[inline]
-    pub fn read<T: Pod>(&self, offset: usize) -> Result<T, Error> {
-        Ok(self.memory.read(&self.store, offset)?)
+    pub fn read<T: Pod>(&self, offset: usize) -> Result<T, MemoryError> {
+        self.memory.read(&self.store, offset)
     }
 
     /// Writes a plain-old-data value at a guest offset, bounds-checked, by copy.
     #[inline]
-    pub fn write<T: Pod>(&mut self, offset: usize, value: &T) -> Result<(), Error> {
-        Ok(self.memory.write(&mut self.store, offset, value)?)
+    pub fn write<T: Pod>(&mut self, offset: usize, value: &T) -> Result<(), MemoryError> {
+        self.memory.write(&mut self.store, offset, value)
     }
 
     /// Fills `buf` from guest memory at `offset`, bounds-checked.
-    pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), Error> {
-        Ok(self.memory.read_bytes(&self.store, offset, buf)?)
+    #[inline]
+    pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), MemoryError> {
+        self.memory.read_bytes(&self.store, offset, buf)
     }
 
     /// Copies `bytes` into guest memory at `offset`, bounds-checked.
-    pub fn write_bytes(&mut self, offset: usize, bytes: &[u8]) -> Result<(), Error> {
-        Ok(self.memory.write_bytes(&mut self.store, offset, bytes)?)
+    #[inline]
+    pub fn write_bytes(&mut self, offset: usize, bytes: &[u8]) -> Result<(), MemoryError> {
+        self.memory.write_bytes(&mut self.store, offset, bytes)
     }
 
     /// Current size of linear memory in bytes.

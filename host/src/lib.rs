@@ -11,6 +11,7 @@
 //! # }
 //! ```
 
+pub mod build_info;
 pub mod error;
 pub mod guest;
 pub mod host;

@@ -35,12 +35,28 @@ impl From<i32> for GuestPtr {
 
 /// The byte range `offset..offset + len` if it lies inside a memory of `memory_size` bytes.
 ///
-/// This is the one bounds check of the host core: every accessor goes through it.
+/// The bounds rule of the host core, stated once; [`slice`] and [`slice_mut`] apply it to memory.
+#[inline]
 pub fn checked_range(offset: usize, len: usize, memory_size: usize) -> Result<Range<usize>, MemoryError> {
     match offset.checked_add(len) {
         Some(end) if end <= memory_size => Ok(offset..end),
         _ => Err(MemoryError { offset, len, memory_size }),
     }
+}
+
+// `slice` and `slice_mut` index only with a range `checked_range` accepted for this very slice's length, so the
+// indexing cannot panic; once inlined, the compiler sees the same and drops its own check.
+
+/// `data[offset..offset + len]`, or the typed error.
+#[inline]
+fn slice(data: &[u8], offset: usize, len: usize) -> Result<&[u8], MemoryError> {
+    checked_range(offset, len, data.len()).map(|range| &data[range])
+}
+
+/// `&mut data[offset..offset + len]`, or the typed error.
+#[inline]
+fn slice_mut(data: &mut [u8], offset: usize, len: usize) -> Result<&mut [u8], MemoryError> {
+    checked_range(offset, len, data.len()).map(|range| &mut data[range])
 }
 
 /// Typed, bounds-checked reads and writes of one exported linear memory.
@@ -60,36 +76,34 @@ impl GuestMemory {
     }
 
     /// Current size of linear memory in bytes.
+    #[inline]
     pub fn size(&self, store: impl AsContext) -> usize {
         self.memory.data_size(&store)
     }
 
     /// Reads a `T` at `offset` by copy; the offset need not be aligned for `T`.
+    #[inline]
     pub fn read<T: Pod>(&self, store: impl AsContext, offset: usize) -> Result<T, MemoryError> {
-        let data = self.memory.data(&store);
-        let range = checked_range(offset, size_of::<T>(), data.len())?;
-        Ok(bytemuck::pod_read_unaligned(&data[range]))
+        slice(self.memory.data(&store), offset, size_of::<T>()).map(bytemuck::pod_read_unaligned)
     }
 
     /// Writes `value` at `offset` by copy; the offset need not be aligned for `T`.
-    pub fn write<T: Pod>(&self, store: impl AsContextMut, offset: usize, value: &T) -> Result<(), MemoryError> {
-        self.write_bytes(store, offset, bytemuck::bytes_of(value))
+    #[inline]
+    pub fn write<T: Pod>(&self, mut store: impl AsContextMut, offset: usize, value: &T) -> Result<(), MemoryError> {
+        let bytes = bytemuck::bytes_of(value);
+        slice_mut(self.memory.data_mut(&mut store), offset, bytes.len()).map(|dest| dest.copy_from_slice(bytes))
     }
 
     /// Fills `buf` from guest memory starting at `offset`.
+    #[inline]
     pub fn read_bytes(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<(), MemoryError> {
-        let data = self.memory.data(&store);
-        let range = checked_range(offset, buf.len(), data.len())?;
-        buf.copy_from_slice(&data[range]);
-        Ok(())
+        slice(self.memory.data(&store), offset, buf.len()).map(|src| buf.copy_from_slice(src))
     }
 
     /// Copies `bytes` into guest memory starting at `offset`.
+    #[inline]
     pub fn write_bytes(&self, mut store: impl AsContextMut, offset: usize, bytes: &[u8]) -> Result<(), MemoryError> {
-        let data = self.memory.data_mut(&mut store);
-        let range = checked_range(offset, bytes.len(), data.len())?;
-        data[range].copy_from_slice(bytes);
-        Ok(())
+        slice_mut(self.memory.data_mut(&mut store), offset, bytes.len()).map(|dest| dest.copy_from_slice(bytes))
     }
 }
 

@@ -21,6 +21,12 @@ pub enum Failure {
     Host(#[from] Error),
 }
 
+impl From<crate::error::MemoryError> for Failure {
+    fn from(e: crate::error::MemoryError) -> Self {
+        Failure::Host(e.into())
+    }
+}
+
 /// One pattern: its number, title and the function that runs and checks it.
 #[derive(Debug, Clone, Copy)]
 pub struct Pattern {

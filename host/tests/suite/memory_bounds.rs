@@ -32,9 +32,9 @@ fn memory_copy(host: &WasmHost) -> Vec<u8> {
     all
 }
 
-fn assert_out_of_bounds(result: Result<(), Error>, offset: usize, len: usize, size: usize) {
+fn assert_out_of_bounds(result: Result<(), MemoryError>, offset: usize, len: usize, size: usize) {
     match result {
-        Err(Error::Memory(e)) => assert_eq!(e, MemoryError { offset, len, memory_size: size }),
+        Err(e) => assert_eq!(e, MemoryError { offset, len, memory_size: size }),
         other => panic!("offset {offset:#x} len {len}: expected an out-of-bounds error, got {other:?}"),
     }
 }

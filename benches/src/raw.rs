@@ -1,0 +1,111 @@
+//! The same guest driven through raw wasmtime, with nothing of the host core in between: the baseline the
+//! core's rows are compared with. Its host functions are deliberately written here again, plainly, so the
+//! comparison measures the core and not a shared helper.
+
+use boundary_host::guest::{self, export, import};
+use boundary_host::wasmtime::{Caller, Engine, Func, Instance, Linker, Memory, Module, Store, TypedFunc};
+use boundary_host::{EngineProfile, Point};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+impl std::fmt::Debug for RawState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawState").field("shared_value", &self.shared_value).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RawGuest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawGuest").field("state", self.store.data()).finish_non_exhaustive()
+    }
+}
+
+/// Host state of the raw baseline: what the core keeps, in a plain struct.
+pub struct RawState {
+    pub shared_value: i32,
+    pub last_logged: i32,
+    wasi: WasiP1Ctx,
+}
+
+/// One instance of the quiet guest in a raw wasmtime store, with its exports looked up once.
+pub struct RawGuest {
+    pub store: Store<RawState>,
+    pub instance: Instance,
+    pub memory: Memory,
+    pub just_add: TypedFunc<(u64, u64), u64>,
+    pub nop: TypedFunc<(), ()>,
+    pub trigger_host_calls: TypedFunc<i32, ()>,
+    pub point_add: TypedFunc<(u32, u32, u32), ()>,
+    pub just_add_func: Func,
+    pub nop_func: Func,
+}
+
+impl RawGuest {
+    /// Compiles and instantiates the quiet guest under `profile`. Panics on failure: this is bench setup.
+    pub fn new(profile: EngineProfile) -> Self {
+        let engine = profile.engine().unwrap();
+        Self::with_engine(profile, &engine)
+    }
+
+    pub fn with_engine(profile: EngineProfile, engine: &Engine) -> Self {
+        let module = Module::from_binary(engine, guest::QUIET_WASM).unwrap();
+        let mut linker: Linker<RawState> = Linker::new(engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut RawState| &mut s.wasi).unwrap();
+        linker
+            .func_wrap(import::MODULE, import::HOST_LOG_VALUE.name, |mut c: Caller<'_, RawState>, v: i32| {
+                c.data_mut().last_logged = v;
+            })
+            .unwrap()
+            .func_wrap(import::MODULE, import::HOST_GET_SHARED_VALUE.name, |c: Caller<'_, RawState>| {
+                c.data().shared_value
+            })
+            .unwrap()
+            .func_wrap(import::MODULE, import::HOST_SET_SHARED_VALUE.name, |mut c: Caller<'_, RawState>, v: i32| {
+                c.data_mut().shared_value = v;
+            })
+            .unwrap();
+        let state = RawState {
+            shared_value: guest::HOST_SHARED_VALUE_INITIAL,
+            last_logged: 0,
+            wasi: WasiCtxBuilder::new().build_p1(),
+        };
+        let mut store = Store::new(engine, state);
+        profile.prepare_store(&mut store, boundary_host::profile::DEFAULT_FUEL).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let memory = instance.get_memory(&mut store, guest::MEMORY).unwrap();
+        let just_add = instance.get_typed_func(&mut store, export::JUST_ADD.name).unwrap();
+        let nop = instance.get_typed_func(&mut store, export::NOP.name).unwrap();
+        let trigger_host_calls = instance.get_typed_func(&mut store, export::TRIGGER_HOST_CALLS.name).unwrap();
+        let point_add = instance.get_typed_func(&mut store, export::POINT_ADD.name).unwrap();
+        let just_add_func = instance.get_func(&mut store, export::JUST_ADD.name).unwrap();
+        let nop_func = instance.get_func(&mut store, export::NOP.name).unwrap();
+        RawGuest { store, instance, memory, just_add, nop, trigger_host_calls, point_add, just_add_func, nop_func }
+    }
+
+    /// Grows memory by one page and returns the offset of the new page: room nothing in the guest uses.
+    pub fn reserve_page(&mut self) -> usize {
+        let pages = self.memory.grow(&mut self.store, 1).unwrap();
+        usize::try_from(pages).unwrap() * boundary_host::host::WASM_PAGE
+    }
+}
+
+/// Three Point slots (a, b, out) at 8-byte-aligned offsets in a page nothing in the guest uses.
+#[derive(Debug, Clone, Copy)]
+pub struct PointSlots {
+    pub a: usize,
+    pub b: usize,
+    pub out: usize,
+}
+
+impl PointSlots {
+    pub fn at(base: usize) -> Self {
+        let size = size_of::<Point>();
+        PointSlots { a: base, b: base + size, out: base + 2 * size }
+    }
+
+    /// The offsets as the `u32` guest pointers `point_add` takes.
+    pub fn args(&self) -> (u32, u32, u32) {
+        let p = |o: usize| u32::try_from(o).unwrap();
+        (p(self.out), p(self.a), p(self.b))
+    }
+}

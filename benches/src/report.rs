@@ -1,0 +1,557 @@
+//! Turns criterion's output into the committed results: a markdown table, the same data as JSON, an SVG chart,
+//! and the environment the figures were measured in. This is the project's one results writer.
+
+use crate::rows::{self, OVERHEAD_LIMIT, OVERHEAD_PAIRS, PROFILED, Row};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+/// Criterion's median estimate for one benchmark.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Estimate {
+    /// Median time per iteration, in nanoseconds.
+    pub median_ns: f64,
+    /// The bounds of criterion's confidence interval for that median.
+    pub low_ns: f64,
+    pub high_ns: f64,
+}
+
+#[derive(Deserialize)]
+struct BenchmarkFile {
+    full_id: String,
+}
+
+#[derive(Deserialize)]
+struct EstimatesFile {
+    median: EstimateFile,
+}
+
+#[derive(Deserialize)]
+struct EstimateFile {
+    point_estimate: f64,
+    confidence_interval: Interval,
+}
+
+#[derive(Deserialize)]
+struct Interval {
+    lower_bound: f64,
+    upper_bound: f64,
+}
+
+/// Reads every `new/` estimate under criterion's output directory that was written at or after `since`.
+pub fn collect(criterion_dir: &Path, since: SystemTime) -> io::Result<BTreeMap<String, Estimate>> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![criterion_dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for entry in entries {
+            let path = entry?.path();
+            if !path.is_dir() {
+                continue;
+            }
+            if path.file_name().is_some_and(|n| n == "new") {
+                if let Some((id, estimate)) = read_estimate(&path, since)? {
+                    found.insert(id, estimate);
+                }
+            } else {
+                stack.push(path);
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn read_estimate(new_dir: &Path, since: SystemTime) -> io::Result<Option<(String, Estimate)>> {
+    let estimates_path = new_dir.join("estimates.json");
+    let Ok(meta) = fs::metadata(&estimates_path) else { return Ok(None) };
+    if meta.modified()? < since {
+        return Ok(None);
+    }
+    let parse_error = |path: &Path, e: serde_json::Error| io::Error::other(format!("{}: {e}", path.display()));
+    let bench_path = new_dir.join("benchmark.json");
+    let bench: BenchmarkFile =
+        serde_json::from_str(&fs::read_to_string(&bench_path)?).map_err(|e| parse_error(&bench_path, e))?;
+    let estimates: EstimatesFile =
+        serde_json::from_str(&fs::read_to_string(&estimates_path)?).map_err(|e| parse_error(&estimates_path, e))?;
+    let m = estimates.median;
+    let estimate = Estimate {
+        median_ns: m.point_estimate,
+        low_ns: m.confidence_interval.lower_bound,
+        high_ns: m.confidence_interval.upper_bound,
+    };
+    Ok(Some((bench.full_id, estimate)))
+}
+
+/// Where and how the figures were measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Environment {
+    pub date: String,
+    pub cpu: String,
+    pub cores: usize,
+    pub os: String,
+    pub rustc: String,
+    pub wasmtime: String,
+    pub git_revision: String,
+    pub command: String,
+    pub mode: String,
+}
+
+impl Environment {
+    /// Reads the machine and the checkout; `command` is what was run, `mode` how criterion sampled.
+    pub fn capture(workspace: &Path, command: String, mode: String) -> Self {
+        let cpu = fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_string());
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let os = command_output(Command::new("uname").args(["-srm"]))
+            .unwrap_or_else(|| std::env::consts::OS.to_string());
+        let revision = command_output(Command::new("git").arg("-C").arg(workspace).args(["rev-parse", "HEAD"]));
+        let dirty = command_output(Command::new("git").arg("-C").arg(workspace).args(["status", "--porcelain"]))
+            .is_some_and(|s| !s.is_empty());
+        let git_revision = match revision {
+            Some(rev) if dirty => format!("{rev} (with uncommitted changes)"),
+            Some(rev) => rev,
+            None => "unknown (not a git checkout)".to_string(),
+        };
+        Environment {
+            date: utc_timestamp(SystemTime::now()),
+            cpu,
+            cores,
+            os,
+            rustc: boundary_host::build_info::RUSTC_VERSION.to_string(),
+            wasmtime: boundary_host::build_info::WASMTIME_VERSION.to_string(),
+            git_revision,
+            command,
+            mode,
+        }
+    }
+}
+
+fn command_output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a system time (UTC, proleptic Gregorian).
+pub fn utc_timestamp(time: SystemTime) -> String {
+    let secs = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's `civil_from_days`.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// One cell of the table: a row under one profile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cell {
+    pub median_ns: f64,
+    pub low_ns: f64,
+    pub high_ns: f64,
+    /// Median divided by the row's native floor.
+    pub times_native: Option<f64>,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SummaryRow {
+    pub id: String,
+    pub what: String,
+    pub elements: Option<u64>,
+    pub native_id: String,
+    pub native_ns: Option<f64>,
+    /// Keyed by profile name.
+    pub cells: BTreeMap<String, Cell>,
+}
+
+/// The host core against raw wasmtime, one profile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OverheadCheck {
+    pub profile: String,
+    pub core_row: String,
+    pub raw_row: String,
+    pub core_ns: f64,
+    pub raw_ns: f64,
+    /// `core_ns / raw_ns - 1`.
+    pub overhead: f64,
+    pub within_limit: bool,
+}
+
+/// Everything written to `results/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub environment: Environment,
+    pub profiles: Vec<String>,
+    pub natives: BTreeMap<String, Estimate>,
+    pub rows: Vec<SummaryRow>,
+    pub overhead_limit: f64,
+    pub overhead: Vec<OverheadCheck>,
+}
+
+/// The ids this matrix registers: every profiled row under every profile, and the natives.
+pub fn expected_ids(profiles: &[&str]) -> Vec<String> {
+    let mut ids: Vec<String> = rows::native::ALL.iter().map(|(id, _)| id.to_string()).collect();
+    for row in PROFILED {
+        ids.extend(profiles.iter().map(|p| rows::criterion_id(row.id, p)));
+    }
+    ids
+}
+
+impl Summary {
+    /// Lays out measured estimates as the results table.
+    pub fn build(environment: Environment, profiles: &[&str], measured: &BTreeMap<String, Estimate>) -> Self {
+        let natives: BTreeMap<String, Estimate> = rows::native::ALL
+            .iter()
+            .filter_map(|(id, _)| measured.get(*id).map(|e| (id.to_string(), *e)))
+            .collect();
+        let rows = PROFILED.iter().map(|row| summary_row(row, profiles, measured, &natives)).collect();
+        let mut overhead = Vec::new();
+        for (core, raw) in OVERHEAD_PAIRS {
+            for profile in profiles {
+                let get = |r: &Row| measured.get(&rows::criterion_id(r.id, profile)).map(|e| e.median_ns);
+                if let (Some(core_ns), Some(raw_ns)) = (get(core), get(raw)) {
+                    let ratio = core_ns / raw_ns - 1.0;
+                    overhead.push(OverheadCheck {
+                        profile: profile.to_string(),
+                        core_row: core.id.to_string(),
+                        raw_row: raw.id.to_string(),
+                        core_ns,
+                        raw_ns,
+                        overhead: ratio,
+                        within_limit: ratio <= OVERHEAD_LIMIT,
+                    });
+                }
+            }
+        }
+        Summary {
+            environment,
+            profiles: profiles.iter().map(|p| p.to_string()).collect(),
+            natives,
+            rows,
+            overhead_limit: OVERHEAD_LIMIT,
+            overhead,
+        }
+    }
+
+    /// Writes `summary.md`, `summary.json`, `chart.svg` and `environment.json` into `dir`.
+    pub fn write(&self, dir: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir)?;
+        fs::write(dir.join("summary.md"), self.markdown())?;
+        fs::write(dir.join("summary.json"), serde_json::to_string_pretty(self).map_err(io::Error::other)? + "\n")?;
+        fs::write(dir.join("chart.svg"), self.svg())?;
+        let env = serde_json::to_string_pretty(&self.environment).map_err(io::Error::other)?;
+        fs::write(dir.join("environment.json"), env + "\n")?;
+        Ok(())
+    }
+
+    /// The markdown table, the harness-overhead check and the environment.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let env = &self.environment;
+        let _ = writeln!(md, "# Benchmark matrix, {}\n", env.date);
+        let _ = writeln!(md, "Generated by the bench's results writer (`benches/src/report.rs`); do not edit by hand.\n");
+        let _ = writeln!(
+            md,
+            "Each cell: criterion's median time per iteration, and in brackets that time divided by the native \
+             Rust floor of the row (the `native` column). Rows are what one iteration does; columns are engine \
+             profiles. Wall-clock medians on a shared machine move 20-40% between runs: compare within this table.\n"
+        );
+        let _ = write!(md, "| row | native |");
+        for p in &self.profiles {
+            let _ = write!(md, " {p} |");
+        }
+        let _ = write!(md, "\n|---|---:|");
+        for _ in &self.profiles {
+            let _ = write!(md, "---:|");
+        }
+        md.push('\n');
+        for row in &self.rows {
+            let native = row.native_ns.map_or("-".to_string(), format_ns);
+            let _ = write!(md, "| `{}` | {native} |", row.id);
+            for p in &self.profiles {
+                let cell = match row.cells.get(p) {
+                    Some(c) => match c.times_native {
+                        Some(x) => format!("{} ({})", format_ns(c.median_ns), format_ratio(x)),
+                        None => format_ns(c.median_ns),
+                    },
+                    None => "not measured".to_string(),
+                };
+                let _ = write!(md, " {cell} |");
+            }
+            md.push('\n');
+        }
+        let _ = writeln!(md, "\n## What each row does\n");
+        for row in &self.rows {
+            let _ = writeln!(md, "- `{}`: {}", row.id, row.what);
+        }
+        for (id, what) in rows::native::ALL {
+            let _ = writeln!(md, "- `{id}`: {what}");
+        }
+        let _ = writeln!(
+            md,
+            "\n## Host core against raw wasmtime\n\nThe host core's row divided by the raw wasmtime row doing the \
+             same work, in the same run; the limit is {:.0}%.\n",
+            self.overhead_limit * 100.0
+        );
+        let _ = writeln!(md, "| profile | core row | raw row | core | raw | core vs raw | within limit |");
+        let _ = writeln!(md, "|---|---|---|---:|---:|---:|---|");
+        for o in &self.overhead {
+            let _ = writeln!(
+                md,
+                "| {} | `{}` | `{}` | {} | {} | {:+.1}% | {} |",
+                o.profile,
+                o.core_row,
+                o.raw_row,
+                format_ns(o.core_ns),
+                format_ns(o.raw_ns),
+                o.overhead * 100.0,
+                if o.within_limit { "yes" } else { "**no**" }
+            );
+        }
+        let _ = writeln!(md, "\n## Environment\n");
+        let _ = writeln!(md, "| | |\n|---|---|");
+        for (k, v) in [
+            ("date", env.date.clone()),
+            ("command", format!("`{}`", env.command)),
+            ("sampling", env.mode.clone()),
+            ("CPU", env.cpu.clone()),
+            ("cores", env.cores.to_string()),
+            ("OS", env.os.clone()),
+            ("rustc", env.rustc.clone()),
+            ("wasmtime", env.wasmtime.clone()),
+            ("git revision", env.git_revision.clone()),
+        ] {
+            let _ = writeln!(md, "| {k} | {v} |");
+        }
+        md
+    }
+
+    /// A heat map: rows by columns, each cell coloured by its multiple of native and labelled with its median.
+    pub fn svg(&self) -> String {
+        let (label_w, cell_w, cell_h, head_h, legend_h) = (330.0, 104.0, 26.0, 70.0, 60.0);
+        let columns = self.profiles.len() + 1;
+        let width = label_w + cell_w * columns as f64 + 20.0;
+        let height = head_h + cell_h * self.rows.len() as f64 + legend_h;
+        let mut svg = String::new();
+        let _ = writeln!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+        let _ = writeln!(
+            svg,
+            r#"<text x="10" y="22" font-size="15" font-weight="bold">Cost of crossing the Wasmtime boundary: median time per iteration ({})</text>"#,
+            xml(&self.environment.date)
+        );
+        let _ = writeln!(
+            svg,
+            r##"<text x="10" y="40" fill="#444">colour: multiple of the native Rust floor (native column); {}, {} cores</text>"##,
+            xml(&self.environment.cpu),
+            self.environment.cores
+        );
+        let headers = std::iter::once("native").chain(self.profiles.iter().map(String::as_str));
+        for (i, name) in headers.enumerate() {
+            let x = label_w + cell_w * i as f64 + cell_w / 2.0;
+            let _ = writeln!(
+                svg,
+                r#"<text x="{x}" y="{}" text-anchor="middle" font-weight="bold">{}</text>"#,
+                head_h - 8.0,
+                xml(name)
+            );
+        }
+        for (r, row) in self.rows.iter().enumerate() {
+            let y = head_h + cell_h * r as f64;
+            let _ = writeln!(
+                svg,
+                r#"<text x="{}" y="{}" text-anchor="end" font-family="monospace">{}</text>"#,
+                label_w - 8.0,
+                y + cell_h * 0.65,
+                xml(&row.id)
+            );
+            let native = row.native_ns.map_or("-".to_string(), format_ns);
+            cell(&mut svg, label_w, y, cell_w, cell_h, "#e8e8e8", &native);
+            for (c, p) in self.profiles.iter().enumerate() {
+                let x = label_w + cell_w * (c + 1) as f64;
+                match row.cells.get(p) {
+                    Some(v) => {
+                        let colour = v.times_native.map_or("#ffffff".to_string(), heat);
+                        cell(&mut svg, x, y, cell_w, cell_h, &colour, &format_ns(v.median_ns));
+                    }
+                    None => cell(&mut svg, x, y, cell_w, cell_h, "#ffffff", "-"),
+                }
+            }
+        }
+        let ly = head_h + cell_h * self.rows.len() as f64 + 24.0;
+        let _ = writeln!(svg, r#"<text x="10" y="{}">multiple of native:</text>"#, ly + 13.0);
+        for (i, x) in [1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0].iter().enumerate() {
+            let lx = 150.0 + 80.0 * i as f64;
+            cell(&mut svg, lx, ly, 76.0, 20.0, &heat(*x), &format_ratio(*x));
+        }
+        svg.push_str("</svg>\n");
+        svg
+    }
+}
+
+fn summary_row(
+    row: &Row,
+    profiles: &[&str],
+    measured: &BTreeMap<String, Estimate>,
+    natives: &BTreeMap<String, Estimate>,
+) -> SummaryRow {
+    let native_ns = natives.get(row.native).map(|e| e.median_ns);
+    let cells = profiles
+        .iter()
+        .filter_map(|p| {
+            let e = measured.get(&rows::criterion_id(row.id, p))?;
+            let cell = Cell {
+                median_ns: e.median_ns,
+                low_ns: e.low_ns,
+                high_ns: e.high_ns,
+                times_native: native_ns.filter(|n| *n > 0.0).map(|n| e.median_ns / n),
+            };
+            Some((p.to_string(), cell))
+        })
+        .collect();
+    SummaryRow {
+        id: row.id.to_string(),
+        what: row.what.to_string(),
+        elements: row.elements,
+        native_id: row.native.to_string(),
+        native_ns,
+        cells,
+    }
+}
+
+fn cell(svg: &mut String, x: f64, y: f64, w: f64, h: f64, fill: &str, text: &str) {
+    let _ = writeln!(
+        svg,
+        r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{fill}" stroke="white"/><text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        x + w / 2.0,
+        y + h * 0.65,
+        xml(text)
+    );
+}
+
+/// Green at 1x native through yellow and orange to red at 1000x and beyond (log scale).
+fn heat(times_native: f64) -> String {
+    let t = (times_native.max(1.0).log10() / 3.0).clamp(0.0, 1.0);
+    let stops = [(0.0, (198, 239, 206)), (0.4, (255, 235, 156)), (0.7, (250, 180, 110)), (1.0, (235, 110, 100))];
+    let (mut lo, mut hi) = (stops[0], stops[stops.len() - 1]);
+    for pair in stops.windows(2) {
+        if t >= pair[0].0 && t <= pair[1].0 {
+            (lo, hi) = (pair[0], pair[1]);
+        }
+    }
+    let f = if hi.0 > lo.0 { (t - lo.0) / (hi.0 - lo.0) } else { 0.0 };
+    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * f).round() as u8;
+    format!("#{:02x}{:02x}{:02x}", mix(lo.1.0, hi.1.0), mix(lo.1.1, hi.1.1), mix(lo.1.2, hi.1.2))
+}
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A duration in nanoseconds, to three significant figures with a unit.
+pub fn format_ns(ns: f64) -> String {
+    let (value, unit) = match ns {
+        n if n < 1e3 => (n, "ns"),
+        n if n < 1e6 => (n / 1e3, "µs"),
+        n if n < 1e9 => (n / 1e6, "ms"),
+        n => (n / 1e9, "s"),
+    };
+    let digits = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
+    format!("{value:.digits$} {unit}")
+}
+
+fn format_ratio(x: f64) -> String {
+    if x < 10.0 { format!("{x:.1}×") } else { format!("{x:.0}×") }
+}
+
+/// Rewrites `results/README.md`: an index of the committed runs, newest first, from their environment files.
+pub fn write_index(results_dir: &Path) -> io::Result<()> {
+    let mut runs: Vec<(String, Environment)> = Vec::new();
+    for entry in fs::read_dir(results_dir)? {
+        let path = entry?.path();
+        let Ok(text) = fs::read_to_string(path.join("environment.json")) else { continue };
+        let Ok(env) = serde_json::from_str::<Environment>(&text) else { continue };
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        runs.push((name, env));
+    }
+    runs.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut md = String::from(
+        "# Results\n\nGenerated by the bench's results writer (`benches/src/report.rs`) at the end of a complete \
+         `cargo bench`; do not edit by hand. Each folder holds one run: `summary.md` (the table), `summary.json` \
+         (the same data), `chart.svg` (the heat map) and `environment.json` (machine, versions, command). How to \
+         read them is in the top-level README.\n\n| run | CPU | cores | command | sampling | git revision |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for (name, env) in &runs {
+        let _ = writeln!(
+            md,
+            "| [{name}]({name}/summary.md) | {} | {} | `{}` | {} | {} |",
+            env.cpu, env.cores, env.command, env.mode, env.git_revision
+        );
+    }
+    fs::write(results_dir.join("README.md"), md)
+}
+
+/// Where a complete run's results go: `results/<date>` under the workspace.
+pub fn run_dir(results_dir: &Path, env: &Environment) -> PathBuf {
+    results_dir.join(env.date.get(..10).unwrap_or("undated"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_civil() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(20_780), (2026, 11, 23));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(format_ns(1.234), "1.23 ns");
+        assert_eq!(format_ns(31.27), "31.3 ns");
+        assert_eq!(format_ns(4_560.0), "4.56 µs");
+        assert_eq!(format_ns(123_456.0), "123 µs");
+    }
+
+    #[test]
+    fn heat_runs_green_to_red() {
+        assert_eq!(heat(1.0), "#c6efce");
+        assert_eq!(heat(1000.0), "#eb6e64");
+        assert_eq!(heat(1e9), heat(1000.0));
+    }
+}

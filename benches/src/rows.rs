@@ -1,0 +1,150 @@
+//! Every row of the matrix, named once: the bench registers its closures under these ids and the results
+//! writer lays out its table from them.
+
+/// One row of the matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    /// Slash path; under a profile, criterion's id is `{id}/{profile}`, so `cargo bench -- calls/nop` picks a
+    /// family.
+    pub id: &'static str,
+    /// What one iteration does.
+    pub what: &'static str,
+    /// The native row this one is compared with.
+    pub native: &'static str,
+    /// Elements per iteration, for rows measured with `Throughput::Elements`.
+    pub elements: Option<u64>,
+}
+
+const fn row(id: &'static str, what: &'static str, native: &'static str) -> Row {
+    Row { id, what, native, elements: None }
+}
+
+const fn batch(id: &'static str, native: &'static str, n: u64) -> Row {
+    Row { id, what: "one `point_add_batch` call over n Points already in guest memory", native, elements: Some(n) }
+}
+
+/// Native floors: measured once, not per profile.
+pub mod native {
+    pub const JUST_ADD: &str = "native/just_add";
+    pub const NOP: &str = "native/nop";
+    pub const TRIGGER_HOST_CALLS: &str = "native/trigger_host_calls";
+    pub const HOST_LOG_VALUE: &str = "native/host_log_value";
+    pub const POINT_ADD: &str = "native/point_add";
+    pub const POINT_WRITE_READ: &str = "native/point_write_read";
+    pub const BATCH_1: &str = "native/batch/1";
+    pub const BATCH_64: &str = "native/batch/64";
+    pub const BATCH_4096: &str = "native/batch/4096";
+
+    /// (id, what one iteration does).
+    pub const ALL: &[(&str, &str)] = &[
+        (JUST_ADD, "a non-inlined Rust call of a wrapping add"),
+        (NOP, "a non-inlined call of an empty Rust function"),
+        (TRIGGER_HOST_CALLS, "a non-inlined Rust function making the same three host-state calls"),
+        (HOST_LOG_VALUE, "one non-inlined call of a host function updating host state"),
+        (POINT_ADD, "two Points copied into a byte buffer, added by a non-inlined call, one read back"),
+        (POINT_WRITE_READ, "one Point copied into a byte buffer and read back"),
+        (BATCH_1, "a native loop adding 1 Point pair"),
+        (BATCH_64, "a native loop adding 64 Point pairs"),
+        (BATCH_4096, "a native loop adding 4096 Point pairs"),
+    ];
+}
+
+pub const JUST_ADD_TYPED: Row = row("calls/just_add/typed", "`TypedFunc::call` of `just_add`", native::JUST_ADD);
+pub const JUST_ADD_UNTYPED: Row =
+    row("calls/just_add/untyped", "`Func::call` with reused `Val` buffers", native::JUST_ADD);
+pub const JUST_ADD_UNCHECKED: Row =
+    row("calls/just_add/unchecked", "`Func::call_unchecked` with a reused `ValRaw` buffer", native::JUST_ADD);
+pub const JUST_ADD_CORE: Row = row("calls/just_add/core", "`WasmHost::just_add` (the host core)", native::JUST_ADD);
+pub const NOP_TYPED: Row = row("calls/nop/typed", "`TypedFunc::call` of `nop`", native::NOP);
+pub const NOP_UNTYPED: Row = row("calls/nop/untyped", "`Func::call` with empty `Val` buffers", native::NOP);
+pub const NOP_UNCHECKED: Row = row("calls/nop/unchecked", "`Func::call_unchecked`", native::NOP);
+pub const NOP_CORE: Row = row("calls/nop/core", "`WasmHost::nop` (the host core)", native::NOP);
+pub const TRIGGER_RAW: Row = row(
+    "callbacks/trigger_host_calls/raw",
+    "one call in, three typed host calls out, raw wasmtime",
+    native::TRIGGER_HOST_CALLS,
+);
+pub const TRIGGER_CORE: Row = row(
+    "callbacks/trigger_host_calls/core",
+    "the same through `WasmHost::trigger_host_calls`",
+    native::TRIGGER_HOST_CALLS,
+);
+pub const PER_CALLBACK_TYPED: Row = row(
+    "callbacks/per_callback/typed",
+    "one guest -> host call inside a guest loop (entry cost excluded), host function by `func_wrap`",
+    native::HOST_LOG_VALUE,
+);
+pub const PER_CALLBACK_UNTYPED: Row = row(
+    "callbacks/per_callback/untyped",
+    "the same with the host function defined by `func_new`",
+    native::HOST_LOG_VALUE,
+);
+pub const POINT_ADD_MEMCPY: Row = row(
+    "structs/point_add/memcpy",
+    "write two Points, call `point_add`, read one; bytes moved by raw-pointer memcpy through `Memory::write`/`read`",
+    native::POINT_ADD,
+);
+pub const POINT_ADD_BYTEMUCK: Row = row(
+    "structs/point_add/bytemuck",
+    "the same with `bytemuck::bytes_of` and `pod_read_unaligned` on the memory slice",
+    native::POINT_ADD,
+);
+pub const POINT_ADD_CAST: Row = row(
+    "structs/point_add/bytemuck_cast",
+    "the same with an in-place `bytemuck::from_bytes` cast (alignment checked)",
+    native::POINT_ADD,
+);
+pub const POINT_ADD_CORE: Row =
+    row("structs/point_add/core", "the same through `WasmHost::write`/`read`/`point_add`", native::POINT_ADD);
+pub const POINT_RW_RAW: Row = row(
+    "structs/point_write_read/raw",
+    "write one Point and read it back with `Memory::data_mut` and bytemuck, no call",
+    native::POINT_WRITE_READ,
+);
+pub const POINT_RW_CORE: Row =
+    row("structs/point_write_read/core", "the same through `WasmHost::write`/`read`", native::POINT_WRITE_READ);
+pub const BATCH_1: Row = batch("structs/batch/1", native::BATCH_1, 1);
+pub const BATCH_64: Row = batch("structs/batch/64", native::BATCH_64, 64);
+pub const BATCH_4096: Row = batch("structs/batch/4096", native::BATCH_4096, 4096);
+
+/// Every row measured under each profile, in table order.
+pub const PROFILED: &[Row] = &[
+    JUST_ADD_TYPED,
+    JUST_ADD_UNTYPED,
+    JUST_ADD_UNCHECKED,
+    JUST_ADD_CORE,
+    NOP_TYPED,
+    NOP_UNTYPED,
+    NOP_UNCHECKED,
+    NOP_CORE,
+    TRIGGER_RAW,
+    TRIGGER_CORE,
+    PER_CALLBACK_TYPED,
+    PER_CALLBACK_UNTYPED,
+    POINT_ADD_MEMCPY,
+    POINT_ADD_BYTEMUCK,
+    POINT_ADD_CAST,
+    POINT_ADD_CORE,
+    POINT_RW_RAW,
+    POINT_RW_CORE,
+    BATCH_1,
+    BATCH_64,
+    BATCH_4096,
+];
+
+/// (host core row, raw wasmtime row): the core must stay within [`OVERHEAD_LIMIT`] of raw wasmtime.
+pub const OVERHEAD_PAIRS: &[(Row, Row)] = &[
+    (JUST_ADD_CORE, JUST_ADD_TYPED),
+    (NOP_CORE, NOP_TYPED),
+    (TRIGGER_CORE, TRIGGER_RAW),
+    (POINT_ADD_CORE, POINT_ADD_BYTEMUCK),
+    (POINT_RW_CORE, POINT_RW_RAW),
+];
+
+/// How much slower than raw wasmtime the host core may be.
+pub const OVERHEAD_LIMIT: f64 = 0.05;
+
+/// Criterion's full id of a row under a profile.
+pub fn criterion_id(row_id: &str, profile: &str) -> String {
+    format!("{row_id}/{profile}")
+}
