@@ -93,10 +93,7 @@ fn run() -> Result<(), String> {
 
 /// Records the rustc and wasmtime versions of this build for results and baselines (`src/build_info.rs`).
 fn record_versions(rustc: &str, manifest_dir: &Path) -> Result<(), String> {
-    let version = Command::new(rustc)
-        .arg("-V")
-        .output()
-        .map_err(|e| format!("could not run `{rustc} -V`: {e}"))?;
+    let version = Command::new(rustc).arg("-V").output().map_err(|e| format!("could not run `{rustc} -V`: {e}"))?;
     let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
     println!("cargo:rustc-env=BOUNDARY_RUSTC_VERSION={version}");
 

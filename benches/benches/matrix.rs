@@ -7,18 +7,16 @@
 //! Every export lookup, instantiation and memory reservation happens before the timed closures.
 
 use boundary_benches::native::{self, NativeHost};
-use boundary_benches::raw::{PointSlots, RawGuest};
-use boundary_benches::report::{self, Environment, Summary};
+use boundary_benches::ops::{self, A, B, CoreBench, RawBench};
+use boundary_benches::paired;
+use boundary_benches::raw::PointSlots;
+use boundary_benches::report::{self, Environment, OverheadCheck, Summary};
 use boundary_benches::rows::{self, Row};
-use boundary_host::wasmtime::{Val, ValRaw};
-use boundary_host::{EngineProfile, GuestModule, GuestOutput, HostFuncStyle, HostOptions, Point, WasmHost};
+use boundary_host::{EngineProfile, HostFuncStyle, Point, WasmHost};
 use criterion::{Bencher, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
-
-const A: Point = Point::new(100, 200);
-const B: Point = Point::new(30, 70);
 /// Guest calls per `call_host_n` in the per-callback rows are at most this many; each chunk's entry cost is
 /// measured right after it and subtracted.
 const CALLBACK_CHUNK: u64 = 1 << 20;
@@ -108,16 +106,6 @@ fn bench(c: &mut Criterion, row_id: &str, profile: Option<&str>, elements: Optio
     group.finish();
 }
 
-fn quiet_options(host_funcs: HostFuncStyle) -> HostOptions {
-    HostOptions { output: GuestOutput::Discard, host_funcs, ..HostOptions::default() }
-}
-
-fn core_host(profile: EngineProfile, host_funcs: HostFuncStyle) -> WasmHost {
-    let guest = GuestModule::quiet_guest(profile, quiet_options(host_funcs))
-        .unwrap_or_else(|e| panic!("profile {profile}: {e}"));
-    guest.instantiate().unwrap_or_else(|e| panic!("profile {profile}: {e}"))
-}
-
 fn bench_natives(c: &mut Criterion) {
     use rows::native as n;
     bench(c, n::JUST_ADD, None, None, |b| b.iter(|| native::just_add(black_box(15), black_box(27))));
@@ -127,7 +115,7 @@ fn bench_natives(c: &mut Criterion) {
         b.iter(|| native::trigger_host_calls(black_box(&mut host), black_box(&mut shared), black_box(7)))
     });
     bench(c, n::HOST_LOG_VALUE, None, None, |b| b.iter(|| native::log_value(black_box(&mut host), black_box(7))));
-    let mut memory = vec![0u8; 64];
+    let mut memory = [0u8; 64];
     let slots = PointSlots::at(8);
     bench(c, n::POINT_ADD, None, None, |b| {
         b.iter(|| {
@@ -151,51 +139,22 @@ fn bench_natives(c: &mut Criterion) {
     for (_, native_id, count) in BATCH_SIZES {
         let count = count as usize;
         bench(c, native_id, None, Some(count as u64), |b| {
-            b.iter(|| native::point_add_batch(black_box(&mut out[..count]), black_box(&a[..count]), black_box(&bs[..count])))
+            b.iter(|| {
+                native::point_add_batch(black_box(&mut out[..count]), black_box(&a[..count]), black_box(&bs[..count]))
+            })
         });
     }
 }
 
-fn bench_calls(c: &mut Criterion, p: &str, raw: &mut RawGuest, core: &mut WasmHost) {
-    let store = &mut raw.store;
-    let f = raw.just_add.clone();
-    bench(c, rows::JUST_ADD_TYPED.id, Some(p), None, |b| {
-        b.iter(|| f.call(&mut *store, (black_box(15), black_box(27))).unwrap())
-    });
-    let func = raw.just_add_func;
-    let params = [Val::I64(15), Val::I64(27)];
-    let mut results = [Val::I64(0)];
-    bench(c, rows::JUST_ADD_UNTYPED.id, Some(p), None, |b| {
-        b.iter(|| {
-            func.call(&mut *store, black_box(&params), &mut results).unwrap();
-            black_box(&results);
-        })
-    });
-    let mut buf = [ValRaw::i64(0); 2];
-    bench(c, rows::JUST_ADD_UNCHECKED.id, Some(p), None, |b| {
-        b.iter(|| {
-            buf[0] = ValRaw::i64(black_box(15));
-            buf[1] = ValRaw::i64(black_box(27));
-            // SAFETY: `func` is `just_add`, (i64, i64) -> i64, checked at setup: `buf` holds two i64 parameters,
-            // has room for the one i64 result, contains no references, and lives across the call.
-            unsafe { func.call_unchecked(&mut *store, &mut buf as *mut [ValRaw]) }.unwrap();
-            black_box(buf[0].get_i64())
-        })
-    });
-    bench(c, rows::JUST_ADD_CORE.id, Some(p), None, |b| {
-        b.iter(|| core.just_add(black_box(15), black_box(27)).unwrap())
-    });
-
-    let f = raw.nop.clone();
-    bench(c, rows::NOP_TYPED.id, Some(p), None, |b| b.iter(|| f.call(&mut *store, ()).unwrap()));
-    let func = raw.nop_func;
-    bench(c, rows::NOP_UNTYPED.id, Some(p), None, |b| b.iter(|| func.call(&mut *store, &[], &mut []).unwrap()));
-    let mut buf = [ValRaw::i32(0); 1];
-    bench(c, rows::NOP_UNCHECKED.id, Some(p), None, |b| {
-        // SAFETY: `func` is `nop`, () -> (), checked at setup; the buffer needs no room and holds no references.
-        b.iter(|| unsafe { func.call_unchecked(&mut *store, &mut buf as *mut [ValRaw]) }.unwrap())
-    });
-    bench(c, rows::NOP_CORE.id, Some(p), None, |b| b.iter(|| core.nop().unwrap()));
+fn bench_calls(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench) {
+    bench(c, rows::JUST_ADD_TYPED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add(raw)));
+    bench(c, rows::JUST_ADD_UNTYPED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add_untyped(raw)));
+    bench(c, rows::JUST_ADD_UNCHECKED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add_unchecked(raw)));
+    bench(c, rows::JUST_ADD_CORE.id, Some(p), None, |b| b.iter(|| ops::core_just_add(core)));
+    bench(c, rows::NOP_TYPED.id, Some(p), None, |b| b.iter(|| ops::raw_nop(raw)));
+    bench(c, rows::NOP_UNTYPED.id, Some(p), None, |b| b.iter(|| ops::raw_nop_untyped(raw)));
+    bench(c, rows::NOP_UNCHECKED.id, Some(p), None, |b| b.iter(|| ops::raw_nop_unchecked(raw)));
+    bench(c, rows::NOP_CORE.id, Some(p), None, |b| b.iter(|| ops::core_nop(core)));
 }
 
 /// One measured iteration is one guest -> host call: `iters` calls are made by as few `call_host_n` calls as
@@ -220,110 +179,93 @@ fn per_callback(host: &mut WasmHost) -> impl FnMut(&mut Bencher) + '_ {
     }
 }
 
-fn bench_callbacks(c: &mut Criterion, p: &str, raw: &mut RawGuest, core: &mut WasmHost, untyped: &mut WasmHost) {
-    let f = raw.trigger_host_calls.clone();
-    let store = &mut raw.store;
-    bench(c, rows::TRIGGER_RAW.id, Some(p), None, |b| b.iter(|| f.call(&mut *store, black_box(7)).unwrap()));
-    bench(c, rows::TRIGGER_CORE.id, Some(p), None, |b| b.iter(|| core.trigger_host_calls(black_box(7)).unwrap()));
-    bench(c, rows::PER_CALLBACK_TYPED.id, Some(p), None, per_callback(core));
-    bench(c, rows::PER_CALLBACK_UNTYPED.id, Some(p), None, per_callback(untyped));
+fn bench_callbacks(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench, untyped: &mut CoreBench) {
+    bench(c, rows::TRIGGER_RAW.id, Some(p), None, |b| b.iter(|| ops::raw_trigger(raw)));
+    bench(c, rows::TRIGGER_CORE.id, Some(p), None, |b| b.iter(|| ops::core_trigger(core)));
+    bench(c, rows::PER_CALLBACK_TYPED.id, Some(p), None, per_callback(&mut core.host));
+    bench(c, rows::PER_CALLBACK_UNTYPED.id, Some(p), None, per_callback(&mut untyped.host));
 }
 
-/// The 8 bytes of a Point, the way a C host's `memcpy` sees them.
-fn point_bytes(point: &Point) -> &[u8] {
-    // SAFETY: `Point` is `#[repr(C)]` with two `i32` fields and no padding, so all 8 bytes behind the reference
-    // are initialised; the slice borrows `point` and cannot outlive it.
-    unsafe { std::slice::from_raw_parts((point as *const Point).cast::<u8>(), size_of::<Point>()) }
-}
+fn bench_structs(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench) {
+    bench(c, rows::POINT_ADD_MEMCPY.id, Some(p), None, |b| b.iter(|| ops::raw_point_add_memcpy(raw)));
+    bench(c, rows::POINT_ADD_BYTEMUCK.id, Some(p), None, |b| b.iter(|| ops::raw_point_add_bytemuck(raw)));
+    bench(c, rows::POINT_ADD_CAST.id, Some(p), None, |b| b.iter(|| ops::raw_point_add_cast(raw)));
+    bench(c, rows::POINT_ADD_CORE.id, Some(p), None, |b| b.iter(|| ops::core_point_add(core)));
+    bench(c, rows::POINT_RW_RAW.id, Some(p), None, |b| b.iter(|| ops::raw_point_write_read(raw)));
+    bench(c, rows::POINT_RW_CORE.id, Some(p), None, |b| b.iter(|| ops::core_point_write_read(core)));
+    for op in [ops::raw_point_add_memcpy, ops::raw_point_add_bytemuck, ops::raw_point_add_cast] {
+        assert_eq!(op(raw), boundary_host::guest::add_points(A, B), "a raw round trip gave a wrong sum");
+    }
+    assert_eq!(ops::core_point_add(core), boundary_host::guest::add_points(A, B));
 
-fn bench_structs(c: &mut Criterion, p: &str, raw: &mut RawGuest, core: &mut WasmHost) {
-    let slots = PointSlots::at(raw.reserve_page());
-    let args = slots.args();
-    let (memory, f) = (raw.memory, raw.point_add.clone());
-    let store = &mut raw.store;
-    bench(c, rows::POINT_ADD_MEMCPY.id, Some(p), None, |b| {
-        b.iter(|| {
-            memory.write(&mut *store, slots.a, point_bytes(&black_box(A))).unwrap();
-            memory.write(&mut *store, slots.b, point_bytes(&black_box(B))).unwrap();
-            f.call(&mut *store, args).unwrap();
-            let mut out = [0u8; 8];
-            memory.read(&*store, slots.out, &mut out).unwrap();
-            // SAFETY: `out` holds 8 initialised bytes, every 8 bytes are a valid Point, and `read_unaligned`
-            // assumes no alignment.
-            unsafe { out.as_ptr().cast::<Point>().read_unaligned() }
-        })
-    });
-    bench(c, rows::POINT_ADD_BYTEMUCK.id, Some(p), None, |b| {
-        b.iter(|| {
-            let data = memory.data_mut(&mut *store);
-            data[slots.a..slots.a + 8].copy_from_slice(bytemuck::bytes_of(&black_box(A)));
-            data[slots.b..slots.b + 8].copy_from_slice(bytemuck::bytes_of(&black_box(B)));
-            f.call(&mut *store, args).unwrap();
-            bytemuck::pod_read_unaligned::<Point>(&memory.data(&*store)[slots.out..slots.out + 8])
-        })
-    });
-    bench(c, rows::POINT_ADD_CAST.id, Some(p), None, |b| {
-        b.iter(|| {
-            let data = memory.data_mut(&mut *store);
-            // `try_from_bytes_mut` checks length and alignment: the slots are 8-aligned offsets in a page-aligned
-            // memory, so the cast succeeds; `unwrap` states that proof.
-            *bytemuck::try_from_bytes_mut::<Point>(&mut data[slots.a..slots.a + 8]).unwrap() = black_box(A);
-            *bytemuck::try_from_bytes_mut::<Point>(&mut data[slots.b..slots.b + 8]).unwrap() = black_box(B);
-            f.call(&mut *store, args).unwrap();
-            *bytemuck::try_from_bytes::<Point>(&memory.data(&*store)[slots.out..slots.out + 8]).unwrap()
-        })
-    });
-    bench(c, rows::POINT_RW_RAW.id, Some(p), None, |b| {
-        b.iter(|| {
-            let data = memory.data_mut(&mut *store);
-            data[slots.a..slots.a + 8].copy_from_slice(bytemuck::bytes_of(&black_box(A)));
-            bytemuck::pod_read_unaligned::<Point>(&memory.data(&*store)[slots.a..slots.a + 8])
-        })
-    });
-
-    let core_slots = PointSlots::at(core.reserve(3 * size_of::<Point>()).unwrap());
-    let (out, a, b_at) = core_slots.args();
-    bench(c, rows::POINT_ADD_CORE.id, Some(p), None, |b| {
-        b.iter(|| {
-            core.write(core_slots.a, &black_box(A)).unwrap();
-            core.write(core_slots.b, &black_box(B)).unwrap();
-            core.point_add(out, a, b_at).unwrap();
-            core.read::<Point>(core_slots.out).unwrap()
-        })
-    });
-    bench(c, rows::POINT_RW_CORE.id, Some(p), None, |b| {
-        b.iter(|| {
-            core.write(core_slots.a, &black_box(A)).unwrap();
-            core.read::<Point>(core_slots.a).unwrap()
-        })
-    });
-
-    let base = core.reserve(3 * MAX_BATCH * size_of::<Point>()).unwrap();
+    let host = &mut core.host;
+    let base = host.reserve(3 * MAX_BATCH * size_of::<Point>()).unwrap();
     let (a_at, b_at, out_at) = (base, base + MAX_BATCH * 8, base + 2 * MAX_BATCH * 8);
     for i in 0..MAX_BATCH {
-        core.write(a_at + 8 * i, &Point::new(i as i32, -(i as i32))).unwrap();
-        core.write(b_at + 8 * i, &Point::new(3 * i as i32, 7)).unwrap();
+        host.write(a_at + 8 * i, &Point::new(i as i32, -(i as i32))).unwrap();
+        host.write(b_at + 8 * i, &Point::new(3 * i as i32, 7)).unwrap();
     }
     let ptr = |o: usize| u32::try_from(o).unwrap();
     for (row, _, count) in BATCH_SIZES {
         bench(c, row.id, Some(p), row.elements, |b| {
-            b.iter(|| core.point_add_batch(ptr(out_at), ptr(a_at), ptr(b_at), black_box(count)).unwrap())
+            b.iter(|| host.point_add_batch(ptr(out_at), ptr(a_at), ptr(b_at), black_box(count)).unwrap())
         });
     }
-    // One check that the batch did the work the rows claim.
-    let last = core.read::<Point>(out_at + 8 * (MAX_BATCH - 1)).unwrap();
-    let i = (MAX_BATCH - 1) as i32;
-    assert!(last == Point::new(4 * i, 7 - i) || last == Point::default(), "batch result {last}");
 }
 
 fn bench_profile(c: &mut Criterion, profile: EngineProfile) {
     let p = profile.name();
-    let mut raw = RawGuest::new(profile);
-    let mut core = core_host(profile, HostFuncStyle::Typed);
-    let mut untyped = core_host(profile, HostFuncStyle::Untyped);
+    let mut raw = RawBench::new(profile);
+    let mut core = CoreBench::new(profile, HostFuncStyle::Typed);
+    let mut untyped = CoreBench::new(profile, HostFuncStyle::Untyped);
     bench_calls(c, p, &mut raw, &mut core);
     bench_callbacks(c, p, &mut raw, &mut core, &mut untyped);
     bench_structs(c, p, &mut raw, &mut core);
+}
+
+/// Times one host-core operation against its raw-wasmtime twin in interleaved blocks.
+fn check<R>(
+    profile: EngineProfile,
+    (core, core_row, core_op): (&mut CoreBench, &Row, fn(&mut CoreBench) -> R),
+    (raw, raw_row, raw_op): (&mut RawBench, &Row, fn(&mut RawBench) -> R),
+) -> OverheadCheck {
+    let (block, rounds) = (Duration::from_micros(50), 301);
+    let paired = paired::compare(
+        || {
+            black_box(core_op(core));
+        },
+        || {
+            black_box(raw_op(raw));
+        },
+        block,
+        rounds,
+    );
+    OverheadCheck::new(profile.name(), core_row, raw_row, paired)
+}
+
+/// The host core against raw wasmtime, pair by pair, in interleaved blocks (see `benches/src/paired.rs`).
+fn overhead_checks(profile: EngineProfile) -> Vec<OverheadCheck> {
+    let raw = &mut RawBench::new(profile);
+    let core = &mut CoreBench::new(profile, HostFuncStyle::Typed);
+    vec![
+        check(
+            profile,
+            (core, &rows::JUST_ADD_CORE, ops::core_just_add),
+            (raw, &rows::JUST_ADD_TYPED, ops::raw_just_add),
+        ),
+        check(profile, (core, &rows::NOP_CORE, ops::core_nop), (raw, &rows::NOP_TYPED, ops::raw_nop)),
+        check(profile, (core, &rows::TRIGGER_CORE, ops::core_trigger), (raw, &rows::TRIGGER_RAW, ops::raw_trigger)),
+        check(
+            profile,
+            (core, &rows::POINT_ADD_CORE, ops::core_point_add),
+            (raw, &rows::POINT_ADD_MEMCPY, ops::raw_point_add_memcpy),
+        ),
+        check(
+            profile,
+            (core, &rows::POINT_RW_CORE, ops::core_point_write_read),
+            (raw, &rows::POINT_RW_RAW, ops::raw_point_write_read),
+        ),
+    ]
 }
 
 fn main() {
@@ -346,7 +288,22 @@ fn main() {
     }
     c.final_summary();
     if args.measuring {
-        if let Err(e) = finish(&args, &criterion_dir, started) {
+        println!("\n--- host core against raw wasmtime, interleaved");
+        let mut overhead = Vec::new();
+        for &profile in EngineProfile::ALL {
+            for check in overhead_checks(profile) {
+                println!(
+                    "{:<16}{:<32} {:+6.1}% (IQR {:+.1}% .. {:+.1}%)",
+                    check.profile,
+                    check.core_row,
+                    check.overhead * 100.0,
+                    (check.paired.q1_ratio - 1.0) * 100.0,
+                    (check.paired.q3_ratio - 1.0) * 100.0
+                );
+                overhead.push(check);
+            }
+        }
+        if let Err(e) = finish(&args, &criterion_dir, started, overhead) {
             eprintln!("error: writing the results summary failed: {e}");
             std::process::exit(1);
         }
@@ -355,7 +312,12 @@ fn main() {
 
 /// Summarises what this run measured: always into `target/boundary-results/latest/`, and into
 /// `results/<date>/` when the run was complete and not `--quick`.
-fn finish(args: &RunArgs, criterion_dir: &std::path::Path, started: SystemTime) -> std::io::Result<()> {
+fn finish(
+    args: &RunArgs,
+    criterion_dir: &std::path::Path,
+    started: SystemTime,
+    overhead: Vec<OverheadCheck>,
+) -> std::io::Result<()> {
     let measured = report::collect(criterion_dir, started)?;
     let profiles = EngineProfile::names();
     let expected = report::expected_ids(&profiles);
@@ -367,13 +329,13 @@ fn finish(args: &RunArgs, criterion_dir: &std::path::Path, started: SystemTime) 
     };
     let workspace = boundary_benches::workspace_root();
     let env = Environment::capture(&workspace, args.command.clone(), mode);
-    let summary = Summary::build(env.clone(), &profiles, &measured);
+    let summary = Summary::build(env.clone(), &profiles, &measured, overhead);
     let scratch = target_dir().join("boundary-results").join("latest");
     summary.write(&scratch)?;
     println!("\nsummary of this run: {}", scratch.join("summary.md").display());
     for o in summary.overhead.iter().filter(|o| !o.within_limit) {
         println!(
-            "host core over the {:.0}% limit: {} vs {} under {}: {:+.1}%",
+            "host core over the {:.0}% limit, interleaved: {} vs {} under {}: {:+.1}%",
             rows::OVERHEAD_LIMIT * 100.0,
             o.core_row,
             o.raw_row,

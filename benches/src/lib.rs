@@ -2,6 +2,8 @@
 //! floors, and the results writer.
 
 pub mod native;
+pub mod ops;
+pub mod paired;
 pub mod raw;
 pub mod report;
 pub mod rows;

@@ -81,12 +81,12 @@ pub const PER_CALLBACK_UNTYPED: Row = row(
 );
 pub const POINT_ADD_MEMCPY: Row = row(
     "structs/point_add/memcpy",
-    "write two Points, call `point_add`, read one; bytes moved by raw-pointer memcpy through `Memory::write`/`read`",
+    "write two Points, call `point_add`, read one: one `Memory::write`/`read` per Point, bytes taken by raw pointer",
     native::POINT_ADD,
 );
 pub const POINT_ADD_BYTEMUCK: Row = row(
     "structs/point_add/bytemuck",
-    "the same with `bytemuck::bytes_of` and `pod_read_unaligned` on the memory slice",
+    "the same with `bytemuck::bytes_of`/`pod_read_unaligned` on `Memory::data_mut` (one borrow for both writes)",
     native::POINT_ADD,
 );
 pub const POINT_ADD_CAST: Row = row(
@@ -130,15 +130,6 @@ pub const PROFILED: &[Row] = &[
     BATCH_1,
     BATCH_64,
     BATCH_4096,
-];
-
-/// (host core row, raw wasmtime row): the core must stay within [`OVERHEAD_LIMIT`] of raw wasmtime.
-pub const OVERHEAD_PAIRS: &[(Row, Row)] = &[
-    (JUST_ADD_CORE, JUST_ADD_TYPED),
-    (NOP_CORE, NOP_TYPED),
-    (TRIGGER_CORE, TRIGGER_RAW),
-    (POINT_ADD_CORE, POINT_ADD_BYTEMUCK),
-    (POINT_RW_CORE, POINT_RW_RAW),
 ];
 
 /// How much slower than raw wasmtime the host core may be.

@@ -564,14 +564,26 @@ fn call_typed<P: WasmParams, R: WasmResults>(
     abi: &AbiFunc,
     params: P,
 ) -> Result<R, Error> {
-    if let Some(export) = poisoned {
-        return Err(Error::StoreDiscarded { export: export.clone() });
+    if poisoned.is_some() {
+        return Err(discarded(poisoned));
     }
-    func.call(store, params).map_err(|e| {
-        let error = Error::from_call(abi.name, e);
-        *poisoned = Some(abi.name.to_string());
-        error
-    })
+    match func.call(store, params) {
+        Ok(results) => Ok(results),
+        Err(e) => Err(trapped(poisoned, abi, e)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn discarded(poisoned: &Option<String>) -> Error {
+    Error::StoreDiscarded { export: poisoned.clone().unwrap_or_default() }
+}
+
+#[cold]
+#[inline(never)]
+fn trapped(poisoned: &mut Option<String>, abi: &AbiFunc, e: wasmtime::Error) -> Error {
+    *poisoned = Some(abi.name.to_string());
+    Error::from_call(abi.name, e)
 }
 
 fn absent(guest: &GuestModule, abi: &AbiFunc) -> Error {

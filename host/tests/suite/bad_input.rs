@@ -118,3 +118,13 @@ fn an_unknown_profile_lists_the_known_ones() {
         assert_eq!(EngineProfile::from_name(name).unwrap().name(), name);
     }
 }
+
+#[test]
+fn a_configuration_wasmtime_rejects_names_the_profile() {
+    // Winch needs signal-based traps; turning them off on top of the winch profile is refused by wasmtime.
+    let mut config = EngineProfile::Winch.config().unwrap();
+    config.signals_based_traps(false);
+    let err = EngineProfile::Winch.engine_from(&config).unwrap_err();
+    assert!(matches!(&err, Error::Profile { profile: "winch", .. }), "{err:?}");
+    assert!(err.to_string().contains("`winch`"), "{err}");
+}

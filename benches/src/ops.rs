@@ -1,0 +1,179 @@
+//! The measured operations, one function each, shared by the criterion rows and the paired overhead check so
+//! both time exactly the same code. Setup (instances, lookups, reserved slots) lives in [`RawBench`] and
+//! [`CoreBench`] and happens before any timing.
+
+use crate::raw::{PointSlots, RawGuest};
+use boundary_host::wasmtime::{Val, ValRaw};
+use boundary_host::{EngineProfile, GuestModule, GuestOutput, HostFuncStyle, HostOptions, Point, WasmHost};
+use std::hint::black_box;
+
+/// The Points every round trip writes.
+pub const A: Point = Point::new(100, 200);
+pub const B: Point = Point::new(30, 70);
+
+/// Raw wasmtime with three Point slots reserved.
+#[derive(Debug)]
+pub struct RawBench {
+    pub guest: RawGuest,
+    pub slots: PointSlots,
+    params: [Val; 2],
+    results: [Val; 1],
+    raw_buf: [ValRaw; 2],
+}
+
+impl RawBench {
+    pub fn new(profile: EngineProfile) -> Self {
+        let mut guest = RawGuest::new(profile);
+        let slots = PointSlots::at(guest.reserve_page());
+        RawBench {
+            guest,
+            slots,
+            params: [Val::I64(15), Val::I64(27)],
+            results: [Val::I64(0)],
+            raw_buf: [ValRaw::i64(0); 2],
+        }
+    }
+}
+
+/// The host core with three Point slots reserved.
+#[derive(Debug)]
+pub struct CoreBench {
+    pub host: WasmHost,
+    pub slots: PointSlots,
+}
+
+impl CoreBench {
+    pub fn new(profile: EngineProfile, host_funcs: HostFuncStyle) -> Self {
+        let options = HostOptions { output: GuestOutput::Discard, host_funcs, ..HostOptions::default() };
+        let guest = GuestModule::quiet_guest(profile, options).unwrap_or_else(|e| panic!("profile {profile}: {e}"));
+        let mut host = guest.instantiate().unwrap_or_else(|e| panic!("profile {profile}: {e}"));
+        let slots = PointSlots::at(host.reserve(3 * size_of::<Point>()).unwrap());
+        CoreBench { host, slots }
+    }
+}
+
+#[inline]
+pub fn raw_just_add(r: &mut RawBench) -> u64 {
+    r.guest.just_add.call(&mut r.guest.store, (black_box(15), black_box(27))).unwrap()
+}
+
+#[inline]
+pub fn raw_just_add_untyped(r: &mut RawBench) -> i64 {
+    r.guest.just_add_func.call(&mut r.guest.store, black_box(&r.params), &mut r.results).unwrap();
+    r.results[0].unwrap_i64()
+}
+
+#[inline]
+pub fn raw_just_add_unchecked(r: &mut RawBench) -> i64 {
+    r.raw_buf = [ValRaw::i64(black_box(15)), ValRaw::i64(black_box(27))];
+    let buf: *mut [ValRaw] = &mut r.raw_buf;
+    // SAFETY: `just_add_func` is `just_add`, (i64, i64) -> i64, type-checked at setup: the buffer holds two i64
+    // parameters, has room for the one i64 result, holds no references, and outlives the call.
+    unsafe { r.guest.just_add_func.call_unchecked(&mut r.guest.store, buf) }.unwrap();
+    r.raw_buf[0].get_i64()
+}
+
+#[inline]
+pub fn core_just_add(c: &mut CoreBench) -> u64 {
+    c.host.just_add(black_box(15), black_box(27)).unwrap()
+}
+
+#[inline]
+pub fn raw_nop(r: &mut RawBench) {
+    r.guest.nop.call(&mut r.guest.store, ()).unwrap()
+}
+
+#[inline]
+pub fn raw_nop_untyped(r: &mut RawBench) {
+    r.guest.nop_func.call(&mut r.guest.store, &[], &mut []).unwrap()
+}
+
+#[inline]
+pub fn raw_nop_unchecked(r: &mut RawBench) {
+    let buf: *mut [ValRaw] = &mut r.raw_buf;
+    // SAFETY: `nop_func` is `nop`, () -> (), type-checked at setup: no parameters or results are read or
+    // written, and the buffer holds no references.
+    unsafe { r.guest.nop_func.call_unchecked(&mut r.guest.store, buf) }.unwrap()
+}
+
+#[inline]
+pub fn core_nop(c: &mut CoreBench) {
+    c.host.nop().unwrap()
+}
+
+#[inline]
+pub fn raw_trigger(r: &mut RawBench) {
+    r.guest.trigger_host_calls.call(&mut r.guest.store, black_box(7)).unwrap()
+}
+
+#[inline]
+pub fn core_trigger(c: &mut CoreBench) {
+    c.host.trigger_host_calls(black_box(7)).unwrap()
+}
+
+/// The 8 bytes of a Point, the way a C host's `memcpy` sees them.
+fn point_bytes(point: &Point) -> &[u8] {
+    // SAFETY: `Point` is `#[repr(C)]` with two `i32` fields and no padding, so all 8 bytes behind the reference
+    // are initialised; the slice borrows `point` and cannot outlive it.
+    unsafe { std::slice::from_raw_parts((point as *const Point).cast::<u8>(), size_of::<Point>()) }
+}
+
+/// Round trip with C-style byte copies through `Memory::write` and `Memory::read`.
+#[inline]
+pub fn raw_point_add_memcpy(r: &mut RawBench) -> Point {
+    let (g, s) = (&mut r.guest, r.slots);
+    g.memory.write(&mut g.store, s.a, point_bytes(&black_box(A))).unwrap();
+    g.memory.write(&mut g.store, s.b, point_bytes(&black_box(B))).unwrap();
+    g.point_add.call(&mut g.store, s.args()).unwrap();
+    let mut out = [0u8; 8];
+    g.memory.read(&g.store, s.out, &mut out).unwrap();
+    // SAFETY: `out` holds 8 initialised bytes, every 8 bytes are a valid Point, and `read_unaligned` assumes no
+    // alignment.
+    unsafe { out.as_ptr().cast::<Point>().read_unaligned() }
+}
+
+/// Round trip with `bytemuck` on the memory slice.
+#[inline]
+pub fn raw_point_add_bytemuck(r: &mut RawBench) -> Point {
+    let (g, s) = (&mut r.guest, r.slots);
+    let data = g.memory.data_mut(&mut g.store);
+    data[s.a..s.a + 8].copy_from_slice(bytemuck::bytes_of(&black_box(A)));
+    data[s.b..s.b + 8].copy_from_slice(bytemuck::bytes_of(&black_box(B)));
+    g.point_add.call(&mut g.store, s.args()).unwrap();
+    bytemuck::pod_read_unaligned(&g.memory.data(&g.store)[s.out..s.out + 8])
+}
+
+/// Round trip with in-place `bytemuck` casts. `try_from_bytes` checks length and alignment: the slots are
+/// 8-aligned offsets in page-aligned memory, so the casts succeed, and `unwrap` states that.
+#[inline]
+pub fn raw_point_add_cast(r: &mut RawBench) -> Point {
+    let (g, s) = (&mut r.guest, r.slots);
+    let data = g.memory.data_mut(&mut g.store);
+    *bytemuck::try_from_bytes_mut::<Point>(&mut data[s.a..s.a + 8]).unwrap() = black_box(A);
+    *bytemuck::try_from_bytes_mut::<Point>(&mut data[s.b..s.b + 8]).unwrap() = black_box(B);
+    g.point_add.call(&mut g.store, s.args()).unwrap();
+    *bytemuck::try_from_bytes::<Point>(&g.memory.data(&g.store)[s.out..s.out + 8]).unwrap()
+}
+
+#[inline]
+pub fn core_point_add(c: &mut CoreBench) -> Point {
+    let s = c.slots;
+    let (out, a, b) = s.args();
+    c.host.write(s.a, &black_box(A)).unwrap();
+    c.host.write(s.b, &black_box(B)).unwrap();
+    c.host.point_add(out, a, b).unwrap();
+    c.host.read::<Point>(s.out).unwrap()
+}
+
+#[inline]
+pub fn raw_point_write_read(r: &mut RawBench) -> Point {
+    let (g, s) = (&mut r.guest, r.slots);
+    g.memory.data_mut(&mut g.store)[s.a..s.a + 8].copy_from_slice(bytemuck::bytes_of(&black_box(A)));
+    bytemuck::pod_read_unaligned(&g.memory.data(&g.store)[s.a..s.a + 8])
+}
+
+#[inline]
+pub fn core_point_write_read(c: &mut CoreBench) -> Point {
+    c.host.write(c.slots.a, &black_box(A)).unwrap();
+    c.host.read::<Point>(c.slots.a).unwrap()
+}
