@@ -13,7 +13,7 @@ pub const QUIET_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-qu
 
 /// The struct passed through linear memory: `#[repr(C)] { x: i32, y: i32 }`, 8 bytes, little-endian.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable, arbitrary::Arbitrary)]
 pub struct Point {
     pub x: i32,
     pub y: i32,

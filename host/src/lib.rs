@@ -16,6 +16,7 @@ pub mod error;
 pub mod guest;
 pub mod host;
 pub mod memory;
+pub mod oracle;
 pub mod patterns;
 pub mod profile;
 

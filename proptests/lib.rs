@@ -1,0 +1,1 @@
+//! This crate has no library code: its tests are in `tests/`.
