@@ -4,7 +4,9 @@
 //! The nested build gets its own target directory inside `OUT_DIR`, so it never waits on the outer build's lock,
 //! and none of the outer build's flags: host `RUSTFLAGS` (sanitizers under cargo-fuzz, coverage) and the clippy
 //! wrapper must not reach a wasm build. If the `wasm32-wasip1` standard library is missing it is installed with
-//! rustup, or the build stops with one sentence saying what to run.
+//! rustup, or the build stops with one sentence saying what to run. When the toolchain running this build cannot
+//! get it (a nightly whose wasm standard library is not published, as under `cargo +nightly fuzz`), the guest is
+//! built with the `stable` toolchain instead, and a build warning says so.
 
 use std::env;
 use std::fs;
@@ -44,12 +46,23 @@ fn run() -> Result<(), String> {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
 
-    ensure_wasm_target(&rustc)?;
+    let toolchain = choose_toolchain(&rustc)?;
 
     let mut inputs = vec![guest_dir.join("Cargo.toml"), guest_dir.join("Cargo.lock")];
     for (variant, features) in [("verbose", Some("verbose")), ("quiet", None)] {
         let target_dir = out_dir.join("guest-target").join(variant);
-        let mut cmd = Command::new(&cargo);
+        let mut cmd = match &toolchain {
+            GuestToolchain::Current => {
+                let mut cmd = Command::new(&cargo);
+                cmd.env("RUSTC", &rustc);
+                cmd
+            }
+            GuestToolchain::Other { cargo, rustc } => {
+                let mut cmd = Command::new(cargo);
+                cmd.env("RUSTC", rustc).env_remove("RUSTUP_TOOLCHAIN");
+                cmd
+            }
+        };
         cmd.arg("build")
             .arg("--release")
             .arg("--locked")
@@ -57,15 +70,14 @@ fn run() -> Result<(), String> {
             .arg("--manifest-path")
             .arg(guest_dir.join("Cargo.toml"))
             .arg("--target-dir")
-            .arg(&target_dir)
-            .env("RUSTC", &rustc);
+            .arg(&target_dir);
         if let Some(features) = features {
             cmd.args(["--features", features]);
         }
         for var in SCRUBBED_ENV {
             cmd.env_remove(var);
         }
-        let output = cmd.output().map_err(|e| format!("could not start `{cargo}` to build the guest: {e}"))?;
+        let output = cmd.output().map_err(|e| format!("could not start cargo to build the guest: {e}"))?;
         if !output.status.success() {
             return Err(format!(
                 "building the {variant} guest for {WASM_TARGET} failed:\n{}",
@@ -117,36 +129,75 @@ fn env_var(name: &str) -> Result<String, String> {
     env::var(name).map_err(|_| format!("cargo did not set {name} for the build script"))
 }
 
-/// Makes sure the wasm32-wasip1 standard library is installed for the toolchain running this build.
-fn ensure_wasm_target(rustc: &str) -> Result<(), String> {
-    let sysroot = Command::new(rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|e| format!("could not run `{rustc} --print sysroot`: {e}"))?;
-    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
-    let target_lib = Path::new(&sysroot).join("lib/rustlib").join(WASM_TARGET).join("lib");
-    if target_lib.is_dir() {
-        return Ok(());
-    }
-    let how = format!("rustup target add {WASM_TARGET}");
-    // `RUSTUP_TOOLCHAIN` is set by rustup's proxies, so the target goes to the toolchain that runs this build
-    // (stable for `cargo test`, nightly under `cargo fuzz`).
+/// Which toolchain builds the guest.
+enum GuestToolchain {
+    /// The one running this build (`RUSTC` and `CARGO`).
+    Current,
+    /// Another rustup toolchain's cargo and rustc.
+    Other { cargo: PathBuf, rustc: PathBuf },
+}
+
+/// The path of `tool` in the rustup toolchain `toolchain`.
+fn rustup_which(tool: &str, toolchain: &str) -> Option<PathBuf> {
+    let out = Command::new("rustup").args(["which", tool, "--toolchain", toolchain]).output().ok()?;
+    out.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+fn target_lib(rustc: &mut Command) -> Option<PathBuf> {
+    let out = rustc.args(["--print", "sysroot"]).output().ok()?;
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Some(Path::new(&sysroot).join("lib/rustlib").join(WASM_TARGET).join("lib"))
+}
+
+fn rustup_add_target(toolchain: Option<&str>) -> Result<(), String> {
     let mut rustup = Command::new("rustup");
     rustup.args(["target", "add", WASM_TARGET]);
-    match rustup.output() {
-        Ok(out) if out.status.success() && target_lib.is_dir() => {
-            println!("cargo:warning=installed the {WASM_TARGET} standard library with `{how}` (the guest needs it)");
-            Ok(())
-        }
-        Ok(out) => Err(format!(
-            "the {WASM_TARGET} standard library is missing and `{how}` failed ({}): run it yourself, then build again",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Err(_) => Err(format!(
-            "the {WASM_TARGET} standard library is missing from {sysroot} and rustup is not available: install the \
-             {WASM_TARGET} target for this toolchain (with rustup: `{how}`), then build again"
-        )),
+    if let Some(name) = toolchain {
+        rustup.args(["--toolchain", name]);
     }
+    match rustup.output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(String::from_utf8_lossy(&out.stderr).lines().find(|l| l.starts_with("error")).unwrap_or("failed").to_string()),
+        Err(e) => Err(format!("rustup is not available ({e})")),
+    }
+}
+
+/// The toolchain running this build if it has (or can install) the wasm32-wasip1 standard library, else the
+/// stable toolchain if that has (or can install) it.
+fn choose_toolchain(rustc: &str) -> Result<GuestToolchain, String> {
+    let how = format!("rustup target add {WASM_TARGET}");
+    let current = target_lib(&mut Command::new(rustc)).ok_or_else(|| format!("could not run `{rustc} --print sysroot`"))?;
+    if current.is_dir() {
+        return Ok(GuestToolchain::Current);
+    }
+    // `RUSTUP_TOOLCHAIN` is set by rustup's proxies, so this installs for the toolchain running this build.
+    let current_error = match rustup_add_target(None) {
+        Ok(()) if current.is_dir() => {
+            println!("cargo:warning=installed the {WASM_TARGET} standard library with `{how}` (the guest needs it)");
+            return Ok(GuestToolchain::Current);
+        }
+        Ok(()) => "it did not appear after installing".to_string(),
+        Err(e) => e,
+    };
+    let stable = "stable";
+    if let (Some(cargo), Some(rustc)) = (rustup_which("cargo", stable), rustup_which("rustc", stable)) {
+        let ready = match target_lib(&mut Command::new(&rustc)) {
+            Some(lib) if lib.is_dir() => true,
+            Some(lib) => rustup_add_target(Some(stable)).is_ok() && lib.is_dir(),
+            None => false,
+        };
+        if ready {
+            println!(
+                "cargo:warning=building the guest with the {stable} toolchain: this toolchain has no {WASM_TARGET} \
+                 standard library ({current_error})"
+            );
+            return Ok(GuestToolchain::Other { cargo, rustc });
+        }
+    }
+    Err(format!(
+        "the {WASM_TARGET} standard library is missing and `{how}` failed ({current_error}): install the \
+         {WASM_TARGET} target for this toolchain or for `stable` (with rustup: `{how}`), then build again"
+    ))
 }
 
 /// The source files listed in a rustc dep-info file (`target: dep dep ...`, spaces in paths escaped as `\ `).

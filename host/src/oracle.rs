@@ -228,45 +228,77 @@ pub struct Run {
     pub memory: Option<Vec<u8>>,
 }
 
-/// Sparse shadow of linear memory: pages the program changed, over the snapshot of a fresh instance.
+/// Shadow of linear memory: the pages the program changed, over the snapshot of a fresh instance (and zero
+/// pages beyond it, where memory grew).
 struct Shadow<'a> {
     initial: &'a [u8],
-    dirty: std::collections::HashMap<usize, Box<[u8]>>,
+    dirty: Vec<Option<Box<[u8]>>>,
     size: usize,
 }
 
-impl Shadow<'_> {
+static ZERO_PAGE: [u8; WASM_PAGE] = [0; WASM_PAGE];
+
+impl<'a> Shadow<'a> {
+    fn new(initial: &'a [u8], size: usize) -> Self {
+        Shadow { initial, dirty: Vec::new(), size }
+    }
+
     fn page(&self, index: usize) -> &[u8] {
-        static ZERO: [u8; WASM_PAGE] = [0; WASM_PAGE];
-        if let Some(page) = self.dirty.get(&index) {
+        if let Some(Some(page)) = self.dirty.get(index) {
             return page;
         }
         let start = index * WASM_PAGE;
-        self.initial.get(start..start + WASM_PAGE).unwrap_or(&ZERO)
+        self.initial.get(start..start + WASM_PAGE).unwrap_or(&ZERO_PAGE)
+    }
+
+    fn page_mut(&mut self, index: usize) -> &mut [u8] {
+        if self.dirty.len() <= index {
+            self.dirty.resize_with(index + 1, || None);
+        }
+        if self.dirty[index].is_none() {
+            let copy = self.page(index).to_vec().into_boxed_slice();
+            self.dirty[index] = Some(copy);
+        }
+        self.dirty[index].as_deref_mut().unwrap_or_default()
     }
 
     fn in_bounds(&self, offset: usize, len: usize) -> bool {
         offset.checked_add(len).is_some_and(|end| end <= self.size)
     }
 
+    /// The page-sized pieces of `offset..offset + len`: (page index, start in page, length).
+    fn pieces(offset: usize, len: usize) -> impl Iterator<Item = (usize, usize, usize)> {
+        let mut at = offset;
+        let end = offset + len;
+        std::iter::from_fn(move || {
+            (at < end).then(|| {
+                let (index, start) = (at / WASM_PAGE, at % WASM_PAGE);
+                let n = (WASM_PAGE - start).min(end - at);
+                at += n;
+                (index, start, n)
+            })
+        })
+    }
+
     fn read(&self, offset: usize, len: usize) -> Option<Vec<u8>> {
-        self.in_bounds(offset, len)
-            .then(|| (offset..offset + len).map(|i| self.page(i / WASM_PAGE)[i % WASM_PAGE]).collect())
+        if !self.in_bounds(offset, len) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(len);
+        for (index, start, n) in Self::pieces(offset, len) {
+            out.extend_from_slice(&self.page(index)[start..start + n]);
+        }
+        Some(out)
     }
 
     fn write(&mut self, offset: usize, bytes: &[u8]) -> bool {
         if !self.in_bounds(offset, bytes.len()) {
             return false;
         }
-        for (i, &byte) in (offset..).zip(bytes) {
-            let index = i / WASM_PAGE;
-            if !self.dirty.contains_key(&index) {
-                let copy = self.page(index).to_vec().into_boxed_slice();
-                self.dirty.insert(index, copy);
-            }
-            if let Some(page) = self.dirty.get_mut(&index) {
-                page[i % WASM_PAGE] = byte;
-            }
+        let mut done = 0;
+        for (index, start, n) in Self::pieces(offset, bytes.len()) {
+            self.page_mut(index)[start..start + n].copy_from_slice(&bytes[done..done + n]);
+            done += n;
         }
         true
     }
@@ -455,10 +487,17 @@ fn compare_memory(host: &WasmHost, shadow: &Shadow<'_>, keep: bool) -> Result<Op
 
 /// A prepared guest to run programs on: compiled and linked once per process (per profile), with the memory
 /// of a fresh instance captured once as the model's starting point.
+///
+/// Every program starts from the state of a fresh instance with the host's scratch page reserved. That is a
+/// new instance, or the previous program's instance brought back to that state: only when the previous
+/// program did not trap in it and did not grow its memory, after its whole memory was verified against the
+/// model, by copying the fresh contents back into the pages the model says it changed. Instantiating and
+/// tearing down an instance is most of the work of a short program, so this keeps fuzzing fast.
 pub struct Oracle {
     guest: GuestModule,
     initial: Vec<u8>,
     static_at: u32,
+    idle: std::sync::Mutex<Option<WasmHost>>,
 }
 
 impl fmt::Debug for Oracle {
@@ -480,15 +519,23 @@ impl Oracle {
         let mut initial = vec![0; host.memory_size()];
         host.read_bytes(0, &mut initial)?;
         let static_at = host.plugin_shared_value_ptr()?;
-        Ok(Oracle { guest, initial, static_at })
+        Ok(Oracle { guest, initial, static_at, idle: std::sync::Mutex::new(None) })
     }
 
     pub fn profile(&self) -> EngineProfile {
         self.guest.profile()
     }
 
-    /// A fresh instance with one page reserved for the host (the `Scratch` offsets), and its shadow.
-    fn fresh(&self) -> Result<(WasmHost, Shadow<'_>, usize), Divergence> {
+    /// An instance in the state of a fresh one with one page reserved for the host (the `Scratch` offsets),
+    /// and its shadow: the idle instance if there is one, else a new one.
+    fn fresh(&self, reuse: bool) -> Result<(WasmHost, Shadow<'_>, usize), Divergence> {
+        let shadow = Shadow::new(&self.initial, self.initial.len() + WASM_PAGE);
+        let scratch = self.initial.len();
+        if reuse {
+            if let Some(host) = self.idle.lock().ok().and_then(|mut idle| idle.take()) {
+                return Ok((host, shadow, scratch));
+            }
+        }
         let setup = |e: Error| Divergence {
             step: None,
             what: "setting up a fresh instance".to_string(),
@@ -496,9 +543,38 @@ impl Oracle {
             actual: e.to_string(),
         };
         let mut host = self.guest.instantiate().map_err(setup)?;
-        let scratch = host.reserve(WASM_PAGE).map_err(setup)?;
-        let shadow = Shadow { initial: &self.initial, dirty: Default::default(), size: self.initial.len() + WASM_PAGE };
+        let reserved = host.reserve(WASM_PAGE).map_err(setup)?;
+        if reserved != scratch {
+            return Err(setup(Error::Grow { pages: 1, message: format!("scratch page at {reserved:#x}, not {scratch:#x}") }));
+        }
         Ok((host, shadow, scratch))
+    }
+
+    /// Keeps `host` for the next program, restored to the fresh state. Only called after its whole memory
+    /// matched `shadow`, so copying the fresh bytes into the shadow's changed pages makes memory fresh again.
+    fn recycle(&self, mut host: WasmHost, shadow: &Shadow<'_>) {
+        if host.memory_size() != self.initial.len() + WASM_PAGE {
+            return;
+        }
+        for (index, page) in shadow.dirty.iter().enumerate() {
+            if page.is_some() {
+                let start = index * WASM_PAGE;
+                let fresh = self.initial.get(start..start + WASM_PAGE).unwrap_or(&ZERO_PAGE);
+                if host.write_bytes(start, fresh).is_err() {
+                    return;
+                }
+            }
+        }
+        let state = host.state_mut();
+        state.shared_value = crate::guest::HOST_SHARED_VALUE_INITIAL;
+        state.last_logged = None;
+        state.calls = Default::default();
+        if self.profile().prepare_store(host.store_mut(), HostOptions::default().fuel).is_err() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock() {
+            *idle = Some(host);
+        }
     }
 
     /// Runs `program` on a fresh instance and checks every outcome and the final memory against the model.
@@ -512,7 +588,7 @@ impl Oracle {
     }
 
     fn run(&self, program: &Program, keep_memory: bool) -> Result<Run, Divergence> {
-        let (mut host, mut shadow, mut scratch) = self.fresh()?;
+        let (mut host, mut shadow, mut scratch) = self.fresh(true)?;
         let mut trace = Vec::with_capacity(program.ops.len().min(MAX_OPS));
         let (mut grown, mut traps) = (0u64, 0usize);
         for (step, op) in program.ops.iter().take(MAX_OPS).enumerate() {
@@ -533,12 +609,13 @@ impl Oracle {
                     return Err(diverged("the trapped store discarded".into(), "a store still taking calls".into()));
                 }
                 traps += 1;
-                (host, shadow, scratch) = self.fresh()?;
+                (host, shadow, scratch) = self.fresh(false)?;
                 grown = 0;
             }
             trace.push(actual);
         }
         let memory = compare_memory(&host, &shadow, keep_memory)?;
+        self.recycle(host, &shadow);
         Ok(Run { trace, traps, memory })
     }
 }
@@ -569,11 +646,16 @@ pub fn differential(program: &Program, first: &Oracle, second: &Oracle) -> Resul
     Ok(a)
 }
 
+/// The profile [`check`] runs under: Cranelift with the pooling allocator, whose memories stay resident between
+/// instances, so a fresh instance per program costs tens of microseconds instead of hundreds of page faults.
+/// The other profiles are checked by the proptests and the differential runs.
+pub const DEFAULT_PROFILE: EngineProfile = EngineProfile::Pooling;
+
 thread_local! {
-    static DEFAULT: Result<Oracle, String> = Oracle::new(EngineProfile::Cranelift).map_err(|e| e.to_string());
+    static DEFAULT: Result<Oracle, String> = Oracle::new(DEFAULT_PROFILE).map_err(|e| e.to_string());
 }
 
-/// Checks `program` with this thread's oracle for the default profile (built on first use): the entry point of
+/// Checks `program` with this thread's oracle for [`DEFAULT_PROFILE`] (built on first use): the entry point of
 /// the fuzz target and the corpus replay.
 pub fn check(program: &Program) -> Result<Run, Divergence> {
     DEFAULT.with(|oracle| match oracle {

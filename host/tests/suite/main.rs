@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli;
+mod fuzz_replay;
 mod memory_bounds;
 mod patterns;
 
