@@ -157,7 +157,11 @@ fn rustup_add_target(toolchain: Option<&str>) -> Result<(), String> {
     }
     match rustup.output() {
         Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => Err(String::from_utf8_lossy(&out.stderr).lines().find(|l| l.starts_with("error")).unwrap_or("failed").to_string()),
+        Ok(out) => Err(String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .find(|l| l.starts_with("error"))
+            .unwrap_or("failed")
+            .to_string()),
         Err(e) => Err(format!("rustup is not available ({e})")),
     }
 }
@@ -166,7 +170,8 @@ fn rustup_add_target(toolchain: Option<&str>) -> Result<(), String> {
 /// stable toolchain if that has (or can install) it.
 fn choose_toolchain(rustc: &str) -> Result<GuestToolchain, String> {
     let how = format!("rustup target add {WASM_TARGET}");
-    let current = target_lib(&mut Command::new(rustc)).ok_or_else(|| format!("could not run `{rustc} --print sysroot`"))?;
+    let current =
+        target_lib(&mut Command::new(rustc)).ok_or_else(|| format!("could not run `{rustc} --print sysroot`"))?;
     if current.is_dir() {
         return Ok(GuestToolchain::Current);
     }

@@ -545,7 +545,10 @@ impl Oracle {
         let mut host = self.guest.instantiate().map_err(setup)?;
         let reserved = host.reserve(WASM_PAGE).map_err(setup)?;
         if reserved != scratch {
-            return Err(setup(Error::Grow { pages: 1, message: format!("scratch page at {reserved:#x}, not {scratch:#x}") }));
+            return Err(setup(Error::Grow {
+                pages: 1,
+                message: format!("scratch page at {reserved:#x}, not {scratch:#x}"),
+            }));
         }
         Ok((host, shadow, scratch))
     }

@@ -6,7 +6,17 @@
 use boundary_host::EngineProfile;
 use boundary_host::oracle::{self, Oracle};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use std::sync::OnceLock;
+
+/// `cases` cases, with failures recorded in `proptests/proptest-regressions/memory_io.txt` (tests run from the
+/// package folder) and replayed first on every later run.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/memory_io.txt"))),
+        ..ProptestConfig::with_cases(cases)
+    }
+}
 
 /// Input sizes: enough bytes for a few dozen operations.
 fn input() -> impl Strategy<Value = Vec<u8>> {
@@ -21,7 +31,7 @@ fn oracle_for(profile: EngineProfile) -> &'static Oracle {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(config(2000))]
 
     #[test]
     fn host_memory_io_matches_the_native_model(bytes in input()) {
@@ -33,7 +43,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(config(300))]
 
     #[test]
     fn cranelift_and_pulley_agree(bytes in input()) {
