@@ -531,10 +531,8 @@ impl Oracle {
     fn fresh(&self, reuse: bool) -> Result<(WasmHost, Shadow<'_>, usize), Divergence> {
         let shadow = Shadow::new(&self.initial, self.initial.len() + WASM_PAGE);
         let scratch = self.initial.len();
-        if reuse {
-            if let Some(host) = self.idle.lock().ok().and_then(|mut idle| idle.take()) {
-                return Ok((host, shadow, scratch));
-            }
+        if reuse && let Some(host) = self.idle.lock().ok().and_then(|mut idle| idle.take()) {
+            return Ok((host, shadow, scratch));
         }
         let setup = |e: Error| Divergence {
             step: None,
