@@ -108,6 +108,7 @@ fn record_versions(rustc: &str, manifest_dir: &Path) -> Result<(), String> {
     let version = Command::new(rustc).arg("-V").output().map_err(|e| format!("could not run `{rustc} -V`: {e}"))?;
     let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
     println!("cargo:rustc-env=BOUNDARY_RUSTC_VERSION={version}");
+    println!("cargo:rustc-env=BOUNDARY_TARGET={}", env_var("TARGET")?);
 
     let lock_path = manifest_dir.join("../Cargo.lock");
     let lock = fs::read_to_string(&lock_path).map_err(|e| format!("could not read {}: {e}", lock_path.display()))?;

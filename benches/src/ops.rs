@@ -3,8 +3,8 @@
 //! [`CoreBench`] and happens before any timing.
 
 use crate::raw::{PointSlots, RawGuest};
-use boundary_host::wasmtime::{Val, ValRaw};
-use boundary_host::{EngineProfile, GuestModule, GuestOutput, HostFuncStyle, HostOptions, Point, WasmHost};
+use boundary_host::wasmtime::{Engine, Val, ValRaw};
+use boundary_host::{EngineProfile, GuestModule, GuestOutput, HostFuncStyle, HostOptions, Point, WasmHost, guest};
 use std::hint::black_box;
 
 /// The Points every round trip writes.
@@ -23,7 +23,15 @@ pub struct RawBench {
 
 impl RawBench {
     pub fn new(profile: EngineProfile) -> Self {
-        let mut guest = RawGuest::new(profile);
+        Self::with_guest(RawGuest::new(profile))
+    }
+
+    /// With an engine made from `profile` and adjusted (the gate's deterministic compilation).
+    pub fn with_engine(profile: EngineProfile, engine: &Engine) -> Self {
+        Self::with_guest(RawGuest::with_engine(profile, engine))
+    }
+
+    fn with_guest(mut guest: RawGuest) -> Self {
         let slots = PointSlots::at(guest.reserve_page());
         RawBench {
             guest,
@@ -44,8 +52,16 @@ pub struct CoreBench {
 
 impl CoreBench {
     pub fn new(profile: EngineProfile, host_funcs: HostFuncStyle) -> Self {
+        let engine = profile.engine().unwrap_or_else(|e| panic!("{e}"));
+        Self::with_engine(profile, &engine, host_funcs)
+    }
+
+    /// With an engine made from `profile` and adjusted (the gate's deterministic compilation).
+    pub fn with_engine(profile: EngineProfile, engine: &Engine, host_funcs: HostFuncStyle) -> Self {
         let options = HostOptions { output: GuestOutput::Discard, host_funcs, ..HostOptions::default() };
-        let guest = GuestModule::quiet_guest(profile, options).unwrap_or_else(|e| panic!("profile {profile}: {e}"));
+        let name = "the quiet guest".to_string();
+        let guest = GuestModule::load_with_engine(name, guest::QUIET_WASM, false, profile, engine, options)
+            .unwrap_or_else(|e| panic!("profile {profile}: {e}"));
         let mut host = guest.instantiate().unwrap_or_else(|e| panic!("profile {profile}: {e}"));
         let slots = PointSlots::at(host.reserve(3 * size_of::<Point>()).unwrap());
         CoreBench { host, slots }

@@ -5,3 +5,6 @@ pub const RUSTC_VERSION: &str = env!("BOUNDARY_RUSTC_VERSION");
 
 /// The wasmtime version in `Cargo.lock`.
 pub const WASMTIME_VERSION: &str = env!("BOUNDARY_WASMTIME_VERSION");
+
+/// The target triple this crate was built for.
+pub const TARGET: &str = env!("BOUNDARY_TARGET");

@@ -563,10 +563,13 @@ fn call_typed<P: WasmParams, R: WasmResults>(
     func: &TypedFunc<P, R>,
     abi: &AbiFunc,
     params: P,
+    #[cfg_attr(not(feature = "inject-slowdown"), allow(unused_variables))] instance: &Instance,
 ) -> Result<R, Error> {
     if poisoned.is_some() {
         return Err(discarded(poisoned));
     }
+    #[cfg(feature = "inject-slowdown")]
+    crate::slowdown::on_call(&mut *store, instance, abi.name);
     match func.call(store, params) {
         Ok(results) => Ok(results),
         Err(e) => Err(trapped(poisoned, abi, e)),
@@ -641,47 +644,47 @@ impl WasmHost {
     #[inline]
     pub fn just_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
         let f = &self.exports.just_add;
-        call_typed(&mut self.store, &mut self.poisoned, f, &export::JUST_ADD, (left, right))
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::JUST_ADD, (left, right), &self.instance)
     }
 
     /// Pattern 5: `simple_add(left, right)`.
     #[inline]
     pub fn simple_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
         let f = &self.exports.simple_add;
-        call_typed(&mut self.store, &mut self.poisoned, f, &export::SIMPLE_ADD, (left, right))
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::SIMPLE_ADD, (left, right), &self.instance)
     }
 
     /// Pattern 2: `trigger_host_calls(input)`, which calls back into the three host functions.
     #[inline]
     pub fn trigger_host_calls(&mut self, input: i32) -> Result<(), Error> {
         let f = &self.exports.trigger_host_calls;
-        call_typed(&mut self.store, &mut self.poisoned, f, &export::TRIGGER_HOST_CALLS, input)
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::TRIGGER_HOST_CALLS, input, &self.instance)
     }
 
     /// Pattern 3: `point_add(out, a, b)` on guest offsets.
     #[inline]
     pub fn point_add(&mut self, out: u32, a: u32, b: u32) -> Result<(), Error> {
         let f = &self.exports.point_add;
-        call_typed(&mut self.store, &mut self.poisoned, f, &export::POINT_ADD, (out, a, b))
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::POINT_ADD, (out, a, b), &self.instance)
     }
 
     /// Pattern 4: the guest offset of its `PLUGIN_SHARED_VALUE` static, as the guest reports it.
     pub fn plugin_shared_value_ptr(&mut self) -> Result<u32, Error> {
         let f = &self.exports.get_plugin_shared_value_ptr;
-        call_typed(&mut self.store, &mut self.poisoned, f, &export::GET_PLUGIN_SHARED_VALUE_PTR, ())
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::GET_PLUGIN_SHARED_VALUE_PTR, (), &self.instance)
     }
 
     /// Pattern 5: the guest's own reading of `PLUGIN_SHARED_VALUE`.
     pub fn read_plugin_shared_value(&mut self) -> Result<i32, Error> {
         let f = &self.exports.read_plugin_shared_value;
-        call_typed(&mut self.store, &mut self.poisoned, f, &export::READ_PLUGIN_SHARED_VALUE, ())
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::READ_PLUGIN_SHARED_VALUE, (), &self.instance)
     }
 
     /// The empty export.
     #[inline]
     pub fn nop(&mut self) -> Result<(), Error> {
         let f = self.exports.nop.as_ref().ok_or_else(|| absent(&self.guest, &export::NOP))?;
-        call_typed(&mut self.store, &mut self.poisoned, f, &export::NOP, ())
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::NOP, (), &self.instance)
     }
 
     /// `point_add` over `count` consecutive Points at guest offsets.
@@ -689,7 +692,7 @@ impl WasmHost {
     pub fn point_add_batch(&mut self, out: u32, a: u32, b: u32, count: u32) -> Result<(), Error> {
         let abi = &export::POINT_ADD_BATCH;
         let f = self.exports.point_add_batch.as_ref().ok_or_else(|| absent(&self.guest, abi))?;
-        call_typed(&mut self.store, &mut self.poisoned, f, abi, (out, a, b, count))
+        call_typed(&mut self.store, &mut self.poisoned, f, abi, (out, a, b, count), &self.instance)
     }
 
     /// Makes the guest call `host_log_value` `count` times.
@@ -697,7 +700,7 @@ impl WasmHost {
     pub fn call_host_n(&mut self, count: u32) -> Result<(), Error> {
         let abi = &export::CALL_HOST_N;
         let f = self.exports.call_host_n.as_ref().ok_or_else(|| absent(&self.guest, abi))?;
-        call_typed(&mut self.store, &mut self.poisoned, f, abi, count)
+        call_typed(&mut self.store, &mut self.poisoned, f, abi, count, &self.instance)
     }
 
     /// An export as an untyped function, for the `Val` call path. Look it up once, outside any loop.
@@ -724,12 +727,16 @@ impl WasmHost {
     /// Reads a plain-old-data value at a guest offset, bounds-checked, by copy.
     #[inline]
     pub fn read<T: Pod>(&self, offset: usize) -> Result<T, MemoryError> {
+        #[cfg(feature = "inject-slowdown")]
+        crate::slowdown::on_memory_access();
         self.memory.read(&self.store, offset)
     }
 
     /// Writes a plain-old-data value at a guest offset, bounds-checked, by copy.
     #[inline]
     pub fn write<T: Pod>(&mut self, offset: usize, value: &T) -> Result<(), MemoryError> {
+        #[cfg(feature = "inject-slowdown")]
+        crate::slowdown::on_memory_access();
         self.memory.write(&mut self.store, offset, value)
     }
 

@@ -19,6 +19,8 @@ pub mod memory;
 pub mod oracle;
 pub mod patterns;
 pub mod profile;
+#[cfg(feature = "inject-slowdown")]
+pub mod slowdown;
 
 pub use error::{Error, MemoryError, TrapKind};
 pub use guest::Point;

@@ -98,6 +98,19 @@ impl EngineProfile {
         Ok(config)
     }
 
+    /// This profile's configuration made for counting instructions: compilation on one thread, so it is the
+    /// same every time, and, for native code, code generation for the target's baseline features instead of
+    /// the host CPU's, so the generated code is the same on every machine of this architecture.
+    pub fn counting_config(self) -> Result<Config, Error> {
+        let mut config = self.config()?;
+        config.parallel_compilation(false);
+        if self != EngineProfile::Pulley {
+            // Naming the target explicitly is what turns off wasmtime's detection of the host's CPU features.
+            config.target(crate::build_info::TARGET).map_err(|e| self.rejected(&e))?;
+        }
+        Ok(config)
+    }
+
     /// An engine for this profile; an error naming the profile if wasmtime rejects the configuration.
     pub fn engine(self) -> Result<Engine, Error> {
         self.engine_from(&self.config()?)

@@ -1,0 +1,276 @@
+//! The instruction-count performance gate: scenarios, the committed baseline's format, and the comparison.
+//! `benches/gate.rs` runs each scenario under callgrind and calls into here.
+//!
+//! Wall-clock figures on the project's machines move by 20-40% between runs, so CI gates on instruction counts:
+//! under callgrind, with compilation single-threaded and code generation pinned to the target's baseline
+//! features, the count of one scenario repeats exactly from run to run and from machine to machine of the same
+//! kind.
+
+use boundary_host::EngineProfile;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// What a scenario runs; `benches/gate.rs` has one body per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    RawTypedCall,
+    RawUntypedCall,
+    RawUncheckedCall,
+    CoreTypedCall,
+    CoreRoundTrip,
+    CorePerCallback,
+    RawPointAddMemcpy,
+    RawPointAddBytemuck,
+    CorePointAdd,
+    CoreBatch4096,
+    CorePointWriteRead,
+}
+
+/// One counted scenario: what one operation is, and how many operations one measurement runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scenario {
+    pub id: &'static str,
+    pub kind: Kind,
+    pub what: &'static str,
+    pub iterations: u64,
+}
+
+const fn scenario(id: &'static str, kind: Kind, what: &'static str, iterations: u64) -> Scenario {
+    Scenario { id, kind, what, iterations }
+}
+
+/// Every counted scenario. Each counts only the measured function (setup, compilation, instantiation and a
+/// warm-up excluded), divided by its number of operations.
+pub const SCENARIOS: &[Scenario] = &[
+    scenario("calls/typed", Kind::RawTypedCall, "`TypedFunc::call` of `just_add`, raw wasmtime", 1000),
+    scenario(
+        "calls/untyped",
+        Kind::RawUntypedCall,
+        "`Func::call` of `just_add` with reused `Val` buffers, raw wasmtime",
+        1000,
+    ),
+    scenario("calls/unchecked", Kind::RawUncheckedCall, "`Func::call_unchecked` of `just_add`, raw wasmtime", 1000),
+    scenario("calls/core", Kind::CoreTypedCall, "`WasmHost::just_add`, the host core's typed call", 1000),
+    scenario(
+        "callbacks/round_trip_core",
+        Kind::CoreRoundTrip,
+        "`WasmHost::trigger_host_calls`: one call in, three host calls out",
+        1000,
+    ),
+    scenario(
+        "callbacks/per_callback_core",
+        Kind::CorePerCallback,
+        "one `host_log_value` call from the guest loop of `call_host_n(1000)`",
+        1000,
+    ),
+    scenario(
+        "structs/point_add_memcpy",
+        Kind::RawPointAddMemcpy,
+        "write two Points, `point_add`, read one: `Memory::write`/`read`",
+        1000,
+    ),
+    scenario(
+        "structs/point_add_bytemuck",
+        Kind::RawPointAddBytemuck,
+        "the same with bytemuck on `Memory::data_mut`",
+        1000,
+    ),
+    scenario(
+        "structs/point_add_core",
+        Kind::CorePointAdd,
+        "the same through `WasmHost::write`/`point_add`/`read`",
+        1000,
+    ),
+    scenario(
+        "structs/batch_4096_core",
+        Kind::CoreBatch4096,
+        "one `point_add_batch` over 4096 Points, through the host core",
+        10,
+    ),
+    scenario(
+        "structs/point_write_read_core",
+        Kind::CorePointWriteRead,
+        "the host core's own write and read of one Point",
+        1000,
+    ),
+];
+
+/// The profiles the gate counts under.
+pub const PROFILES: &[EngineProfile] =
+    &[EngineProfile::Cranelift, EngineProfile::Winch, EngineProfile::Pulley, EngineProfile::BoundsChecked];
+
+/// The gate's default threshold: a scenario whose count grows by more than this fails the gate.
+pub const DEFAULT_THRESHOLD_PERCENT: f64 = 2.0;
+
+/// The symbol callgrind collects inside; nothing outside it is counted.
+pub const MEASURED_SYMBOL: &str = "boundary_gate_measured";
+
+/// One scenario under one profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Count {
+    pub scenario: String,
+    pub profile: String,
+    pub iterations: u64,
+    /// All instructions executed inside the measured function.
+    pub total_instructions: u64,
+    /// `total_instructions / iterations`.
+    pub instructions_per_op: f64,
+}
+
+impl Count {
+    pub fn new(scenario: &Scenario, profile: EngineProfile, total_instructions: u64) -> Self {
+        Count {
+            scenario: scenario.id.to_string(),
+            profile: profile.name().to_string(),
+            iterations: scenario.iterations,
+            total_instructions,
+            instructions_per_op: total_instructions as f64 / scenario.iterations as f64,
+        }
+    }
+
+    pub fn key(&self) -> (String, String) {
+        (self.scenario.clone(), self.profile.clone())
+    }
+}
+
+/// The committed baseline (`results/gate-baseline.json`): one row per scenario and profile, with the versions
+/// the counts were taken with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Baseline {
+    pub date: String,
+    pub command: String,
+    pub git_revision: String,
+    pub cpu: String,
+    pub rustc: String,
+    pub wasmtime: String,
+    pub valgrind: String,
+    pub counts: Vec<Count>,
+}
+
+/// How one scenario compares with its baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Same,
+    Regressed,
+    Improved,
+    /// The baseline has no row for it.
+    New,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub scenario: String,
+    pub profile: String,
+    pub baseline: Option<f64>,
+    pub current: f64,
+    /// Relative change in percent, when there is a baseline.
+    pub change_percent: Option<f64>,
+    pub verdict: Verdict,
+}
+
+/// Compares fresh counts with the baseline: more than `threshold_percent` growth is a regression, more than
+/// that much shrinkage an improvement (so the baseline gets refreshed).
+pub fn compare(baseline: &Baseline, current: &[Count], threshold_percent: f64) -> Vec<Comparison> {
+    current
+        .iter()
+        .map(|c| {
+            let base = baseline.counts.iter().find(|b| b.key() == c.key()).map(|b| b.instructions_per_op);
+            let change = base.map(|b| (c.instructions_per_op - b) / b * 100.0);
+            let verdict = match change {
+                None => Verdict::New,
+                Some(x) if x > threshold_percent => Verdict::Regressed,
+                Some(x) if x < -threshold_percent => Verdict::Improved,
+                Some(_) => Verdict::Same,
+            };
+            Comparison {
+                scenario: c.scenario.clone(),
+                profile: c.profile.clone(),
+                baseline: base,
+                current: c.instructions_per_op,
+                change_percent: change,
+                verdict,
+            }
+        })
+        .collect()
+}
+
+/// The table the gate prints: scenario, profile, baseline, current, change.
+pub fn table(comparisons: &[Comparison], threshold_percent: f64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<32} {:<15} {:>14} {:>14} {:>9}  verdict (threshold {threshold_percent}%)",
+        "scenario", "profile", "baseline", "current", "change"
+    );
+    for c in comparisons {
+        let base = c.baseline.map_or("-".to_string(), |b| format!("{b:.1}"));
+        let change = c.change_percent.map_or("-".to_string(), |x| format!("{x:+.2}%"));
+        let verdict = match c.verdict {
+            Verdict::Same => "ok",
+            Verdict::Regressed => "REGRESSED",
+            Verdict::Improved => "improved: refresh the baseline",
+            Verdict::New => "no baseline: refresh it",
+        };
+        let _ = writeln!(
+            out,
+            "{:<32} {:<15} {:>14} {:>14.1} {:>9}  {verdict}",
+            c.scenario, c.profile, base, c.current, change
+        );
+    }
+    out
+}
+
+/// The total instruction count of a callgrind output file (its `totals:` or `summary:` line).
+pub fn callgrind_total(out_file: &str) -> Option<u64> {
+    out_file.lines().find_map(|line| {
+        let rest = line.strip_prefix("totals:").or_else(|| line.strip_prefix("summary:"))?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn baseline(per_op: f64) -> Baseline {
+        Baseline {
+            date: String::new(),
+            command: String::new(),
+            git_revision: String::new(),
+            cpu: String::new(),
+            rustc: String::new(),
+            wasmtime: String::new(),
+            valgrind: String::new(),
+            counts: vec![Count::new(&SCENARIOS[0], EngineProfile::Cranelift, (per_op * 1000.0) as u64)],
+        }
+    }
+
+    #[test]
+    fn growth_beyond_the_threshold_fails_and_shrinkage_is_reported() {
+        let base = baseline(400.0);
+        let at = |per_op: f64| {
+            compare(&base, &[Count::new(&SCENARIOS[0], EngineProfile::Cranelift, (per_op * 1000.0) as u64)], 2.0)
+        };
+        assert_eq!(at(400.0)[0].verdict, Verdict::Same);
+        assert_eq!(at(408.0)[0].verdict, Verdict::Same);
+        assert_eq!(at(408.5)[0].verdict, Verdict::Regressed);
+        assert_eq!(at(391.0)[0].verdict, Verdict::Improved);
+        let other = compare(&base, &[Count::new(&SCENARIOS[1], EngineProfile::Winch, 5)], 2.0);
+        assert_eq!(other[0].verdict, Verdict::New);
+    }
+
+    #[test]
+    fn callgrind_totals_are_read() {
+        let file = "version: 1\ncreator: callgrind-3.19.0\nevents: Ir\nfl=(1) x\nfn=(1) f\n0 5\nsummary: 123456\ntotals: 123456\n";
+        assert_eq!(callgrind_total(file), Some(123456));
+        assert_eq!(callgrind_total("events: Ir\n"), None);
+    }
+
+    #[test]
+    fn scenario_ids_are_unique() {
+        let mut ids: Vec<_> = SCENARIOS.iter().map(|s| s.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), SCENARIOS.len());
+    }
+}
