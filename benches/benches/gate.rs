@@ -65,6 +65,10 @@ fn child(scenario_id: &str, profile_name: &str) -> Result<(), String> {
             let mut c = core();
             Box::new(repeat(move || ops::core_just_add(&mut c)))
         }
+        Kind::RawRoundTrip => {
+            let mut r = raw();
+            Box::new(repeat(move || ops::raw_trigger(&mut r)))
+        }
         Kind::CoreRoundTrip => {
             let mut c = core();
             Box::new(repeat(move || ops::core_trigger(&mut c)))
@@ -96,6 +100,10 @@ fn child(scenario_id: &str, profile_name: &str) -> Result<(), String> {
             let p = |o: usize| u32::try_from(o).unwrap();
             let (a, b, out) = (p(base), p(base + 8 * N), p(base + 16 * N));
             Box::new(repeat(move || c.host.point_add_batch(out, a, b, N as u32).unwrap()))
+        }
+        Kind::RawPointWriteRead => {
+            let mut r = raw();
+            Box::new(repeat(move || ops::raw_point_write_read(&mut r)))
         }
         Kind::CorePointWriteRead => {
             let mut c = core();

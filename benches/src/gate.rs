@@ -17,12 +17,14 @@ pub enum Kind {
     RawUntypedCall,
     RawUncheckedCall,
     CoreTypedCall,
+    RawRoundTrip,
     CoreRoundTrip,
     CorePerCallback,
     RawPointAddMemcpy,
     RawPointAddBytemuck,
     CorePointAdd,
     CoreBatch4096,
+    RawPointWriteRead,
     CorePointWriteRead,
 }
 
@@ -51,6 +53,7 @@ pub const SCENARIOS: &[Scenario] = &[
     ),
     scenario("calls/unchecked", Kind::RawUncheckedCall, "`Func::call_unchecked` of `just_add`, raw wasmtime", 1000),
     scenario("calls/core", Kind::CoreTypedCall, "`WasmHost::just_add`, the host core's typed call", 1000),
+    scenario("callbacks/round_trip_raw", Kind::RawRoundTrip, "`trigger_host_calls` through raw wasmtime", 1000),
     scenario(
         "callbacks/round_trip_core",
         Kind::CoreRoundTrip,
@@ -86,6 +89,12 @@ pub const SCENARIOS: &[Scenario] = &[
         Kind::CoreBatch4096,
         "one `point_add_batch` over 4096 Points, through the host core",
         10,
+    ),
+    scenario(
+        "structs/point_write_read_raw",
+        Kind::RawPointWriteRead,
+        "one Point written and read back with bytemuck on `Memory::data_mut`",
+        1000,
     ),
     scenario(
         "structs/point_write_read_core",

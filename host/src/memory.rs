@@ -44,19 +44,18 @@ pub fn checked_range(offset: usize, len: usize, memory_size: usize) -> Result<Ra
     }
 }
 
-// `slice` and `slice_mut` index only with a range `checked_range` accepted for this very slice's length, so the
-// indexing cannot panic; once inlined, the compiler sees the same and drops its own check.
-
-/// `data[offset..offset + len]`, or the typed error.
+/// `data[offset..offset + len]`, or the typed error: [`checked_range`]'s rule, applied with one check.
 #[inline]
 fn slice(data: &[u8], offset: usize, len: usize) -> Result<&[u8], MemoryError> {
-    checked_range(offset, len, data.len()).map(|range| &data[range])
+    let memory_size = data.len();
+    offset.checked_add(len).and_then(|end| data.get(offset..end)).ok_or(MemoryError { offset, len, memory_size })
 }
 
-/// `&mut data[offset..offset + len]`, or the typed error.
+/// `&mut data[offset..offset + len]`, or the typed error: [`checked_range`]'s rule, applied with one check.
 #[inline]
 fn slice_mut(data: &mut [u8], offset: usize, len: usize) -> Result<&mut [u8], MemoryError> {
-    checked_range(offset, len, data.len()).map(|range| &mut data[range])
+    let memory_size = data.len();
+    offset.checked_add(len).and_then(|end| data.get_mut(offset..end)).ok_or(MemoryError { offset, len, memory_size })
 }
 
 /// Typed, bounds-checked reads and writes of one exported linear memory.
