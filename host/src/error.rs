@@ -50,6 +50,14 @@ pub enum Error {
     #[error("this store was discarded after `{export}` trapped; reset the host to get a fresh instance")]
     StoreDiscarded { export: String },
 
+    /// A deadline was asked for under a profile whose code has no epoch checks to interrupt it.
+    #[error("a deadline needs the `epoch` engine profile; `{profile}` cannot interrupt a running guest")]
+    NoDeadline { profile: &'static str },
+
+    /// A pointer the guest handed over is in bounds but not aligned for the value it should point at.
+    #[error("`{export}` returned {offset:#x}, which is not aligned to {align} bytes")]
+    MisalignedPointer { export: &'static str, offset: usize, align: usize },
+
     #[error("cannot grow linear memory by {pages} page(s): {message}")]
     Grow { pages: u64, message: String },
 
@@ -73,11 +81,24 @@ impl Error {
 
     /// Classifies an error returned by a call into the guest.
     pub(crate) fn from_call(export: &str, error: wasmtime::Error) -> Self {
-        let trap = match error.downcast_ref::<wasmtime::Trap>() {
-            Some(code) => TrapKind::Wasm(*code),
-            None => TrapKind::Host(one_line(&error)),
+        let trap = if let Some(code) = error.downcast_ref::<wasmtime::Trap>() {
+            TrapKind::Wasm(*code)
+        } else if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
+            TrapKind::MemoryLimit(*limit)
+        } else {
+            TrapKind::Host(one_line(&error))
         };
         Error::Trap { export: export.to_string(), trap }
+    }
+
+    /// A panic caught at the call boundary, raised by a host function the guest called.
+    pub(crate) fn from_panic(export: &str, payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic whose payload is not a string".to_string());
+        Error::Trap { export: export.to_string(), trap: TrapKind::HostPanic(message) }
     }
 }
 
@@ -88,6 +109,10 @@ pub enum TrapKind {
     Wasm(wasmtime::Trap),
     /// A host function returned an error, which unwound the guest like a trap.
     Host(String),
+    /// A host function panicked; the panic was caught where the host called into the guest.
+    HostPanic(String),
+    /// The guest tried to grow linear memory past the store's limit, and the limit is set to trap.
+    MemoryLimit(MemoryLimitExceeded),
 }
 
 impl fmt::Display for TrapKind {
@@ -95,8 +120,19 @@ impl fmt::Display for TrapKind {
         match self {
             TrapKind::Wasm(code) => write!(f, "wasm trap: {code}"),
             TrapKind::Host(message) => write!(f, "host function error: {message}"),
+            TrapKind::HostPanic(message) => write!(f, "host function panicked: {message}"),
+            TrapKind::MemoryLimit(limit) => write!(f, "{limit}"),
         }
     }
+}
+
+/// A growth of linear memory past the store's limit ([`crate::HostOptions::max_memory`]). Carried through
+/// wasmtime as the error of the call that grew, when the limit is set to trap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("linear memory may not grow to {requested} bytes: the store's limit is {limit} bytes")]
+pub struct MemoryLimitExceeded {
+    pub requested: usize,
+    pub limit: usize,
 }
 
 /// A host-side access to guest memory that does not fit inside linear memory.

@@ -4,15 +4,18 @@
 //! [`crate::guest`] when the module loads, imports are linked once into an `InstancePre`, and each instance
 //! caches its exports as typed functions. A call is then one typed wasmtime call and nothing else.
 
-use crate::error::{Error, MemoryError, one_line};
+use crate::error::{Error, MemoryError, MemoryLimitExceeded, one_line};
 use crate::guest::{self, AbiFunc, AbiType, export, import};
-use crate::memory::GuestMemory;
+use crate::memory::{GuestMemory, checked_range, guest_offset};
 use crate::profile::{DEFAULT_FUEL, EngineProfile};
 use bytemuck::Pod;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::time::Duration;
 use wasmtime::{
-    Caller, Engine, ExternType, Func, FuncType, Instance, InstancePre, Linker, Module, ModuleExport, Store, TypedFunc,
-    Val, ValType, WasmParams, WasmResults,
+    Caller, Engine, ExternType, Func, FuncType, Instance, InstancePre, Linker, Module, ModuleExport, ResourceLimiter,
+    Store, TypedFunc, Val, ValType, WasmParams, WasmResults,
 };
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -25,7 +28,37 @@ pub struct HostState {
     pub last_logged: Option<i32>,
     /// How many times the guest called each host function since the store was made.
     pub calls: HostCalls,
+    /// The store's memory limit, and the last growth it refused.
+    pub limits: MemoryLimit,
     wasi: WasiP1Ctx,
+}
+
+/// The store's resource limiter: caps linear memory at [`HostOptions::max_memory`] bytes. A growth past the cap
+/// fails (the guest's `memory.grow` returns -1, a host [`WasmHost::grow`] is an error) or, with
+/// [`HostOptions::trap_on_grow_failure`], traps with [`crate::TrapKind::MemoryLimit`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryLimit {
+    pub max_bytes: Option<usize>,
+    pub trap_on_failure: bool,
+    /// The last growth the limit refused, if any.
+    pub refused: Option<MemoryLimitExceeded>,
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        match self.max_bytes {
+            Some(limit) if desired > limit => {
+                let refused = MemoryLimitExceeded { requested: desired, limit };
+                self.refused = Some(refused);
+                if self.trap_on_failure { Err(refused.into()) } else { Ok(false) }
+            }
+            _ => Ok(true),
+        }
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(maximum.is_none_or(|max| desired <= max))
+    }
 }
 
 /// Per-function call counters of the host functions.
@@ -42,6 +75,7 @@ impl std::fmt::Debug for HostState {
             .field("shared_value", &self.shared_value)
             .field("last_logged", &self.last_logged)
             .field("calls", &self.calls)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -90,11 +124,22 @@ pub struct HostOptions {
     pub host_funcs: HostFuncStyle,
     /// Fuel given to each store under the `fuel` profile.
     pub fuel: u64,
+    /// The most linear memory a store may have, in bytes; `None` leaves wasmtime's own limits (4 GiB for a
+    /// 32-bit memory).
+    pub max_memory: Option<usize>,
+    /// Whether a growth past `max_memory` traps instead of failing.
+    pub trap_on_grow_failure: bool,
 }
 
 impl Default for HostOptions {
     fn default() -> Self {
-        HostOptions { output: GuestOutput::Inherit, host_funcs: HostFuncStyle::Typed, fuel: DEFAULT_FUEL }
+        HostOptions {
+            output: GuestOutput::Inherit,
+            host_funcs: HostFuncStyle::Typed,
+            fuel: DEFAULT_FUEL,
+            max_memory: None,
+            trap_on_grow_failure: false,
+        }
     }
 }
 
@@ -170,10 +215,26 @@ impl GuestModule {
         engine: &Engine,
         options: HostOptions,
     ) -> Result<Self, Error> {
+        Self::load_with_linker(name, bytes, is_text, profile, engine, options, |_| Ok(()))
+    }
+
+    /// Like [`GuestModule::load_with_engine`], with more host functions defined by `define` beside WASI and the
+    /// three `env` functions: an embedder's own imports. A panic in one of them is caught where the host calls
+    /// into the guest and reported as [`crate::TrapKind::HostPanic`].
+    pub fn load_with_linker(
+        name: String,
+        bytes: &[u8],
+        is_text: bool,
+        profile: EngineProfile,
+        engine: &Engine,
+        options: HostOptions,
+        define: impl FnOnce(&mut Linker<HostState>) -> wasmtime::Result<()>,
+    ) -> Result<Self, Error> {
         let module = compile(&name, bytes, is_text, engine)?;
         check_imports(&name, &module)?;
         let exports = ExportIndices::check(&name, &module)?;
         let linker = make_linker(engine, options.host_funcs)
+            .and_then(|mut linker| define(&mut linker).map(|()| linker))
             .map_err(|e| Error::Instantiate { module: name.clone(), message: one_line(&e) })?;
         let pre = linker.instantiate_pre(&module).map_err(|e| link_error(&name, e))?;
         Ok(GuestModule { name, profile, engine: engine.clone(), module, pre, options, exports })
@@ -206,9 +267,17 @@ impl GuestModule {
             shared_value: guest::HOST_SHARED_VALUE_INITIAL,
             last_logged: None,
             calls: HostCalls::default(),
+            limits: MemoryLimit {
+                max_bytes: self.options.max_memory,
+                trap_on_failure: self.options.trap_on_grow_failure,
+                refused: None,
+            },
             wasi: wasi.build_p1(),
         };
         let mut store = Store::new(&self.engine, state);
+        if self.options.max_memory.is_some() {
+            store.limiter(|state| &mut state.limits);
+        }
         self.profile.prepare_store(&mut store, self.options.fuel)?;
         Ok(store)
     }
@@ -223,7 +292,7 @@ impl GuestModule {
         // A WASI reactor exports `_initialize`, to be called once before anything else.
         if let Some(init) = &self.exports.initialize {
             let init = typed::<(), ()>(&mut store, &instance, init, &INITIALIZE)?;
-            init.call(&mut store, ()).map_err(|e| Error::from_call("_initialize", e))?;
+            guarded(&mut store, &mut None, INITIALIZE.name, |store| init.call(store, ()))?;
         }
         let exports = Exports::resolve(&mut store, &instance, &self.exports)?;
         Ok(WasmHost { guest: self.clone(), store, instance, memory: exports.memory, exports, poisoned: None })
@@ -277,21 +346,15 @@ fn extern_kind(ty: &ExternType) -> &'static str {
     }
 }
 
-/// Every import must be WASI preview1 (checked by the linker) or one of the `env` host functions with its exact
-/// signature; anything else is named in the error.
+/// Every import of one of the `env` host functions must have its exact signature, named in the error if not.
+/// Whether every other import is provided (WASI preview1, an embedder's own functions) is the linker's to say,
+/// and [`link_error`] names what it lacks.
 fn check_imports(name: &str, module: &Module) -> Result<(), Error> {
     for imp in module.imports() {
-        let unknown = || Error::UnknownImport {
-            module: name.to_string(),
-            import_module: imp.module().to_string(),
-            field: imp.name().to_string(),
-        };
-        match imp.module() {
-            guest::WASI_MODULE => continue,
-            import::MODULE => {}
-            _ => return Err(unknown()),
+        if imp.module() != import::MODULE {
+            continue;
         }
-        let want = import::ALL.iter().find(|f| f.name == imp.name()).ok_or_else(unknown)?;
+        let Some(want) = import::ALL.iter().find(|f| f.name == imp.name()) else { continue };
         let matches = match imp.ty() {
             ExternType::Func(ty) => matches_abi(&ty, want),
             _ => false,
@@ -555,7 +618,28 @@ impl std::fmt::Debug for WasmHost {
     }
 }
 
-/// Calls a typed export, classifying a failure and marking the store as discarded after a trap.
+/// Every call into the guest goes through here: refused on a discarded store, and a failure classified, with the
+/// store marked as discarded. A host function that panics unwinds out of wasmtime's call (wasmtime carries the
+/// panic across the guest's frames); it is caught here, so the harness carries on, and the store, left mid-call,
+/// is discarded like after a trap. On the normal path the unwind guard costs nothing.
+#[inline]
+fn guarded<R>(
+    store: &mut Store<HostState>,
+    poisoned: &mut Option<String>,
+    export: &str,
+    call: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<R>,
+) -> Result<R, Error> {
+    if poisoned.is_some() {
+        return Err(discarded(poisoned));
+    }
+    match catch_unwind(AssertUnwindSafe(|| call(store))) {
+        Ok(Ok(results)) => Ok(results),
+        Ok(Err(e)) => Err(trapped(poisoned, export, e)),
+        Err(payload) => Err(panicked(poisoned, export, payload)),
+    }
+}
+
+/// Calls a typed export through [`guarded`].
 #[inline]
 fn call_typed<P: WasmParams, R: WasmResults>(
     store: &mut Store<HostState>,
@@ -565,15 +649,9 @@ fn call_typed<P: WasmParams, R: WasmResults>(
     params: P,
     #[cfg_attr(not(feature = "inject-slowdown"), allow(unused_variables))] instance: &Instance,
 ) -> Result<R, Error> {
-    if poisoned.is_some() {
-        return Err(discarded(poisoned));
-    }
     #[cfg(feature = "inject-slowdown")]
     crate::slowdown::on_call(&mut *store, instance, abi.name);
-    match func.call(store, params) {
-        Ok(results) => Ok(results),
-        Err(e) => Err(trapped(poisoned, abi, e)),
-    }
+    guarded(store, poisoned, abi.name, move |store| func.call(store, params))
 }
 
 #[cold]
@@ -584,9 +662,16 @@ fn discarded(poisoned: &Option<String>) -> Error {
 
 #[cold]
 #[inline(never)]
-fn trapped(poisoned: &mut Option<String>, abi: &AbiFunc, e: wasmtime::Error) -> Error {
-    *poisoned = Some(abi.name.to_string());
-    Error::from_call(abi.name, e)
+fn trapped(poisoned: &mut Option<String>, export: &str, e: wasmtime::Error) -> Error {
+    *poisoned = Some(export.to_string());
+    Error::from_call(export, e)
+}
+
+#[cold]
+#[inline(never)]
+fn panicked(poisoned: &mut Option<String>, export: &str, payload: Box<dyn std::any::Any + Send>) -> Error {
+    *poisoned = Some(export.to_string());
+    Error::from_panic(export, &*payload)
 }
 
 fn absent(guest: &GuestModule, abi: &AbiFunc) -> Error {
@@ -674,6 +759,24 @@ impl WasmHost {
         call_typed(&mut self.store, &mut self.poisoned, f, &export::GET_PLUGIN_SHARED_VALUE_PTR, (), &self.instance)
     }
 
+    /// Pattern 4, checked: the offset of the guest's `PLUGIN_SHARED_VALUE`, if the pointer the guest returns
+    /// leaves room for an `i32` inside linear memory ([`MemoryError`] if not) and is aligned for one
+    /// ([`Error::MisalignedPointer`] if not). A guest that hands the host a pointer it should not follow is
+    /// refused before the host reads or writes anything.
+    pub fn plugin_shared_value_offset(&mut self) -> Result<usize, Error> {
+        let at = guest_offset(self.plugin_shared_value_ptr()?);
+        checked_range(at, size_of::<i32>(), self.memory_size())?;
+        let align = align_of::<i32>();
+        if at % align != 0 {
+            return Err(Error::MisalignedPointer {
+                export: export::GET_PLUGIN_SHARED_VALUE_PTR.name,
+                offset: at,
+                align,
+            });
+        }
+        Ok(at)
+    }
+
     /// Pattern 5: the guest's own reading of `PLUGIN_SHARED_VALUE`.
     pub fn read_plugin_shared_value(&mut self) -> Result<i32, Error> {
         let f = &self.exports.read_plugin_shared_value;
@@ -715,13 +818,39 @@ impl WasmHost {
     /// Calls `func` through the untyped path with caller-owned `Val` buffers.
     #[inline]
     pub fn call_func(&mut self, func: &Func, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
-        if let Some(export) = &self.poisoned {
-            return Err(Error::StoreDiscarded { export: export.clone() });
+        guarded(&mut self.store, &mut self.poisoned, "(untyped call)", |store| func.call(store, params, results))
+    }
+
+    /// Looks `name` up and calls it through the untyped path: for exports outside the ABI, where a lookup per
+    /// call does not matter. Errors name the export.
+    pub fn call_export(&mut self, name: &str, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
+        let func = self.func(name)?;
+        guarded(&mut self.store, &mut self.poisoned, name, |store| func.call(store, params, results))
+    }
+
+    /// Runs `run` with a deadline: a guest still running `timeout` after this starts is interrupted with
+    /// `Trap::Interrupt` (and its store discarded, like after any trap). Needs the `epoch` profile, whose code
+    /// checks the engine's epoch; a timer thread advances that epoch once, when the deadline passes, unless `run`
+    /// has finished by then. Other stores of the engine keep their far deadlines and are not disturbed.
+    pub fn with_deadline<R>(&mut self, timeout: Duration, run: impl FnOnce(&mut Self) -> R) -> Result<R, Error> {
+        if self.guest.profile != EngineProfile::Epoch {
+            return Err(Error::NoDeadline { profile: self.guest.profile.name() });
         }
-        func.call(&mut self.store, params, results).map_err(|e| {
-            self.poisoned = Some("(untyped call)".to_string());
-            Error::from_call("(untyped call)", e)
-        })
+        self.store.set_epoch_deadline(1);
+        let engine = self.guest.engine.clone();
+        let (finished, wait) = channel::<()>();
+        let timer = std::thread::spawn(move || {
+            if wait.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout) {
+                engine.increment_epoch();
+            }
+        });
+        let result = run(self);
+        drop(finished);
+        // Joined before the deadline is lifted, so a late tick cannot reach a later call. The timer cannot
+        // panic, so there is nothing to report from the join.
+        let _ = timer.join();
+        self.guest.profile.prepare_store(&mut self.store, self.guest.options.fuel)?;
+        Ok(result)
     }
 
     /// Reads a plain-old-data value at a guest offset, bounds-checked, by copy.

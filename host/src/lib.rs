@@ -22,9 +22,9 @@ pub mod profile;
 #[cfg(feature = "inject-slowdown")]
 pub mod slowdown;
 
-pub use error::{Error, MemoryError, TrapKind};
+pub use error::{Error, MemoryError, MemoryLimitExceeded, TrapKind};
 pub use guest::Point;
-pub use host::{GuestModule, GuestOutput, HostCalls, HostFuncStyle, HostOptions, HostState, WasmHost};
+pub use host::{GuestModule, GuestOutput, HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit, WasmHost};
 pub use memory::{GuestMemory, GuestPtr, guest_offset};
 pub use profile::EngineProfile;
 /// The wasmtime this core is built on, so dependents use the very same version.

@@ -1,12 +1,14 @@
 //! `cargo run --release`: runs the five interaction patterns against the guest and verifies each.
 //!
-//! Exit status: 0 when every pattern passes, 1 when one fails, 2 on bad input (usage, an unreadable or
-//! incompatible module, an unknown profile).
+//! Exit status: 0 when every pattern passes, 1 when one gives a wrong value, 2 on bad input (usage, an unreadable
+//! or incompatible module, an unknown profile) or a guest that misbehaves (traps, runs away, grows memory past the
+//! limit, hands over a pointer the host will not follow).
 
-use boundary_host::patterns::{self, Outcome};
+use boundary_host::patterns::{self, Failure, Outcome};
 use boundary_host::{EngineProfile, GuestModule, GuestOutput, HostOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 const USAGE: &str = "\
 Runs the five host <-> guest interaction patterns on Wasmtime and verifies each.
@@ -17,17 +19,30 @@ Options:
   --wasm PATH       drive this module instead of the built-in guest (binary .wasm, or WAT text if PATH ends in
                     .wat); it must have the guest's ABI (see README)
   --profile NAME    engine profile [default: cranelift]
+  --fuel N          fuel for each instance under --profile fuel [default: 1000000000]
+  --timeout SECS    deadline for each pattern under --profile epoch [default: 10]
+  --max-memory MIB  most linear memory the guest may have; growing past it traps [default: 1024]
   --quiet           print only failures and the summary; guest output is discarded
   --list-profiles   print the engine profiles and exit
   -h, --help        print this help and exit
 
-Exit status: 0 all patterns passed, 1 a pattern failed, 2 bad input.";
+Exit status: 0 all patterns passed, 1 a pattern gave a wrong value, 2 bad input or a misbehaving guest
+(a trap, a runaway loop, memory past the limit, a pointer the host will not follow).";
 
 struct Args {
     wasm: Option<PathBuf>,
     profile: EngineProfile,
     quiet: bool,
+    fuel: Option<u64>,
+    timeout: Option<Duration>,
+    max_memory_mib: usize,
 }
+
+const DEFAULT_FUEL: u64 = 1_000_000_000;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_MAX_MEMORY_MIB: usize = 1024;
+/// A 32-bit linear memory holds at most 4 GiB.
+const MAX_MEMORY_MIB: usize = 4096;
 
 enum Command {
     Run(Args),
@@ -36,7 +51,14 @@ enum Command {
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
-    let mut parsed = Args { wasm: None, profile: EngineProfile::Cranelift, quiet: false };
+    let mut parsed = Args {
+        wasm: None,
+        profile: EngineProfile::Cranelift,
+        quiet: false,
+        fuel: None,
+        timeout: None,
+        max_memory_mib: DEFAULT_MAX_MEMORY_MIB,
+    };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
@@ -52,8 +74,36 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
             "--profile" => {
                 parsed.profile = EngineProfile::from_name(&value("--profile")?).map_err(|e| e.to_string())?
             }
+            "--fuel" => {
+                let text = value("--fuel")?;
+                let fuel = text.parse().map_err(|_| format!("--fuel takes a whole number, not `{text}`"))?;
+                parsed.fuel = Some(fuel);
+            }
+            "--timeout" => {
+                let text = value("--timeout")?;
+                let seconds = text
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| format!("--timeout takes a positive number of seconds, not `{text}`"))?;
+                parsed.timeout = Some(seconds);
+            }
+            "--max-memory" => {
+                let text = value("--max-memory")?;
+                parsed.max_memory_mib =
+                    text.parse().ok().filter(|m| (1..=MAX_MEMORY_MIB).contains(m)).ok_or_else(|| {
+                        format!("--max-memory takes a number of MiB from 1 to {MAX_MEMORY_MIB}, not `{text}`")
+                    })?;
+            }
             other => return Err(format!("unexpected argument `{other}` (see --help)")),
         }
+    }
+    if parsed.fuel.is_some() && parsed.profile != EngineProfile::Fuel {
+        return Err(format!("--fuel needs --profile fuel (the profile is `{}`)", parsed.profile));
+    }
+    if parsed.timeout.is_some() && parsed.profile != EngineProfile::Epoch {
+        return Err(format!("--timeout needs --profile epoch (the profile is `{}`)", parsed.profile));
     }
     Ok(Command::Run(parsed))
 }
@@ -88,8 +138,12 @@ fn run(args: &Args) -> ExitCode {
     };
     let options = HostOptions {
         output: if quiet { GuestOutput::Discard } else { GuestOutput::Inherit },
+        fuel: args.fuel.unwrap_or(DEFAULT_FUEL),
+        max_memory: Some(args.max_memory_mib << 20),
+        trap_on_grow_failure: true,
         ..HostOptions::default()
     };
+    let deadline = (args.profile == EngineProfile::Epoch).then(|| args.timeout.unwrap_or(DEFAULT_TIMEOUT));
     let loaded = match &args.wasm {
         Some(path) => GuestModule::from_file(path, args.profile, options),
         None => GuestModule::verbose_guest(args.profile, options),
@@ -112,7 +166,17 @@ fn run(args: &Args) -> ExitCode {
     };
 
     let mut log = say;
-    let outcomes = patterns::run_all(&mut host, &mut log);
+    let outcomes = patterns::run_all_within(&mut host, &mut log, deadline);
+    // A guest that trapped, ran away, outgrew its memory or handed over a bad pointer is bad input, not a wrong
+    // answer: one line, exit 2.
+    let misbehaved = outcomes.iter().find_map(|o| match &o.result {
+        Err(Failure::Host(e)) => Some((o, e)),
+        _ => None,
+    });
+    if let Some((outcome, e)) = misbehaved {
+        eprintln!("error: pattern {} ({}): {e}", outcome.number, outcome.title);
+        return ExitCode::from(2);
+    }
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.result.is_err()).collect();
     for outcome in &outcomes {
         match &outcome.result {

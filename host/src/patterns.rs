@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::guest::{self, Point, add_points};
 use crate::host::{HostCalls, WasmHost};
 use std::fmt::{self, Display};
+use std::time::Duration;
 
 /// Where a pattern narrates what it does, one line per call.
 pub type Log<'a> = dyn FnMut(fmt::Arguments<'_>) + 'a;
@@ -66,10 +67,21 @@ pub struct Outcome {
 /// Runs every pattern in order on `host`. A pattern that traps discards the store (as the safety rules
 /// require) and the next pattern runs on a fresh instance.
 pub fn run_all(host: &mut WasmHost, log: &mut Log<'_>) -> Vec<Outcome> {
+    run_all_within(host, log, None)
+}
+
+/// [`run_all`], each pattern under `deadline` if one is given (see [`WasmHost::with_deadline`]: it needs the
+/// `epoch` profile).
+pub fn run_all_within(host: &mut WasmHost, log: &mut Log<'_>, deadline: Option<Duration>) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(PATTERNS.len());
     for pattern in &PATTERNS {
         log(format_args!("pattern {}: {}", pattern.number, pattern.title));
-        let result = pattern.run(host, log);
+        let result = match deadline {
+            Some(timeout) => {
+                host.with_deadline(timeout, |host| pattern.run(host, log)).unwrap_or_else(|e| Err(e.into()))
+            }
+            None => pattern.run(host, log),
+        };
         if let Some(export) = host.discarded_by().map(str::to_string) {
             log(format_args!("`{export}` trapped: discarding the store and instantiating again"));
             if let Err(e) = host.reset() {
@@ -150,9 +162,8 @@ fn structs_through_memory(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), 
 }
 
 fn host_writes_guest_static(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
-    let ptr = host.plugin_shared_value_ptr()?;
-    log(format_args!("the guest says PLUGIN_SHARED_VALUE lives at {ptr:#x}"));
-    let at = crate::memory::guest_offset(ptr);
+    let at = host.plugin_shared_value_offset()?;
+    log(format_args!("the guest says PLUGIN_SHARED_VALUE lives at {at:#x}: inside linear memory and aligned"));
     check(log, "value read through the pointer", guest::PLUGIN_SHARED_VALUE_INITIAL, host.read::<i32>(at)?)?;
     log(format_args!("writing {PLUGIN_VALUE_WRITTEN} through the pointer"));
     host.write(at, &PLUGIN_VALUE_WRITTEN)?;

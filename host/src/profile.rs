@@ -9,6 +9,10 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllo
 /// Fuel given to a store under the `fuel` profile unless the caller sets a budget.
 pub const DEFAULT_FUEL: u64 = u64::MAX;
 
+/// The epoch deadline of a store under the `epoch` profile, in ticks from now, when no deadline is asked for.
+/// (Not `u64::MAX`: wasmtime adds it to the current epoch.)
+const NO_DEADLINE: u64 = 1 << 48;
+
 /// Declares the profiles, one line each: variant, name, one-sentence summary, and how it changes the default
 /// `Config`.
 macro_rules! profiles {
@@ -130,9 +134,9 @@ impl EngineProfile {
         let result = match self {
             EngineProfile::Fuel => store.set_fuel(fuel),
             EngineProfile::Epoch => {
-                // No ticker runs by default, so the epoch never advances and this deadline is never reached; a
-                // caller that wants interruption increments the engine's epoch.
-                store.set_epoch_deadline(1);
+                // Far enough never to be reached: only `WasmHost::with_deadline` advances the engine's epoch, and
+                // it brings the deadline of its own store close first.
+                store.set_epoch_deadline(NO_DEADLINE);
                 Ok(())
             }
             _ => Ok(()),

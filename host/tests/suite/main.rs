@@ -1,8 +1,9 @@
-//! The host core's test suite: the five patterns, bad input, memory bounds, and the command line.
+//! The host core's test suite: the five patterns, bad input, guard rails, memory bounds, and the command line.
 
 mod bad_input;
 mod cli;
 mod fuzz_replay;
+mod guard_rails;
 mod memory_bounds;
 mod patterns;
 
