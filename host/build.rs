@@ -93,6 +93,8 @@ fn run() -> Result<(), String> {
     }
 
     record_versions(&rustc, &manifest_dir)?;
+    #[cfg(feature = "cpp-host")]
+    build_cpp_host(&manifest_dir)?;
 
     inputs.sort();
     inputs.dedup();
@@ -100,6 +102,29 @@ fn run() -> Result<(), String> {
         println!("cargo:rerun-if-changed={}", input.display());
     }
     println!("cargo:rerun-if-changed=build.rs");
+    Ok(())
+}
+
+/// Compiles the C++ host (`cpp-host/`) against the `wasmtime.hh` headers that `wasmtime-c-api-impl` installs for
+/// the very wasmtime this crate links, into a static library bundled with this crate.
+#[cfg(feature = "cpp-host")]
+fn build_cpp_host(manifest_dir: &Path) -> Result<(), String> {
+    let include = env::var("DEP_WASMTIME_C_API_INCLUDE")
+        .map_err(|_| "wasmtime-c-api-impl did not say where its headers are (DEP_WASMTIME_C_API_INCLUDE)")?;
+    let dir = manifest_dir.join("cpp-host");
+    let sources = ["wasm_host.cc", "bridge.cc"].map(|f| dir.join(f));
+    cc::Build::new()
+        .cpp(true)
+        .std("c++17")
+        .include(&include)
+        .include(&dir)
+        .files(&sources)
+        .warnings(true)
+        .try_compile("boundary_cpp_host")
+        .map_err(|e| format!("could not compile the C++ host in {}: {e}", dir.display()))?;
+    for file in ["wasm_host.hh", "wasm_host.cc", "bridge.h", "bridge.cc"] {
+        println!("cargo:rerun-if-changed={}", dir.join(file).display());
+    }
     Ok(())
 }
 

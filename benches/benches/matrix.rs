@@ -12,6 +12,8 @@ use boundary_benches::paired;
 use boundary_benches::raw::PointSlots;
 use boundary_benches::report::{self, Environment, OverheadCheck, Summary};
 use boundary_benches::rows::{self, Row};
+use boundary_host::cpp::{CppHost, CppLoop};
+use boundary_host::patterns::PatternHost;
 use boundary_host::{EngineProfile, HostFuncStyle, Point, WasmHost};
 use criterion::{Bencher, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -213,6 +215,28 @@ fn bench_structs(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut Core
     }
 }
 
+/// The C++ host's rows (`host/cpp-host/`, wasmtime's default configuration, so the `cranelift` column only). Each
+/// measurement is one loop timed inside C++ (`iter_custom`): Rust calls into C++ once per batch of iterations, so
+/// what is measured is C++ calling wasmtime.
+fn bench_cpp(c: &mut Criterion, p: &str) {
+    let mut host = CppHost::new("the quiet guest", boundary_host::guest::QUIET_WASM, false).unwrap();
+    let base = u32::try_from(host.reserve(3 * size_of::<Point>()).unwrap()).unwrap();
+    for (row, which) in [
+        (rows::JUST_ADD_CPP_TYPED, CppLoop::TypedCall),
+        (rows::JUST_ADD_CPP_UNTYPED, CppLoop::UntypedCall),
+        (rows::JUST_ADD_CPP_LOOKUP, CppLoop::LookupPerCall),
+        (rows::TRIGGER_CPP, CppLoop::TriggerHostCalls),
+        (rows::POINT_ADD_CPP, CppLoop::PointAdd),
+    ] {
+        bench(c, row.id, Some(p), None, |b| b.iter_custom(|iters| host.time(which, iters, base).unwrap()));
+    }
+    // One more Point round trip leaves its sum in guest memory: check it, as the Rust rows check theirs.
+    host.time(CppLoop::PointAdd, 1, base).unwrap();
+    let mut out = Point::default();
+    host.read_bytes(base as usize + 16, bytemuck::bytes_of_mut(&mut out)).unwrap();
+    assert_eq!(out, boundary_host::guest::add_points(A, B), "the C++ round trip gave a wrong sum");
+}
+
 fn bench_profile(c: &mut Criterion, profile: EngineProfile) {
     let p = profile.name();
     let mut raw = RawBench::new(profile);
@@ -221,6 +245,9 @@ fn bench_profile(c: &mut Criterion, profile: EngineProfile) {
     bench_calls(c, p, &mut raw, &mut core);
     bench_callbacks(c, p, &mut raw, &mut core, &mut untyped);
     bench_structs(c, p, &mut raw, &mut core);
+    if profile == EngineProfile::Cranelift {
+        bench_cpp(c, p);
+    }
 }
 
 /// Times one host-core operation against its raw-wasmtime twin in interleaved blocks.

@@ -181,6 +181,9 @@ pub struct SummaryRow {
     pub id: String,
     pub what: String,
     pub elements: Option<u64>,
+    /// The one profile the row is measured under, if it is not measured under all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_profile: Option<String>,
     pub native_id: String,
     pub native_ns: Option<f64>,
     /// Keyed by profile name.
@@ -229,7 +232,7 @@ pub struct Summary {
 pub fn expected_ids(profiles: &[&str]) -> Vec<String> {
     let mut ids: Vec<String> = rows::native::ALL.iter().map(|(id, _)| id.to_string()).collect();
     for row in PROFILED {
-        ids.extend(profiles.iter().map(|p| rows::criterion_id(row.id, p)));
+        ids.extend(profiles.iter().filter(|p| row.measured_under(p)).map(|p| rows::criterion_id(row.id, p)));
     }
     ids
 }
@@ -297,6 +300,7 @@ impl Summary {
                         Some(x) => format!("{} ({})", format_ns(c.median_ns), format_ratio(x)),
                         None => format_ns(c.median_ns),
                     },
+                    None if row.only_profile.as_deref().is_some_and(|only| only != p) => "-".to_string(),
                     None => "not measured".to_string(),
                 };
                 let _ = write!(md, " {cell} |");
@@ -444,6 +448,7 @@ fn summary_row(
         id: row.id.to_string(),
         what: row.what.to_string(),
         elements: row.elements,
+        only_profile: row.only_profile.map(str::to_string),
         native_id: row.native.to_string(),
         native_ns,
         cells,

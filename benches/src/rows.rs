@@ -13,14 +13,34 @@ pub struct Row {
     pub native: &'static str,
     /// Elements per iteration, for rows measured with `Throughput::Elements`.
     pub elements: Option<u64>,
+    /// The one profile the row is measured under, for rows that exist under one only (the C++ host's).
+    pub only_profile: Option<&'static str>,
+}
+
+impl Row {
+    /// Whether the row is measured under `profile`.
+    pub fn measured_under(&self, profile: &str) -> bool {
+        self.only_profile.is_none_or(|only| only == profile)
+    }
 }
 
 const fn row(id: &'static str, what: &'static str, native: &'static str) -> Row {
-    Row { id, what, native, elements: None }
+    Row { id, what, native, elements: None, only_profile: None }
+}
+
+/// A row of the C++ host (`host/cpp-host/`), which runs wasmtime's default configuration: the `cranelift` profile.
+const fn cpp(id: &'static str, what: &'static str, native: &'static str) -> Row {
+    Row { id, what, native, elements: None, only_profile: Some("cranelift") }
 }
 
 const fn batch(id: &'static str, native: &'static str, n: u64) -> Row {
-    Row { id, what: "one `point_add_batch` call over n Points already in guest memory", native, elements: Some(n) }
+    Row {
+        id,
+        what: "one `point_add_batch` call over n Points already in guest memory",
+        native,
+        elements: Some(n),
+        only_profile: None,
+    }
 }
 
 /// Native floors: measured once, not per profile.
@@ -55,6 +75,18 @@ pub const JUST_ADD_UNTYPED: Row =
 pub const JUST_ADD_UNCHECKED: Row =
     row("calls/just_add/unchecked", "`Func::call_unchecked` with a reused `ValRaw` buffer", native::JUST_ADD);
 pub const JUST_ADD_CORE: Row = row("calls/just_add/core", "`WasmHost::just_add` (the host core)", native::JUST_ADD);
+pub const JUST_ADD_CPP_TYPED: Row = cpp(
+    "calls/just_add/cpp_typed",
+    "C++ host (`wasmtime.hh`): `TypedFunc::call` looked up once; the loop is timed inside C++",
+    native::JUST_ADD,
+);
+pub const JUST_ADD_CPP_UNTYPED: Row =
+    cpp("calls/just_add/cpp_untyped", "C++ host: `Func::call` with a list of `Val`s, looked up once", native::JUST_ADD);
+pub const JUST_ADD_CPP_LOOKUP: Row = cpp(
+    "calls/just_add/cpp_lookup_per_call",
+    "C++ host, the article's habit: `Instance::get` by name on every call, then `Func::call`",
+    native::JUST_ADD,
+);
 pub const NOP_TYPED: Row = row("calls/nop/typed", "`TypedFunc::call` of `nop`", native::NOP);
 pub const NOP_UNTYPED: Row = row("calls/nop/untyped", "`Func::call` with empty `Val` buffers", native::NOP);
 pub const NOP_UNCHECKED: Row = row("calls/nop/unchecked", "`Func::call_unchecked`", native::NOP);
@@ -67,6 +99,11 @@ pub const TRIGGER_RAW: Row = row(
 pub const TRIGGER_CORE: Row = row(
     "callbacks/trigger_host_calls/core",
     "the same through `WasmHost::trigger_host_calls`",
+    native::TRIGGER_HOST_CALLS,
+);
+pub const TRIGGER_CPP: Row = cpp(
+    "callbacks/trigger_host_calls/cpp",
+    "C++ host: `TypedFunc::call` in, three host functions defined by `Linker::func_wrap` out",
     native::TRIGGER_HOST_CALLS,
 );
 pub const PER_CALLBACK_TYPED: Row = row(
@@ -96,6 +133,11 @@ pub const POINT_ADD_CAST: Row = row(
 );
 pub const POINT_ADD_CORE: Row =
     row("structs/point_add/core", "the same through `WasmHost::write`/`read`/`point_add`", native::POINT_ADD);
+pub const POINT_ADD_CPP: Row = cpp(
+    "structs/point_add/cpp",
+    "C++ host: two Points `memcpy`d into `Memory::data` after a bounds check, typed `point_add`, one read back",
+    native::POINT_ADD,
+);
 pub const POINT_RW_RAW: Row = row(
     "structs/point_write_read/raw",
     "write one Point and read it back with `Memory::data_mut` and bytemuck, no call",
@@ -113,18 +155,23 @@ pub const PROFILED: &[Row] = &[
     JUST_ADD_UNTYPED,
     JUST_ADD_UNCHECKED,
     JUST_ADD_CORE,
+    JUST_ADD_CPP_TYPED,
+    JUST_ADD_CPP_UNTYPED,
+    JUST_ADD_CPP_LOOKUP,
     NOP_TYPED,
     NOP_UNTYPED,
     NOP_UNCHECKED,
     NOP_CORE,
     TRIGGER_RAW,
     TRIGGER_CORE,
+    TRIGGER_CPP,
     PER_CALLBACK_TYPED,
     PER_CALLBACK_UNTYPED,
     POINT_ADD_MEMCPY,
     POINT_ADD_BYTEMUCK,
     POINT_ADD_CAST,
     POINT_ADD_CORE,
+    POINT_ADD_CPP,
     POINT_RW_RAW,
     POINT_RW_CORE,
     BATCH_1,

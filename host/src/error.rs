@@ -61,6 +61,11 @@ pub enum Error {
     #[error("cannot grow linear memory by {pages} page(s): {message}")]
     Grow { pages: u64, message: String },
 
+    /// The C++ host could not load the module, or a call into the guest through it failed (its message says
+    /// which export and why: a trap, a missing export, a module that does not compile).
+    #[error("the C++ host: {message}")]
+    CppHost { message: String },
+
     #[error("host memory access failed: {0}")]
     Memory(#[from] MemoryError),
 }

@@ -764,17 +764,8 @@ impl WasmHost {
     /// ([`Error::MisalignedPointer`] if not). A guest that hands the host a pointer it should not follow is
     /// refused before the host reads or writes anything.
     pub fn plugin_shared_value_offset(&mut self) -> Result<usize, Error> {
-        let at = guest_offset(self.plugin_shared_value_ptr()?);
-        checked_range(at, size_of::<i32>(), self.memory_size())?;
-        let align = align_of::<i32>();
-        if at % align != 0 {
-            return Err(Error::MisalignedPointer {
-                export: export::GET_PLUGIN_SHARED_VALUE_PTR.name,
-                offset: at,
-                align,
-            });
-        }
-        Ok(at)
+        let ptr = self.plugin_shared_value_ptr()?;
+        static_offset(ptr, self.memory_size())
     }
 
     /// Pattern 5: the guest's own reading of `PLUGIN_SHARED_VALUE`.
@@ -903,6 +894,19 @@ impl WasmHost {
         let pages = len.div_ceil(WASM_PAGE).max(1) as u64;
         self.grow(pages)
     }
+}
+
+/// The offset of the guest static whose pointer `get_plugin_shared_value_ptr` returned, if an `i32` there lies
+/// inside a memory of `memory_size` bytes ([`MemoryError`] if not) and is aligned ([`Error::MisalignedPointer`] if
+/// not). Every host, Rust or C++, checks the guest's pointer with this before following it.
+pub fn static_offset(ptr: u32, memory_size: usize) -> Result<usize, Error> {
+    let at = guest_offset(ptr);
+    checked_range(at, size_of::<i32>(), memory_size)?;
+    let align = align_of::<i32>();
+    if !at.is_multiple_of(align) {
+        return Err(Error::MisalignedPointer { export: export::GET_PLUGIN_SHARED_VALUE_PTR.name, offset: at, align });
+    }
+    Ok(at)
 }
 
 /// Size of a wasm page.

@@ -12,6 +12,8 @@
 //! ```
 
 pub mod build_info;
+#[cfg(feature = "cpp-host")]
+pub mod cpp;
 pub mod error;
 pub mod guest;
 pub mod host;

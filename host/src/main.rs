@@ -4,8 +4,8 @@
 //! or incompatible module, an unknown profile) or a guest that misbehaves (traps, runs away, grows memory past the
 //! limit, hands over a pointer the host will not follow).
 
-use boundary_host::patterns::{self, Failure, Outcome};
-use boundary_host::{EngineProfile, GuestModule, GuestOutput, HostOptions};
+use boundary_host::patterns::{self, Failure, Outcome, PatternHost};
+use boundary_host::{EngineProfile, Error, GuestModule, GuestOutput, HostOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -18,10 +18,12 @@ Usage: boundary [OPTIONS]
 Options:
   --wasm PATH       drive this module instead of the built-in guest (binary .wasm, or WAT text if PATH ends in
                     .wat); it must have the guest's ABI (see README)
+  --host rust|cpp   the host that drives the guest: the Rust host core, or the C++ host on wasmtime.hh
+                    (default configuration only) [default: rust]
   --profile NAME    engine profile [default: cranelift]
   --fuel N          fuel for each instance under --profile fuel [default: 1000000000]
   --timeout SECS    deadline for each pattern under --profile epoch [default: 10]
-  --max-memory MIB  most linear memory the guest may have; growing past it traps [default: 1024]
+  --max-memory MIB  most linear memory the guest may have; growing past it traps (Rust host) [default: 1024]
   --quiet           print only failures and the summary; guest output is discarded
   --list-profiles   print the engine profiles and exit
   -h, --help        print this help and exit
@@ -29,13 +31,21 @@ Options:
 Exit status: 0 all patterns passed, 1 a pattern gave a wrong value, 2 bad input or a misbehaving guest
 (a trap, a runaway loop, memory past the limit, a pointer the host will not follow).";
 
+/// Which host drives the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HostKind {
+    Rust,
+    Cpp,
+}
+
 struct Args {
+    host: HostKind,
     wasm: Option<PathBuf>,
     profile: EngineProfile,
     quiet: bool,
     fuel: Option<u64>,
     timeout: Option<Duration>,
-    max_memory_mib: usize,
+    max_memory_mib: Option<usize>,
 }
 
 const DEFAULT_FUEL: u64 = 1_000_000_000;
@@ -52,12 +62,13 @@ enum Command {
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     let mut parsed = Args {
+        host: HostKind::Rust,
         wasm: None,
         profile: EngineProfile::Cranelift,
         quiet: false,
         fuel: None,
         timeout: None,
-        max_memory_mib: DEFAULT_MAX_MEMORY_MIB,
+        max_memory_mib: None,
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -71,6 +82,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
             "--list-profiles" => return Ok(Command::ListProfiles),
             "--quiet" | "-q" => parsed.quiet = true,
             "--wasm" => parsed.wasm = Some(PathBuf::from(value("--wasm")?)),
+            "--host" => {
+                parsed.host = match value("--host")?.as_str() {
+                    "rust" => HostKind::Rust,
+                    "cpp" => HostKind::Cpp,
+                    other => return Err(format!("unknown host `{other}` (known: rust, cpp)")),
+                }
+            }
             "--profile" => {
                 parsed.profile = EngineProfile::from_name(&value("--profile")?).map_err(|e| e.to_string())?
             }
@@ -91,10 +109,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
             }
             "--max-memory" => {
                 let text = value("--max-memory")?;
-                parsed.max_memory_mib =
-                    text.parse().ok().filter(|m| (1..=MAX_MEMORY_MIB).contains(m)).ok_or_else(|| {
-                        format!("--max-memory takes a number of MiB from 1 to {MAX_MEMORY_MIB}, not `{text}`")
-                    })?;
+                let mib = text.parse().ok().filter(|m| (1..=MAX_MEMORY_MIB).contains(m)).ok_or_else(|| {
+                    format!("--max-memory takes a number of MiB from 1 to {MAX_MEMORY_MIB}, not `{text}`")
+                })?;
+                parsed.max_memory_mib = Some(mib);
             }
             other => return Err(format!("unexpected argument `{other}` (see --help)")),
         }
@@ -104,6 +122,17 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
     }
     if parsed.timeout.is_some() && parsed.profile != EngineProfile::Epoch {
         return Err(format!("--timeout needs --profile epoch (the profile is `{}`)", parsed.profile));
+    }
+    if parsed.host == HostKind::Cpp {
+        if parsed.profile != EngineProfile::Cranelift {
+            return Err(format!(
+                "the C++ host runs wasmtime's default configuration only (`cranelift`), not `{}`",
+                parsed.profile
+            ));
+        }
+        if parsed.max_memory_mib.is_some() {
+            return Err("--max-memory applies to the Rust host only".to_string());
+        }
     }
     Ok(Command::Run(parsed))
 }
@@ -136,28 +165,8 @@ fn run(args: &Args) -> ExitCode {
             println!("[host] {line}");
         }
     };
-    let options = HostOptions {
-        output: if quiet { GuestOutput::Discard } else { GuestOutput::Inherit },
-        fuel: args.fuel.unwrap_or(DEFAULT_FUEL),
-        max_memory: Some(args.max_memory_mib << 20),
-        trap_on_grow_failure: true,
-        ..HostOptions::default()
-    };
     let deadline = (args.profile == EngineProfile::Epoch).then(|| args.timeout.unwrap_or(DEFAULT_TIMEOUT));
-    let loaded = match &args.wasm {
-        Some(path) => GuestModule::from_file(path, args.profile, options),
-        None => GuestModule::verbose_guest(args.profile, options),
-    };
-    let host = loaded.and_then(|guest| {
-        say(format_args!(
-            "loaded {} under engine profile `{}` ({})",
-            guest.name(),
-            args.profile,
-            args.profile.summary()
-        ));
-        guest.instantiate()
-    });
-    let mut host = match host {
+    let mut host = match load(args, &say) {
         Ok(host) => host,
         Err(e) => {
             eprintln!("error: {e}");
@@ -166,7 +175,7 @@ fn run(args: &Args) -> ExitCode {
     };
 
     let mut log = say;
-    let outcomes = patterns::run_all_within(&mut host, &mut log, deadline);
+    let outcomes = patterns::run_all_within(&mut *host, &mut log, deadline);
     // A guest that trapped, ran away, outgrew its memory or handed over a bad pointer is bad input, not a wrong
     // answer: one line, exit 2.
     let misbehaved = outcomes.iter().find_map(|o| match &o.result {
@@ -186,4 +195,51 @@ fn run(args: &Args) -> ExitCode {
     }
     println!("{} passed, {} failed", outcomes.len() - failed.len(), failed.len());
     if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Loads the module into the chosen host.
+fn load(args: &Args, say: &dyn Fn(std::fmt::Arguments<'_>)) -> Result<Box<dyn PatternHost>, Error> {
+    let quiet = args.quiet;
+    match args.host {
+        HostKind::Rust => {
+            let options = HostOptions {
+                output: if quiet { GuestOutput::Discard } else { GuestOutput::Inherit },
+                fuel: args.fuel.unwrap_or(DEFAULT_FUEL),
+                max_memory: Some(args.max_memory_mib.unwrap_or(DEFAULT_MAX_MEMORY_MIB) << 20),
+                trap_on_grow_failure: true,
+                ..HostOptions::default()
+            };
+            let guest = match &args.wasm {
+                Some(path) => GuestModule::from_file(path, args.profile, options)?,
+                None => GuestModule::verbose_guest(args.profile, options)?,
+            };
+            say(format_args!(
+                "loaded {} under engine profile `{}` ({})",
+                guest.name(),
+                args.profile,
+                args.profile.summary()
+            ));
+            Ok(Box::new(guest.instantiate()?))
+        }
+        HostKind::Cpp => load_cpp(args, say),
+    }
+}
+
+#[cfg(feature = "cpp-host")]
+fn load_cpp(args: &Args, say: &dyn Fn(std::fmt::Arguments<'_>)) -> Result<Box<dyn PatternHost>, Error> {
+    let (name, bytes) = match &args.wasm {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|source| Error::ReadModule { path: path.clone(), source })?;
+            (path.display().to_string(), bytes)
+        }
+        None => ("the verbose guest".to_string(), boundary_host::guest::VERBOSE_WASM.to_vec()),
+    };
+    let host = boundary_host::cpp::CppHost::new(&name, &bytes, !args.quiet)?;
+    say(format_args!("loaded {name} in the C++ host (wasmtime.hh, default configuration)"));
+    Ok(Box::new(host))
+}
+
+#[cfg(not(feature = "cpp-host"))]
+fn load_cpp(_: &Args, _: &dyn Fn(std::fmt::Arguments<'_>)) -> Result<Box<dyn PatternHost>, Error> {
+    Err(Error::CppHost { message: "this build has no C++ host (build with the `cpp-host` feature)".to_string() })
 }

@@ -1,11 +1,112 @@
-//! The five interaction patterns of `DESIGN.md`, each run against a [`WasmHost`] and verified. The demo
-//! (`cargo run --release`) and the tests both run them through [`run_all`].
+//! The five interaction patterns of `DESIGN.md`, each run against a host and verified. The demo
+//! (`cargo run --release`) and the tests both run them through [`run_all`], on the Rust host core ([`WasmHost`])
+//! or on the C++ host (`crate::cpp`): both implement [`PatternHost`], so both face the very same checks.
 
-use crate::error::Error;
+use crate::error::{Error, MemoryError};
 use crate::guest::{self, Point, add_points};
 use crate::host::{HostCalls, WasmHost};
+use bytemuck::Pod;
 use std::fmt::{self, Display};
 use std::time::Duration;
+
+/// What the five patterns need of a host.
+pub trait PatternHost {
+    fn just_add(&mut self, left: u64, right: u64) -> Result<u64, Error>;
+    fn simple_add(&mut self, left: u64, right: u64) -> Result<u64, Error>;
+    fn trigger_host_calls(&mut self, input: i32) -> Result<(), Error>;
+    fn point_add(&mut self, out: u32, a: u32, b: u32) -> Result<(), Error>;
+    /// The guest static's offset, refused if out of bounds or misaligned (see [`crate::host::static_offset`]).
+    fn plugin_shared_value_offset(&mut self) -> Result<usize, Error>;
+    fn read_plugin_shared_value(&mut self) -> Result<i32, Error>;
+    /// Bounds-checked copies out of and into linear memory.
+    fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), MemoryError>;
+    fn write_bytes(&mut self, offset: usize, bytes: &[u8]) -> Result<(), MemoryError>;
+    fn memory_size(&self) -> usize;
+    /// Bytes of linear memory nothing in the guest owns (see [`WasmHost::reserve`]).
+    fn reserve(&mut self, len: usize) -> Result<usize, Error>;
+    /// The host state the `env` functions keep: shared value, last logged value, call counts.
+    fn host_state(&self) -> (i32, Option<i32>, HostCalls);
+    /// Sets the shared value and clears the last logged value and the call counts.
+    fn restart_host_state(&mut self, shared_value: i32);
+    /// The export whose trap discarded the store, if one did.
+    fn discarded_by(&self) -> Option<&str>;
+    /// A fresh instance in a fresh store.
+    fn reset(&mut self) -> Result<(), Error>;
+    /// Runs `run` under a deadline; a host that cannot interrupt a guest refuses with [`Error::NoDeadline`].
+    fn within_deadline(
+        &mut self,
+        timeout: Duration,
+        run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<(), Failure>,
+    ) -> Result<(), Failure>;
+}
+
+impl PatternHost for WasmHost {
+    fn just_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
+        WasmHost::just_add(self, left, right)
+    }
+    fn simple_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
+        WasmHost::simple_add(self, left, right)
+    }
+    fn trigger_host_calls(&mut self, input: i32) -> Result<(), Error> {
+        WasmHost::trigger_host_calls(self, input)
+    }
+    fn point_add(&mut self, out: u32, a: u32, b: u32) -> Result<(), Error> {
+        WasmHost::point_add(self, out, a, b)
+    }
+    fn plugin_shared_value_offset(&mut self) -> Result<usize, Error> {
+        WasmHost::plugin_shared_value_offset(self)
+    }
+    fn read_plugin_shared_value(&mut self) -> Result<i32, Error> {
+        WasmHost::read_plugin_shared_value(self)
+    }
+    fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), MemoryError> {
+        WasmHost::read_bytes(self, offset, buf)
+    }
+    fn write_bytes(&mut self, offset: usize, bytes: &[u8]) -> Result<(), MemoryError> {
+        WasmHost::write_bytes(self, offset, bytes)
+    }
+    fn memory_size(&self) -> usize {
+        WasmHost::memory_size(self)
+    }
+    fn reserve(&mut self, len: usize) -> Result<usize, Error> {
+        WasmHost::reserve(self, len)
+    }
+    fn host_state(&self) -> (i32, Option<i32>, HostCalls) {
+        let state = self.state();
+        (state.shared_value, state.last_logged, state.calls)
+    }
+    fn restart_host_state(&mut self, shared_value: i32) {
+        let state = self.state_mut();
+        state.shared_value = shared_value;
+        state.last_logged = None;
+        state.calls = HostCalls::default();
+    }
+    fn discarded_by(&self) -> Option<&str> {
+        WasmHost::discarded_by(self)
+    }
+    fn reset(&mut self) -> Result<(), Error> {
+        WasmHost::reset(self)
+    }
+    fn within_deadline(
+        &mut self,
+        timeout: Duration,
+        run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
+        self.with_deadline(timeout, |host| run(host)).unwrap_or_else(|e| Err(e.into()))
+    }
+}
+
+/// Reads a `T` by copy through a host's byte access.
+fn read<T: Pod>(host: &dyn PatternHost, offset: usize) -> Result<T, MemoryError> {
+    let mut value = T::zeroed();
+    host.read_bytes(offset, bytemuck::bytes_of_mut(&mut value))?;
+    Ok(value)
+}
+
+/// Writes a `T` by copy through a host's byte access.
+fn write<T: Pod>(host: &mut dyn PatternHost, offset: usize, value: &T) -> Result<(), MemoryError> {
+    host.write_bytes(offset, bytemuck::bytes_of(value))
+}
 
 /// Where a pattern narrates what it does, one line per call.
 pub type Log<'a> = dyn FnMut(fmt::Arguments<'_>) + 'a;
@@ -33,12 +134,12 @@ impl From<crate::error::MemoryError> for Failure {
 pub struct Pattern {
     pub number: u8,
     pub title: &'static str,
-    run: fn(&mut WasmHost, &mut Log<'_>) -> Result<(), Failure>,
+    run: fn(&mut dyn PatternHost, &mut Log<'_>) -> Result<(), Failure>,
 }
 
 impl Pattern {
     /// Runs the pattern on `host`, narrating to `log`.
-    pub fn run(&self, host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+    pub fn run(&self, host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
         (self.run)(host, log)
     }
 }
@@ -66,20 +167,18 @@ pub struct Outcome {
 
 /// Runs every pattern in order on `host`. A pattern that traps discards the store (as the safety rules
 /// require) and the next pattern runs on a fresh instance.
-pub fn run_all(host: &mut WasmHost, log: &mut Log<'_>) -> Vec<Outcome> {
+pub fn run_all(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Vec<Outcome> {
     run_all_within(host, log, None)
 }
 
 /// [`run_all`], each pattern under `deadline` if one is given (see [`WasmHost::with_deadline`]: it needs the
 /// `epoch` profile).
-pub fn run_all_within(host: &mut WasmHost, log: &mut Log<'_>, deadline: Option<Duration>) -> Vec<Outcome> {
+pub fn run_all_within(host: &mut dyn PatternHost, log: &mut Log<'_>, deadline: Option<Duration>) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(PATTERNS.len());
     for pattern in &PATTERNS {
         log(format_args!("pattern {}: {}", pattern.number, pattern.title));
         let result = match deadline {
-            Some(timeout) => {
-                host.with_deadline(timeout, |host| pattern.run(host, log)).unwrap_or_else(|e| Err(e.into()))
-            }
+            Some(timeout) => host.within_deadline(timeout, &mut |host| pattern.run(host, log)),
             None => pattern.run(host, log),
         };
         if let Some(export) = host.discarded_by().map(str::to_string) {
@@ -103,35 +202,31 @@ fn check<T: PartialEq + Display>(log: &mut Log<'_>, what: &str, expected: T, act
     }
 }
 
-fn host_calls_guest(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+fn host_calls_guest(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
     log(format_args!("calling just_add(15, 27)"));
     let sum = host.just_add(15, 27)?;
     check(log, "just_add(15, 27)", 42, sum)
 }
 
-fn guest_calls_host(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+fn guest_calls_host(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
     let input = 7;
     let before = guest::HOST_SHARED_VALUE_INITIAL;
-    let state = host.state_mut();
-    state.shared_value = before;
-    state.last_logged = None;
-    state.calls = HostCalls::default();
+    host.restart_host_state(before);
     log(format_args!("host state is {before}; calling trigger_host_calls({input})"));
     host.trigger_host_calls(input)?;
-    let state = host.state();
+    let (after, logged, calls) = host.host_state();
     log(format_args!(
         "the guest called host_log_value {}x, host_get_shared_value {}x, host_set_shared_value {}x",
-        state.calls.log_value, state.calls.get_shared_value, state.calls.set_shared_value
+        calls.log_value, calls.get_shared_value, calls.set_shared_value
     ));
     let one_each = HostCalls { log_value: 1, get_shared_value: 1, set_shared_value: 1 };
-    let (calls, logged, after) = (state.calls, state.last_logged, state.shared_value);
     check(log, "host functions called once each", true, calls == one_each)?;
     let logged = logged.map_or("nothing".to_string(), |v| v.to_string());
     check(log, "value the host logged", "14", &logged)?;
     check(log, "host state after the call", 54, after)
 }
 
-fn structs_through_memory(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+fn structs_through_memory(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
     let size = size_of::<Point>();
     let pages_before = host.memory_size() / crate::host::WASM_PAGE;
     let base = host.reserve(3 * size)?;
@@ -142,8 +237,8 @@ fn structs_through_memory(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), 
     ));
     let (a_at, b_at, out_at) = (base, base + size, base + 2 * size);
     let (a, b) = (Point::new(100, 200), Point::new(30, 70));
-    host.write(a_at, &a)?;
-    host.write(b_at, &b)?;
+    write(host, a_at, &a)?;
+    write(host, b_at, &b)?;
     log(format_args!("wrote a = {a} at {a_at:#x} and b = {b} at {b_at:#x}"));
     let offset = |at: usize| {
         u32::try_from(at).map_err(|_| Failure::Mismatch {
@@ -154,23 +249,23 @@ fn structs_through_memory(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), 
     };
     log(format_args!("calling point_add({out_at:#x}, {a_at:#x}, {b_at:#x})"));
     host.point_add(offset(out_at)?, offset(a_at)?, offset(b_at)?)?;
-    let out: Point = host.read(out_at)?;
+    let out: Point = read(host, out_at)?;
     check(log, "Point read back from the output offset", add_points(a, b), out)?;
     check(log, "the sum", Point::new(130, 270), out)?;
-    check(log, "input a left as written", a, host.read(a_at)?)?;
-    check(log, "input b left as written", b, host.read(b_at)?)
+    check(log, "input a left as written", a, read(host, a_at)?)?;
+    check(log, "input b left as written", b, read(host, b_at)?)
 }
 
-fn host_writes_guest_static(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+fn host_writes_guest_static(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
     let at = host.plugin_shared_value_offset()?;
     log(format_args!("the guest says PLUGIN_SHARED_VALUE lives at {at:#x}: inside linear memory and aligned"));
-    check(log, "value read through the pointer", guest::PLUGIN_SHARED_VALUE_INITIAL, host.read::<i32>(at)?)?;
+    check(log, "value read through the pointer", guest::PLUGIN_SHARED_VALUE_INITIAL, read::<i32>(host, at)?)?;
     log(format_args!("writing {PLUGIN_VALUE_WRITTEN} through the pointer"));
-    host.write(at, &PLUGIN_VALUE_WRITTEN)?;
-    check(log, "value read back", PLUGIN_VALUE_WRITTEN, host.read::<i32>(at)?)
+    write(host, at, &PLUGIN_VALUE_WRITTEN)?;
+    check(log, "value read back", PLUGIN_VALUE_WRITTEN, read::<i32>(host, at)?)
 }
 
-fn guest_sees_host_write(host: &mut WasmHost, log: &mut Log<'_>) -> Result<(), Failure> {
+fn guest_sees_host_write(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
     log(format_args!("calling simple_add(1, 1)"));
     check(log, "simple_add(1, 1)", 2, host.simple_add(1, 1)?)?;
     log(format_args!("asking the guest what it sees with read_plugin_shared_value()"));

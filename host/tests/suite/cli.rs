@@ -37,6 +37,19 @@ fn the_default_run_passes_five_patterns_and_tells_host_from_guest() {
 }
 
 #[test]
+fn the_cpp_host_passes_the_five_patterns() {
+    let out = boundary(&["--host", "cpp"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.lines().last(), Some("5 passed, 0 failed"));
+    assert!(stdout.contains("in the C++ host"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("[guest] ")), "{stdout}");
+    let path = fixture("abi-cpp.wat", ABI_WAT.as_bytes());
+    let out = boundary(&["--host", "cpp", "--quiet", "--wasm", path.to_str().unwrap()]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "5 passed, 0 failed\n");
+}
+
+#[test]
 fn quiet_prints_only_the_summary() {
     let out = boundary(&["--quiet", "--profile", "winch"]);
     assert_eq!(out.status.code(), Some(0));
@@ -87,6 +100,18 @@ fn bad_input_gets_one_line_and_exit_2() {
         (vec!["--profile".into(), "turbo".into()], "turbo"),
         (vec!["--frobnicate".into()], "--frobnicate"),
         (vec!["--wasm".into()], "--wasm needs a value"),
+        (vec!["--fuel".into(), "5".into()], "--fuel needs --profile fuel"),
+        (vec!["--profile".into(), "fuel".into(), "--fuel".into(), "lots".into()], "whole number"),
+        (vec!["--timeout".into(), "1".into()], "--timeout needs --profile epoch"),
+        (vec!["--profile".into(), "epoch".into(), "--timeout".into(), "-1".into()], "positive number"),
+        (vec!["--max-memory".into(), "0".into()], "--max-memory takes"),
+        (vec!["--max-memory".into(), "5000".into()], "--max-memory takes"),
+        (vec!["--host".into(), "java".into()], "unknown host `java`"),
+        (vec!["--host".into(), "cpp".into(), "--profile".into(), "winch".into()], "`winch`"),
+        (vec!["--host".into(), "cpp".into(), "--max-memory".into(), "64".into()], "Rust host only"),
+        (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&text)], "the C++ host"),
+        (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&missing)], "`point_add`"),
+        (vec!["--host".into(), "cpp".into(), "--wasm".into(), "/no/such/file.wasm".into()], "/no/such/file.wasm"),
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -2,6 +2,8 @@
 
 mod bad_input;
 mod cli;
+#[cfg(feature = "cpp-host")]
+mod cpp_host;
 mod fuzz_replay;
 mod guard_rails;
 mod memory_bounds;

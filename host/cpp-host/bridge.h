@@ -1,0 +1,66 @@
+/* The C functions through which Rust drives the C++ host (`host/src/cpp.rs` declares the same). Every function
+ * that can fail returns 0 on success and 1 on failure, with the reason in `boundary_cpp_last_error`. */
+
+#ifndef BOUNDARY_CPP_BRIDGE_H
+#define BOUNDARY_CPP_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct boundary_cpp_host boundary_cpp_host;
+
+typedef struct boundary_cpp_state {
+  int32_t shared_value;
+  int32_t last_logged;
+  int32_t logged;
+  uint64_t log_calls;
+  uint64_t get_calls;
+  uint64_t set_calls;
+} boundary_cpp_state;
+
+/* The benches' timed loops (see `boundary_cpp_time`). */
+enum {
+  BOUNDARY_CPP_TYPED_CALL = 0,
+  BOUNDARY_CPP_UNTYPED_CALL = 1,
+  BOUNDARY_CPP_LOOKUP_PER_CALL = 2,
+  BOUNDARY_CPP_TRIGGER_HOST_CALLS = 3,
+  BOUNDARY_CPP_POINT_ADD = 4,
+};
+
+/* A new host for the module in `wasm[0..len]`, or null with the reason copied (NUL-terminated, cut to fit) into
+ * `error[0..error_len]`. */
+boundary_cpp_host *boundary_cpp_host_new(const uint8_t *wasm, size_t len, int inherit_stdio, char *error,
+                                         size_t error_len);
+void boundary_cpp_host_free(boundary_cpp_host *host);
+/* The reason the last failing call on `host` failed; valid until the next call on `host`. */
+const char *boundary_cpp_last_error(const boundary_cpp_host *host);
+
+int boundary_cpp_just_add(boundary_cpp_host *host, uint64_t a, uint64_t b, uint64_t *out);
+int boundary_cpp_simple_add(boundary_cpp_host *host, uint64_t a, uint64_t b, uint64_t *out);
+int boundary_cpp_trigger_host_calls(boundary_cpp_host *host, int32_t value);
+int boundary_cpp_point_add(boundary_cpp_host *host, uint32_t out, uint32_t a, uint32_t b);
+int boundary_cpp_plugin_shared_value_ptr(boundary_cpp_host *host, uint32_t *out);
+int boundary_cpp_read_plugin_shared_value(boundary_cpp_host *host, int32_t *out);
+int boundary_cpp_grow(boundary_cpp_host *host, uint64_t pages, uint64_t *old_pages);
+
+/* Bounds-checked copies; 1 (and nothing copied) when `offset .. offset + len` is not inside linear memory. */
+int boundary_cpp_read(boundary_cpp_host *host, size_t offset, uint8_t *dest, size_t len);
+int boundary_cpp_write(boundary_cpp_host *host, size_t offset, const uint8_t *src, size_t len);
+size_t boundary_cpp_memory_size(boundary_cpp_host *host);
+
+void boundary_cpp_get_state(boundary_cpp_host *host, boundary_cpp_state *out);
+void boundary_cpp_set_state(boundary_cpp_host *host, const boundary_cpp_state *state);
+
+/* Runs one of the timed loops `iterations` times and stores the nanoseconds it took in `*nanoseconds`. The Point
+ * round trip uses 24 bytes at guest offset `base`. */
+int boundary_cpp_time(boundary_cpp_host *host, int loop, uint64_t iterations, uint32_t base, uint64_t *nanoseconds);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BOUNDARY_CPP_BRIDGE_H */

@@ -1,0 +1,318 @@
+//! The C++ host (`host/cpp-host/`): the article's `WasmHost` design on Wasmtime's C++ API (`wasmtime.hh`), built
+//! by `build.rs` against the headers of the very wasmtime this crate links (`wasmtime-c-api-impl`), so one
+//! wasmtime build serves both hosts. [`CppHost`] wraps its C bridge (`host/cpp-host/bridge.h`) safely and runs the
+//! same five patterns as the Rust host core, through [`PatternHost`]; its timed loops run inside C++ so that the
+//! benches measure C++ calling wasmtime, not Rust calling C++.
+
+use crate::error::{Error, MemoryError};
+use crate::host::{HostCalls, WASM_PAGE, static_offset};
+use crate::patterns::{Failure, PatternHost};
+use std::ffi::{CStr, c_char, c_int};
+use std::ptr::NonNull;
+use std::time::Duration;
+
+// The C API's symbols, which the C++ host calls, live in this crate; naming it makes sure it is linked.
+use wasmtime_c_api as _;
+
+/// The opaque host of `bridge.h`.
+#[repr(C)]
+struct RawCppHost {
+    _private: [u8; 0],
+}
+
+/// `boundary_cpp_state` of `bridge.h`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+struct RawState {
+    shared_value: i32,
+    last_logged: i32,
+    logged: i32,
+    log_calls: u64,
+    get_calls: u64,
+    set_calls: u64,
+}
+
+unsafe extern "C" {
+    fn boundary_cpp_host_new(
+        wasm: *const u8,
+        len: usize,
+        inherit_stdio: c_int,
+        error: *mut c_char,
+        error_len: usize,
+    ) -> *mut RawCppHost;
+    fn boundary_cpp_host_free(host: *mut RawCppHost);
+    fn boundary_cpp_last_error(host: *const RawCppHost) -> *const c_char;
+    fn boundary_cpp_just_add(host: *mut RawCppHost, a: u64, b: u64, out: *mut u64) -> c_int;
+    fn boundary_cpp_simple_add(host: *mut RawCppHost, a: u64, b: u64, out: *mut u64) -> c_int;
+    fn boundary_cpp_trigger_host_calls(host: *mut RawCppHost, value: i32) -> c_int;
+    fn boundary_cpp_point_add(host: *mut RawCppHost, out: u32, a: u32, b: u32) -> c_int;
+    fn boundary_cpp_plugin_shared_value_ptr(host: *mut RawCppHost, out: *mut u32) -> c_int;
+    fn boundary_cpp_read_plugin_shared_value(host: *mut RawCppHost, out: *mut i32) -> c_int;
+    fn boundary_cpp_grow(host: *mut RawCppHost, pages: u64, old_pages: *mut u64) -> c_int;
+    fn boundary_cpp_read(host: *mut RawCppHost, offset: usize, dest: *mut u8, len: usize) -> c_int;
+    fn boundary_cpp_write(host: *mut RawCppHost, offset: usize, src: *const u8, len: usize) -> c_int;
+    fn boundary_cpp_memory_size(host: *mut RawCppHost) -> usize;
+    fn boundary_cpp_get_state(host: *mut RawCppHost, out: *mut RawState);
+    fn boundary_cpp_set_state(host: *mut RawCppHost, state: *const RawState);
+    fn boundary_cpp_time(host: *mut RawCppHost, which: c_int, iterations: u64, base: u32, ns: *mut u64) -> c_int;
+}
+
+/// A loop the C++ host times itself (the `BOUNDARY_CPP_*` values of `bridge.h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum CppLoop {
+    /// `TypedFunc::call` of `just_add`, looked up once.
+    TypedCall = 0,
+    /// `Func::call` of `just_add` with a list of `Val`s, looked up once.
+    UntypedCall = 1,
+    /// The article's habit: `Instance::get` of `just_add` by name on every call, then `Func::call`.
+    LookupPerCall = 2,
+    /// `TypedFunc::call` of `trigger_host_calls(7)`: one call in, three host calls out.
+    TriggerHostCalls = 3,
+    /// Two Points copied into memory (bounds-checked), typed `point_add`, one Point copied out.
+    PointAdd = 4,
+}
+
+/// One instance of a guest in the C++ host. Not `Send`: the C++ host is used from the thread that made it.
+pub struct CppHost {
+    raw: NonNull<RawCppHost>,
+    /// The module, kept to instantiate afresh after a trap.
+    wasm: Vec<u8>,
+    name: String,
+    inherit_stdio: bool,
+    /// The export whose trap discarded the instance, as in [`crate::WasmHost`].
+    poisoned: Option<String>,
+}
+
+impl std::fmt::Debug for CppHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CppHost").field("name", &self.name).field("poisoned", &self.poisoned).finish_non_exhaustive()
+    }
+}
+
+impl Drop for CppHost {
+    fn drop(&mut self) {
+        // SAFETY: `raw` came from `boundary_cpp_host_new`, is freed only here, and is not used afterwards.
+        unsafe { boundary_cpp_host_free(self.raw.as_ptr()) }
+    }
+}
+
+/// The C API's error text on one line: wasmtime formats errors with their causes on separate lines, and with a
+/// backtrace when `RUST_BACKTRACE` is set; the causes are kept, joined by `: `, and the backtrace dropped.
+fn one_line(text: &str) -> String {
+    let mut parts = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("Stack backtrace") || line.starts_with("stack backtrace") {
+            break;
+        }
+        if !line.is_empty() && line != "Caused by:" {
+            // Causes are listed as `0: message`; the index goes.
+            let line = line.split_once(": ").filter(|(n, _)| n.parse::<u32>().is_ok()).map_or(line, |(_, m)| m);
+            parts.push(line);
+        }
+    }
+    parts.join(": ")
+}
+
+fn create(name: &str, wasm: &[u8], inherit_stdio: bool) -> Result<NonNull<RawCppHost>, Error> {
+    let mut error = [0 as c_char; 512];
+    // SAFETY: `wasm` is a live slice of `wasm.len()` bytes and `error` a writable buffer of `error.len()` bytes; the
+    // bridge reads and writes only within them and keeps neither.
+    let raw = unsafe {
+        boundary_cpp_host_new(wasm.as_ptr(), wasm.len(), c_int::from(inherit_stdio), error.as_mut_ptr(), error.len())
+    };
+    NonNull::new(raw).ok_or_else(|| {
+        // SAFETY: on failure the bridge wrote a NUL-terminated string into `error`, which is zeroed beforehand and
+        // one byte longer than the longest message it writes, so a NUL is there either way.
+        let why = unsafe { CStr::from_ptr(error.as_ptr()) }.to_string_lossy();
+        Error::CppHost { message: format!("{name} {}", one_line(&why)) }
+    })
+}
+
+impl CppHost {
+    /// Compiles, links and instantiates `wasm` (binary, or WAT text) in the C++ host; `name` names it in errors.
+    pub fn new(name: &str, wasm: &[u8], inherit_stdio: bool) -> Result<Self, Error> {
+        let raw = create(name, wasm, inherit_stdio)?;
+        Ok(CppHost { raw, wasm: wasm.to_vec(), name: name.to_string(), inherit_stdio, poisoned: None })
+    }
+
+    fn last_error(&self) -> String {
+        // SAFETY: `raw` is live; the bridge returns a NUL-terminated string it owns, valid until the next call on
+        // this host, and it is copied out before any.
+        one_line(&unsafe { CStr::from_ptr(boundary_cpp_last_error(self.raw.as_ptr())) }.to_string_lossy())
+    }
+
+    /// Turns a bridge status into a result; a failed call discards the instance, as after a trap in the Rust host.
+    fn status(&mut self, export: &str, status: c_int) -> Result<(), Error> {
+        if status == 0 {
+            return Ok(());
+        }
+        self.poisoned = Some(export.to_string());
+        Err(Error::CppHost { message: self.last_error() })
+    }
+
+    fn usable(&self) -> Result<(), Error> {
+        match &self.poisoned {
+            Some(export) => Err(Error::StoreDiscarded { export: export.clone() }),
+            None => Ok(()),
+        }
+    }
+
+    /// Times `iterations` runs of `which` inside C++; `base` is 24 bytes of guest memory for the Point loop.
+    pub fn time(&mut self, which: CppLoop, iterations: u64, base: u32) -> Result<Duration, Error> {
+        self.usable()?;
+        let mut ns = 0;
+        // SAFETY: `raw` is live and `ns` a valid place for one u64.
+        let status = unsafe { boundary_cpp_time(self.raw.as_ptr(), which as c_int, iterations, base, &mut ns) };
+        self.status("(timed loop)", status)?;
+        Ok(Duration::from_nanos(ns))
+    }
+
+    /// Grows linear memory by `pages`; returns the previous size in bytes.
+    pub fn grow(&mut self, pages: u64) -> Result<usize, Error> {
+        self.usable()?;
+        let mut old = 0;
+        // SAFETY: `raw` is live and `old` a valid place for one u64.
+        let status = unsafe { boundary_cpp_grow(self.raw.as_ptr(), pages, &mut old) };
+        if status != 0 {
+            return Err(Error::Grow { pages, message: self.last_error() });
+        }
+        usize::try_from(old).ok().and_then(|p| p.checked_mul(WASM_PAGE)).ok_or(Error::Grow {
+            pages,
+            message: format!("a memory of {old} pages does not fit this host's address space"),
+        })
+    }
+
+    fn call_u64(
+        &mut self,
+        export: &str,
+        f: unsafe extern "C" fn(*mut RawCppHost, u64, u64, *mut u64) -> c_int,
+        a: u64,
+        b: u64,
+    ) -> Result<u64, Error> {
+        self.usable()?;
+        let mut out = 0;
+        // SAFETY: `f` is one of the bridge's `(host, a, b, out)` functions; `raw` is live and `out` a valid place.
+        let status = unsafe { f(self.raw.as_ptr(), a, b, &mut out) };
+        self.status(export, status)?;
+        Ok(out)
+    }
+}
+
+impl PatternHost for CppHost {
+    fn just_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
+        self.call_u64("just_add", boundary_cpp_just_add, left, right)
+    }
+
+    fn simple_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
+        self.call_u64("simple_add", boundary_cpp_simple_add, left, right)
+    }
+
+    fn trigger_host_calls(&mut self, input: i32) -> Result<(), Error> {
+        self.usable()?;
+        // SAFETY: `raw` is live.
+        let status = unsafe { boundary_cpp_trigger_host_calls(self.raw.as_ptr(), input) };
+        self.status("trigger_host_calls", status)
+    }
+
+    fn point_add(&mut self, out: u32, a: u32, b: u32) -> Result<(), Error> {
+        self.usable()?;
+        // SAFETY: `raw` is live; the offsets are guest offsets, which the guest itself bounds-checks.
+        let status = unsafe { boundary_cpp_point_add(self.raw.as_ptr(), out, a, b) };
+        self.status("point_add", status)
+    }
+
+    fn plugin_shared_value_offset(&mut self) -> Result<usize, Error> {
+        self.usable()?;
+        let mut ptr = 0;
+        // SAFETY: `raw` is live and `ptr` a valid place for one u32.
+        let status = unsafe { boundary_cpp_plugin_shared_value_ptr(self.raw.as_ptr(), &mut ptr) };
+        self.status("get_plugin_shared_value_ptr", status)?;
+        static_offset(ptr, self.memory_size())
+    }
+
+    fn read_plugin_shared_value(&mut self) -> Result<i32, Error> {
+        self.usable()?;
+        let mut value = 0;
+        // SAFETY: `raw` is live and `value` a valid place for one i32.
+        let status = unsafe { boundary_cpp_read_plugin_shared_value(self.raw.as_ptr(), &mut value) };
+        self.status("read_plugin_shared_value", status)?;
+        Ok(value)
+    }
+
+    fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), MemoryError> {
+        // SAFETY: `raw` is live; `buf` is writable for `buf.len()` bytes, and the C++ host copies into it only after
+        // checking that `offset .. offset + len` lies inside linear memory.
+        match unsafe { boundary_cpp_read(self.raw.as_ptr(), offset, buf.as_mut_ptr(), buf.len()) } {
+            0 => Ok(()),
+            _ => Err(MemoryError { offset, len: buf.len(), memory_size: self.memory_size() }),
+        }
+    }
+
+    fn write_bytes(&mut self, offset: usize, bytes: &[u8]) -> Result<(), MemoryError> {
+        // SAFETY: as in `read_bytes`, with `bytes` readable for `bytes.len()` bytes.
+        match unsafe { boundary_cpp_write(self.raw.as_ptr(), offset, bytes.as_ptr(), bytes.len()) } {
+            0 => Ok(()),
+            _ => Err(MemoryError { offset, len: bytes.len(), memory_size: self.memory_size() }),
+        }
+    }
+
+    fn memory_size(&self) -> usize {
+        // SAFETY: `raw` is live.
+        unsafe { boundary_cpp_memory_size(self.raw.as_ptr()) }
+    }
+
+    fn reserve(&mut self, len: usize) -> Result<usize, Error> {
+        self.grow(len.div_ceil(WASM_PAGE).max(1) as u64)
+    }
+
+    fn host_state(&self) -> (i32, Option<i32>, HostCalls) {
+        let mut state = RawState::default();
+        // SAFETY: `raw` is live and `state` a valid place for one `boundary_cpp_state`.
+        unsafe { boundary_cpp_get_state(self.raw.as_ptr(), &mut state) };
+        let calls = HostCalls {
+            log_value: state.log_calls,
+            get_shared_value: state.get_calls,
+            set_shared_value: state.set_calls,
+        };
+        (state.shared_value, (state.logged != 0).then_some(state.last_logged), calls)
+    }
+
+    fn restart_host_state(&mut self, shared_value: i32) {
+        let state = RawState { shared_value, ..RawState::default() };
+        // SAFETY: `raw` is live and `state` a valid `boundary_cpp_state`, read during the call only.
+        unsafe { boundary_cpp_set_state(self.raw.as_ptr(), &state) };
+    }
+
+    fn discarded_by(&self) -> Option<&str> {
+        self.poisoned.as_deref()
+    }
+
+    fn reset(&mut self) -> Result<(), Error> {
+        let fresh = create(&self.name, &self.wasm, self.inherit_stdio)?;
+        // SAFETY: the old `raw` came from `boundary_cpp_host_new` and is replaced right after, never used again.
+        unsafe { boundary_cpp_host_free(self.raw.as_ptr()) };
+        self.raw = fresh;
+        self.poisoned = None;
+        Ok(())
+    }
+
+    fn within_deadline(
+        &mut self,
+        _timeout: Duration,
+        _run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
+        Err(Error::NoDeadline { profile: "cranelift (the C++ host's only configuration)" }.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wasmtime_messages_become_one_line() {
+        let text =
+            "failed to parse\n\nCaused by:\n    0: expected `(`\n    1: at line 1\n\nStack backtrace:\n   0: capture";
+        assert_eq!(super::one_line(text), "failed to parse: expected `(`: at line 1");
+        assert_eq!(super::one_line("plain"), "plain");
+    }
+}

@@ -1,0 +1,135 @@
+//! The C++ host (`host/cpp-host/`): the same patterns and checks as the Rust host core, its bounds-checked memory
+//! access at the edges, its handling of bad modules and traps, and the loops the benches time.
+
+use crate::{ABI_WAT, mutated_wat};
+use boundary_host::cpp::{CppHost, CppLoop};
+use boundary_host::patterns::{PatternHost, run_all};
+use boundary_host::{Error, MemoryError, Point, guest_offset};
+
+fn quiet_guest() -> CppHost {
+    CppHost::new("the quiet guest", boundary_host::guest::QUIET_WASM, false).unwrap()
+}
+
+fn passes_all(host: &mut CppHost) {
+    let mut lines = Vec::new();
+    let outcomes = run_all(host, &mut |l| lines.push(l.to_string()));
+    assert_eq!(outcomes.len(), 5);
+    for o in &outcomes {
+        assert!(o.result.is_ok(), "pattern {} failed in the C++ host: {:?}", o.number, o.result);
+    }
+    assert!(lines.iter().any(|l| l.contains("just_add(15, 27) = 42")), "narration missing: {lines:?}");
+}
+
+#[test]
+fn the_patterns_pass_on_both_guest_builds_and_the_wat_module() {
+    passes_all(&mut quiet_guest());
+    passes_all(&mut CppHost::new("the verbose guest", boundary_host::guest::VERBOSE_WASM, false).unwrap());
+    passes_all(&mut CppHost::new("abi.wat", ABI_WAT.as_bytes(), false).unwrap());
+}
+
+#[test]
+fn memory_access_is_bounds_checked_like_a_native_buffer() {
+    let mut host = quiet_guest();
+    let size = host.memory_size();
+    let mut all = vec![0u8; size];
+    host.read_bytes(0, &mut all).unwrap();
+    for offset in [0, 1, size - 8, size - 7, size - 1, size, u32::MAX as usize, guest_offset(-1i32), usize::MAX - 7] {
+        let fits = offset.checked_add(8).is_some_and(|end| end <= size);
+        let mut buf = [0u8; 8];
+        let read = host.read_bytes(offset, &mut buf);
+        let write = host.write_bytes(offset, &[0xab; 8]);
+        if fits {
+            assert_eq!(read, Ok(()), "offset {offset:#x}");
+            assert_eq!(&buf[..], &all[offset..offset + 8], "offset {offset:#x}");
+            assert_eq!(write, Ok(()), "offset {offset:#x}");
+            all[offset..offset + 8].copy_from_slice(&[0xab; 8]);
+        } else {
+            let expected = MemoryError { offset, len: 8, memory_size: size };
+            assert_eq!(read, Err(expected), "offset {offset:#x}");
+            assert_eq!(write, Err(expected), "offset {offset:#x}");
+        }
+    }
+    // Nothing was written where the model says nothing may be.
+    let mut after = vec![0u8; size];
+    host.read_bytes(0, &mut after).unwrap();
+    assert!(after == all, "the C++ host's memory differs from the model");
+}
+
+#[test]
+fn bad_modules_are_errors_naming_the_module_and_what_is_wrong() {
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (b"plain text, not a module".to_vec(), "does not compile"),
+        (boundary_host::guest::QUIET_WASM[..40].to_vec(), "does not compile"),
+        (ABI_WAT.replacen("(export \"point_add\")", "", 1).into_bytes(), "lacks the export `point_add`"),
+        (
+            mutated_wat(&[(
+                "(func (export \"just_add\") (param i64 i64)",
+                "(func (export \"just_add\") (param i32 i64)",
+            )])
+            .into_bytes(),
+            "does not compile",
+        ),
+        (ABI_WAT.replacen("(memory", "(import \"env\" \"host_rand\" (func))\n  (memory", 1).into_bytes(), "host_rand"),
+    ];
+    for (bytes, needle) in cases {
+        match CppHost::new("bad.wasm", &bytes, false) {
+            Err(Error::CppHost { message }) => {
+                assert!(message.starts_with("bad.wasm ") && message.contains(needle), "{message}")
+            }
+            other => panic!("expected a C++ host error containing {needle:?}, got {other:?}"),
+        }
+    }
+    // A signature that compiles but differs from the ABI.
+    let text = mutated_wat(&[(
+        "(func (export \"read_plugin_shared_value\") (result i32)\n    (i32.load (i32.const 1024)))",
+        "(func (export \"read_plugin_shared_value\") (result i64) (i64.const 777))",
+    )]);
+    match CppHost::new("wrong.wat", text.as_bytes(), false) {
+        Err(Error::CppHost { message }) => assert!(message.contains("`read_plugin_shared_value` with a signature")),
+        other => panic!("expected a signature error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_trap_discards_the_instance_until_reset() {
+    let text = ABI_WAT.replacen("(i64.add (local.get 0) (local.get 1))", "unreachable", 1);
+    let mut host = CppHost::new("trap.wat", text.as_bytes(), false).unwrap();
+    match host.just_add(15, 27) {
+        Err(Error::CppHost { message }) => assert!(message.contains("`just_add` trapped"), "{message}"),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_eq!(host.discarded_by(), Some("just_add"));
+    assert!(matches!(host.simple_add(1, 1), Err(Error::StoreDiscarded { .. })));
+    host.reset().unwrap();
+    assert_eq!(host.simple_add(15, 27).unwrap(), 42);
+}
+
+#[test]
+fn a_hostile_static_pointer_is_refused() {
+    for (ptr, misaligned) in [(-1i64, false), (65534, false), (1025, true)] {
+        let text = ABI_WAT.replacen("(i32.const 1024))\n  (func", &format!("(i32.const {ptr}))\n  (func"), 1);
+        let mut host = CppHost::new("hostile.wat", text.as_bytes(), false).unwrap();
+        match host.plugin_shared_value_offset() {
+            Err(Error::MisalignedPointer { .. }) if misaligned => {}
+            Err(Error::Memory(MemoryError { offset, .. })) if !misaligned && offset == ptr as u32 as usize => {}
+            other => panic!("pointer {ptr}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_timed_loops_run_and_compute_the_right_sum() {
+    let mut host = quiet_guest();
+    let base = host.reserve(24).unwrap();
+    let base32 = u32::try_from(base).unwrap();
+    for which in
+        [CppLoop::TypedCall, CppLoop::UntypedCall, CppLoop::LookupPerCall, CppLoop::TriggerHostCalls, CppLoop::PointAdd]
+    {
+        host.time(which, 100, base32).unwrap();
+    }
+    let mut out = Point::default();
+    host.read_bytes(base + 16, bytemuck::bytes_of_mut(&mut out)).unwrap();
+    assert_eq!(out, Point::new(130, 270));
+    // 100 round trips of trigger_host_calls(7) from 42: each adds 7 + 5.
+    assert_eq!(host.host_state().0, 42 + 100 * 12);
+}
