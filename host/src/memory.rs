@@ -48,22 +48,14 @@ pub fn checked_range(offset: usize, len: usize, memory_size: usize) -> Result<Ra
 #[inline]
 fn slice(data: &[u8], offset: usize, len: usize) -> Result<&[u8], MemoryError> {
     let memory_size = data.len();
-    offset.checked_add(len).and_then(|end| data.get(offset..end)).ok_or_else(|| MemoryError {
-        offset,
-        len,
-        memory_size,
-    })
+    offset.checked_add(len).and_then(|end| data.get(offset..end)).ok_or(MemoryError { offset, len, memory_size })
 }
 
 /// `&mut data[offset..offset + len]`, or the typed error: [`checked_range`]'s rule, applied with one check.
 #[inline]
 fn slice_mut(data: &mut [u8], offset: usize, len: usize) -> Result<&mut [u8], MemoryError> {
     let memory_size = data.len();
-    offset.checked_add(len).and_then(|end| data.get_mut(offset..end)).ok_or_else(|| MemoryError {
-        offset,
-        len,
-        memory_size,
-    })
+    offset.checked_add(len).and_then(|end| data.get_mut(offset..end)).ok_or(MemoryError { offset, len, memory_size })
 }
 
 /// Typed, bounds-checked reads and writes of one exported linear memory.
