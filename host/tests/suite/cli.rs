@@ -1,6 +1,6 @@
 //! The `boundary` binary as a user runs it.
 
-use crate::{ABI_WAT, mutated_wat};
+use crate::{ABI_WAT, bad_input_line, fixture_file, mutated_wat};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -9,20 +9,14 @@ fn boundary(args: &[&str]) -> Output {
 }
 
 fn fixture(name: &str, contents: &[u8]) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-fixtures");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path
+    fixture_file("cli-fixtures", name, contents)
 }
 
 /// Exit status 2, exactly one line on stderr starting with `error:` and mentioning `needle`, no panic.
 fn assert_bad_input(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
-    assert!(stderr.starts_with("error: ") && stderr.contains(needle), "stderr: {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "stderr: {stderr}");
+    if let Err(e) = bad_input_line(out, needle) {
+        panic!("{e}");
+    }
 }
 
 #[test]

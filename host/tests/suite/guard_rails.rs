@@ -23,11 +23,7 @@ fn abi_with_just_add(body: &str, extra: &str) -> String {
 }
 
 fn fixture_file(name: &str, contents: &[u8]) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guard-rails");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path
+    crate::fixture_file("guard-rails", name, contents)
 }
 
 fn load(text: &str, profile: EngineProfile, options: HostOptions) -> GuestModule {
@@ -49,14 +45,12 @@ fn main_job(path: &Path, args: &[&str], needle: &str) -> String {
         .args(args)
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let one_line = stderr.lines().count() == 1 && stderr.starts_with("error: ");
-    let clean = !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE");
-    if out.status.code() == Some(2) && one_line && clean && stderr.contains(needle) {
-        let flags = if args.is_empty() { String::new() } else { format!(" (`{}`)", args.join(" ")) };
-        format!("exit 2, one line{flags}")
-    } else {
-        format!("UNEXPECTED: status {:?}, stderr {stderr:?}, wanted {needle:?}", out.status.code())
+    match crate::bad_input_line(&out, needle) {
+        Ok(()) => {
+            let flags = if args.is_empty() { String::new() } else { format!(" (`{}`)", args.join(" ")) };
+            format!("exit 2, one line{flags}")
+        }
+        Err(e) => format!("UNEXPECTED: {e}"),
     }
 }
 

@@ -10,6 +10,8 @@ mod memory_bounds;
 mod patterns;
 
 use boundary_host::{EngineProfile, GuestModule, GuestOutput, HostOptions};
+use std::path::PathBuf;
+use std::process::Output;
 
 /// The hand-written WAT module with the guest's ABI.
 pub const ABI_WAT: &str = include_str!("../fixtures/abi.wat");
@@ -42,4 +44,26 @@ pub fn load_mutated_wat(from: &str, to: &str) -> Result<GuestModule, boundary_ho
 /// Loads WAT text under the default profile.
 pub fn load_wat(text: &str) -> Result<GuestModule, boundary_host::Error> {
     GuestModule::from_wat("mutated.wat", text, EngineProfile::Cranelift, quiet_options())
+}
+
+/// Writes `contents` to `name` in the tests' scratch folder `dir` and returns its path.
+pub fn fixture_file(dir: &str, name: &str, contents: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// Whether the `boundary` binary treated its input as bad: exit status 2, exactly one line on stderr starting with
+/// `error:` and containing `needle`, and no panic or backtrace. The error says what differed.
+pub fn bad_input_line(out: &Output, needle: &str) -> Result<(), String> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let one_line = stderr.lines().count() == 1 && stderr.starts_with("error: ");
+    let clean = !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE");
+    if out.status.code() == Some(2) && one_line && clean && stderr.contains(needle) {
+        Ok(())
+    } else {
+        Err(format!("status {:?}, stderr {stderr:?}, wanted one error line containing {needle:?}", out.status.code()))
+    }
 }
