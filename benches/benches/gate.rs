@@ -65,6 +65,14 @@ fn child(scenario_id: &str, profile_name: &str) -> Result<(), String> {
             let mut c = core();
             Box::new(repeat(move || ops::core_just_add(&mut c)))
         }
+        Kind::RawNop => {
+            let mut r = raw();
+            Box::new(repeat(move || ops::raw_nop(&mut r)))
+        }
+        Kind::CoreNop => {
+            let mut c = core();
+            Box::new(repeat(move || ops::core_nop(&mut c)))
+        }
         Kind::RawRoundTrip => {
             let mut r = raw();
             Box::new(repeat(move || ops::raw_trigger(&mut r)))

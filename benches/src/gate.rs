@@ -17,6 +17,8 @@ pub enum Kind {
     RawUntypedCall,
     RawUncheckedCall,
     CoreTypedCall,
+    RawNop,
+    CoreNop,
     RawRoundTrip,
     CoreRoundTrip,
     CorePerCallback,
@@ -53,6 +55,8 @@ pub const SCENARIOS: &[Scenario] = &[
     ),
     scenario("calls/unchecked", Kind::RawUncheckedCall, "`Func::call_unchecked` of `just_add`, raw wasmtime", 1000),
     scenario("calls/core", Kind::CoreTypedCall, "`WasmHost::just_add`, the host core's typed call", 1000),
+    scenario("calls/nop_typed", Kind::RawNop, "`TypedFunc::call` of the empty export `nop`, raw wasmtime", 1000),
+    scenario("calls/nop_core", Kind::CoreNop, "`WasmHost::nop`, the host core's call of the empty export", 1000),
     scenario("callbacks/round_trip_raw", Kind::RawRoundTrip, "`trigger_host_calls` through raw wasmtime", 1000),
     scenario(
         "callbacks/round_trip_core",
