@@ -8,16 +8,18 @@
 
 use boundary_benches::native::{self, NativeHost};
 use boundary_benches::ops::{self, A, B, CoreBench, RawBench};
-use boundary_benches::paired;
+use boundary_benches::overhead;
 use boundary_benches::raw::PointSlots;
-use boundary_benches::report::{self, Environment, OverheadCheck, Summary};
+use boundary_benches::report::{self, Environment, Summary};
 use boundary_benches::rows::{self, Row};
 use boundary_host::cpp::{CppHost, CppLoop};
 use boundary_host::patterns::PatternHost;
 use boundary_host::{EngineProfile, HostFuncStyle, Point, WasmHost};
 use criterion::{Bencher, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 /// Guest calls per `call_host_n` in the per-callback rows are at most this many; each chunk's entry cost is
 /// measured right after it and subtracted.
@@ -250,54 +252,58 @@ fn bench_profile(c: &mut Criterion, profile: EngineProfile) {
     }
 }
 
-/// Times one host-core operation against its raw-wasmtime twin in interleaved blocks.
-fn check<R>(
-    profile: EngineProfile,
-    (core, core_row, core_op): (&mut CoreBench, &Row, fn(&mut CoreBench) -> R),
-    (raw, raw_row, raw_op): (&mut RawBench, &Row, fn(&mut RawBench) -> R),
-) -> OverheadCheck {
-    let (block, rounds) = (Duration::from_micros(50), 301);
-    let paired = paired::compare(
-        || {
-            black_box(core_op(core));
-        },
-        || {
-            black_box(raw_op(raw));
-        },
-        block,
-        rounds,
-    );
-    OverheadCheck::new(profile.name(), core_row, raw_row, paired)
+/// The argument that makes this executable a child of the overhead check (see `benches/src/overhead.rs`).
+const OVERHEAD_CHILD: &str = "--overhead-child";
+
+/// The child: measures every pair under every profile and prints the samples as JSON lines on stdout.
+fn overhead_child() -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    for &profile in EngineProfile::ALL {
+        for sample in overhead::measure(profile) {
+            let line = serde_json::to_string(&sample).expect("a sample is plain numbers and strings");
+            if writeln!(out, "{line}").is_err() {
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
-/// The host core against raw wasmtime, pair by pair, in interleaved blocks (see `benches/src/paired.rs`).
-fn overhead_checks(profile: EngineProfile) -> Vec<OverheadCheck> {
-    // On the heap, both: where they sit decides how their addresses alias the Points' in the store buffer, and
-    // on the stack that alone made one side of a pair up to 2.5 times slower than the other in some runs.
-    let raw = &mut *Box::new(RawBench::new(profile));
-    let core = &mut *Box::new(CoreBench::new(profile, HostFuncStyle::Typed));
-    vec![
-        check(
-            profile,
-            (core, &rows::JUST_ADD_CORE, ops::core_just_add),
-            (raw, &rows::JUST_ADD_TYPED, ops::raw_just_add),
-        ),
-        check(profile, (core, &rows::NOP_CORE, ops::core_nop), (raw, &rows::NOP_TYPED, ops::raw_nop)),
-        check(profile, (core, &rows::TRIGGER_CORE, ops::core_trigger), (raw, &rows::TRIGGER_RAW, ops::raw_trigger)),
-        check(
-            profile,
-            (core, &rows::POINT_ADD_CORE, ops::core_point_add),
-            (raw, &rows::POINT_ADD_MEMCPY, ops::raw_point_add_memcpy),
-        ),
-        check(
-            profile,
-            (core, &rows::POINT_RW_CORE, ops::core_point_write_read),
-            (raw, &rows::POINT_RW_RAW, ops::raw_point_write_read),
-        ),
-    ]
+/// The host core against raw wasmtime, pair by pair, in [`overhead::PROCESSES`] child processes.
+fn overhead_checks() -> Result<Vec<overhead::OverheadCheck>, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let mut samples = Vec::new();
+    for process in 1..=overhead::PROCESSES {
+        let started = Instant::now();
+        let output = Command::new(&exe)
+            .arg(OVERHEAD_CHILD)
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        if !output.status.success() {
+            return Err(format!("measuring process {process} failed ({})", output.status));
+        }
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let sample: overhead::Sample = serde_json::from_str(line)
+                .map_err(|e| format!("measuring process {process} printed `{line}`, not a sample: {e}"))?;
+            samples.push(sample);
+        }
+        println!(
+            "process {process} of {}: {} profiles x {} pairs x {} placements in {:.1} s",
+            overhead::PROCESSES,
+            EngineProfile::ALL.len(),
+            overhead::PAIRS.len(),
+            overhead::PLACEMENTS,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(overhead::summarise(&EngineProfile::names(), &samples))
 }
 
-fn main() {
+fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some(OVERHEAD_CHILD) {
+        return overhead_child();
+    }
     let args = RunArgs::parse();
     let criterion_dir = target_dir().join("criterion");
     let started = SystemTime::now();
@@ -317,26 +323,35 @@ fn main() {
     }
     c.final_summary();
     if args.measuring {
-        println!("\n--- host core against raw wasmtime, interleaved");
-        let mut overhead = Vec::new();
-        for &profile in EngineProfile::ALL {
-            for check in overhead_checks(profile) {
-                println!(
-                    "{:<16}{:<32} {:+6.1}% (IQR {:+.1}% .. {:+.1}%)",
-                    check.profile,
-                    check.core_row,
-                    check.overhead * 100.0,
-                    (check.paired.q1_ratio - 1.0) * 100.0,
-                    (check.paired.q3_ratio - 1.0) * 100.0
-                );
-                overhead.push(check);
+        println!(
+            "\n--- host core against raw wasmtime, interleaved, in {} processes of {} placements each",
+            overhead::PROCESSES,
+            overhead::PLACEMENTS
+        );
+        let overhead = match overhead_checks() {
+            Ok(checks) => checks,
+            Err(e) => {
+                eprintln!("error: the host-core-against-raw check failed: {e}");
+                return ExitCode::FAILURE;
             }
+        };
+        for check in &overhead {
+            println!(
+                "{:<16}{:<34} {:+6.1}% (range {:+.1}% .. {:+.1}% over {})",
+                check.profile,
+                check.core_row,
+                check.overhead * 100.0,
+                check.lowest * 100.0,
+                check.highest * 100.0,
+                check.measurements
+            );
         }
         if let Err(e) = finish(&args, &criterion_dir, started, overhead) {
             eprintln!("error: writing the results summary failed: {e}");
-            std::process::exit(1);
+            return ExitCode::FAILURE;
         }
     }
+    ExitCode::SUCCESS
 }
 
 /// Summarises what this run measured: always into `target/boundary-results/latest/`, and into
@@ -345,7 +360,7 @@ fn finish(
     args: &RunArgs,
     criterion_dir: &std::path::Path,
     started: SystemTime,
-    overhead: Vec<OverheadCheck>,
+    overhead: Vec<overhead::OverheadCheck>,
 ) -> std::io::Result<()> {
     let measured = report::collect(criterion_dir, started)?;
     let profiles = EngineProfile::names();

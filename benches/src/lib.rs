@@ -4,6 +4,7 @@
 pub mod gate;
 pub mod native;
 pub mod ops;
+pub mod overhead;
 pub mod paired;
 pub mod raw;
 pub mod report;
