@@ -513,9 +513,14 @@ pub fn write_index(results_dir: &Path) -> io::Result<()> {
     fs::write(results_dir.join("README.md"), md)
 }
 
-/// Where a complete run's results go: `results/<date>` under the workspace.
+/// Where a complete run's results go: `results/<date>` under the workspace, or `<date>-2`, `<date>-3`, ... when
+/// runs of that day are already there, so a second run never replaces a committed one.
 pub fn run_dir(results_dir: &Path, env: &Environment) -> PathBuf {
-    results_dir.join(env.date.get(..10).unwrap_or("undated"))
+    let day = env.date.get(..10).unwrap_or("undated");
+    (1..)
+        .map(|n| if n == 1 { results_dir.join(day) } else { results_dir.join(format!("{day}-{n}")) })
+        .find(|dir| !dir.exists())
+        .expect("some numbered folder name is free")
 }
 
 #[cfg(test)]
@@ -528,6 +533,29 @@ mod tests {
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
         assert_eq!(civil_from_days(20_780), (2026, 11, 23));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn a_second_run_of_the_day_gets_its_own_folder() {
+        let results = std::env::temp_dir().join(format!("boundary-run-dir-{}", std::process::id()));
+        let text = String::new;
+        let env = Environment {
+            date: "2026-11-24T09:00:00Z".to_string(),
+            cpu: text(),
+            cores: 2,
+            os: text(),
+            rustc: text(),
+            wasmtime: text(),
+            git_revision: text(),
+            command: text(),
+            mode: text(),
+        };
+        assert_eq!(run_dir(&results, &env), results.join("2026-11-24"));
+        fs::create_dir_all(results.join("2026-11-24")).unwrap();
+        assert_eq!(run_dir(&results, &env), results.join("2026-11-24-2"));
+        fs::create_dir_all(results.join("2026-11-24-2")).unwrap();
+        assert_eq!(run_dir(&results, &env), results.join("2026-11-24-3"));
+        fs::remove_dir_all(&results).unwrap();
     }
 
     #[test]
