@@ -4,7 +4,7 @@
 //! Why many layouts: on the project's machines the ratio of one pair depends on where code, stacks, stores and
 //! guest memory happen to sit. Measured with `nop` under Cranelift: six fresh store pairs in one process gave
 //! between +0.9% and +6.8%, and each kept its value when measured again; three processes gave medians of +6.6%,
-//! +6.8% and -4.8%; with address randomisation turned off (`setarch -R`) three processes agreed exactly. So one
+//! +6.8% and -4.8%; with address randomisation turned off (`setarch -R`) three processes gave the same median, -4.8%. So one
 //! process at one placement measures its layout as much as the code. The check therefore runs in
 //! [`PROCESSES`] child processes (each with its own randomised addresses), each with [`PLACEMENTS`] fresh pairs of
 //! stores, and reports the median of all those ratios with their range.
