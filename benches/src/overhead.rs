@@ -2,9 +2,10 @@
 //! at many memory layouts, and summarised as the median over layouts.
 //!
 //! Why many layouts: on the project's machines the ratio of one pair depends on where code, stacks, stores and
-//! guest memory happen to sit. Measured with `nop` under Cranelift: six fresh store pairs in one process gave
-//! between +0.9% and +6.8%, and each kept its value when measured again; three processes gave medians of +6.6%,
-//! +6.8% and -4.8%; with address randomisation turned off (`setarch -R`) three processes gave the same median, -4.8%. So one
+//! guest memory happen to sit. In the run of `results/2026-11-24-2/` the 32 measurements of `nop` under Cranelift
+//! span -6.3% to +8.8% around a median of +4.8%. A throwaway experiment (not kept) showed the cause: fresh store
+//! pairs in one process each kept their own ratio when measured again, whole processes differed (medians of
+//! +6.6%, +6.8% and -4.8%), and with address randomisation off (`setarch -R`) processes gave the same median. So one
 //! process at one placement measures its layout as much as the code. The check therefore runs in
 //! [`PROCESSES`] child processes (each with its own randomised addresses), each with [`PLACEMENTS`] fresh pairs of
 //! stores, and reports the median of all those ratios with their range.
