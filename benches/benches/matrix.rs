@@ -328,14 +328,14 @@ fn main() -> ExitCode {
             overhead::PROCESSES,
             overhead::PLACEMENTS
         );
-        let overhead = match overhead_checks() {
+        let checks = match overhead_checks() {
             Ok(checks) => checks,
             Err(e) => {
                 eprintln!("error: the host-core-against-raw check failed: {e}");
                 return ExitCode::FAILURE;
             }
         };
-        for check in &overhead {
+        for check in &checks {
             println!(
                 "{:<16}{:<34} {:+6.1}% (range {:+.1}% .. {:+.1}% over {})",
                 check.profile,
@@ -346,7 +346,7 @@ fn main() -> ExitCode {
                 check.measurements
             );
         }
-        if let Err(e) = finish(&args, &criterion_dir, started, overhead) {
+        if let Err(e) = finish(&args, &criterion_dir, started, checks) {
             eprintln!("error: writing the results summary failed: {e}");
             return ExitCode::FAILURE;
         }
