@@ -1,5 +1,6 @@
-//! Builds the guest (`../guest`) for `wasm32-wasip1` twice, verbose and quiet, with a nested cargo, and leaves
-//! `guest-verbose.wasm` and `guest-quiet.wasm` in `OUT_DIR` for `src/guest.rs` to embed.
+//! Builds the guest (`../guest`) for `wasm32-wasip1` twice, verbose and quiet, and the article's guest
+//! (`../guest/article`, a test fixture) once, each with a nested cargo, and leaves `guest-verbose.wasm`,
+//! `guest-quiet.wasm` and `guest-article.wasm` in `OUT_DIR` for `src/guest.rs` to embed.
 //!
 //! The nested build gets its own target directory inside `OUT_DIR`, so it never waits on the outer build's lock,
 //! and none of the outer build's flags: host `RUSTFLAGS` (sanitizers under cargo-fuzz, coverage) and the clippy
@@ -14,7 +15,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const WASM_TARGET: &str = "wasm32-wasip1";
-const GUEST_CRATE_FILE: &str = "boundary_guest";
+
+/// One wasm build: the variant's name in `guest-<name>.wasm`, the crate's folder under `guest/`, the crate's file
+/// name, and the features it is built with.
+struct GuestBuild {
+    name: &'static str,
+    folder: &'static str,
+    crate_file: &'static str,
+    features: Option<&'static str>,
+}
+
+const BUILDS: &[GuestBuild] = &[
+    GuestBuild { name: "verbose", folder: "", crate_file: "boundary_guest", features: Some("verbose") },
+    GuestBuild { name: "quiet", folder: "", crate_file: "boundary_guest", features: None },
+    GuestBuild { name: "article", folder: "article", crate_file: "article_guest", features: None },
+];
 
 /// Variables of the outer build that must not leak into the nested one.
 const SCRUBBED_ENV: &[&str] = &[
@@ -48,8 +63,11 @@ fn run() -> Result<(), String> {
 
     let toolchain = choose_toolchain(&rustc)?;
 
-    let mut inputs = vec![guest_dir.join("Cargo.toml"), guest_dir.join("Cargo.lock")];
-    for (variant, features) in [("verbose", Some("verbose")), ("quiet", None)] {
+    let mut inputs = Vec::new();
+    for build in BUILDS {
+        let crate_dir = guest_dir.join(build.folder);
+        inputs.extend([crate_dir.join("Cargo.toml"), crate_dir.join("Cargo.lock")]);
+        let variant = build.name;
         let target_dir = out_dir.join("guest-target").join(variant);
         let mut cmd = match &toolchain {
             GuestToolchain::Current => {
@@ -68,10 +86,10 @@ fn run() -> Result<(), String> {
             .arg("--locked")
             .args(["--target", WASM_TARGET])
             .arg("--manifest-path")
-            .arg(guest_dir.join("Cargo.toml"))
+            .arg(crate_dir.join("Cargo.toml"))
             .arg("--target-dir")
             .arg(&target_dir);
-        if let Some(features) = features {
+        if let Some(features) = build.features {
             cmd.args(["--features", features]);
         }
         for var in SCRUBBED_ENV {
@@ -85,16 +103,14 @@ fn run() -> Result<(), String> {
             ));
         }
         let artifact_dir = target_dir.join(WASM_TARGET).join("release");
-        let built = artifact_dir.join(format!("{GUEST_CRATE_FILE}.wasm"));
+        let built = artifact_dir.join(format!("{}.wasm", build.crate_file));
         let dest = out_dir.join(format!("guest-{variant}.wasm"));
         fs::copy(&built, &dest)
             .map_err(|e| format!("could not copy {} to {}: {e}", built.display(), dest.display()))?;
-        inputs.extend(dep_info_sources(&artifact_dir.join(format!("{GUEST_CRATE_FILE}.d")))?);
+        inputs.extend(dep_info_sources(&artifact_dir.join(format!("{}.d", build.crate_file)))?);
     }
 
     record_versions(&rustc, &manifest_dir)?;
-    #[cfg(feature = "cpp-host")]
-    build_cpp_host(&manifest_dir)?;
 
     inputs.sort();
     inputs.dedup();
@@ -102,29 +118,6 @@ fn run() -> Result<(), String> {
         println!("cargo:rerun-if-changed={}", input.display());
     }
     println!("cargo:rerun-if-changed=build.rs");
-    Ok(())
-}
-
-/// Compiles the C++ host (`cpp-host/`) against the `wasmtime.hh` headers that `wasmtime-c-api-impl` installs for
-/// the very wasmtime this crate links, into a static library bundled with this crate.
-#[cfg(feature = "cpp-host")]
-fn build_cpp_host(manifest_dir: &Path) -> Result<(), String> {
-    let include = env::var("DEP_WASMTIME_C_API_INCLUDE")
-        .map_err(|_| "wasmtime-c-api-impl did not say where its headers are (DEP_WASMTIME_C_API_INCLUDE)")?;
-    let dir = manifest_dir.join("cpp-host");
-    let sources = ["wasm_host.cc", "bridge.cc"].map(|f| dir.join(f));
-    cc::Build::new()
-        .cpp(true)
-        .std("c++17")
-        .include(&include)
-        .include(&dir)
-        .files(&sources)
-        .warnings(true)
-        .try_compile("boundary_cpp_host")
-        .map_err(|e| format!("could not compile the C++ host in {}: {e}", dir.display()))?;
-    for file in ["wasm_host.hh", "wasm_host.cc", "bridge.h", "bridge.cc"] {
-        println!("cargo:rerun-if-changed={}", dir.join(file).display());
-    }
     Ok(())
 }
 

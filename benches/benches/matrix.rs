@@ -12,7 +12,9 @@ use boundary_benches::overhead;
 use boundary_benches::raw::PointSlots;
 use boundary_benches::report::{self, Environment, Summary};
 use boundary_benches::rows::{self, Row};
-use boundary_host::cpp::{CppHost, CppLoop};
+#[cfg(feature = "cpp")]
+use boundary_cpp_host::{CppHost, CppLoop};
+#[cfg(feature = "cpp")]
 use boundary_host::patterns::PatternHost;
 use boundary_host::{EngineProfile, HostFuncStyle, Point, WasmHost};
 use criterion::{Bencher, BenchmarkId, Criterion, Throughput};
@@ -35,7 +37,10 @@ const MAX_BATCH: usize = 4096;
 struct RunArgs {
     measuring: bool,
     quick: bool,
-    filtered: bool,
+    /// The user's filters (criterion's positional arguments).
+    filters: Vec<String>,
+    /// `--ignored`, which filters too.
+    ignored: bool,
     command: String,
 }
 
@@ -65,26 +70,25 @@ impl RunArgs {
             "-s",
             "-b",
         ];
-        let mut filtered = has("--ignored");
+        let mut filters = Vec::new();
         let mut iter = args.iter();
         while let Some(arg) = iter.next() {
             if VALUED.contains(&arg.as_str()) {
                 iter.next();
             } else if !arg.starts_with('-') {
-                filtered = true;
+                filters.push(arg.clone());
             }
         }
         let user_args: Vec<&str> = args.iter().map(String::as_str).filter(|a| *a != "--bench").collect();
-        let command = if user_args.is_empty() {
-            "cargo bench".to_string()
-        } else {
-            format!("cargo bench -- {}", user_args.join(" "))
-        };
+        let base = if cfg!(feature = "cpp") { "cargo bench --features cpp" } else { "cargo bench" };
+        let command =
+            if user_args.is_empty() { base.to_string() } else { format!("{base} -- {}", user_args.join(" ")) };
         RunArgs {
             // Criterion measures only when cargo passed `--bench` and nobody asked for `--test` or `--list`.
             measuring: has("--bench") && !has("--test") && !has("--list") && !has("--profile-time"),
             quick: has("--quick"),
-            filtered,
+            filters,
+            ignored: has("--ignored"),
             command,
         }
     }
@@ -217,11 +221,13 @@ fn bench_structs(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut Core
     }
 }
 
-/// The C++ host's rows (`host/cpp-host/`, wasmtime's default configuration, so the `cranelift` column only). Each
+/// The C++ host's rows (`host/cpp`, wasmtime's default configuration, so the `cranelift` column only). Each
 /// measurement is one loop timed inside C++ (`iter_custom`): Rust calls into C++ once per batch of iterations, so
 /// what is measured is C++ calling wasmtime.
+#[cfg(feature = "cpp")]
 fn bench_cpp(c: &mut Criterion, p: &str) {
-    let mut host = CppHost::new("the quiet guest", boundary_host::guest::QUIET_WASM, false).unwrap();
+    use boundary_host::GuestOutput;
+    let mut host = CppHost::new("the quiet guest", boundary_host::guest::QUIET_WASM, GuestOutput::Discard).unwrap();
     let base = u32::try_from(host.reserve(3 * size_of::<Point>()).unwrap()).unwrap();
     for (row, which) in [
         (rows::JUST_ADD_CPP_TYPED, CppLoop::TypedCall),
@@ -247,6 +253,7 @@ fn bench_profile(c: &mut Criterion, profile: EngineProfile) {
     bench_calls(c, p, &mut raw, &mut core);
     bench_callbacks(c, p, &mut raw, &mut core, &mut untyped);
     bench_structs(c, p, &mut raw, &mut core);
+    #[cfg(feature = "cpp")]
     if profile == EngineProfile::Cranelift {
         bench_cpp(c, p);
     }
@@ -305,6 +312,14 @@ fn main() -> ExitCode {
         return overhead_child();
     }
     let args = RunArgs::parse();
+    if !cfg!(feature = "cpp") && args.filters.iter().any(|f| f.contains("cpp")) {
+        eprintln!(
+            "error: this build has no C++ host rows: run `cargo bench --features cpp -- {}` (the C++ host needs \
+             cmake and a C++17 compiler; see README)",
+            args.filters.join(" ")
+        );
+        return ExitCode::from(2);
+    }
     let criterion_dir = target_dir().join("criterion");
     let started = SystemTime::now();
     let mut c = Criterion::default()
@@ -364,13 +379,16 @@ fn finish(
 ) -> std::io::Result<()> {
     let measured = report::collect(criterion_dir, started)?;
     let profiles = EngineProfile::names();
-    let expected = report::expected_ids(&profiles);
+    let expected = report::expected_ids(&profiles, cfg!(feature = "cpp"));
     let missing: Vec<&String> = expected.iter().filter(|id| !measured.contains_key(*id)).collect();
-    let mode = if args.quick {
+    let mut mode = if args.quick {
         "criterion --quick".to_string()
     } else {
         "criterion: 0.7 s warm-up, 1.5 s measurement, 50 samples (unless overridden on the command line)".to_string()
     };
+    if !cfg!(feature = "cpp") {
+        mode.push_str("; built without the C++ host, so no C++ rows (`cargo bench --features cpp` has them)");
+    }
     let workspace = boundary_benches::workspace_root();
     let env = Environment::capture(&workspace, args.command.clone(), mode);
     let summary = Summary::build(env.clone(), &profiles, &measured, overhead);
@@ -387,7 +405,7 @@ fn finish(
             o.overhead * 100.0
         );
     }
-    if args.quick || args.filtered || !missing.is_empty() {
+    if args.quick || args.ignored || !args.filters.is_empty() || !missing.is_empty() {
         let why = if args.quick {
             "a --quick run".to_string()
         } else {

@@ -85,7 +85,7 @@ impl RawGuest {
     /// Grows memory by one page and returns the offset of the new page: room nothing in the guest uses.
     pub fn reserve_page(&mut self) -> usize {
         let pages = self.memory.grow(&mut self.store, 1).unwrap();
-        usize::try_from(pages).unwrap() * boundary_host::host::WASM_PAGE
+        usize::try_from(pages).unwrap() * boundary_host::WASM_PAGE
     }
 }
 

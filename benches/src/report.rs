@@ -201,10 +201,11 @@ pub struct Summary {
     pub overhead: Vec<OverheadCheck>,
 }
 
-/// The ids this matrix registers: every profiled row under every profile, and the natives.
-pub fn expected_ids(profiles: &[&str]) -> Vec<String> {
+/// The ids this matrix registers: every profiled row under every profile, and the natives; the C++ host's rows
+/// only `with_cpp` (a build with the `cpp` feature).
+pub fn expected_ids(profiles: &[&str], with_cpp: bool) -> Vec<String> {
     let mut ids: Vec<String> = rows::native::ALL.iter().map(|(id, _)| id.to_string()).collect();
-    for row in PROFILED {
+    for row in PROFILED.iter().filter(|row| with_cpp || !row.needs_cpp) {
         ids.extend(profiles.iter().filter(|p| row.measured_under(p)).map(|p| rows::criterion_id(row.id, p)));
     }
     ids

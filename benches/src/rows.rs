@@ -15,6 +15,8 @@ pub struct Row {
     pub elements: Option<u64>,
     /// The one profile the row is measured under, for rows that exist under one only (the C++ host's).
     pub only_profile: Option<&'static str>,
+    /// Whether the row is the C++ host's, measured only in a build with the `cpp` feature.
+    pub needs_cpp: bool,
 }
 
 impl Row {
@@ -25,12 +27,12 @@ impl Row {
 }
 
 const fn row(id: &'static str, what: &'static str, native: &'static str) -> Row {
-    Row { id, what, native, elements: None, only_profile: None }
+    Row { id, what, native, elements: None, only_profile: None, needs_cpp: false }
 }
 
 /// A row of the C++ host (`host/cpp-host/`), which runs wasmtime's default configuration: the `cranelift` profile.
 const fn cpp(id: &'static str, what: &'static str, native: &'static str) -> Row {
-    Row { id, what, native, elements: None, only_profile: Some("cranelift") }
+    Row { id, what, native, elements: None, only_profile: Some("cranelift"), needs_cpp: true }
 }
 
 const fn batch(id: &'static str, native: &'static str, n: u64) -> Row {
@@ -40,6 +42,7 @@ const fn batch(id: &'static str, native: &'static str, n: u64) -> Row {
         native,
         elements: Some(n),
         only_profile: None,
+        needs_cpp: false,
     }
 }
 

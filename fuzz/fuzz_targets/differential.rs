@@ -1,9 +1,9 @@
 //! `cargo +nightly fuzz run differential`: the memory I/O programs under Cranelift and under Pulley, which must
-//! both match the model and leave identical outcomes and memory. The logic is `boundary_host::oracle`.
+//! both match the model and leave identical outcomes and memory. The logic is `boundary_oracle` (`host/oracle`).
 #![no_main]
 
 use boundary_host::EngineProfile;
-use boundary_host::oracle::{self, Oracle, Program};
+use boundary_oracle::{self as oracle, Oracle, Program};
 use std::sync::OnceLock;
 
 fn oracles() -> &'static (Oracle, Oracle) {

@@ -39,11 +39,19 @@ pub enum Error {
     #[error("{module} imports `{import_module}::{field}` as {found}, but the host provides {expected}")]
     WrongImportSignature { module: String, import_module: String, field: String, expected: String, found: String },
 
+    /// The module's linear memory is of a kind the host cannot drive safely (see `abi_check.rs`).
+    #[error("{module} cannot be driven: {reason}")]
+    UnsupportedMemory { module: String, reason: String },
+
     #[error("cannot instantiate {module}: {message}")]
     Instantiate { module: String, message: String },
 
+    /// The module's start function trapped (or was interrupted) during instantiation.
+    #[error("the start function of {module} {trap}")]
+    StartTrapped { module: String, trap: TrapKind },
+
     /// The guest trapped. The store that ran it is in an unknown state and must be discarded.
-    #[error("`{export}` trapped: {trap}")]
+    #[error("`{export}` {trap}")]
     Trap { export: String, trap: TrapKind },
 
     /// A call on a store that an earlier trap left in an unknown state.
@@ -79,21 +87,16 @@ impl Error {
     /// The wasm trap code, when this is a trap with one.
     pub fn trap_code(&self) -> Option<wasmtime::Trap> {
         match self {
-            Error::Trap { trap: TrapKind::Wasm(code), .. } => Some(*code),
+            Error::Trap { trap: TrapKind::Wasm(code), .. } | Error::StartTrapped { trap: TrapKind::Wasm(code), .. } => {
+                Some(*code)
+            }
             _ => None,
         }
     }
 
     /// Classifies an error returned by a call into the guest.
     pub(crate) fn from_call(export: &str, error: wasmtime::Error) -> Self {
-        let trap = if let Some(code) = error.downcast_ref::<wasmtime::Trap>() {
-            TrapKind::Wasm(*code)
-        } else if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
-            TrapKind::MemoryLimit(*limit)
-        } else {
-            TrapKind::Host(one_line(&error))
-        };
-        Error::Trap { export: export.to_string(), trap }
+        Error::Trap { export: export.to_string(), trap: TrapKind::of(&error) }
     }
 
     /// A panic caught at the call boundary, raised by a host function the guest called.
@@ -120,13 +123,34 @@ pub enum TrapKind {
     MemoryLimit(MemoryLimitExceeded),
 }
 
+impl TrapKind {
+    /// How a wasmtime error that ended a call into the guest ended it.
+    pub(crate) fn of(error: &wasmtime::Error) -> Self {
+        if let Some(code) = error.downcast_ref::<wasmtime::Trap>() {
+            TrapKind::Wasm(*code)
+        } else if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
+            TrapKind::MemoryLimit(*limit)
+        } else {
+            TrapKind::Host(one_line(error))
+        }
+    }
+}
+
+/// What happened, as the rest of a sentence whose subject is what ran: "`just_add` trapped: unreachable code
+/// reached", "`just_add` was interrupted: its deadline passed".
 impl fmt::Display for TrapKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TrapKind::Wasm(code) => write!(f, "wasm trap: {code}"),
-            TrapKind::Host(message) => write!(f, "host function error: {message}"),
-            TrapKind::HostPanic(message) => write!(f, "host function panicked: {message}"),
-            TrapKind::MemoryLimit(limit) => write!(f, "{limit}"),
+            TrapKind::Wasm(wasmtime::Trap::Interrupt) => f.write_str("was interrupted: its deadline passed"),
+            TrapKind::Wasm(wasmtime::Trap::OutOfFuel) => f.write_str("ran out of fuel"),
+            TrapKind::Wasm(code) => {
+                // wasmtime's own text starts with "wasm trap: ", which would say "trap" twice.
+                let text = code.to_string();
+                write!(f, "trapped: {}", text.strip_prefix("wasm trap: ").unwrap_or(&text))
+            }
+            TrapKind::Host(message) => write!(f, "failed: a host function returned an error: {message}"),
+            TrapKind::HostPanic(message) => write!(f, "failed: a host function panicked: {message}"),
+            TrapKind::MemoryLimit(limit) => write!(f, "trapped: {limit}"),
         }
     }
 }
@@ -149,14 +173,13 @@ pub struct MemoryError {
     pub memory_size: usize,
 }
 
-/// A wasmtime error and its causes on one line, for messages that must stay one line.
+/// A wasmtime error and its causes on one line, for messages that must stay one line. The wasm backtrace wasmtime
+/// attaches as context is left out: it lists frames, not causes.
 pub(crate) fn one_line(error: &wasmtime::Error) -> String {
-    let mut text = String::new();
-    for (i, cause) in error.chain().enumerate() {
-        if i > 0 {
-            text.push_str(": ");
-        }
-        text.push_str(&cause.to_string());
-    }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let causes: Vec<String> = error
+        .chain()
+        .map(|cause| cause.to_string())
+        .filter(|text| !text.starts_with("error while executing at wasm backtrace"))
+        .collect();
+    causes.join(": ").split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -10,24 +10,33 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Where things are: [`profile`] makes every `wasmtime::Config`; [`guest`] names the ABI; `module.rs` loads a
+//! guest ([`GuestModule`]) and `abi_check.rs` refuses what the host cannot drive; `instance.rs` is the instance
+//! and its guarded calls ([`WasmHost`]); `state.rs` the host state and host functions; [`memory`] the bounds-checked
+//! copies; [`patterns`] the five patterns every host is checked with.
 
+mod abi_check;
 pub mod build_info;
-#[cfg(feature = "cpp-host")]
-pub mod cpp;
+mod deadline;
 pub mod error;
 pub mod guest;
-pub mod host;
+mod instance;
 pub mod memory;
-pub mod oracle;
+mod module;
+pub mod output;
 pub mod patterns;
 pub mod profile;
 #[cfg(feature = "inject-slowdown")]
 pub mod slowdown;
+mod state;
 
 pub use error::{Error, MemoryError, MemoryLimitExceeded, TrapKind};
 pub use guest::Point;
-pub use host::{GuestModule, GuestOutput, HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit, WasmHost};
+pub use instance::{WASM_PAGE, WasmHost, static_offset};
 pub use memory::{GuestMemory, GuestPtr, guest_offset};
+pub use module::GuestModule;
 pub use profile::EngineProfile;
+pub use state::{GuestOutput, HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit};
 /// The wasmtime this core is built on, so dependents use the very same version.
 pub use wasmtime;

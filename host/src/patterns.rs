@@ -1,10 +1,18 @@
 //! The five interaction patterns of `DESIGN.md`, each run against a host and verified. The demo
-//! (`cargo run --release`) and the tests both run them through [`run_all`], on the Rust host core ([`WasmHost`])
-//! or on the C++ host (`crate::cpp`): both implement [`PatternHost`], so both face the very same checks.
+//! (`cargo run --release`) and the tests both run them through [`run_pattern`] or [`run_all`], on the Rust host
+//! core ([`WasmHost`]) or on the C++ host (`host/cpp`): both implement [`PatternHost`], so both face the very same
+//! checks.
+//!
+//! Pattern 5 asks the guest what it sees. A guest with `read_plugin_shared_value` answers through it. A guest
+//! written as the article writes it has no such export and only prints the value from `simple_add`; then the
+//! check reads what the guest printed (when the host keeps the guest's output), and counts it as evidence only if
+//! the printed value follows the static: after the host writes a second value, the guest must print that one.
+//! Without such evidence the pattern is [`Verdict::Unverified`], never passed.
 
 use crate::error::{Error, MemoryError};
 use crate::guest::{self, Point, add_points};
-use crate::host::{HostCalls, WasmHost};
+use crate::instance::WasmHost;
+use crate::state::HostCalls;
 use bytemuck::Pod;
 use std::fmt::{self, Display};
 use std::time::Duration;
@@ -15,9 +23,14 @@ pub trait PatternHost {
     fn simple_add(&mut self, left: u64, right: u64) -> Result<u64, Error>;
     fn trigger_host_calls(&mut self, input: i32) -> Result<(), Error>;
     fn point_add(&mut self, out: u32, a: u32, b: u32) -> Result<(), Error>;
-    /// The guest static's offset, refused if out of bounds or misaligned (see [`crate::host::static_offset`]).
+    /// The guest static's offset, refused if out of bounds or misaligned (see [`crate::static_offset`]).
     fn plugin_shared_value_offset(&mut self) -> Result<usize, Error>;
+    /// Whether the guest exports `read_plugin_shared_value` (optional in the ABI).
+    fn reads_plugin_shared_value(&self) -> bool;
+    /// The guest's own reading of its static.
     fn read_plugin_shared_value(&mut self) -> Result<i32, Error>;
+    /// What the guest wrote to stdout since the last take, or `None` if this host does not keep it.
+    fn take_guest_output(&mut self) -> Option<Vec<u8>>;
     /// Bounds-checked copies out of and into linear memory.
     fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), MemoryError>;
     fn write_bytes(&mut self, offset: usize, bytes: &[u8]) -> Result<(), MemoryError>;
@@ -36,8 +49,8 @@ pub trait PatternHost {
     fn within_deadline(
         &mut self,
         timeout: Duration,
-        run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<(), Failure>,
-    ) -> Result<(), Failure>;
+        run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<Verdict, Failure>,
+    ) -> Result<Verdict, Failure>;
 }
 
 impl PatternHost for WasmHost {
@@ -56,8 +69,14 @@ impl PatternHost for WasmHost {
     fn plugin_shared_value_offset(&mut self) -> Result<usize, Error> {
         WasmHost::plugin_shared_value_offset(self)
     }
+    fn reads_plugin_shared_value(&self) -> bool {
+        self.guest().reads_plugin_shared_value()
+    }
     fn read_plugin_shared_value(&mut self) -> Result<i32, Error> {
         WasmHost::read_plugin_shared_value(self)
+    }
+    fn take_guest_output(&mut self) -> Option<Vec<u8>> {
+        self.take_output()
     }
     fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), MemoryError> {
         WasmHost::read_bytes(self, offset, buf)
@@ -90,8 +109,8 @@ impl PatternHost for WasmHost {
     fn within_deadline(
         &mut self,
         timeout: Duration,
-        run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<(), Failure>,
-    ) -> Result<(), Failure> {
+        run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<Verdict, Failure>,
+    ) -> Result<Verdict, Failure> {
         self.with_deadline(timeout, |host| run(host)).unwrap_or_else(|e| Err(e.into()))
     }
 }
@@ -114,6 +133,9 @@ pub type Log<'a> = dyn FnMut(fmt::Arguments<'_>) + 'a;
 /// The value pattern 4 writes into the guest's static and pattern 5 expects the guest to see.
 pub const PLUGIN_VALUE_WRITTEN: i32 = 777;
 
+/// The second value pattern 5 writes when it goes by the guest's output, to see that the output follows the static.
+pub const PLUGIN_VALUE_PROBE: i32 = 424_242;
+
 /// Why a pattern did not pass.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
@@ -129,17 +151,26 @@ impl From<crate::error::MemoryError> for Failure {
     }
 }
 
+/// How a pattern ended, when nothing went wrong: checked and passed, or run without the evidence to check it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    /// Every step ran and every value the host could check was right, but the host has no evidence for the rest
+    /// (the reason says what is missing).
+    Unverified(String),
+}
+
 /// One pattern: its number, title and the function that runs and checks it.
 #[derive(Debug, Clone, Copy)]
 pub struct Pattern {
     pub number: u8,
     pub title: &'static str,
-    run: fn(&mut dyn PatternHost, &mut Log<'_>) -> Result<(), Failure>,
+    run: fn(&mut dyn PatternHost, &mut Log<'_>) -> Result<Verdict, Failure>,
 }
 
 impl Pattern {
     /// Runs the pattern on `host`, narrating to `log`.
-    pub fn run(&self, host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
+    pub fn run(&self, host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
         (self.run)(host, log)
     }
 }
@@ -162,34 +193,42 @@ pub const PATTERNS: [Pattern; 5] = [
 pub struct Outcome {
     pub number: u8,
     pub title: &'static str,
-    pub result: Result<(), Failure>,
+    pub result: Result<Verdict, Failure>,
+}
+
+impl Outcome {
+    /// Whether the pattern passed, checked.
+    pub fn passed(&self) -> bool {
+        matches!(self.result, Ok(Verdict::Passed))
+    }
 }
 
 /// Runs every pattern in order on `host`. A pattern that traps discards the store (as the safety rules
 /// require) and the next pattern runs on a fresh instance.
 pub fn run_all(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Vec<Outcome> {
-    run_all_within(host, log, None)
+    PATTERNS.iter().map(|pattern| run_pattern(host, pattern, log, None)).collect()
 }
 
-/// [`run_all`], each pattern under `deadline` if one is given (see [`WasmHost::with_deadline`]: it needs the
-/// `epoch` profile).
-pub fn run_all_within(host: &mut dyn PatternHost, log: &mut Log<'_>, deadline: Option<Duration>) -> Vec<Outcome> {
-    let mut outcomes = Vec::with_capacity(PATTERNS.len());
-    for pattern in &PATTERNS {
-        log(format_args!("pattern {}: {}", pattern.number, pattern.title));
-        let result = match deadline {
-            Some(timeout) => host.within_deadline(timeout, &mut |host| pattern.run(host, log)),
-            None => pattern.run(host, log),
-        };
-        if let Some(export) = host.discarded_by().map(str::to_string) {
-            log(format_args!("`{export}` trapped: discarding the store and instantiating again"));
-            if let Err(e) = host.reset() {
-                log(format_args!("instantiating again failed: {e}"));
-            }
+/// Runs one pattern on `host`, under `deadline` if one is given (see [`WasmHost::with_deadline`]: it needs the
+/// `epoch` profile). If the pattern left the store discarded, a fresh instance takes its place.
+pub fn run_pattern(
+    host: &mut dyn PatternHost,
+    pattern: &Pattern,
+    log: &mut Log<'_>,
+    deadline: Option<Duration>,
+) -> Outcome {
+    log(format_args!("pattern {}: {}", pattern.number, pattern.title));
+    let result = match deadline {
+        Some(timeout) => host.within_deadline(timeout, &mut |host| pattern.run(host, log)),
+        None => pattern.run(host, log),
+    };
+    if let Some(export) = host.discarded_by().map(str::to_string) {
+        log(format_args!("`{export}` did not return normally: discarding the store and instantiating again"));
+        if let Err(e) = host.reset() {
+            log(format_args!("instantiating again failed: {e}"));
         }
-        outcomes.push(Outcome { number: pattern.number, title: pattern.title, result });
     }
-    outcomes
+    Outcome { number: pattern.number, title: pattern.title, result }
 }
 
 /// Compares and narrates one checked value.
@@ -202,13 +241,14 @@ fn check<T: PartialEq + Display>(log: &mut Log<'_>, what: &str, expected: T, act
     }
 }
 
-fn host_calls_guest(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
+fn host_calls_guest(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
     log(format_args!("calling just_add(15, 27)"));
     let sum = host.just_add(15, 27)?;
-    check(log, "just_add(15, 27)", 42, sum)
+    check(log, "just_add(15, 27)", 42, sum)?;
+    Ok(Verdict::Passed)
 }
 
-fn guest_calls_host(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
+fn guest_calls_host(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
     let input = 7;
     let before = guest::HOST_SHARED_VALUE_INITIAL;
     host.restart_host_state(before);
@@ -223,17 +263,18 @@ fn guest_calls_host(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(),
     check(log, "host functions called once each", true, calls == one_each)?;
     let logged = logged.map_or("nothing".to_string(), |v| v.to_string());
     check(log, "value the host logged", "14", &logged)?;
-    check(log, "host state after the call", 54, after)
+    check(log, "host state after the call", 54, after)?;
+    Ok(Verdict::Passed)
 }
 
-fn structs_through_memory(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
+fn structs_through_memory(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
     let size = size_of::<Point>();
-    let pages_before = host.memory_size() / crate::host::WASM_PAGE;
+    let pages_before = host.memory_size() / crate::WASM_PAGE;
     let base = host.reserve(3 * size)?;
     log(format_args!(
         "memory grown from {pages_before} to {} pages; the new page at {base:#x} lies above the guest's stack, \
          statics and heap, so the Points go there",
-        host.memory_size() / crate::host::WASM_PAGE
+        host.memory_size() / crate::WASM_PAGE
     ));
     let (a_at, b_at, out_at) = (base, base + size, base + 2 * size);
     let (a, b) = (Point::new(100, 200), Point::new(30, 70));
@@ -253,21 +294,68 @@ fn structs_through_memory(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Resu
     check(log, "Point read back from the output offset", add_points(a, b), out)?;
     check(log, "the sum", Point::new(130, 270), out)?;
     check(log, "input a left as written", a, read(host, a_at)?)?;
-    check(log, "input b left as written", b, read(host, b_at)?)
+    check(log, "input b left as written", b, read(host, b_at)?)?;
+    Ok(Verdict::Passed)
 }
 
-fn host_writes_guest_static(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
+fn host_writes_guest_static(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
     let at = host.plugin_shared_value_offset()?;
     log(format_args!("the guest says PLUGIN_SHARED_VALUE lives at {at:#x}: inside linear memory and aligned"));
     check(log, "value read through the pointer", guest::PLUGIN_SHARED_VALUE_INITIAL, read::<i32>(host, at)?)?;
     log(format_args!("writing {PLUGIN_VALUE_WRITTEN} through the pointer"));
     write(host, at, &PLUGIN_VALUE_WRITTEN)?;
-    check(log, "value read back", PLUGIN_VALUE_WRITTEN, read::<i32>(host, at)?)
+    check(log, "value read back", PLUGIN_VALUE_WRITTEN, read::<i32>(host, at)?)?;
+    Ok(Verdict::Passed)
 }
 
-fn guest_sees_host_write(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<(), Failure> {
+fn guest_sees_host_write(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
     log(format_args!("calling simple_add(1, 1)"));
+    host.take_guest_output();
     check(log, "simple_add(1, 1)", 2, host.simple_add(1, 1)?)?;
-    log(format_args!("asking the guest what it sees with read_plugin_shared_value()"));
-    check(log, "PLUGIN_SHARED_VALUE as the guest sees it", PLUGIN_VALUE_WRITTEN, host.read_plugin_shared_value()?)
+    let printed = host.take_guest_output();
+    if host.reads_plugin_shared_value() {
+        log(format_args!("asking the guest what it sees with read_plugin_shared_value()"));
+        let seen = host.read_plugin_shared_value()?;
+        check(log, "PLUGIN_SHARED_VALUE as the guest sees it", PLUGIN_VALUE_WRITTEN, seen)?;
+        return Ok(Verdict::Passed);
+    }
+    log(format_args!("the guest has no read_plugin_shared_value(): looking at what it printed"));
+    let Some(printed) = printed else {
+        return Ok(Verdict::Unverified(
+            "the guest has no `read_plugin_shared_value`, and this host does not keep what the guest prints".into(),
+        ));
+    };
+    if !mentions(&printed, PLUGIN_VALUE_WRITTEN) {
+        return Ok(Verdict::Unverified(format!(
+            "the guest has no `read_plugin_shared_value`, and what it printed during simple_add(1, 1) does not show \
+             {PLUGIN_VALUE_WRITTEN}"
+        )));
+    }
+    // A guest that prints 777 whatever its static holds would pass so far: write another value and look again.
+    let at = host.plugin_shared_value_offset()?;
+    log(format_args!("it printed {PLUGIN_VALUE_WRITTEN}; writing {PLUGIN_VALUE_PROBE} to see that its output follows"));
+    write(host, at, &PLUGIN_VALUE_PROBE)?;
+    host.take_guest_output();
+    let sum = host.simple_add(1, 1);
+    let probed = host.take_guest_output().unwrap_or_default();
+    write(host, at, &PLUGIN_VALUE_WRITTEN)?;
+    check(log, "simple_add(1, 1) again", 2, sum?)?;
+    if mentions(&probed, PLUGIN_VALUE_PROBE) && !mentions(&probed, PLUGIN_VALUE_WRITTEN) {
+        log(format_args!(
+            "  ok: the guest printed {PLUGIN_VALUE_WRITTEN}, and {PLUGIN_VALUE_PROBE} after the host wrote that instead"
+        ));
+        Ok(Verdict::Passed)
+    } else {
+        Ok(Verdict::Unverified(format!(
+            "the guest printed {PLUGIN_VALUE_WRITTEN}, but not {PLUGIN_VALUE_PROBE} after the host wrote that to its \
+             static: its output does not follow the static"
+        )))
+    }
+}
+
+/// Whether `value` appears in `text` as a whole decimal number (not as part of a longer one).
+fn mentions(text: &[u8], value: i32) -> bool {
+    let text = String::from_utf8_lossy(text);
+    let wanted = value.to_string();
+    text.split(|c: char| !(c.is_ascii_digit() || c == '-')).any(|word| word == wanted)
 }

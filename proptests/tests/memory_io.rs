@@ -1,10 +1,10 @@
-//! Proptest drivers of the memory I/O oracle (`boundary_host::oracle`): random bytes decoded into a `Program`
+//! Proptest drivers of the memory I/O oracle (`boundary_oracle`): random bytes decoded into a `Program`
 //! exactly as libFuzzer's `fuzz_target!` decodes them, checked against the native model. On failure proptest
 //! shrinks the bytes, which shortens the program and simplifies its operations, and records the case in
 //! `proptest-regressions/` so it is replayed first from then on.
 
 use boundary_host::EngineProfile;
-use boundary_host::oracle::{self, Oracle};
+use boundary_oracle::{self as oracle, Oracle};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use std::sync::OnceLock;
@@ -80,7 +80,7 @@ proptest! {
 /// guest calls that return and that trap, growth. This counts them over a fixed set of inputs.
 #[test]
 fn random_inputs_reach_every_kind_of_outcome() {
-    use boundary_host::oracle::{Op, Outcome};
+    use boundary_oracle::{Op, Outcome};
     use std::collections::BTreeSet;
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {

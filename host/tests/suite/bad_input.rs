@@ -1,4 +1,4 @@
-use crate::{load_mutated_wat, load_wat, mutated_wat, quiet_options};
+use crate::support::{load_mutated_wat, load_wat, memoryless_abi, mutated_wat, quiet_options};
 use boundary_host::guest::export;
 use boundary_host::{EngineProfile, Error, GuestModule};
 use std::path::Path;
@@ -127,4 +127,42 @@ fn a_configuration_wasmtime_rejects_names_the_profile() {
     let err = EngineProfile::Winch.engine_from(&config).unwrap_err();
     assert!(matches!(&err, Error::Profile { profile: "winch", .. }), "{err:?}");
     assert!(err.to_string().contains("`winch`"), "{err}");
+}
+
+#[test]
+fn the_memory_kinds_the_host_cannot_drive_are_refused_at_load() {
+    // The control: the same module with an ordinary memory loads.
+    load_wat(&memoryless_abi("(memory (export \"memory\") 17)")).unwrap();
+    let cases = [
+        // A 64-bit memory: its pointers do not fit the ABI's i32 (checked by the host: wasmtime accepts memory64).
+        ("(memory (export \"memory\") i64 17)", "64-bit"),
+        // Two memories: the exported one need not be the one the guest's pointers point into.
+        ("(memory (export \"memory\") 17) (memory 1)", "2 linear memories"),
+        ("(memory (export \"memory\") 17) (memory i64 1)", "2 linear memories"),
+    ];
+    for (memory, needle) in cases {
+        let err = load_wat(&memoryless_abi(memory)).unwrap_err();
+        assert!(
+            matches!(&err, Error::UnsupportedMemory { module, reason } if module == "mutated.wat" && reason.contains(needle)),
+            "{memory}: {err:?}"
+        );
+    }
+    // A shared memory and 1-byte pages: this build of wasmtime has the threads and custom-page-sizes proposals off,
+    // so compiling refuses them, naming what is wrong (the host's own check stands behind it, should they be on).
+    for (memory, needle) in [
+        ("(memory (export \"memory\") 17 17 shared)", "shared memories"),
+        ("(memory (export \"memory\") 65536 (pagesize 1))", "page size"),
+    ] {
+        let err = load_wat(&memoryless_abi(memory)).unwrap_err();
+        assert!(matches!(&err, Error::Compile { message, .. } if message.contains(needle)), "{memory}: {err:?}");
+    }
+}
+
+#[test]
+fn read_plugin_shared_value_is_optional_and_checked_when_present() {
+    let without = load_mutated_wat("(export \"read_plugin_shared_value\")", "").unwrap();
+    assert!(!without.reads_plugin_shared_value());
+    let err = without.instantiate().unwrap().read_plugin_shared_value().unwrap_err();
+    assert!(matches!(&err, Error::MissingExport { export, .. } if export == "read_plugin_shared_value"), "{err:?}");
+    assert!(load_wat(crate::support::ABI_WAT).unwrap().reads_plugin_shared_value());
 }

@@ -1,6 +1,6 @@
 //! The memory accessors at the edges, compared with what a native `Vec<u8>` of the same size allows.
 
-use crate::quiet_guest;
+use crate::support::quiet_guest;
 use boundary_host::{Error, MemoryError, Point, WasmHost, guest_offset};
 
 /// The native model: the bytes at `offset..offset + len` of `model`, if they exist.

@@ -1,4 +1,4 @@
-use crate::{ABI_WAT, load_mutated_wat, quiet_guest, quiet_options};
+use crate::support::{ABI_WAT, load_mutated_wat, quiet_guest, quiet_options};
 use boundary_host::patterns::{Failure, PATTERNS, run_all};
 use boundary_host::wasmtime;
 use boundary_host::{EngineProfile, GuestModule, Point};
@@ -10,8 +10,8 @@ fn passes_all(guest: &GuestModule) {
     assert_eq!(outcomes.len(), 5);
     for o in &outcomes {
         assert!(
-            o.result.is_ok(),
-            "{} under {}: pattern {} failed: {:?}",
+            o.passed(),
+            "{} under {}: pattern {} did not pass: {:?}",
             guest.name(),
             guest.profile(),
             o.number,
@@ -125,7 +125,7 @@ fn a_trap_in_a_pattern_discards_the_store_and_later_patterns_run_on_a_fresh_one(
         matches!(first, Err(Failure::Host(e)) if e.trap_code() == Some(wasmtime::Trap::UnreachableCodeReached)),
         "{first:?}"
     );
-    assert!(outcomes[1..].iter().all(|o| o.result.is_ok()));
+    assert!(outcomes[1..].iter().all(|o| o.passed()));
     assert_eq!(PATTERNS.len(), outcomes.len());
 }
 

@@ -2,11 +2,11 @@
 //! them: the seed corpus (`fuzz/seeds/`) and every minimised finding (`fuzz/regressions/`).
 
 use boundary_host::EngineProfile;
-use boundary_host::oracle::{self, Oracle};
+use boundary_oracle::{self as oracle, Oracle};
 use std::path::PathBuf;
 
 fn fuzz_dir(sub: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz").join(sub)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz").join(sub)
 }
 
 /// Every file in the given folders, sorted by path (a missing folder holds nothing).

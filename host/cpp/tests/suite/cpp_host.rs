@@ -1,8 +1,8 @@
 //! The C++ host (`host/cpp-host/`): the same patterns and checks as the Rust host core, its bounds-checked memory
 //! access at the edges, its handling of bad modules and traps, and the loops the benches time.
 
-use crate::{ABI_WAT, mutated_wat};
-use boundary_host::cpp::{CppHost, CppLoop};
+use crate::support::{ABI_WAT, mutated_wat};
+use boundary_cpp_host::{CppHost, CppLoop};
 use boundary_host::patterns::{PatternHost, run_all};
 use boundary_host::{Error, MemoryError, Point, guest_offset};
 

@@ -3,7 +3,7 @@
 // (`wasmtime.hh`), done the way the Rust host core does it: every export looked up and type-checked once, host
 // state owned by the host object rather than kept in globals, and every guest offset bounds-checked.
 //
-// Rust reaches it through the C functions of `bridge.h`; `host/src/cpp.rs` wraps those.
+// Rust reaches it through the C functions of `bridge.h`; `host/cpp/src/lib.rs` wraps those.
 
 #ifndef BOUNDARY_CPP_WASM_HOST_HH
 #define BOUNDARY_CPP_WASM_HOST_HH
@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <variant>
 
 namespace boundary_cpp {
@@ -38,6 +39,16 @@ struct HostState {
   uint64_t set_calls = 0;
 };
 
+// Where the guest's stdout goes (the `BOUNDARY_CPP_OUTPUT_*` values of bridge.h).
+enum class Output { Discard = 0, Inherit = 1, Keep = 2, KeepAndEcho = 3 };
+
+// The guest's stdout as kept for `WasmHost::take_output`: at most `limit` bytes since the last take.
+struct KeptOutput {
+  static constexpr size_t limit = 64 * 1024;
+  std::string bytes;
+  bool echo = false;
+};
+
 // Why a call or an access did not succeed: empty when it did.
 using Status = std::string;
 
@@ -45,7 +56,7 @@ class WasmHost {
 public:
   // Compiles `wasm` (binary, or WAT text), links WASI and the `env` functions, instantiates, calls `_initialize`
   // if the module has it, and looks every export up once. On failure returns null and says why in `error`.
-  static std::unique_ptr<WasmHost> create(const uint8_t *wasm, size_t len, bool inherit_stdio, std::string &error);
+  static std::unique_ptr<WasmHost> create(const uint8_t *wasm, size_t len, Output output, std::string &error);
 
   WasmHost(const WasmHost &) = delete;
   WasmHost &operator=(const WasmHost &) = delete;
@@ -55,7 +66,11 @@ public:
   Status trigger_host_calls(int32_t value);
   Status point_add(uint32_t out, uint32_t a, uint32_t b);
   Status plugin_shared_value_ptr(uint32_t &out);
+  // The guest's own reading of its static; an error for a guest without the (optional) export.
   Status read_plugin_shared_value(int32_t &out);
+  bool has_read_plugin_shared_value() const { return read_plugin_shared_value_.has_value(); }
+  // What the guest wrote to stdout since the last take, when the output is kept.
+  std::string take_output() { return std::exchange(kept_->bytes, std::string()); }
 
   // Bounds-checked copies between host buffers and linear memory. False when `offset .. offset + len` does not lie
   // inside memory (computed without overflow); nothing is copied then.
@@ -80,6 +95,7 @@ private:
   wasmtime::Engine engine_;
   wasmtime::Store store_;
   std::unique_ptr<HostState> state_;
+  std::unique_ptr<KeptOutput> kept_;
   std::optional<wasmtime::Instance> instance_;
   std::optional<wasmtime::Memory> memory_;
   std::optional<wasmtime::Func> just_add_untyped_;

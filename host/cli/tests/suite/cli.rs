@@ -1,6 +1,6 @@
 //! The `boundary` binary as a user runs it.
 
-use crate::{ABI_WAT, bad_input_line, fixture_file, mutated_wat};
+use crate::support::{ABI_WAT, bad_input_line, fixture_file, mutated_wat};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -30,6 +30,7 @@ fn the_default_run_passes_five_patterns_and_tells_host_from_guest() {
     assert!(stdout.lines().all(|l| l.starts_with("[guest] ") || l.starts_with("[host] ") || l == "5 passed, 0 failed"));
 }
 
+#[cfg(feature = "cpp")]
 #[test]
 fn the_cpp_host_passes_the_five_patterns() {
     let out = boundary(&["--host", "cpp"]);
@@ -96,21 +97,89 @@ fn bad_input_gets_one_line_and_exit_2() {
         (vec!["--wasm".into()], "--wasm needs a value"),
         (vec!["--fuel".into(), "5".into()], "--fuel needs --profile fuel"),
         (vec!["--profile".into(), "fuel".into(), "--fuel".into(), "lots".into()], "whole number"),
-        (vec!["--timeout".into(), "1".into()], "--timeout needs --profile epoch"),
-        (vec!["--profile".into(), "epoch".into(), "--timeout".into(), "-1".into()], "positive number"),
+        (vec!["--timeout".into(), "-1".into()], "positive number"),
+        (vec!["--timeout".into(), "0".into()], "positive number"),
+        (vec!["--timeout".into(), "soon".into()], "positive number"),
         (vec!["--max-memory".into(), "0".into()], "--max-memory takes"),
         (vec!["--max-memory".into(), "5000".into()], "--max-memory takes"),
         (vec!["--host".into(), "java".into()], "unknown host `java`"),
-        (vec!["--host".into(), "cpp".into(), "--profile".into(), "winch".into()], "`winch`"),
-        (vec!["--host".into(), "cpp".into(), "--max-memory".into(), "64".into()], "Rust host only"),
-        (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&text)], "the C++ host"),
-        (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&missing)], "`point_add`"),
-        (vec!["--host".into(), "cpp".into(), "--wasm".into(), "/no/such/file.wasm".into()], "/no/such/file.wasm"),
     ];
+    #[cfg(feature = "cpp")]
+    let cases = {
+        let mut cases = cases;
+        cases.extend([
+            (vec!["--host".into(), "cpp".into(), "--profile".into(), "winch".into()], "`winch`"),
+            (vec!["--host".into(), "cpp".into(), "--max-memory".into(), "64".into()], "Rust host only"),
+            (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&text)], "does not compile"),
+            (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&missing)], "`point_add`"),
+            (vec!["--host".into(), "cpp".into(), "--wasm".into(), "/no/such/file.wasm".into()], "/no/such/file.wasm"),
+        ]);
+        cases
+    };
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         assert_bad_input(&boundary(&args), needle);
     }
+}
+
+/// Without the `cpp` feature, asking for the C++ host says how to get it, in one line.
+#[cfg(not(feature = "cpp"))]
+#[test]
+fn the_cpp_host_in_a_build_without_it_says_what_to_add() {
+    for args in [&["--host", "cpp"][..], &["--host=cpp", "--quiet"]] {
+        assert_bad_input(&boundary(args), "--features cpp");
+    }
+}
+
+/// The guest built from the article's fragments (`guest/article`): no `read_plugin_shared_value`, so pattern 5 goes
+/// by what it prints, which follows its static.
+#[test]
+fn the_article_guest_passes_all_five() {
+    let path = fixture("article.wasm", boundary_host::guest::ARTICLE_WASM);
+    let out = boundary(&["--wasm", path.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("[WASM Core] Current plugin's internal shared value: 777"), "{stdout}");
+    assert!(stdout.contains("the guest printed 777, and 424242 after the host wrote that instead"), "{stdout}");
+    assert!(stdout.ends_with("5 passed, 0 failed\n"), "{stdout}");
+    let quiet = boundary(&["--quiet", "--wasm", path.to_str().unwrap()]);
+    assert_eq!(String::from_utf8_lossy(&quiet.stdout), "5 passed, 0 failed\n");
+    #[cfg(feature = "cpp")]
+    for args in [&["--host", "cpp"][..], &["--host", "cpp", "--quiet"]] {
+        let out = boundary(&[args, &["--wasm", path.to_str().unwrap()]].concat());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.ends_with("5 passed, 0 failed\n"), "{args:?}: {stdout}");
+    }
+}
+
+/// A guest without `read_plugin_shared_value` that prints nothing: pattern 5 is unverified, said in the summary
+/// line, and exit status 3.
+#[test]
+fn an_unverifiable_pattern_is_reported_as_such_with_exit_3() {
+    let silent = ABI_WAT.replacen("(export \"read_plugin_shared_value\")", "", 1);
+    let path = fixture("silent.wat", silent.as_bytes());
+    let out = boundary(&["--quiet", "--wasm", path.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("pattern 5 UNVERIFIED"), "{stdout}");
+    assert!(stdout.ends_with("4 passed, 0 failed, 1 unverified\n"), "{stdout}");
+}
+
+/// Each thing is said once: no "trap: wasm trap:", no backtrace.
+#[test]
+fn a_trap_is_one_line_that_says_it_once() {
+    let recursing = mutated_wat(&[(
+        "(func (export \"just_add\") (param i64 i64) (result i64)\n    (i64.add (local.get 0) (local.get 1)))",
+        "(func $f (export \"just_add\") (param i64 i64) (result i64)\n    (call $f (local.get 0) (local.get 1)))",
+    )]);
+    let path = fixture("recursing.wat", recursing.as_bytes());
+    let out = boundary(&["--quiet", "--wasm", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: pattern 1 (host calls a guest function): `just_add` trapped: call stack exhausted\n"
+    );
 }
 
 #[test]

@@ -14,11 +14,10 @@
 //!   instance (and the model with a fresh shadow);
 //! - at the end, all of linear memory equals the shadow.
 
-use crate::error::{Error, MemoryError};
-use crate::guest::{Point, add_points};
-use crate::host::{GuestModule, GuestOutput, HostOptions, WASM_PAGE, WasmHost};
-use crate::profile::EngineProfile;
 use arbitrary::Arbitrary;
+use boundary_host::guest::{Point, add_points};
+use boundary_host::wasmtime;
+use boundary_host::{EngineProfile, Error, GuestModule, GuestOutput, HostOptions, MemoryError, WASM_PAGE, WasmHost};
 use std::fmt;
 
 /// Operations per program beyond which the rest are ignored (keeps every input fast).
@@ -73,6 +72,7 @@ impl fmt::Debug for Offset {
 pub enum Op {
     WritePoint {
         at: Offset,
+        #[arbitrary(with = any_point)]
         point: Point,
     },
     ReadPoint {
@@ -112,6 +112,11 @@ pub enum Op {
     Grow {
         pages: u8,
     },
+}
+
+/// Any Point: its two fields from the input, in order.
+fn any_point(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Point> {
+    Ok(Point::new(u.arbitrary()?, u.arbitrary()?))
 }
 
 /// Up to [`MAX_BYTES`] bytes, length first: a long run of input bytes must not turn into one huge write.
@@ -358,7 +363,7 @@ impl Resolver {
             Offset::FromEnd(n) => self.size.saturating_sub(usize::from(n % 17)),
             Offset::Zero => 0,
             Offset::Max => u32::MAX as usize,
-            Offset::Negative(n) => crate::memory::guest_offset(-1 - i32::from(n)),
+            Offset::Negative(n) => boundary_host::guest_offset(-1 - i32::from(n)),
             Offset::Static(k) => self.static_at as usize + usize::from(k % 8),
             Offset::Huge(n) => usize::MAX - usize::from(n),
         }
@@ -448,10 +453,10 @@ fn perform(host: &mut WasmHost, op: &Op, r: &Resolver, skip: bool) -> Outcome {
             call_outcome(host.point_add_batch(r.ptr(*out), r.ptr(*a), r.ptr(*b), batch_count(*count)), returned)
         }
         Op::ReadStatic => call_outcome(host.plugin_shared_value_ptr(), |ptr| {
-            read(host.read::<i32>(crate::memory::guest_offset(ptr)).map(|v| v.to_le_bytes().to_vec()))
+            read(host.read::<i32>(boundary_host::guest_offset(ptr)).map(|v| v.to_le_bytes().to_vec()))
         }),
         Op::WriteStatic { value } => call_outcome(host.plugin_shared_value_ptr(), |ptr| {
-            wrote(host.write(crate::memory::guest_offset(ptr), value))
+            wrote(host.write(boundary_host::guest_offset(ptr), value))
         }),
         Op::GuestReadsStatic => call_outcome(host.read_plugin_shared_value(), Outcome::Value),
         Op::Grow { .. } if skip => Outcome::Skipped,
@@ -567,7 +572,7 @@ impl Oracle {
             }
         }
         let state = host.state_mut();
-        state.shared_value = crate::guest::HOST_SHARED_VALUE_INITIAL;
+        state.shared_value = boundary_host::guest::HOST_SHARED_VALUE_INITIAL;
         state.last_logged = None;
         state.calls = Default::default();
         if self.profile().prepare_store(host.store_mut(), HostOptions::default().fuel).is_err() {

@@ -1,12 +1,17 @@
-//! The C++ host (`host/cpp-host/`): the article's `WasmHost` design on Wasmtime's C++ API (`wasmtime.hh`), built
-//! by `build.rs` against the headers of the very wasmtime this crate links (`wasmtime-c-api-impl`), so one
-//! wasmtime build serves both hosts. [`CppHost`] wraps its C bridge (`host/cpp-host/bridge.h`) safely and runs the
-//! same five patterns as the Rust host core, through [`PatternHost`]; its timed loops run inside C++ so that the
-//! benches measure C++ calling wasmtime, not Rust calling C++.
+//! The C++ host (`cpp/`): the article's `WasmHost` design on Wasmtime's C++ API (`wasmtime.hh`), built by
+//! `build.rs` against the headers of the very wasmtime this crate links (`wasmtime-c-api-impl`), so one wasmtime
+//! build serves both hosts. [`CppHost`] wraps its C bridge (`cpp/bridge.h`) safely and runs the same five patterns
+//! as the Rust host core, through [`PatternHost`]; its timed loops run inside C++ so that the benches measure C++
+//! calling wasmtime, not Rust calling C++.
+//!
+//! A module is checked against the ABI by the Rust host core before the C++ host sees it
+//! ([`boundary_host::GuestModule`]), so both hosts refuse the same modules with the same errors; the C++ host
+//! still looks up and type-checks every export itself.
 
-use crate::error::{Error, MemoryError};
-use crate::host::{HostCalls, WASM_PAGE, static_offset};
-use crate::patterns::{Failure, PatternHost};
+use boundary_host::patterns::{Failure, PatternHost};
+use boundary_host::{
+    EngineProfile, Error, GuestModule, GuestOutput, HostCalls, HostOptions, MemoryError, WASM_PAGE, static_offset,
+};
 use std::ffi::{CStr, c_char, c_int};
 use std::ptr::NonNull;
 use std::time::Duration;
@@ -36,7 +41,7 @@ unsafe extern "C" {
     fn boundary_cpp_host_new(
         wasm: *const u8,
         len: usize,
-        inherit_stdio: c_int,
+        output: c_int,
         error: *mut c_char,
         error_len: usize,
     ) -> *mut RawCppHost;
@@ -48,6 +53,8 @@ unsafe extern "C" {
     fn boundary_cpp_point_add(host: *mut RawCppHost, out: u32, a: u32, b: u32) -> c_int;
     fn boundary_cpp_plugin_shared_value_ptr(host: *mut RawCppHost, out: *mut u32) -> c_int;
     fn boundary_cpp_read_plugin_shared_value(host: *mut RawCppHost, out: *mut i32) -> c_int;
+    fn boundary_cpp_has_read_plugin_shared_value(host: *const RawCppHost) -> c_int;
+    fn boundary_cpp_take_output(host: *mut RawCppHost, dest: *mut u8, len: usize) -> usize;
     fn boundary_cpp_grow(host: *mut RawCppHost, pages: u64, old_pages: *mut u64) -> c_int;
     fn boundary_cpp_read(host: *mut RawCppHost, offset: usize, dest: *mut u8, len: usize) -> c_int;
     fn boundary_cpp_write(host: *mut RawCppHost, offset: usize, src: *const u8, len: usize) -> c_int;
@@ -79,8 +86,8 @@ pub struct CppHost {
     /// The module, kept to instantiate afresh after a trap.
     wasm: Vec<u8>,
     name: String,
-    inherit_stdio: bool,
-    /// The export whose trap discarded the instance, as in [`crate::WasmHost`].
+    output: GuestOutput,
+    /// The export whose trap discarded the instance, as in [`boundary_host::WasmHost`].
     poisoned: Option<String>,
 }
 
@@ -97,12 +104,15 @@ impl Drop for CppHost {
     }
 }
 
-/// The C API's error text on one line: wasmtime formats errors with their causes on separate lines, and with a
-/// backtrace when `RUST_BACKTRACE` is set; the causes are kept, joined by `: `, and the backtrace dropped.
+/// The C API's error text on one line: wasmtime formats errors with their causes on separate lines, a trap with
+/// its wasm backtrace, and any error with a Rust backtrace when `RUST_BACKTRACE` is set; the causes are kept,
+/// joined by `: `, the backtraces dropped, and wasmtime's "wasm trap: " prefix too (the message already says
+/// "trapped").
 fn one_line(text: &str) -> String {
     let mut parts = Vec::new();
     for line in text.lines().map(str::trim) {
-        if line.starts_with("Stack backtrace") || line.starts_with("stack backtrace") {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("stack backtrace") || lower.starts_with("wasm backtrace") {
             break;
         }
         if !line.is_empty() && line != "Caused by:" {
@@ -111,15 +121,25 @@ fn one_line(text: &str) -> String {
             parts.push(line);
         }
     }
-    parts.join(": ")
+    parts.join(": ").replace("trapped: wasm trap: ", "trapped: ")
 }
 
-fn create(name: &str, wasm: &[u8], inherit_stdio: bool) -> Result<NonNull<RawCppHost>, Error> {
+/// The bridge's `BOUNDARY_CPP_OUTPUT_*` value for `output`.
+fn output_mode(output: GuestOutput) -> c_int {
+    match output {
+        GuestOutput::Discard => 0,
+        GuestOutput::Inherit => 1,
+        GuestOutput::Keep { echo: false } => 2,
+        GuestOutput::Keep { echo: true } => 3,
+    }
+}
+
+fn create(name: &str, wasm: &[u8], output: GuestOutput) -> Result<NonNull<RawCppHost>, Error> {
     let mut error = [0 as c_char; 512];
     // SAFETY: `wasm` is a live slice of `wasm.len()` bytes and `error` a writable buffer of `error.len()` bytes; the
     // bridge reads and writes only within them and keeps neither.
     let raw = unsafe {
-        boundary_cpp_host_new(wasm.as_ptr(), wasm.len(), c_int::from(inherit_stdio), error.as_mut_ptr(), error.len())
+        boundary_cpp_host_new(wasm.as_ptr(), wasm.len(), output_mode(output), error.as_mut_ptr(), error.len())
     };
     NonNull::new(raw).ok_or_else(|| {
         // SAFETY: on failure the bridge wrote a NUL-terminated string into `error`, which is zeroed beforehand and
@@ -130,10 +150,14 @@ fn create(name: &str, wasm: &[u8], inherit_stdio: bool) -> Result<NonNull<RawCpp
 }
 
 impl CppHost {
-    /// Compiles, links and instantiates `wasm` (binary, or WAT text) in the C++ host; `name` names it in errors.
-    pub fn new(name: &str, wasm: &[u8], inherit_stdio: bool) -> Result<Self, Error> {
-        let raw = create(name, wasm, inherit_stdio)?;
-        Ok(CppHost { raw, wasm: wasm.to_vec(), name: name.to_string(), inherit_stdio, poisoned: None })
+    /// Checks `wasm` (binary, or WAT text) against the ABI with the Rust host core, then compiles, links and
+    /// instantiates it in the C++ host; `name` names it in errors.
+    pub fn new(name: &str, wasm: &[u8], output: GuestOutput) -> Result<Self, Error> {
+        let is_text = !wasm.starts_with(b"\0asm");
+        let check = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
+        GuestModule::load(name.to_string(), wasm, is_text, EngineProfile::CraneliftNone, check)?;
+        let raw = create(name, wasm, output)?;
+        Ok(CppHost { raw, wasm: wasm.to_vec(), name: name.to_string(), output, poisoned: None })
     }
 
     fn last_error(&self) -> String {
@@ -231,6 +255,11 @@ impl PatternHost for CppHost {
         static_offset(ptr, self.memory_size())
     }
 
+    fn reads_plugin_shared_value(&self) -> bool {
+        // SAFETY: `raw` is live.
+        unsafe { boundary_cpp_has_read_plugin_shared_value(self.raw.as_ptr()) != 0 }
+    }
+
     fn read_plugin_shared_value(&mut self) -> Result<i32, Error> {
         self.usable()?;
         let mut value = 0;
@@ -238,6 +267,17 @@ impl PatternHost for CppHost {
         let status = unsafe { boundary_cpp_read_plugin_shared_value(self.raw.as_ptr(), &mut value) };
         self.status("read_plugin_shared_value", status)?;
         Ok(value)
+    }
+
+    fn take_guest_output(&mut self) -> Option<Vec<u8>> {
+        if !matches!(self.output, GuestOutput::Keep { .. }) {
+            return None;
+        }
+        let mut buf = vec![0; boundary_host::output::KEPT_BYTES];
+        // SAFETY: `raw` is live and `buf` writable for `buf.len()` bytes; the bridge copies at most that many.
+        let len = unsafe { boundary_cpp_take_output(self.raw.as_ptr(), buf.as_mut_ptr(), buf.len()) };
+        buf.truncate(len);
+        Some(buf)
     }
 
     fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), MemoryError> {
@@ -289,7 +329,7 @@ impl PatternHost for CppHost {
     }
 
     fn reset(&mut self) -> Result<(), Error> {
-        let fresh = create(&self.name, &self.wasm, self.inherit_stdio)?;
+        let fresh = create(&self.name, &self.wasm, self.output)?;
         // SAFETY: the old `raw` came from `boundary_cpp_host_new` and is replaced right after, never used again.
         unsafe { boundary_cpp_host_free(self.raw.as_ptr()) };
         self.raw = fresh;

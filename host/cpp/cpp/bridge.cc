@@ -27,10 +27,14 @@ int report(boundary_cpp_host *h, boundary_cpp::Status status) {
 
 extern "C" {
 
-boundary_cpp_host *boundary_cpp_host_new(const uint8_t *wasm, size_t len, int inherit_stdio, char *error,
-                                         size_t error_len) {
+boundary_cpp_host *boundary_cpp_host_new(const uint8_t *wasm, size_t len, int output, char *error, size_t error_len) {
   std::string why;
-  auto host = boundary_cpp::WasmHost::create(wasm, len, inherit_stdio != 0, why);
+  std::unique_ptr<boundary_cpp::WasmHost> host;
+  if (output < BOUNDARY_CPP_OUTPUT_DISCARD || output > BOUNDARY_CPP_OUTPUT_KEEP_AND_ECHO) {
+    why = "unknown output mode " + std::to_string(output);
+  } else {
+    host = boundary_cpp::WasmHost::create(wasm, len, static_cast<boundary_cpp::Output>(output), why);
+  }
   if (!host) {
     if (error_len > 0) {
       size_t n = std::min(why.size(), error_len - 1);
@@ -68,6 +72,17 @@ int boundary_cpp_plugin_shared_value_ptr(boundary_cpp_host *h, uint32_t *out) {
 
 int boundary_cpp_read_plugin_shared_value(boundary_cpp_host *h, int32_t *out) {
   return report(h, h->host->read_plugin_shared_value(*out));
+}
+
+int boundary_cpp_has_read_plugin_shared_value(const boundary_cpp_host *h) {
+  return h->host->has_read_plugin_shared_value() ? 1 : 0;
+}
+
+size_t boundary_cpp_take_output(boundary_cpp_host *h, uint8_t *dest, size_t len) {
+  std::string kept = h->host->take_output();
+  size_t n = std::min(kept.size(), len);
+  std::memcpy(dest, kept.data(), n);
+  return n;
 }
 
 int boundary_cpp_grow(boundary_cpp_host *h, uint64_t pages, uint64_t *old_pages) {

@@ -1,4 +1,4 @@
-/* The C functions through which Rust drives the C++ host (`host/src/cpp.rs` declares the same). Every function
+/* The C functions through which Rust drives the C++ host (`host/cpp/src/lib.rs` declares the same). Every function
  * that can fail returns 0 on success and 1 on failure, with the reason in `boundary_cpp_last_error`. */
 
 #ifndef BOUNDARY_CPP_BRIDGE_H
@@ -22,6 +22,15 @@ typedef struct boundary_cpp_state {
   uint64_t set_calls;
 } boundary_cpp_state;
 
+/* Where the guest's stdout goes: nowhere, the process's stdout (and stderr), kept for `boundary_cpp_take_output`, or
+ * kept and also written to the process's stdout (with stderr inherited). */
+enum {
+  BOUNDARY_CPP_OUTPUT_DISCARD = 0,
+  BOUNDARY_CPP_OUTPUT_INHERIT = 1,
+  BOUNDARY_CPP_OUTPUT_KEEP = 2,
+  BOUNDARY_CPP_OUTPUT_KEEP_AND_ECHO = 3,
+};
+
 /* The benches' timed loops (see `boundary_cpp_time`). */
 enum {
   BOUNDARY_CPP_TYPED_CALL = 0,
@@ -33,8 +42,7 @@ enum {
 
 /* A new host for the module in `wasm[0..len]`, or null with the reason copied (NUL-terminated, cut to fit) into
  * `error[0..error_len]`. */
-boundary_cpp_host *boundary_cpp_host_new(const uint8_t *wasm, size_t len, int inherit_stdio, char *error,
-                                         size_t error_len);
+boundary_cpp_host *boundary_cpp_host_new(const uint8_t *wasm, size_t len, int output, char *error, size_t error_len);
 void boundary_cpp_host_free(boundary_cpp_host *host);
 /* The reason the last failing call on `host` failed; valid until the next call on `host`. */
 const char *boundary_cpp_last_error(const boundary_cpp_host *host);
@@ -45,6 +53,11 @@ int boundary_cpp_trigger_host_calls(boundary_cpp_host *host, int32_t value);
 int boundary_cpp_point_add(boundary_cpp_host *host, uint32_t out, uint32_t a, uint32_t b);
 int boundary_cpp_plugin_shared_value_ptr(boundary_cpp_host *host, uint32_t *out);
 int boundary_cpp_read_plugin_shared_value(boundary_cpp_host *host, int32_t *out);
+/* 1 if the module exports `read_plugin_shared_value` (optional in the ABI), else 0. */
+int boundary_cpp_has_read_plugin_shared_value(const boundary_cpp_host *host);
+/* Copies what the guest wrote to stdout since the last take (at most `len` bytes; the rest of it is dropped) into
+ * `dest` and returns how many bytes it copied; 0 when the output is not kept. */
+size_t boundary_cpp_take_output(boundary_cpp_host *host, uint8_t *dest, size_t len);
 int boundary_cpp_grow(boundary_cpp_host *host, uint64_t pages, uint64_t *old_pages);
 
 /* Bounds-checked copies; 1 (and nothing copied) when `offset .. offset + len` is not inside linear memory. */

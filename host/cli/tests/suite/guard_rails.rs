@@ -1,9 +1,9 @@
 //! Guard rails: every way a guest or its input can go wrong, what the host core makes of it, and what the main job
 //! (`boundary --wasm`) prints. Each case observes a real outcome and compares it with the expected one; the table
-//! in README's "Guard rails" section is generated from the same cases, and the test fails when the two differ.
-//! After a deliberate change, `BOUNDARY_BLESS=1 cargo test --release guard_rails` rewrites that table.
+//! in `host/README.md`'s "Guard rails" section is generated from the same cases, and the test fails when the two
+//! differ. After a deliberate change, `BOUNDARY_BLESS=1 cargo test --release guard_rails` rewrites that table.
 
-use crate::{mutated_wat, quiet_options};
+use crate::support::{memoryless_abi, mutated_wat, quiet_options};
 use boundary_host::guest::export;
 use boundary_host::wasmtime::{self, Trap};
 use boundary_host::{EngineProfile, Error, GuestModule, HostOptions, MemoryError, TrapKind, WasmHost};
@@ -23,7 +23,7 @@ fn abi_with_just_add(body: &str, extra: &str) -> String {
 }
 
 fn fixture_file(name: &str, contents: &[u8]) -> PathBuf {
-    crate::fixture_file("guard-rails", name, contents)
+    crate::support::fixture_file("guard-rails", name, contents)
 }
 
 fn load(text: &str, profile: EngineProfile, options: HostOptions) -> GuestModule {
@@ -45,7 +45,7 @@ fn main_job(path: &Path, args: &[&str], needle: &str) -> String {
         .args(args)
         .output()
         .unwrap();
-    match crate::bad_input_line(&out, needle) {
+    match crate::support::bad_input_line(&out, needle) {
         Ok(()) => {
             let flags = if args.is_empty() { String::new() } else { format!(" (`{}`)", args.join(" ")) };
             format!("exit 2, one line{flags}")
@@ -163,6 +163,41 @@ fn unknown_import() -> Observed {
     })
 }
 
+fn memory_kind(name: &str, memory: &str, detail: fn(&Error) -> Option<String>) -> Observed {
+    wat_error(name, &memoryless_abi(memory), detail)
+}
+
+fn unsupported(e: &Error) -> Option<String> {
+    match e {
+        Error::UnsupportedMemory { reason, .. } => Some(reason.clone()),
+        _ => None,
+    }
+}
+
+/// A compile error whose message names `what` (this build of wasmtime has the proposal off).
+fn compile_naming(e: &Error, what: &str) -> Option<String> {
+    match e {
+        Error::Compile { message, .. } if message.contains(what) => Some(format!("naming {what}")),
+        _ => None,
+    }
+}
+
+fn memory64() -> Observed {
+    memory_kind("memory64.wat", "(memory (export \"memory\") i64 17)", unsupported)
+}
+
+fn two_memories() -> Observed {
+    memory_kind("two-memories.wat", "(memory (export \"memory\") 17) (memory 1)", unsupported)
+}
+
+fn shared_memory() -> Observed {
+    memory_kind("shared.wat", "(memory (export \"memory\") 17 17 shared)", |e| compile_naming(e, "shared memories"))
+}
+
+fn small_pages() -> Observed {
+    memory_kind("pagesize.wat", "(memory (export \"memory\") 65536 (pagesize 1))", |e| compile_naming(e, "page size"))
+}
+
 // 4. Guest traps.
 
 /// Each trap: a `just_add` body that raises it, extra module items it needs, and the code it must surface as.
@@ -265,6 +300,58 @@ fn runaway_epoch() -> Observed {
     };
     let path = fixture_file("runaway-epoch.wat", text.as_bytes());
     observed(core, main_job(&path, &["--profile", "epoch", "--timeout", "0.1"], "interrupt"))
+}
+
+fn runaway_other_profiles() -> Observed {
+    let text = abi_with_just_add(SPIN, "");
+    let mut host = load(&text, EngineProfile::Cranelift, quiet_options()).instantiate().unwrap();
+    let core = match host.with_deadline(Duration::from_millis(100), |h| h.just_add(15, 27)) {
+        Err(Error::NoDeadline { profile }) => {
+            format!("`Error::NoDeadline` for `{profile}` and the other profiles: their code cannot be interrupted")
+        }
+        other => format!("{other:?}"),
+    };
+    let path = fixture_file("runaway.wat", text.as_bytes());
+    // The same outcome under each: shown once, with the profile as `P`.
+    let mut main: Vec<String> = ["cranelift", "winch", "pulley"]
+        .iter()
+        .map(|p| {
+            let seen = main_job(&path, &["--profile", p, "--timeout", "0.5"], "did not finish within 0.5 s");
+            seen.replace(&format!("--profile {p} "), "--profile P ")
+        })
+        .collect();
+    main.dedup();
+    observed(core, main.join(" / "))
+}
+
+fn runaway_start() -> Observed {
+    let memory = "(memory (export \"memory\") 1)";
+    let text = mutated_wat(&[(memory, &format!("{memory}\n  (func $spin (loop $l (br $l)))\n  (start $spin)"))]);
+    let guest = load(&text, EngineProfile::Epoch, quiet_options());
+    let core = match guest.instantiate_with_deadline(Duration::from_millis(100)) {
+        Err(Error::StartTrapped { trap: TrapKind::Wasm(Trap::Interrupt), .. }) => {
+            "`Error::StartTrapped` with `Trap::Interrupt` (`GuestModule::instantiate_with_deadline`, `epoch` profile)"
+                .to_string()
+        }
+        other => format!("{other:?}"),
+    };
+    let path = fixture_file("runaway-start.wat", text.as_bytes());
+    let epoch = main_job(&path, &["--profile", "epoch", "--timeout", "0.5"], "the start function");
+    let other = main_job(&path, &["--profile", "winch", "--timeout", "0.5"], "instantiating");
+    observed(core, format!("{epoch} / {other}"))
+}
+
+fn blocked_in_host_call() -> Observed {
+    let sleep = "(i32.store (i32.const 2064) (i32.const 1))
+    (i64.store (i32.const 2072) (i64.const 3600000000000))
+    (drop (call $poll (i32.const 2048) (i32.const 4096) (i32.const 1) (i32.const 8192)))
+    (i64.const 42)";
+    let import =
+        "(import \"wasi_snapshot_preview1\" \"poll_oneoff\" (func $poll (param i32 i32 i32 i32) (result i32)))";
+    let text = abi_with_just_add(sleep, import);
+    let path = fixture_file("sleeping.wat", text.as_bytes());
+    let main = main_job(&path, &["--profile", "epoch", "--timeout", "0.5"], "did not stop when interrupted");
+    observed("not interruptible: an epoch check cannot reach host code", main)
 }
 
 // 6. A guest that grows memory without bound.
@@ -514,7 +601,7 @@ const CASES: &[Case] = &[
     Case {
         what: "2. a required function export missing",
         observe: missing_function,
-        expected_core: "`Error::MissingExport`, each of the 6 required exports named",
+        expected_core: "`Error::MissingExport`, each of the 5 required exports named",
         expected_main: "exit 2, one line",
     },
     Case {
@@ -527,6 +614,30 @@ const CASES: &[Case] = &[
         what: "3. an import the host does not provide",
         observe: unknown_import,
         expected_core: "`Error::UnknownImport`: `env::host_explode`",
+        expected_main: "exit 2, one line",
+    },
+    Case {
+        what: "3. a 64-bit memory (memory64)",
+        observe: memory64,
+        expected_core: "`Error::UnsupportedMemory`: its `memory` is a 64-bit memory (memory64), whose pointers do not fit the ABI's i32",
+        expected_main: "exit 2, one line",
+    },
+    Case {
+        what: "3. two linear memories",
+        observe: two_memories,
+        expected_core: "`Error::UnsupportedMemory`: it has 2 linear memories; the host drives one, so that every guest pointer means `memory`",
+        expected_main: "exit 2, one line",
+    },
+    Case {
+        what: "3. a shared memory",
+        observe: shared_memory,
+        expected_core: "`Error::Compile`: naming shared memories",
+        expected_main: "exit 2, one line",
+    },
+    Case {
+        what: "3. pages other than 64 KiB",
+        observe: small_pages,
+        expected_core: "`Error::Compile`: naming page size",
         expected_main: "exit 2, one line",
     },
     Case {
@@ -584,6 +695,24 @@ const CASES: &[Case] = &[
         expected_main: "exit 2, one line (`--profile epoch --timeout 0.1`)",
     },
     Case {
+        what: "5. infinite loop, every other profile",
+        observe: runaway_other_profiles,
+        expected_core: "`Error::NoDeadline` for `cranelift` and the other profiles: their code cannot be interrupted",
+        expected_main: "exit 2, one line (`--profile P --timeout 0.5`)",
+    },
+    Case {
+        what: "5. infinite loop in the start function",
+        observe: runaway_start,
+        expected_core: "`Error::StartTrapped` with `Trap::Interrupt` (`GuestModule::instantiate_with_deadline`, `epoch` profile)",
+        expected_main: "exit 2, one line (`--profile epoch --timeout 0.5`) / exit 2, one line (`--profile winch --timeout 0.5`)",
+    },
+    Case {
+        what: "5. a guest blocked in a host call (an hour's WASI sleep)",
+        observe: blocked_in_host_call,
+        expected_core: "not interruptible: an epoch check cannot reach host code",
+        expected_main: "exit 2, one line (`--profile epoch --timeout 0.5`)",
+    },
+    Case {
         what: "6. unbounded `memory.grow`, store limit set to fail growth",
         observe: grow_fails,
         expected_core: "the guest's `memory.grow` returns -1 at the 64 MiB cap; it carries on with 1024 pages",
@@ -627,7 +756,7 @@ const CASES: &[Case] = &[
     },
 ];
 
-const BEGIN: &str = "<!-- guard-rails table: generated by host/tests/suite/guard_rails.rs -->";
+const BEGIN: &str = "<!-- guard-rails table: generated by host/cli/tests/suite/guard_rails.rs -->";
 const END: &str = "<!-- end of guard-rails table -->";
 
 fn readme_path() -> PathBuf {
@@ -666,7 +795,7 @@ fn guard_rails() {
             std::fs::write(&path, format!("{}{generated}{}", &readme[..begin], &readme[end..])).unwrap();
         } else {
             panic!(
-                "README's guard-rails table is out of date; run `BOUNDARY_BLESS=1 cargo test --release guard_rails`:\n{generated}"
+                "host/README.md's guard-rails table is out of date; run `BOUNDARY_BLESS=1 cargo test --release guard_rails`:\n{generated}"
             );
         }
     }

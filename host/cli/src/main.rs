@@ -1,0 +1,332 @@
+//! `cargo run --release`: runs the five interaction patterns against the guest and verifies each.
+//!
+//! Every step that can run guest code (compiling, instantiating, each pattern) has a deadline (`--timeout`), so no
+//! guest makes this command hang; see `watchdog.rs`. Exit status: 0 when every pattern passes, 1 when one gives a
+//! wrong value, 2 on bad input (usage, an unreadable or incompatible module, an unknown profile) or a guest that
+//! misbehaves (traps, runs away, grows memory past the limit, hands over a pointer the host will not follow), 3
+//! when nothing failed but a pattern could not be verified.
+
+mod watchdog;
+
+use boundary_host::patterns::{self, Failure, Outcome, PATTERNS, PatternHost, Verdict};
+use boundary_host::{EngineProfile, Error, GuestModule, GuestOutput, HostOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use watchdog::Watchdog;
+
+const USAGE: &str = "\
+Runs the five host <-> guest interaction patterns on Wasmtime and verifies each.
+
+Usage: boundary [OPTIONS]
+
+Options:
+  --wasm PATH       drive this module instead of the built-in guest (binary .wasm, or WAT text if PATH ends in
+                    .wat); it must have the guest's ABI (see README)
+  --host rust|cpp   the host that drives the guest: the Rust host core, or the C++ host on wasmtime.hh
+                    (default configuration only; in a build made with `--features cpp`) [default: rust]
+  --profile NAME    engine profile [default: cranelift]
+  --fuel N          fuel for each instance under --profile fuel [default: 1000000000]
+  --timeout SECS    the most time each step may take: compiling the module, instantiating it (its start
+                    function included) and each pattern [default: 20]
+  --max-memory MIB  most linear memory the guest may have; growing past it traps (Rust host) [default: 1024]
+  --quiet           print only failures and the summary; guest output is not shown
+  --list-profiles   print the engine profiles and exit
+  -h, --help        print this help and exit
+
+Exit status: 0 all patterns passed, 1 a pattern gave a wrong value, 2 bad input or a misbehaving guest
+(a trap, a step past its deadline, memory past the limit, a pointer the host will not follow), 3 nothing
+failed but a pattern could not be verified (a guest without read_plugin_shared_value whose output does not
+show what it sees).";
+
+/// Which host drives the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HostKind {
+    Rust,
+    Cpp,
+}
+
+struct Args {
+    host: HostKind,
+    wasm: Option<PathBuf>,
+    profile: EngineProfile,
+    quiet: bool,
+    fuel: Option<u64>,
+    timeout: Duration,
+    max_memory_mib: Option<usize>,
+}
+
+const DEFAULT_FUEL: u64 = 1_000_000_000;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+const DEFAULT_MAX_MEMORY_MIB: usize = 1024;
+/// A 32-bit linear memory holds at most 4 GiB.
+const MAX_MEMORY_MIB: usize = 4096;
+/// Under the `epoch` profile the guest is interrupted at the deadline; the watchdog waits this much longer.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_MISBEHAVED: u8 = 2;
+const EXIT_UNVERIFIED: u8 = 3;
+
+enum Command {
+    Run(Args),
+    Help,
+    ListProfiles,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let mut parsed = Args {
+        host: HostKind::Rust,
+        wasm: None,
+        profile: EngineProfile::Cranelift,
+        quiet: false,
+        fuel: None,
+        timeout: DEFAULT_TIMEOUT,
+        max_memory_mib: None,
+    };
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value =
+            |name: &str| inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{name} needs a value"));
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--list-profiles" => return Ok(Command::ListProfiles),
+            "--quiet" | "-q" => parsed.quiet = true,
+            "--wasm" => parsed.wasm = Some(PathBuf::from(value("--wasm")?)),
+            "--host" => {
+                parsed.host = match value("--host")?.as_str() {
+                    "rust" => HostKind::Rust,
+                    "cpp" => HostKind::Cpp,
+                    other => return Err(format!("unknown host `{other}` (known: rust, cpp)")),
+                }
+            }
+            "--profile" => {
+                parsed.profile = EngineProfile::from_name(&value("--profile")?).map_err(|e| e.to_string())?
+            }
+            "--fuel" => {
+                let text = value("--fuel")?;
+                let fuel = text.parse().map_err(|_| format!("--fuel takes a whole number, not `{text}`"))?;
+                parsed.fuel = Some(fuel);
+            }
+            "--timeout" => {
+                let text = value("--timeout")?;
+                parsed.timeout = text
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| format!("--timeout takes a positive number of seconds, not `{text}`"))?;
+            }
+            "--max-memory" => {
+                let text = value("--max-memory")?;
+                let mib = text.parse().ok().filter(|m| (1..=MAX_MEMORY_MIB).contains(m)).ok_or_else(|| {
+                    format!("--max-memory takes a number of MiB from 1 to {MAX_MEMORY_MIB}, not `{text}`")
+                })?;
+                parsed.max_memory_mib = Some(mib);
+            }
+            other => return Err(format!("unexpected argument `{other}` (see --help)")),
+        }
+    }
+    if parsed.fuel.is_some() && parsed.profile != EngineProfile::Fuel {
+        return Err(format!("--fuel needs --profile fuel (the profile is `{}`)", parsed.profile));
+    }
+    if parsed.host == HostKind::Cpp {
+        if !cfg!(feature = "cpp") {
+            return Err("this build has no C++ host: run `cargo run --release --features cpp -- --host cpp` \
+                        (the C++ host needs cmake and a C++17 compiler; see README)"
+                .to_string());
+        }
+        if parsed.profile != EngineProfile::Cranelift {
+            return Err(format!(
+                "the C++ host runs wasmtime's default configuration only (`cranelift`), not `{}`",
+                parsed.profile
+            ));
+        }
+        if parsed.max_memory_mib.is_some() {
+            return Err("--max-memory applies to the Rust host only".to_string());
+        }
+    }
+    Ok(Command::Run(parsed))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Command::Run(args)) => args,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::ListProfiles) => {
+            for profile in EngineProfile::ALL {
+                println!("{:<16}{}", profile.name(), profile.summary());
+            }
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_MISBEHAVED);
+        }
+    };
+    run(&args)
+}
+
+/// How each step is watched: the watchdog's limit, the deadline shown to the user, why the watchdog must act, and
+/// the deadline the host core enforces itself (under `epoch` only).
+struct Deadlines {
+    watchdog: Watchdog,
+    limit: Duration,
+    shown: Duration,
+    why: String,
+    interrupt: Option<Duration>,
+}
+
+impl Deadlines {
+    fn new(args: &Args) -> Self {
+        let interrupt = (args.host == HostKind::Rust && args.profile == EngineProfile::Epoch).then_some(args.timeout);
+        let why = match (args.host, interrupt) {
+            (HostKind::Cpp, _) => "the C++ host cannot interrupt a running guest".to_string(),
+            (_, Some(_)) => "it did not stop when interrupted (it may be blocked inside a host call)".to_string(),
+            (_, None) => format!("profile `{}` cannot interrupt it (`epoch` can; `fuel` bounds it)", args.profile),
+        };
+        let limit = if interrupt.is_some() { args.timeout.saturating_add(INTERRUPT_GRACE) } else { args.timeout };
+        Deadlines { watchdog: Watchdog::start(), limit, shown: args.timeout, why, interrupt }
+    }
+
+    fn guard<R>(&self, what: &str, step: impl FnOnce() -> R) -> R {
+        self.watchdog.guard(what, self.limit, self.shown, &self.why, step)
+    }
+}
+
+fn run(args: &Args) -> ExitCode {
+    let quiet = args.quiet;
+    let say = |line: std::fmt::Arguments<'_>| {
+        if !quiet {
+            println!("[host] {line}");
+        }
+    };
+    let deadlines = Deadlines::new(args);
+    let mut host = match load(args, &deadlines, &say) {
+        Ok(host) => host,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_MISBEHAVED);
+        }
+    };
+
+    let mut log = say;
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(PATTERNS.len());
+    for pattern in &PATTERNS {
+        let what = format!("pattern {} ({})", pattern.number, pattern.title);
+        let outcome =
+            deadlines.guard(&what, || patterns::run_pattern(&mut *host, pattern, &mut log, deadlines.interrupt));
+        // A guest that trapped, ran out of time, outgrew its memory or handed over a bad pointer is bad input, not
+        // a wrong answer: one line, exit 2, and nothing more is asked of it.
+        if let Err(Failure::Host(e)) = &outcome.result {
+            eprintln!("error: {what}: {e}");
+            return ExitCode::from(EXIT_MISBEHAVED);
+        }
+        outcomes.push(outcome);
+    }
+    summarise(&outcomes, &say)
+}
+
+/// One line per pattern (failures and unverified ones even when quiet), the summary line, and the exit status.
+fn summarise(outcomes: &[Outcome], say: &dyn Fn(std::fmt::Arguments<'_>)) -> ExitCode {
+    let (mut passed, mut failed, mut unverified) = (0, 0, 0);
+    for outcome in outcomes {
+        let (number, title) = (outcome.number, outcome.title);
+        match &outcome.result {
+            Ok(Verdict::Passed) => {
+                passed += 1;
+                say(format_args!("pattern {number} passed: {title}"));
+            }
+            Ok(Verdict::Unverified(why)) => {
+                unverified += 1;
+                println!("[host] pattern {number} UNVERIFIED: {title}: {why}");
+            }
+            Err(e) => {
+                failed += 1;
+                println!("[host] pattern {number} FAILED: {title}: {e}");
+            }
+        }
+    }
+    if unverified == 0 {
+        println!("{passed} passed, {failed} failed");
+    } else {
+        println!("{passed} passed, {failed} failed, {unverified} unverified");
+    }
+    match (failed, unverified) {
+        (0, 0) => ExitCode::SUCCESS,
+        (0, _) => ExitCode::from(EXIT_UNVERIFIED),
+        _ => ExitCode::from(EXIT_FAILED),
+    }
+}
+
+/// Loads the module into the chosen host, each step under its deadline.
+fn load(
+    args: &Args,
+    deadlines: &Deadlines,
+    say: &dyn Fn(std::fmt::Arguments<'_>),
+) -> Result<Box<dyn PatternHost>, Error> {
+    let output = GuestOutput::Keep { echo: !args.quiet };
+    let name = args.wasm.as_ref().map_or("the verbose guest".to_string(), |p| p.display().to_string());
+    match args.host {
+        HostKind::Rust => {
+            let options = HostOptions {
+                output,
+                fuel: args.fuel.unwrap_or(DEFAULT_FUEL),
+                max_memory: Some(args.max_memory_mib.unwrap_or(DEFAULT_MAX_MEMORY_MIB) << 20),
+                trap_on_grow_failure: true,
+                ..HostOptions::default()
+            };
+            let guest = deadlines.guard(&format!("compiling {name}"), || match &args.wasm {
+                Some(path) => GuestModule::from_file(path, args.profile, options),
+                None => GuestModule::verbose_guest(args.profile, options),
+            })?;
+            say(format_args!(
+                "loaded {} under engine profile `{}` ({})",
+                guest.name(),
+                args.profile,
+                args.profile.summary()
+            ));
+            let host = deadlines.guard(&format!("instantiating {name}"), || match deadlines.interrupt {
+                Some(timeout) => guest.instantiate_with_deadline(timeout),
+                None => guest.instantiate(),
+            })?;
+            Ok(Box::new(host))
+        }
+        HostKind::Cpp => {
+            deadlines.guard(&format!("loading {name} into the C++ host"), || load_cpp(args, &name, output, say))
+        }
+    }
+}
+
+#[cfg(feature = "cpp")]
+fn load_cpp(
+    args: &Args,
+    name: &str,
+    output: GuestOutput,
+    say: &dyn Fn(std::fmt::Arguments<'_>),
+) -> Result<Box<dyn PatternHost>, Error> {
+    let bytes = match &args.wasm {
+        Some(path) => std::fs::read(path).map_err(|source| Error::ReadModule { path: path.clone(), source })?,
+        None => boundary_host::guest::VERBOSE_WASM.to_vec(),
+    };
+    let host = boundary_cpp_host::CppHost::new(name, &bytes, output)?;
+    say(format_args!("loaded {name} in the C++ host (wasmtime.hh, default configuration)"));
+    Ok(Box::new(host))
+}
+
+/// Unreachable: `parse_args` refuses `--host cpp` in a build without the C++ host.
+#[cfg(not(feature = "cpp"))]
+fn load_cpp(
+    _: &Args,
+    _: &str,
+    _: GuestOutput,
+    _: &dyn Fn(std::fmt::Arguments<'_>),
+) -> Result<Box<dyn PatternHost>, Error> {
+    Err(Error::CppHost { message: "this build has no C++ host (build with `--features cpp`)".to_string() })
+}

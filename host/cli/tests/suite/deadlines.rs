@@ -1,0 +1,87 @@
+//! No guest makes the `boundary` command hang: a guest that loops in an export or in its start function, or that
+//! blocks in a host call, ends within `--timeout` (plus a little) under every profile, with exit status 2 and one
+//! line naming the step that ran out of time.
+
+use crate::support::{bad_input_line, fixture_file, mutated_wat};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const TIMEOUT: &str = "1";
+/// Generous: a step stops at the deadline (the `epoch` profile's watchdog one second after); this only guards
+/// against "never" on a loaded machine.
+const BOUND: Duration = Duration::from_secs(15);
+
+const JUST_ADD: &str =
+    "(func (export \"just_add\") (param i64 i64) (result i64)\n    (i64.add (local.get 0) (local.get 1)))";
+const MEMORY: &str = "(memory (export \"memory\") 1)";
+
+fn looping_export() -> String {
+    mutated_wat(&[(
+        JUST_ADD,
+        "(func (export \"just_add\") (param i64 i64) (result i64)\n    (loop $l (br $l)) unreachable)",
+    )])
+}
+
+fn looping_start() -> String {
+    mutated_wat(&[(MEMORY, &format!("{MEMORY}\n  (func $spin (loop $l (br $l)))\n  (start $spin)"))])
+}
+
+/// `just_add` asks WASI to sleep for an hour (`poll_oneoff` on a monotonic clock): stuck in a host call, where
+/// no epoch check can reach it.
+fn sleeping_in_a_host_call() -> String {
+    let sleep = "(func (export \"just_add\") (param i64 i64) (result i64)
+    (i32.store (i32.const 2064) (i32.const 1))
+    (i64.store (i32.const 2072) (i64.const 3600000000000))
+    (drop (call $poll (i32.const 2048) (i32.const 4096) (i32.const 1) (i32.const 8192)))
+    (i64.const 42))";
+    let import =
+        "(import \"wasi_snapshot_preview1\" \"poll_oneoff\" (func $poll (param i32 i32 i32 i32) (result i32)))";
+    mutated_wat(&[(JUST_ADD, sleep), (MEMORY, &format!("{import}\n  {MEMORY}"))])
+}
+
+/// Runs `boundary --quiet --wasm <text> --profile <profile> --timeout 1`; checks one `error:` line containing
+/// `needle`, exit 2, and an end within `BOUND`; returns the line.
+fn ends_in_time(name: &str, text: &str, profile: &str, needle: &str) -> String {
+    let path = fixture_file("deadlines", &format!("{name}-{profile}.wat"), text.as_bytes());
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_boundary"))
+        .args(["--quiet", "--wasm", path.to_str().unwrap(), "--profile", profile, "--timeout", TIMEOUT])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    if let Err(e) = bad_input_line(&out, needle) {
+        panic!("{name} under {profile}: {e}");
+    }
+    assert!(took < BOUND, "{name} under {profile} took {took:?}");
+    String::from_utf8_lossy(&out.stderr).trim_end().to_string()
+}
+
+#[test]
+fn a_guest_looping_in_an_export_ends_within_the_deadline_under_every_profile() {
+    let text = looping_export();
+    for profile in ["cranelift", "winch", "pulley", "pooling", "bounds-checked"] {
+        let line =
+            ends_in_time("loop", &text, profile, "pattern 1 (host calls a guest function) did not finish within 1 s");
+        assert!(line.contains(&format!("profile `{profile}` cannot interrupt it")), "{line}");
+    }
+    ends_in_time("loop", &text, "epoch", "`just_add` was interrupted: its deadline passed");
+    ends_in_time("loop", &text, "fuel", "`just_add` ran out of fuel");
+}
+
+#[test]
+fn a_guest_looping_in_its_start_function_ends_within_the_deadline_under_every_profile() {
+    let text = looping_start();
+    for profile in ["cranelift", "winch", "pulley", "pooling"] {
+        ends_in_time("start", &text, profile, "instantiating ");
+    }
+    ends_in_time("start", &text, "epoch", "the start function of ");
+    ends_in_time("start", &text, "fuel", "ran out of fuel");
+}
+
+#[test]
+fn a_guest_blocked_in_a_host_call_ends_even_under_epoch() {
+    let text = sleeping_in_a_host_call();
+    let line = ends_in_time("sleep", &text, "epoch", "did not finish within 1 s");
+    assert!(line.contains("did not stop when interrupted"), "{line}");
+    ends_in_time("sleep", &text, "cranelift", "did not finish within 1 s");
+}

@@ -1,0 +1,9 @@
+//! The `boundary` command as a user runs it: the run, bad input, deadlines on every step, the guard-rails table,
+//! and the article's guest.
+
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+
+mod cli;
+mod deadlines;
+mod guard_rails;

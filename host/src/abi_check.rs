@@ -1,0 +1,173 @@
+//! Checking a compiled module against the guest ABI ([`crate::guest`]) before anything runs: its imports of the
+//! `env` functions, its exports and their signatures, and its linear memory. Whatever the host cannot drive
+//! safely is refused here with an error that names it, so a module that loads can be driven.
+
+use crate::error::Error;
+use crate::guest::{self, AbiFunc, AbiType, export, import};
+use wasmtime::{ExternType, FuncType, MemoryType, Module, ModuleExport, ValType};
+
+/// The WASI reactor initialiser: called once after instantiation when a module exports it.
+pub(crate) const INITIALIZE: AbiFunc = AbiFunc { name: "_initialize", params: &[], results: &[] };
+
+/// The only page size the host drives: it reserves memory (pattern 3) and reports sizes in wasm pages of 64 KiB.
+const PAGE_SIZE: u64 = crate::instance::WASM_PAGE as u64;
+
+fn abi_type(ty: &ValType) -> Option<AbiType> {
+    match ty {
+        ValType::I32 => Some(AbiType::I32),
+        ValType::I64 => Some(AbiType::I64),
+        _ => None,
+    }
+}
+
+fn matches_abi(ty: &FuncType, want: &AbiFunc) -> bool {
+    let same = |have: &mut dyn ExactSizeIterator<Item = ValType>, want: &[AbiType]| {
+        have.len() == want.len() && have.zip(want).all(|(h, w)| abi_type(&h) == Some(*w))
+    };
+    same(&mut ty.params(), want.params) && same(&mut ty.results(), want.results)
+}
+
+fn func_type_text(ty: &FuncType) -> String {
+    guest::signature_text(ty.params(), ty.results())
+}
+
+fn extern_kind(ty: &ExternType) -> &'static str {
+    match ty {
+        ExternType::Func(_) => "a function",
+        ExternType::Global(_) => "a global",
+        ExternType::Table(_) => "a table",
+        ExternType::Memory(_) => "a memory",
+        ExternType::Tag(_) => "a tag",
+    }
+}
+
+/// Every import of one of the `env` host functions must have its exact signature, named in the error if not.
+/// Whether every other import is provided (WASI preview1, an embedder's own functions) is the linker's to say,
+/// and [`link_error`] names what it lacks.
+pub(crate) fn check_imports(name: &str, module: &Module) -> Result<(), Error> {
+    for imp in module.imports() {
+        if imp.module() != import::MODULE {
+            continue;
+        }
+        let Some(want) = import::ALL.iter().find(|f| f.name == imp.name()) else { continue };
+        let matches = match imp.ty() {
+            ExternType::Func(ty) => matches_abi(&ty, want),
+            _ => false,
+        };
+        if !matches {
+            let found = match imp.ty() {
+                ExternType::Func(ty) => format!("a function {}", func_type_text(&ty)),
+                other => extern_kind(&other).to_string(),
+            };
+            return Err(Error::WrongImportSignature {
+                module: name.to_string(),
+                import_module: imp.module().to_string(),
+                field: imp.name().to_string(),
+                expected: format!("a function {}", want.signature()),
+                found,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The error for a failed link: the import the linker lacks, by name, or the linker's own message.
+pub(crate) fn link_error(name: &str, e: wasmtime::Error) -> Error {
+    match e.downcast_ref::<wasmtime::UnknownImportError>() {
+        Some(unknown) => Error::UnknownImport {
+            module: name.to_string(),
+            import_module: unknown.module().to_string(),
+            field: unknown.name().to_string(),
+        },
+        None => Error::Instantiate { module: name.to_string(), message: crate::error::one_line(&e) },
+    }
+}
+
+/// The host drives one 32-bit, unshared linear memory with 64 KiB pages: every guest pointer is a `u32` offset
+/// into it. Anything else is refused, because the host would read and write the wrong bytes (a 64-bit memory's
+/// pointers do not fit the ABI's `i32`; with two memories the exported one need not be the one the guest's
+/// pointers point into; with other page sizes the host's reservations are the wrong size), or could not do so
+/// safely (a shared memory changes under the host's copies, from other threads).
+fn check_memory(name: &str, module: &Module, ty: &MemoryType) -> Result<(), Error> {
+    let refuse = |reason: String| Err(Error::UnsupportedMemory { module: name.to_string(), reason });
+    if ty.is_64() {
+        return refuse("its `memory` is a 64-bit memory (memory64), whose pointers do not fit the ABI's i32".into());
+    }
+    if ty.is_shared() {
+        return refuse("its `memory` is shared (threads): other threads could change it under the host".into());
+    }
+    if ty.page_size() != PAGE_SIZE {
+        return refuse(format!("its `memory` has {}-byte pages; the host drives 64 KiB pages", ty.page_size()));
+    }
+    let imported = module.imports().filter(|i| matches!(i.ty(), ExternType::Memory(_))).count();
+    let memories = imported + module.resources_required().num_memories as usize;
+    if memories > 1 {
+        return refuse(format!(
+            "it has {memories} linear memories; the host drives one, so that every guest pointer means `memory`"
+        ));
+    }
+    Ok(())
+}
+
+/// Export positions resolved once per module, so instantiating never looks a name up.
+#[derive(Clone)]
+pub(crate) struct ExportIndices {
+    pub memory: ModuleExport,
+    pub initialize: Option<ModuleExport>,
+    pub just_add: ModuleExport,
+    pub simple_add: ModuleExport,
+    pub trigger_host_calls: ModuleExport,
+    pub point_add: ModuleExport,
+    pub get_plugin_shared_value_ptr: ModuleExport,
+    pub read_plugin_shared_value: Option<ModuleExport>,
+    pub nop: Option<ModuleExport>,
+    pub point_add_batch: Option<ModuleExport>,
+    pub call_host_n: Option<ModuleExport>,
+}
+
+impl ExportIndices {
+    /// Checks the module's exports against the ABI: the memory and every required function must be there with
+    /// the right type, and optional functions, where present, must have the right signature.
+    pub(crate) fn check(name: &str, module: &Module) -> Result<Self, Error> {
+        let missing =
+            |export: &str, kind| Error::MissingExport { module: name.to_string(), export: export.to_string(), kind };
+        let wrong = |export: &str, expected: String, found: String| Error::WrongSignature {
+            module: name.to_string(),
+            export: export.to_string(),
+            expected,
+            found,
+        };
+        let memory = match module.get_export(guest::MEMORY) {
+            Some(ExternType::Memory(ty)) => {
+                check_memory(name, module, &ty)?;
+                module.get_export_index(guest::MEMORY)
+            }
+            Some(other) => return Err(wrong(guest::MEMORY, "a memory".into(), extern_kind(&other).into())),
+            None => None,
+        };
+        let memory = memory.ok_or_else(|| missing(guest::MEMORY, "a memory"))?;
+        let optional = |f: &AbiFunc| -> Result<Option<ModuleExport>, Error> {
+            let found = match module.get_export(f.name) {
+                None => return Ok(None),
+                Some(ExternType::Func(ty)) if matches_abi(&ty, f) => return Ok(module.get_export_index(f.name)),
+                Some(ExternType::Func(ty)) => format!("a function {}", func_type_text(&ty)),
+                Some(other) => extern_kind(&other).to_string(),
+            };
+            Err(wrong(f.name, format!("a function {}", f.signature()), found))
+        };
+        let required = |f: &AbiFunc| optional(f)?.ok_or_else(|| missing(f.name, "a function"));
+        Ok(ExportIndices {
+            memory,
+            initialize: optional(&INITIALIZE)?,
+            just_add: required(&export::JUST_ADD)?,
+            simple_add: required(&export::SIMPLE_ADD)?,
+            trigger_host_calls: required(&export::TRIGGER_HOST_CALLS)?,
+            point_add: required(&export::POINT_ADD)?,
+            get_plugin_shared_value_ptr: required(&export::GET_PLUGIN_SHARED_VALUE_PTR)?,
+            read_plugin_shared_value: optional(&export::READ_PLUGIN_SHARED_VALUE)?,
+            nop: optional(&export::NOP)?,
+            point_add_batch: optional(&export::POINT_ADD_BATCH)?,
+            call_host_n: optional(&export::CALL_HOST_N)?,
+        })
+    }
+}

@@ -1,0 +1,460 @@
+//! One instance of a guest in its own store ([`WasmHost`]): its exports resolved and typed once, every call into
+//! the guest guarded (a trap or a host function's panic discards the store), and bounds-checked memory access.
+
+use crate::abi_check::ExportIndices;
+use crate::deadline::with_epoch_timer;
+use crate::error::{Error, MemoryError, one_line};
+use crate::guest::{self, AbiFunc, export};
+use crate::memory::{GuestMemory, checked_range, guest_offset};
+use crate::module::GuestModule;
+use crate::profile::EngineProfile;
+use crate::state::HostState;
+use bytemuck::Pod;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+use wasmtime::{
+    AsContextMut, Func, Instance, ModuleExport, Store, StoreContextMut, TypedFunc, Val, WasmParams, WasmResults,
+};
+
+fn typed<P: WasmParams, R: WasmResults>(
+    store: &mut Store<HostState>,
+    instance: &Instance,
+    index: &ModuleExport,
+    abi: &AbiFunc,
+) -> Result<TypedFunc<P, R>, Error> {
+    instance
+        .get_module_export(&mut *store, index)
+        .and_then(|e| e.into_func())
+        .ok_or_else(|| vanished(abi.name))?
+        .typed::<P, R>(&*store)
+        .map_err(|e| Error::Instantiate {
+            module: "the instance".to_string(),
+            message: format!("export `{}` does not take the host's Rust types: {}", abi.name, one_line(&e)),
+        })
+}
+
+/// An export that the module check found but the instance does not have: a wasmtime invariant broken.
+fn vanished(name: &str) -> Error {
+    Error::Instantiate {
+        module: "the instance".to_string(),
+        message: format!("export `{name}` was checked in the module but is missing from the instance"),
+    }
+}
+
+/// Exports of one instance, resolved and typed once.
+#[derive(Clone)]
+struct Exports {
+    memory: GuestMemory,
+    just_add: TypedFunc<(u64, u64), u64>,
+    simple_add: TypedFunc<(u64, u64), u64>,
+    trigger_host_calls: TypedFunc<i32, ()>,
+    point_add: TypedFunc<(u32, u32, u32), ()>,
+    get_plugin_shared_value_ptr: TypedFunc<(), u32>,
+    read_plugin_shared_value: Option<TypedFunc<(), i32>>,
+    nop: Option<TypedFunc<(), ()>>,
+    point_add_batch: Option<TypedFunc<(u32, u32, u32, u32), ()>>,
+    call_host_n: Option<TypedFunc<u32, ()>>,
+}
+
+impl Exports {
+    fn resolve(store: &mut Store<HostState>, instance: &Instance, idx: &ExportIndices) -> Result<Self, Error> {
+        let memory = instance
+            .get_module_export(&mut *store, &idx.memory)
+            .and_then(|e| e.into_memory())
+            .ok_or_else(|| vanished(guest::MEMORY))?;
+        Ok(Exports {
+            memory: GuestMemory::new(memory),
+            just_add: typed(store, instance, &idx.just_add, &export::JUST_ADD)?,
+            simple_add: typed(store, instance, &idx.simple_add, &export::SIMPLE_ADD)?,
+            trigger_host_calls: typed(store, instance, &idx.trigger_host_calls, &export::TRIGGER_HOST_CALLS)?,
+            point_add: typed(store, instance, &idx.point_add, &export::POINT_ADD)?,
+            get_plugin_shared_value_ptr: typed(
+                store,
+                instance,
+                &idx.get_plugin_shared_value_ptr,
+                &export::GET_PLUGIN_SHARED_VALUE_PTR,
+            )?,
+            read_plugin_shared_value: opt_typed(
+                store,
+                instance,
+                &idx.read_plugin_shared_value,
+                &export::READ_PLUGIN_SHARED_VALUE,
+            )?,
+            nop: opt_typed(store, instance, &idx.nop, &export::NOP)?,
+            point_add_batch: opt_typed(store, instance, &idx.point_add_batch, &export::POINT_ADD_BATCH)?,
+            call_host_n: opt_typed(store, instance, &idx.call_host_n, &export::CALL_HOST_N)?,
+        })
+    }
+}
+
+fn opt_typed<P: WasmParams, R: WasmResults>(
+    store: &mut Store<HostState>,
+    instance: &Instance,
+    index: &Option<ModuleExport>,
+    abi: &AbiFunc,
+) -> Result<Option<TypedFunc<P, R>>, Error> {
+    index.as_ref().map(|i| typed(store, instance, i, abi)).transpose()
+}
+
+/// One instance of a guest in its own store, with its exports cached: the host side of every pattern.
+///
+/// After a call traps, the store is in an unknown state (the guest's stack pointer was not restored), so every
+/// later call returns [`Error::StoreDiscarded`] until [`WasmHost::reset`] makes a fresh instance.
+pub struct WasmHost {
+    guest: GuestModule,
+    store: Store<HostState>,
+    instance: Instance,
+    memory: GuestMemory,
+    exports: Exports,
+    poisoned: Option<String>,
+}
+
+impl std::fmt::Debug for WasmHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmHost")
+            .field("guest", &self.guest)
+            .field("state", self.store.data())
+            .field("poisoned", &self.poisoned)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every call into the guest goes through here: refused on a discarded store, and a failure classified, with the
+/// store marked as discarded. A host function that panics unwinds out of wasmtime's call (wasmtime carries the
+/// panic across the guest's frames); it is caught here, so the harness carries on, and the store, left mid-call,
+/// is discarded like after a trap. On the normal path the unwind guard costs nothing.
+///
+/// Written so that the optimiser can keep the `WasmHost`'s fields (the store pointer, the memory handle) in
+/// registers across calls, as it does for raw wasmtime code: no pointer into the `WasmHost` may reach code it
+/// cannot see into, or it must assume that code changed the fields and reload them after every call and every
+/// write into guest memory. So `call` gets a `StoreContextMut` (a pointer to the store's inner data, not to the
+/// `Store` field), the cold paths get only names, never `&mut self.poisoned` or the `GuestModule`, and
+/// [`call_typed`] keeps the parameters apart from the pointer to the function (see there). Inlined always, so
+/// that every caller gets the same code. Measured by the gate (`cargo bench --bench gate`), the core now costs 4-10
+/// instructions more than raw wasmtime per call (of 300-540); with the parameters captured by value next to
+/// `func`, the Point round trip cost 28 more (466 instructions against raw wasmtime's 438).
+#[inline(always)]
+fn guarded<R>(
+    store: &mut Store<HostState>,
+    poisoned: &mut Option<String>,
+    export: &str,
+    call: impl FnOnce(StoreContextMut<'_, HostState>) -> wasmtime::Result<R>,
+) -> Result<R, Error> {
+    if let Some(by) = poisoned {
+        return Err(discarded(by.as_str()));
+    }
+    let context = store.as_context_mut();
+    match catch_unwind(AssertUnwindSafe(move || call(context))) {
+        Ok(Ok(results)) => Ok(results),
+        Ok(Err(e)) => {
+            *poisoned = Some(owned(export));
+            Err(trapped(export, e))
+        }
+        Err(payload) => {
+            *poisoned = Some(owned(export));
+            Err(panicked(export, payload))
+        }
+    }
+}
+
+/// Calls a typed export through [`guarded`]. The closure captures `params` by reference (they are plain numbers,
+/// hence `Copy`): wasmtime reads the parameters through a pointer, and captured by value they would sit in the
+/// unwind guard's data next to `func`, a pointer into the `WasmHost`, which would then count as escaped.
+#[inline(always)]
+fn call_typed<P: WasmParams + Copy, R: WasmResults>(
+    store: &mut Store<HostState>,
+    poisoned: &mut Option<String>,
+    func: &TypedFunc<P, R>,
+    abi: &AbiFunc,
+    params: P,
+    #[cfg_attr(not(feature = "inject-slowdown"), allow(unused_variables))] instance: &Instance,
+) -> Result<R, Error> {
+    #[cfg(feature = "inject-slowdown")]
+    crate::slowdown::on_call(&mut *store, instance, abi.name);
+    guarded(store, poisoned, abi.name, |store| func.call(store, params))
+}
+
+#[cold]
+#[inline(never)]
+fn owned(export: &str) -> String {
+    export.to_string()
+}
+
+#[cold]
+#[inline(never)]
+fn discarded(by: &str) -> Error {
+    Error::StoreDiscarded { export: by.to_string() }
+}
+
+#[cold]
+#[inline(never)]
+fn trapped(export: &str, e: wasmtime::Error) -> Error {
+    Error::from_call(export, e)
+}
+
+#[cold]
+#[inline(never)]
+fn panicked(export: &str, payload: Box<dyn std::any::Any + Send>) -> Error {
+    Error::from_panic(export, &*payload)
+}
+
+/// An optional export the module lacks. Takes the module's name rather than the `GuestModule`: see [`guarded`]
+/// on why no pointer into the `WasmHost` goes to a function the optimiser cannot see into.
+#[cold]
+#[inline(never)]
+fn absent(module: &str, abi: &AbiFunc) -> Error {
+    Error::MissingExport { module: module.to_string(), export: abi.name.to_string(), kind: "a function" }
+}
+
+/// Runs a WASI reactor's `_initialize` once, guarded like every call into the guest.
+pub(crate) fn call_initialize(
+    store: &mut Store<HostState>,
+    instance: &Instance,
+    index: &ModuleExport,
+    abi: &AbiFunc,
+) -> Result<(), Error> {
+    let init = typed::<(), ()>(store, instance, index, abi)?;
+    guarded(store, &mut None, abi.name, |store| init.call(store, ()))
+}
+
+impl WasmHost {
+    /// The host of a new instance of `guest` in `store`, its exports resolved and typed.
+    pub(crate) fn from_parts(
+        guest: GuestModule,
+        mut store: Store<HostState>,
+        instance: Instance,
+    ) -> Result<Self, Error> {
+        let exports = Exports::resolve(&mut store, &instance, guest.exports())?;
+        Ok(WasmHost { guest, store, instance, memory: exports.memory, exports, poisoned: None })
+    }
+
+    /// Loads nothing: instantiates `guest` (shorthand for [`GuestModule::instantiate`]).
+    pub fn new(guest: &GuestModule) -> Result<Self, Error> {
+        guest.instantiate()
+    }
+
+    /// Discards this store and instance and makes fresh ones: guest and host state start over.
+    pub fn reset(&mut self) -> Result<(), Error> {
+        *self = self.guest.instantiate()?;
+        Ok(())
+    }
+
+    /// The export whose trap discarded this store, if one did.
+    pub fn discarded_by(&self) -> Option<&str> {
+        self.poisoned.as_deref()
+    }
+
+    pub fn guest(&self) -> &GuestModule {
+        &self.guest
+    }
+
+    pub fn state(&self) -> &HostState {
+        self.store.data()
+    }
+
+    pub fn state_mut(&mut self) -> &mut HostState {
+        self.store.data_mut()
+    }
+
+    /// The store, for measuring raw wasmtime beside this core.
+    pub fn store(&self) -> &Store<HostState> {
+        &self.store
+    }
+
+    /// The store, for measuring raw wasmtime beside this core.
+    pub fn store_mut(&mut self) -> &mut Store<HostState> {
+        &mut self.store
+    }
+
+    pub fn instance(&self) -> Instance {
+        self.instance
+    }
+
+    pub fn memory(&self) -> GuestMemory {
+        self.memory
+    }
+
+    /// Pattern 1: `just_add(left, right)`.
+    #[inline]
+    pub fn just_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
+        let f = &self.exports.just_add;
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::JUST_ADD, (left, right), &self.instance)
+    }
+
+    /// Pattern 5: `simple_add(left, right)`.
+    #[inline]
+    pub fn simple_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
+        let f = &self.exports.simple_add;
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::SIMPLE_ADD, (left, right), &self.instance)
+    }
+
+    /// Pattern 2: `trigger_host_calls(input)`, which calls back into the three host functions.
+    #[inline]
+    pub fn trigger_host_calls(&mut self, input: i32) -> Result<(), Error> {
+        let f = &self.exports.trigger_host_calls;
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::TRIGGER_HOST_CALLS, input, &self.instance)
+    }
+
+    /// Pattern 3: `point_add(out, a, b)` on guest offsets.
+    #[inline]
+    pub fn point_add(&mut self, out: u32, a: u32, b: u32) -> Result<(), Error> {
+        let f = &self.exports.point_add;
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::POINT_ADD, (out, a, b), &self.instance)
+    }
+
+    /// Pattern 4: the guest offset of its `PLUGIN_SHARED_VALUE` static, as the guest reports it.
+    pub fn plugin_shared_value_ptr(&mut self) -> Result<u32, Error> {
+        let f = &self.exports.get_plugin_shared_value_ptr;
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::GET_PLUGIN_SHARED_VALUE_PTR, (), &self.instance)
+    }
+
+    /// Pattern 4, checked: the offset of the guest's `PLUGIN_SHARED_VALUE`, if the pointer the guest returns
+    /// leaves room for an `i32` inside linear memory ([`MemoryError`] if not) and is aligned for one
+    /// ([`Error::MisalignedPointer`] if not). A guest that hands the host a pointer it should not follow is
+    /// refused before the host reads or writes anything.
+    pub fn plugin_shared_value_offset(&mut self) -> Result<usize, Error> {
+        let ptr = self.plugin_shared_value_ptr()?;
+        static_offset(ptr, self.memory_size())
+    }
+
+    /// Pattern 5: the guest's own reading of `PLUGIN_SHARED_VALUE` ([`Error::MissingExport`] for a guest without
+    /// this export; [`GuestModule::reads_plugin_shared_value`] says which).
+    pub fn read_plugin_shared_value(&mut self) -> Result<i32, Error> {
+        let abi = &export::READ_PLUGIN_SHARED_VALUE;
+        let f = self.exports.read_plugin_shared_value.as_ref().ok_or_else(|| absent(&self.guest.name, abi))?;
+        call_typed(&mut self.store, &mut self.poisoned, f, abi, (), &self.instance)
+    }
+
+    /// What the guest wrote to stdout since the last take (at most [`crate::output::KEPT_BYTES`]), when its
+    /// module was loaded with [`crate::GuestOutput::Keep`]; `None` otherwise.
+    pub fn take_output(&mut self) -> Option<Vec<u8>> {
+        self.store.data().kept.as_ref().map(|kept| kept.take())
+    }
+
+    /// The empty export.
+    #[inline]
+    pub fn nop(&mut self) -> Result<(), Error> {
+        let f = self.exports.nop.as_ref().ok_or_else(|| absent(&self.guest.name, &export::NOP))?;
+        call_typed(&mut self.store, &mut self.poisoned, f, &export::NOP, (), &self.instance)
+    }
+
+    /// `point_add` over `count` consecutive Points at guest offsets.
+    #[inline]
+    pub fn point_add_batch(&mut self, out: u32, a: u32, b: u32, count: u32) -> Result<(), Error> {
+        let abi = &export::POINT_ADD_BATCH;
+        let f = self.exports.point_add_batch.as_ref().ok_or_else(|| absent(&self.guest.name, abi))?;
+        call_typed(&mut self.store, &mut self.poisoned, f, abi, (out, a, b, count), &self.instance)
+    }
+
+    /// Makes the guest call `host_log_value` `count` times.
+    #[inline]
+    pub fn call_host_n(&mut self, count: u32) -> Result<(), Error> {
+        let abi = &export::CALL_HOST_N;
+        let f = self.exports.call_host_n.as_ref().ok_or_else(|| absent(&self.guest.name, abi))?;
+        call_typed(&mut self.store, &mut self.poisoned, f, abi, count, &self.instance)
+    }
+
+    /// An export as an untyped function, for the `Val` call path. Look it up once, outside any loop.
+    pub fn func(&mut self, name: &str) -> Result<Func, Error> {
+        self.instance.get_func(&mut self.store, name).ok_or_else(|| Error::MissingExport {
+            module: self.guest.name.clone(),
+            export: name.to_string(),
+            kind: "a function",
+        })
+    }
+
+    /// Calls `func` through the untyped path with caller-owned `Val` buffers.
+    #[inline]
+    pub fn call_func(&mut self, func: &Func, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
+        guarded(&mut self.store, &mut self.poisoned, "(untyped call)", |store| func.call(store, params, results))
+    }
+
+    /// Looks `name` up and calls it through the untyped path: for exports outside the ABI, where a lookup per
+    /// call does not matter. Errors name the export.
+    pub fn call_export(&mut self, name: &str, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
+        let func = self.func(name)?;
+        guarded(&mut self.store, &mut self.poisoned, name, |store| func.call(store, params, results))
+    }
+
+    /// Runs `run` with a deadline: a guest still running `timeout` after this starts is interrupted with
+    /// `Trap::Interrupt` (and its store discarded, like after any trap). Needs the `epoch` profile, whose code
+    /// checks the engine's epoch (see `deadline.rs`). Other stores of the engine keep their far deadlines and are
+    /// not disturbed.
+    pub fn with_deadline<R>(&mut self, timeout: Duration, run: impl FnOnce(&mut Self) -> R) -> Result<R, Error> {
+        if self.guest.profile != EngineProfile::Epoch {
+            return Err(Error::NoDeadline { profile: self.guest.profile.name() });
+        }
+        self.store.set_epoch_deadline(1);
+        let engine = self.guest.engine.clone();
+        let result = with_epoch_timer(&engine, timeout, || run(self));
+        self.guest.profile.prepare_store(&mut self.store, self.guest.options.fuel)?;
+        Ok(result)
+    }
+
+    /// Reads a plain-old-data value at a guest offset, bounds-checked, by copy.
+    #[inline]
+    pub fn read<T: Pod>(&self, offset: usize) -> Result<T, MemoryError> {
+        #[cfg(feature = "inject-slowdown")]
+        crate::slowdown::on_memory_access();
+        self.memory.read(&self.store, offset)
+    }
+
+    /// Writes a plain-old-data value at a guest offset, bounds-checked, by copy.
+    #[inline]
+    pub fn write<T: Pod>(&mut self, offset: usize, value: &T) -> Result<(), MemoryError> {
+        #[cfg(feature = "inject-slowdown")]
+        crate::slowdown::on_memory_access();
+        self.memory.write(&mut self.store, offset, value)
+    }
+
+    /// Fills `buf` from guest memory at `offset`, bounds-checked.
+    #[inline]
+    pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), MemoryError> {
+        self.memory.read_bytes(&self.store, offset, buf)
+    }
+
+    /// Copies `bytes` into guest memory at `offset`, bounds-checked.
+    #[inline]
+    pub fn write_bytes(&mut self, offset: usize, bytes: &[u8]) -> Result<(), MemoryError> {
+        self.memory.write_bytes(&mut self.store, offset, bytes)
+    }
+
+    /// Current size of linear memory in bytes.
+    pub fn memory_size(&self) -> usize {
+        self.memory.size(&self.store)
+    }
+
+    /// Grows linear memory by `pages` 64 KiB pages; returns the previous size in bytes.
+    pub fn grow(&mut self, pages: u64) -> Result<usize, Error> {
+        let old_pages =
+            self.memory.raw().grow(&mut self.store, pages).map_err(|e| Error::Grow { pages, message: one_line(&e) })?;
+        usize::try_from(old_pages).ok().and_then(|p| p.checked_mul(WASM_PAGE)).ok_or(Error::Grow {
+            pages,
+            message: format!("a memory of {old_pages} pages does not fit this host's address space"),
+        })
+    }
+
+    /// Reserves `len` bytes of linear memory that nothing in the guest owns, by growing memory: the guest's
+    /// shadow stack, statics and heap all lie below the old end, and the guest's allocator only uses pages it
+    /// grew itself. Returns the offset of the reserved bytes.
+    pub fn reserve(&mut self, len: usize) -> Result<usize, Error> {
+        let pages = len.div_ceil(WASM_PAGE).max(1) as u64;
+        self.grow(pages)
+    }
+}
+
+/// The offset of the guest static whose pointer `get_plugin_shared_value_ptr` returned, if an `i32` there lies
+/// inside a memory of `memory_size` bytes ([`MemoryError`] if not) and is aligned ([`Error::MisalignedPointer`] if
+/// not). Every host, Rust or C++, checks the guest's pointer with this before following it.
+pub fn static_offset(ptr: u32, memory_size: usize) -> Result<usize, Error> {
+    let at = guest_offset(ptr);
+    checked_range(at, size_of::<i32>(), memory_size)?;
+    let align = align_of::<i32>();
+    if !at.is_multiple_of(align) {
+        return Err(Error::MisalignedPointer { export: export::GET_PLUGIN_SHARED_VALUE_PTR.name, offset: at, align });
+    }
+    Ok(at)
+}
+
+/// Size of a wasm page.
+pub const WASM_PAGE: usize = 64 * 1024;

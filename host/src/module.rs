@@ -1,0 +1,236 @@
+//! Loading a guest: compile it once, check it against the ABI, link its imports once ([`GuestModule`]); then
+//! make stores and instances from it, as many as wanted.
+
+use crate::abi_check::{ExportIndices, INITIALIZE, check_imports, link_error};
+use crate::deadline::with_epoch_timer;
+use crate::error::{Error, TrapKind, one_line};
+use crate::guest;
+use crate::instance::{self, WasmHost};
+use crate::output::KeptOutput;
+use crate::profile::EngineProfile;
+use crate::state::{GuestOutput, HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit, link_env};
+use std::path::Path;
+use std::time::Duration;
+use wasmtime::{Engine, InstancePre, Linker, Module, Store};
+use wasmtime_wasi::WasiCtxBuilder;
+
+/// A compiled, checked and linked guest module, ready to instantiate any number of times. Cheap to clone.
+#[derive(Clone)]
+pub struct GuestModule {
+    pub(crate) name: String,
+    pub(crate) profile: EngineProfile,
+    pub(crate) engine: Engine,
+    module: Module,
+    pre: InstancePre<HostState>,
+    pub(crate) options: HostOptions,
+    exports: ExportIndices,
+}
+
+impl std::fmt::Debug for GuestModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestModule")
+            .field("name", &self.name)
+            .field("profile", &self.profile)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GuestModule {
+    /// Loads a module from a file: binary wasm, or WAT text if the file name ends in `.wat`.
+    pub fn from_file(path: &Path, profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
+        let bytes = std::fs::read(path).map_err(|source| Error::ReadModule { path: path.to_path_buf(), source })?;
+        let is_text = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wat"));
+        Self::load(path.display().to_string(), &bytes, is_text, profile, options)
+    }
+
+    /// Loads a binary module from memory; `name` names it in errors.
+    pub fn from_binary(name: &str, bytes: &[u8], profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
+        Self::load(name.to_string(), bytes, false, profile, options)
+    }
+
+    /// Loads a module from WAT text; `name` names it in errors.
+    pub fn from_wat(name: &str, text: &str, profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
+        Self::load(name.to_string(), text.as_bytes(), true, profile, options)
+    }
+
+    /// The quiet build of the project's guest (no printing), as benches and fuzzing drive it.
+    pub fn quiet_guest(profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
+        Self::from_binary("the quiet guest", guest::QUIET_WASM, profile, options)
+    }
+
+    /// The verbose build of the project's guest (narrates each call on stdout), as the demo drives it.
+    pub fn verbose_guest(profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
+        Self::from_binary("the verbose guest", guest::VERBOSE_WASM, profile, options)
+    }
+
+    /// Loads with an engine made from `profile`.
+    pub fn load(
+        name: String,
+        bytes: &[u8],
+        is_text: bool,
+        profile: EngineProfile,
+        options: HostOptions,
+    ) -> Result<Self, Error> {
+        let engine = profile.engine()?;
+        Self::load_with_engine(name, bytes, is_text, profile, &engine, options)
+    }
+
+    /// Loads with a given engine, which must have been made from `profile` (possibly adjusted, e.g. for
+    /// deterministic compilation).
+    pub fn load_with_engine(
+        name: String,
+        bytes: &[u8],
+        is_text: bool,
+        profile: EngineProfile,
+        engine: &Engine,
+        options: HostOptions,
+    ) -> Result<Self, Error> {
+        Self::load_with_linker(name, bytes, is_text, profile, engine, options, |_| Ok(()))
+    }
+
+    /// Like [`GuestModule::load_with_engine`], with more host functions defined by `define` beside WASI and the
+    /// three `env` functions: an embedder's own imports. A panic in one of them is caught where the host calls
+    /// into the guest and reported as [`crate::TrapKind::HostPanic`].
+    pub fn load_with_linker(
+        name: String,
+        bytes: &[u8],
+        is_text: bool,
+        profile: EngineProfile,
+        engine: &Engine,
+        options: HostOptions,
+        define: impl FnOnce(&mut Linker<HostState>) -> wasmtime::Result<()>,
+    ) -> Result<Self, Error> {
+        let module = compile(&name, bytes, is_text, engine)?;
+        check_imports(&name, &module)?;
+        let exports = ExportIndices::check(&name, &module)?;
+        let linker = make_linker(engine, options.host_funcs)
+            .and_then(|mut linker| define(&mut linker).map(|()| linker))
+            .map_err(|e| Error::Instantiate { module: name.clone(), message: one_line(&e) })?;
+        let pre = linker.instantiate_pre(&module).map_err(|e| link_error(&name, e))?;
+        Ok(GuestModule { name, profile, engine: engine.clone(), module, pre, options, exports })
+    }
+
+    /// The name used in messages: a file path or a description.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn profile(&self) -> EngineProfile {
+        self.profile
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// Whether the module exports `read_plugin_shared_value`, the guest's own reading of its static. Without
+    /// it (a guest written as the article writes it) pattern 5 has only the guest's output to go on.
+    pub fn reads_plugin_shared_value(&self) -> bool {
+        self.exports.read_plugin_shared_value.is_some()
+    }
+
+    /// A fresh store, set up as the profile requires, with the host state at its initial values.
+    pub fn new_store(&self) -> Result<Store<HostState>, Error> {
+        let mut wasi = WasiCtxBuilder::new();
+        let mut kept = None;
+        match self.options.output {
+            GuestOutput::Inherit => {
+                wasi.inherit_stdout().inherit_stderr();
+            }
+            GuestOutput::Discard => {}
+            GuestOutput::Keep { echo } => {
+                let output = KeptOutput::new(echo);
+                wasi.stdout(output.clone());
+                if echo {
+                    wasi.inherit_stderr();
+                }
+                kept = Some(output);
+            }
+        }
+        let state = HostState {
+            shared_value: guest::HOST_SHARED_VALUE_INITIAL,
+            last_logged: None,
+            calls: HostCalls::default(),
+            limits: MemoryLimit {
+                max_bytes: self.options.max_memory,
+                trap_on_failure: self.options.trap_on_grow_failure,
+                refused: None,
+            },
+            kept,
+            wasi: wasi.build_p1(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        if self.options.max_memory.is_some() {
+            store.limiter(|state| &mut state.limits);
+        }
+        self.profile.prepare_store(&mut store, self.options.fuel)?;
+        Ok(store)
+    }
+
+    /// A new instance in a new store: the module's start function and, for a WASI reactor, its `_initialize` run
+    /// here.
+    pub fn instantiate(&self) -> Result<WasmHost, Error> {
+        let mut store = self.new_store()?;
+        let instance = self.instantiate_in(&mut store)?;
+        WasmHost::from_parts(self.clone(), store, instance)
+    }
+
+    /// [`GuestModule::instantiate`] under a deadline: a start function or `_initialize` still running `timeout`
+    /// after this starts is interrupted, as [`WasmHost::with_deadline`] interrupts a call. Needs the `epoch`
+    /// profile ([`Error::NoDeadline`] under any other).
+    pub fn instantiate_with_deadline(&self, timeout: Duration) -> Result<WasmHost, Error> {
+        if self.profile != EngineProfile::Epoch {
+            return Err(Error::NoDeadline { profile: self.profile.name() });
+        }
+        let mut store = self.new_store()?;
+        store.set_epoch_deadline(1);
+        let instance = with_epoch_timer(&self.engine, timeout, || self.instantiate_in(&mut store))?;
+        self.profile.prepare_store(&mut store, self.options.fuel)?;
+        WasmHost::from_parts(self.clone(), store, instance)
+    }
+
+    fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<wasmtime::Instance, Error> {
+        let instance = self.pre.instantiate(&mut *store).map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
+            Some(_) => Error::StartTrapped { module: self.name.clone(), trap: TrapKind::of(&e) },
+            None => Error::Instantiate { module: self.name.clone(), message: one_line(&e) },
+        })?;
+        if let Some(init) = &self.exports.initialize {
+            instance::call_initialize(store, &instance, init, &INITIALIZE)?;
+        }
+        Ok(instance)
+    }
+
+    pub(crate) fn exports(&self) -> &ExportIndices {
+        &self.exports
+    }
+}
+
+fn compile(name: &str, bytes: &[u8], is_text: bool, engine: &Engine) -> Result<Module, Error> {
+    let compile_error = |e: wasmtime::Error| Error::Compile { module: name.to_string(), message: one_line(&e) };
+    if is_text {
+        return Module::new(engine, bytes).map_err(compile_error);
+    }
+    const MAGIC: &[u8] = b"\0asm";
+    if bytes.is_empty() {
+        return Err(Error::NotWasm { module: name.to_string(), reason: "it is empty".to_string() });
+    }
+    if !bytes.starts_with(MAGIC) {
+        return Err(Error::NotWasm {
+            module: name.to_string(),
+            reason: "it does not start with the wasm magic bytes `\\0asm`".to_string(),
+        });
+    }
+    Module::from_binary(engine, bytes).map_err(compile_error)
+}
+
+fn make_linker(engine: &Engine, style: HostFuncStyle) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut HostState| &mut state.wasi)?;
+    link_env(&mut linker, style)?;
+    Ok(linker)
+}

@@ -1,0 +1,196 @@
+//! The host's side of a store: its state, the `env` host functions that read and change it, the memory limit, and
+//! the options chosen once per loaded module.
+
+use crate::error::MemoryLimitExceeded;
+use crate::guest::{AbiFunc, AbiType, import};
+use crate::output::KeptOutput;
+use crate::profile::DEFAULT_FUEL;
+use wasmtime::{Caller, FuncType, Linker, ResourceLimiter, Val, ValType};
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+/// The host's state, kept in the `Store` data (never in globals), read and changed by the `env` host functions.
+pub struct HostState {
+    /// The value the guest reads with `host_get_shared_value` and replaces with `host_set_shared_value`.
+    pub shared_value: i32,
+    /// The last value passed to `host_log_value`.
+    pub last_logged: Option<i32>,
+    /// How many times the guest called each host function since the store was made.
+    pub calls: HostCalls,
+    /// The store's memory limit, and the last growth it refused.
+    pub limits: MemoryLimit,
+    /// What the guest wrote to stdout, when [`GuestOutput::Keep`] asks for it.
+    pub(crate) kept: Option<KeptOutput>,
+    pub(crate) wasi: WasiP1Ctx,
+}
+
+impl std::fmt::Debug for HostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostState")
+            .field("shared_value", &self.shared_value)
+            .field("last_logged", &self.last_logged)
+            .field("calls", &self.calls)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-function call counters of the host functions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostCalls {
+    pub log_value: u64,
+    pub get_shared_value: u64,
+    pub set_shared_value: u64,
+}
+
+/// The store's resource limiter: caps linear memory at [`HostOptions::max_memory`] bytes. A growth past the cap
+/// fails (the guest's `memory.grow` returns -1, a host [`crate::WasmHost::grow`] is an error) or, with
+/// [`HostOptions::trap_on_grow_failure`], traps with [`crate::TrapKind::MemoryLimit`]. (Tables are held to
+/// wasmtime's own limit of ten million elements.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryLimit {
+    pub max_bytes: Option<usize>,
+    pub trap_on_failure: bool,
+    /// The last growth the limit refused, if any.
+    pub refused: Option<MemoryLimitExceeded>,
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        match self.max_bytes {
+            Some(limit) if desired > limit => {
+                let refused = MemoryLimitExceeded { requested: desired, limit };
+                self.refused = Some(refused);
+                if self.trap_on_failure { Err(refused.into()) } else { Ok(false) }
+            }
+            _ => Ok(true),
+        }
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(maximum.is_none_or(|max| desired <= max))
+    }
+}
+
+// The three host functions, written once; `link_env` wraps them typed or untyped. No printing, formatting or
+// allocation here: they are on the measured path of every callback.
+fn host_log_value(state: &mut HostState, value: i32) {
+    state.last_logged = Some(value);
+    state.calls.log_value += 1;
+}
+
+fn host_get_shared_value(state: &mut HostState) -> i32 {
+    state.calls.get_shared_value += 1;
+    state.shared_value
+}
+
+fn host_set_shared_value(state: &mut HostState, value: i32) {
+    state.calls.set_shared_value += 1;
+    state.shared_value = value;
+}
+
+/// Where the guest's stdout and stderr go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GuestOutput {
+    /// To the host process's stdout and stderr.
+    #[default]
+    Inherit,
+    /// Nowhere.
+    Discard,
+    /// Stdout is kept for [`crate::WasmHost::take_output`] (the last [`crate::output::KEPT_BYTES`] bytes since
+    /// the last take) and, with `echo`, also written to the host process's stdout as it arrives; stderr goes to
+    /// the host's stderr with `echo`, nowhere without.
+    Keep { echo: bool },
+}
+
+/// How the `env` host functions are defined in the linker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HostFuncStyle {
+    /// `Linker::func_wrap`: statically typed closures.
+    #[default]
+    Typed,
+    /// `Linker::func_new`: closures over `&[Val]` and `&mut [Val]`.
+    Untyped,
+}
+
+/// Choices made once per loaded module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostOptions {
+    pub output: GuestOutput,
+    pub host_funcs: HostFuncStyle,
+    /// Fuel given to each store under the `fuel` profile.
+    pub fuel: u64,
+    /// The most linear memory a store may have, in bytes; `None` leaves wasmtime's own limits (4 GiB for a
+    /// 32-bit memory).
+    pub max_memory: Option<usize>,
+    /// Whether a growth past `max_memory` traps instead of failing.
+    pub trap_on_grow_failure: bool,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        HostOptions {
+            output: GuestOutput::Inherit,
+            host_funcs: HostFuncStyle::Typed,
+            fuel: DEFAULT_FUEL,
+            max_memory: None,
+            trap_on_grow_failure: false,
+        }
+    }
+}
+
+/// Defines the three `env` host functions, typed (`func_wrap`) or untyped (`func_new`).
+pub(crate) fn link_env(linker: &mut Linker<HostState>, style: HostFuncStyle) -> wasmtime::Result<()> {
+    let m = import::MODULE;
+    match style {
+        HostFuncStyle::Typed => {
+            linker.func_wrap(m, import::HOST_LOG_VALUE.name, |mut c: Caller<'_, HostState>, v: i32| {
+                host_log_value(c.data_mut(), v)
+            })?;
+            linker.func_wrap(m, import::HOST_GET_SHARED_VALUE.name, |mut c: Caller<'_, HostState>| {
+                host_get_shared_value(c.data_mut())
+            })?;
+            linker.func_wrap(m, import::HOST_SET_SHARED_VALUE.name, |mut c: Caller<'_, HostState>, v: i32| {
+                host_set_shared_value(c.data_mut(), v)
+            })?;
+        }
+        HostFuncStyle::Untyped => {
+            let engine = linker.engine().clone();
+            let ty = |f: &AbiFunc| {
+                let val = |t: &AbiType| match t {
+                    AbiType::I32 => ValType::I32,
+                    AbiType::I64 => ValType::I64,
+                };
+                FuncType::new(&engine, f.params.iter().map(val), f.results.iter().map(val))
+            };
+            linker.func_new(m, import::HOST_LOG_VALUE.name, ty(&import::HOST_LOG_VALUE), |mut c, params, _| {
+                host_log_value(c.data_mut(), i32_param(params)?);
+                Ok(())
+            })?;
+            linker.func_new(
+                m,
+                import::HOST_GET_SHARED_VALUE.name,
+                ty(&import::HOST_GET_SHARED_VALUE),
+                |mut c, _, results| {
+                    let value = host_get_shared_value(c.data_mut());
+                    let slot = results.first_mut().ok_or_else(|| wasmtime::format_err!("no result slot"))?;
+                    *slot = Val::I32(value);
+                    Ok(())
+                },
+            )?;
+            linker.func_new(
+                m,
+                import::HOST_SET_SHARED_VALUE.name,
+                ty(&import::HOST_SET_SHARED_VALUE),
+                |mut c, params, _| {
+                    host_set_shared_value(c.data_mut(), i32_param(params)?);
+                    Ok(())
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn i32_param(params: &[Val]) -> wasmtime::Result<i32> {
+    params.first().and_then(Val::i32).ok_or_else(|| wasmtime::format_err!("expected one i32 parameter, got {params:?}"))
+}
