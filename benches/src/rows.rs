@@ -30,7 +30,7 @@ const fn row(id: &'static str, what: &'static str, native: &'static str) -> Row 
     Row { id, what, native, elements: None, only_profile: None, needs_cpp: false }
 }
 
-/// A row of the C++ host (`host/cpp-host/`), which runs wasmtime's default configuration: the `cranelift` profile.
+/// A row of the C++ host (`host/cpp`), which runs wasmtime's default configuration: the `cranelift` profile.
 const fn cpp(id: &'static str, what: &'static str, native: &'static str) -> Row {
     Row { id, what, native, elements: None, only_profile: Some("cranelift"), needs_cpp: true }
 }
@@ -181,6 +181,21 @@ pub const PROFILED: &[Row] = &[
     BATCH_64,
     BATCH_4096,
 ];
+
+/// The rows of the top-level README's headline table (the latest run, `report::readme_block`), with the words that
+/// name them there.
+pub const HEADLINE: &[(Row, &str)] = &[
+    (JUST_ADD_TYPED, "host -> guest call, typed (`TypedFunc::call`)"),
+    (JUST_ADD_UNTYPED, "host -> guest call, untyped (`Func::call`)"),
+    (JUST_ADD_CORE, "host -> guest call through the host core"),
+    (PER_CALLBACK_TYPED, "guest -> host call, host function by `func_wrap`"),
+    (PER_CALLBACK_UNTYPED, "guest -> host call, host function by `func_new`"),
+    (POINT_ADD_BYTEMUCK, "two Points in, `point_add`, one out (bytemuck)"),
+    (BATCH_4096, "`point_add_batch` over 4096 Points"),
+];
+
+/// The profiles of the headline table.
+pub const HEADLINE_PROFILES: &[&str] = &["cranelift", "winch", "pulley"];
 
 /// How much slower than raw wasmtime the host core may be.
 pub const OVERHEAD_LIMIT: f64 = 0.05;

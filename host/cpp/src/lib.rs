@@ -8,7 +8,7 @@
 //! ([`boundary_host::GuestModule`]), so both hosts refuse the same modules with the same errors; the C++ host
 //! still looks up and type-checks every export itself.
 
-use boundary_host::patterns::{Failure, PatternHost};
+use boundary_host::patterns::{Failure, PatternHost, Verdict};
 use boundary_host::{
     EngineProfile, Error, GuestModule, GuestOutput, HostCalls, HostOptions, MemoryError, WASM_PAGE, static_offset,
 };
@@ -105,20 +105,35 @@ impl Drop for CppHost {
 }
 
 /// The C API's error text on one line: wasmtime formats errors with their causes on separate lines, a trap with
-/// its wasm backtrace, and any error with a Rust backtrace when `RUST_BACKTRACE` is set; the causes are kept,
-/// joined by `: `, the backtraces dropped, and wasmtime's "wasm trap: " prefix too (the message already says
-/// "trapped").
+/// its wasm backtrace, and any error with a Rust backtrace when `RUST_BACKTRACE` is set. The causes are kept,
+/// joined by `: `; the backtraces are dropped, and so is wasmtime's "wasm trap: " after the host's own "trapped:".
 fn one_line(text: &str) -> String {
-    let mut parts = Vec::new();
+    const FRAMES: &str = "error while executing at wasm backtrace:";
+    let mut parts: Vec<&str> = Vec::new();
+    // Inside the wasm backtrace's frames, which run from the line that announces them to the next blank line.
+    let mut in_frames = false;
     for line in text.lines().map(str::trim) {
-        let lower = line.to_ascii_lowercase();
-        if lower.starts_with("stack backtrace") || lower.starts_with("wasm backtrace") {
+        if line.to_ascii_lowercase().starts_with("stack backtrace") {
             break;
         }
+        if in_frames {
+            in_frames = !line.is_empty();
+            continue;
+        }
+        let line = match line.strip_suffix(FRAMES) {
+            Some(before) => {
+                in_frames = true;
+                before.trim()
+            }
+            None => line,
+        };
+        // Causes are listed as `0: message`: the index goes.
+        let line = match line.split_once(": ") {
+            Some((n, rest)) if n.parse::<u32>().is_ok() => rest,
+            _ => line,
+        };
         if !line.is_empty() && line != "Caused by:" {
-            // Causes are listed as `0: message`; the index goes.
-            let line = line.split_once(": ").filter(|(n, _)| n.parse::<u32>().is_ok()).map_or(line, |(_, m)| m);
-            parts.push(line);
+            parts.push(line.trim_end_matches(':'));
         }
     }
     parts.join(": ").replace("trapped: wasm trap: ", "trapped: ")
@@ -340,8 +355,8 @@ impl PatternHost for CppHost {
     fn within_deadline(
         &mut self,
         _timeout: Duration,
-        _run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<(), Failure>,
-    ) -> Result<(), Failure> {
+        _run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<Verdict, Failure>,
+    ) -> Result<Verdict, Failure> {
         Err(Error::NoDeadline { profile: "cranelift (the C++ host's only configuration)" }.into())
     }
 }
@@ -354,5 +369,9 @@ mod tests {
             "failed to parse\n\nCaused by:\n    0: expected `(`\n    1: at line 1\n\nStack backtrace:\n   0: capture";
         assert_eq!(super::one_line(text), "failed to parse: expected `(`: at line 1");
         assert_eq!(super::one_line("plain"), "plain");
+        let trap = "`just_add` trapped: error while executing at wasm backtrace:\n    0: <unknown>!ja\n    1:    0x104 - \
+                    <unknown>!ja\n\nCaused by:\n    wasm trap: wasm `unreachable` instruction executed\n\nStack \
+                    backtrace:\n   0: capture";
+        assert_eq!(super::one_line(trap), "`just_add` trapped: wasm `unreachable` instruction executed");
     }
 }
