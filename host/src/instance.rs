@@ -1,10 +1,10 @@
 //! One instance of a guest in its own store ([`WasmHost`]): its exports resolved and typed once, every call into
 //! the guest guarded (a trap or a host function's panic discards the store), and bounds-checked memory access.
 
-use crate::abi_check::ExportIndices;
 use crate::deadline::with_epoch_timer;
 use crate::error::{Error, MemoryError, one_line};
-use crate::guest::{self, AbiFunc, export};
+use crate::exports::{Exports, typed};
+use crate::guest::{AbiFunc, export};
 use crate::memory::{GuestMemory, checked_range, guest_offset};
 use crate::module::GuestModule;
 use crate::profile::EngineProfile;
@@ -15,86 +15,6 @@ use std::time::Duration;
 use wasmtime::{
     AsContextMut, Func, Instance, ModuleExport, Store, StoreContextMut, TypedFunc, Val, WasmParams, WasmResults,
 };
-
-fn typed<P: WasmParams, R: WasmResults>(
-    store: &mut Store<HostState>,
-    instance: &Instance,
-    index: &ModuleExport,
-    abi: &AbiFunc,
-) -> Result<TypedFunc<P, R>, Error> {
-    instance
-        .get_module_export(&mut *store, index)
-        .and_then(|e| e.into_func())
-        .ok_or_else(|| vanished(abi.name))?
-        .typed::<P, R>(&*store)
-        .map_err(|e| Error::Instantiate {
-            module: "the instance".to_string(),
-            message: format!("export `{}` does not take the host's Rust types: {}", abi.name, one_line(&e)),
-        })
-}
-
-/// An export that the module check found but the instance does not have: a wasmtime invariant broken.
-fn vanished(name: &str) -> Error {
-    Error::Instantiate {
-        module: "the instance".to_string(),
-        message: format!("export `{name}` was checked in the module but is missing from the instance"),
-    }
-}
-
-/// Exports of one instance, resolved and typed once.
-#[derive(Clone)]
-struct Exports {
-    memory: GuestMemory,
-    just_add: TypedFunc<(u64, u64), u64>,
-    simple_add: TypedFunc<(u64, u64), u64>,
-    trigger_host_calls: TypedFunc<i32, ()>,
-    point_add: TypedFunc<(u32, u32, u32), ()>,
-    get_plugin_shared_value_ptr: TypedFunc<(), u32>,
-    read_plugin_shared_value: Option<TypedFunc<(), i32>>,
-    nop: Option<TypedFunc<(), ()>>,
-    point_add_batch: Option<TypedFunc<(u32, u32, u32, u32), ()>>,
-    call_host_n: Option<TypedFunc<u32, ()>>,
-}
-
-impl Exports {
-    fn resolve(store: &mut Store<HostState>, instance: &Instance, idx: &ExportIndices) -> Result<Self, Error> {
-        let memory = instance
-            .get_module_export(&mut *store, &idx.memory)
-            .and_then(|e| e.into_memory())
-            .ok_or_else(|| vanished(guest::MEMORY))?;
-        Ok(Exports {
-            memory: GuestMemory::new(memory),
-            just_add: typed(store, instance, &idx.just_add, &export::JUST_ADD)?,
-            simple_add: typed(store, instance, &idx.simple_add, &export::SIMPLE_ADD)?,
-            trigger_host_calls: typed(store, instance, &idx.trigger_host_calls, &export::TRIGGER_HOST_CALLS)?,
-            point_add: typed(store, instance, &idx.point_add, &export::POINT_ADD)?,
-            get_plugin_shared_value_ptr: typed(
-                store,
-                instance,
-                &idx.get_plugin_shared_value_ptr,
-                &export::GET_PLUGIN_SHARED_VALUE_PTR,
-            )?,
-            read_plugin_shared_value: opt_typed(
-                store,
-                instance,
-                &idx.read_plugin_shared_value,
-                &export::READ_PLUGIN_SHARED_VALUE,
-            )?,
-            nop: opt_typed(store, instance, &idx.nop, &export::NOP)?,
-            point_add_batch: opt_typed(store, instance, &idx.point_add_batch, &export::POINT_ADD_BATCH)?,
-            call_host_n: opt_typed(store, instance, &idx.call_host_n, &export::CALL_HOST_N)?,
-        })
-    }
-}
-
-fn opt_typed<P: WasmParams, R: WasmResults>(
-    store: &mut Store<HostState>,
-    instance: &Instance,
-    index: &Option<ModuleExport>,
-    abi: &AbiFunc,
-) -> Result<Option<TypedFunc<P, R>>, Error> {
-    index.as_ref().map(|i| typed(store, instance, i, abi)).transpose()
-}
 
 /// One instance of a guest in its own store, with its exports cached: the host side of every pattern.
 ///

@@ -20,6 +20,7 @@ mod abi_check;
 pub mod build_info;
 mod deadline;
 pub mod error;
+mod exports;
 pub mod guest;
 mod instance;
 pub mod memory;
