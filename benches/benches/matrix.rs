@@ -227,7 +227,8 @@ fn bench_structs(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut Core
 #[cfg(feature = "cpp")]
 fn bench_cpp(c: &mut Criterion, p: &str) {
     use boundary_host::GuestOutput;
-    let mut host = CppHost::new("the quiet guest", boundary_host::guest::QUIET_WASM, GuestOutput::Discard).unwrap();
+    let mut host =
+        CppHost::new("the quiet guest", boundary_host::guest::QUIET_WASM, false, GuestOutput::Discard).unwrap();
     let base = u32::try_from(host.reserve(3 * size_of::<Point>()).unwrap()).unwrap();
     for (row, which) in [
         (rows::JUST_ADD_CPP_TYPED, CppLoop::TypedCall),

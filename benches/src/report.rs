@@ -544,7 +544,11 @@ pub fn latest_run(results_dir: &Path) -> io::Result<Option<(String, Summary)>> {
 /// come from.
 pub fn readme_block(run: &str, summary: &Summary) -> String {
     let env = &summary.environment;
-    let revision = env.git_revision.get(..7).unwrap_or(&env.git_revision);
+    // The short hash, and what the recorded revision says after it ("(with uncommitted changes)").
+    let revision = match env.git_revision.split_once(' ') {
+        Some((hash, rest)) => format!("{} {rest}", hash.get(..7).unwrap_or(hash)),
+        None => env.git_revision.get(..7).unwrap_or(&env.git_revision).to_string(),
+    };
     let mut md = format!(
         "From the newest committed run, [`results/{run}/`](results/{run}/summary.md) ({}, {} cores; `{}` at {}, \
          {}). Median time of one iteration, and in brackets that time divided by native Rust doing the same work; \

@@ -1,5 +1,5 @@
-//! The guest side of the boundary harness: a `wasm32-wasip1` module with the article's ABI (see `DESIGN.md`)
-//! plus the exports the benches need.
+//! The guest side of the boundary harness: a `wasm32-wasip1` module with the article's ABI (README, "Your own
+//! guest") plus the exports the benches need.
 //!
 //! The logic lives here in safe Rust; every `unsafe` block (host imports, guest pointers from the host) is
 //! confined to [`ffi`]. Built twice by `host/build.rs`: with the `verbose` feature the guest narrates each call on

@@ -90,14 +90,8 @@ pub(crate) fn link_error(name: &str, e: wasmtime::Error) -> Error {
 /// safely (a shared memory changes under the host's copies, from other threads).
 fn check_memory(name: &str, module: &Module, ty: &MemoryType) -> Result<(), Error> {
     let refuse = |reason: String| Err(Error::UnsupportedMemory { module: name.to_string(), reason });
-    if ty.is_64() {
-        return refuse("its `memory` is a 64-bit memory (memory64), whose pointers do not fit the ABI's i32".into());
-    }
-    if ty.is_shared() {
-        return refuse("its `memory` is shared (threads): other threads could change it under the host".into());
-    }
-    if ty.page_size() != PAGE_SIZE {
-        return refuse(format!("its `memory` has {}-byte pages; the host drives 64 KiB pages", ty.page_size()));
+    if let Some(reason) = memory_type_refusal(ty) {
+        return refuse(reason);
     }
     let imported = module.imports().filter(|i| matches!(i.ty(), ExternType::Memory(_))).count();
     let memories = imported + module.resources_required().num_memories as usize;
@@ -107,6 +101,21 @@ fn check_memory(name: &str, module: &Module, ty: &MemoryType) -> Result<(), Erro
         ));
     }
     Ok(())
+}
+
+/// Why the host will not drive a memory of type `ty`, if it will not. (This build of wasmtime has the threads and
+/// custom-page-sizes proposals off, so a module with a shared memory or other pages does not even compile; the
+/// check stands for builds that turn them on.)
+fn memory_type_refusal(ty: &MemoryType) -> Option<String> {
+    if ty.is_64() {
+        Some("its `memory` is a 64-bit memory (memory64), whose pointers do not fit the ABI's i32".into())
+    } else if ty.is_shared() {
+        Some("its `memory` is shared (threads): other threads could change it under the host".into())
+    } else if ty.page_size() != PAGE_SIZE {
+        Some(format!("its `memory` has {}-byte pages; the host drives 64 KiB pages", ty.page_size()))
+    } else {
+        None
+    }
 }
 
 /// Export positions resolved once per module, so instantiating never looks a name up.
@@ -169,5 +178,21 @@ impl ExportIndices {
             point_add_batch: optional(&export::POINT_ADD_BATCH)?,
             call_host_n: optional(&export::CALL_HOST_N)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory_type_refusal;
+    use wasmtime::MemoryType;
+
+    #[test]
+    fn every_memory_type_but_a_plain_32_bit_one_is_refused() {
+        assert_eq!(memory_type_refusal(&MemoryType::new(17, None)), None);
+        let refused = |ty: &MemoryType| memory_type_refusal(ty).unwrap_or_default();
+        assert!(refused(&MemoryType::new64(17, None)).contains("64-bit"));
+        assert!(refused(&MemoryType::shared(17, 17)).contains("shared"));
+        let small_pages = MemoryType::builder().min(17).page_size_log2(0).build().unwrap();
+        assert!(refused(&small_pages).contains("1-byte pages"));
     }
 }

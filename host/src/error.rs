@@ -101,12 +101,7 @@ impl Error {
 
     /// A panic caught at the call boundary, raised by a host function the guest called.
     pub(crate) fn from_panic(export: &str, payload: &(dyn std::any::Any + Send)) -> Self {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic whose payload is not a string".to_string());
-        Error::Trap { export: export.to_string(), trap: TrapKind::HostPanic(message) }
+        Error::Trap { export: export.to_string(), trap: TrapKind::from_panic(payload) }
     }
 }
 
@@ -124,6 +119,16 @@ pub enum TrapKind {
 }
 
 impl TrapKind {
+    /// A host function's panic, caught where the host called into the guest, with its message.
+    pub(crate) fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic whose payload is not a string".to_string());
+        TrapKind::HostPanic(message)
+    }
+
     /// How a wasmtime error that ended a call into the guest ended it.
     pub(crate) fn of(error: &wasmtime::Error) -> Self {
         if let Some(code) = error.downcast_ref::<wasmtime::Trap>() {

@@ -1,4 +1,4 @@
-//! The guest: its two embedded builds and its ABI, named once here for the whole project.
+//! The guest: its embedded builds (and the article-style fixture) and its ABI, named once here for the whole project.
 //!
 //! `build.rs` compiles `../guest` for `wasm32-wasip1` and this module embeds the results, so the host binary,
 //! tests and benches carry the exact guest they were built with.

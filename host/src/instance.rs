@@ -299,7 +299,8 @@ impl WasmHost {
     /// Runs `run` with a deadline: a guest still running `timeout` after this starts is interrupted with
     /// `Trap::Interrupt` (and its store discarded, like after any trap). Needs the `epoch` profile, whose code
     /// checks the engine's epoch (see `deadline.rs`). Other stores of the engine keep their far deadlines and are
-    /// not disturbed.
+    /// not disturbed; but the epoch is the engine's, so deadlines running at once in two stores of one engine can
+    /// cut each other short.
     pub fn with_deadline<R>(&mut self, timeout: Duration, run: impl FnOnce(&mut Self) -> R) -> Result<R, Error> {
         if self.guest.profile != EngineProfile::Epoch {
             return Err(Error::NoDeadline { profile: self.guest.profile.name() });

@@ -13,7 +13,7 @@
 //!
 //! Where things are: [`profile`] makes every `wasmtime::Config`; [`guest`] names the ABI; `module.rs` loads a
 //! guest ([`GuestModule`]) and `abi_check.rs` refuses what the host cannot drive; `instance.rs` is the instance
-//! and its guarded calls ([`WasmHost`]); `state.rs` the host state and host functions; [`memory`] the bounds-checked
+//! and its guarded calls ([`WasmHost`]), `exports.rs` its exports typed once; `state.rs` the host state and host functions; [`memory`] the bounds-checked
 //! copies; [`patterns`] the five patterns every host is checked with.
 
 mod abi_check;

@@ -9,6 +9,7 @@ use crate::instance::{self, WasmHost};
 use crate::output::KeptOutput;
 use crate::profile::EngineProfile;
 use crate::state::{GuestOutput, HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit, link_env};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::time::Duration;
 use wasmtime::{Engine, InstancePre, Linker, Module, Store};
@@ -195,10 +196,15 @@ impl GuestModule {
     }
 
     fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<wasmtime::Instance, Error> {
-        let instance = self.pre.instantiate(&mut *store).map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
-            Some(_) => Error::StartTrapped { module: self.name.clone(), trap: TrapKind::of(&e) },
-            None => Error::Instantiate { module: self.name.clone(), message: one_line(&e) },
-        })?;
+        // A start function can call an embedder's host function, which can panic: caught here as in every call.
+        let instantiated = catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store)));
+        let start_trapped = |trap| Error::StartTrapped { module: self.name.clone(), trap };
+        let instance = match instantiated {
+            Ok(Ok(instance)) => instance,
+            Ok(Err(e)) if e.downcast_ref::<wasmtime::Trap>().is_some() => return Err(start_trapped(TrapKind::of(&e))),
+            Ok(Err(e)) => return Err(Error::Instantiate { module: self.name.clone(), message: one_line(&e) }),
+            Err(payload) => return Err(start_trapped(TrapKind::from_panic(&*payload))),
+        };
         if let Some(init) = &self.exports.initialize {
             instance::call_initialize(store, &instance, init, &INITIALIZE)?;
         }

@@ -1,4 +1,4 @@
-//! The five interaction patterns of `DESIGN.md`, each run against a host and verified. The demo
+//! The five interaction patterns (README's "The run"), each run against a host and verified. The demo
 //! (`cargo run --release`) and the tests both run them through [`run_pattern`] or [`run_all`], on the Rust host
 //! core ([`WasmHost`]) or on the C++ host (`host/cpp`): both implement [`PatternHost`], so both face the very same
 //! checks.
@@ -206,11 +206,22 @@ impl Outcome {
 /// Runs every pattern in order on `host`. A pattern that traps discards the store (as the safety rules
 /// require) and the next pattern runs on a fresh instance.
 pub fn run_all(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Vec<Outcome> {
-    PATTERNS.iter().map(|pattern| run_pattern(host, pattern, log, None)).collect()
+    let mut outcomes = Vec::with_capacity(PATTERNS.len());
+    for pattern in &PATTERNS {
+        outcomes.push(run_pattern(host, pattern, log, None));
+        if let Some(export) = host.discarded_by().map(str::to_string) {
+            log(format_args!("`{export}` did not return normally: discarding the store and instantiating again"));
+            if let Err(e) = host.reset() {
+                log(format_args!("instantiating again failed: {e}"));
+            }
+        }
+    }
+    outcomes
 }
 
 /// Runs one pattern on `host`, under `deadline` if one is given (see [`WasmHost::with_deadline`]: it needs the
-/// `epoch` profile). If the pattern left the store discarded, a fresh instance takes its place.
+/// `epoch` profile). A pattern that traps leaves the store discarded ([`PatternHost::discarded_by`]); what comes
+/// next is the caller's choice ([`run_all`] instantiates afresh).
 pub fn run_pattern(
     host: &mut dyn PatternHost,
     pattern: &Pattern,
@@ -222,12 +233,6 @@ pub fn run_pattern(
         Some(timeout) => host.within_deadline(timeout, &mut |host| pattern.run(host, log)),
         None => pattern.run(host, log),
     };
-    if let Some(export) = host.discarded_by().map(str::to_string) {
-        log(format_args!("`{export}` did not return normally: discarding the store and instantiating again"));
-        if let Err(e) = host.reset() {
-            log(format_args!("instantiating again failed: {e}"));
-        }
-    }
     Outcome { number: pattern.number, title: pattern.title, result }
 }
 

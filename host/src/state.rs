@@ -96,7 +96,7 @@ pub enum GuestOutput {
     Inherit,
     /// Nowhere.
     Discard,
-    /// Stdout is kept for [`crate::WasmHost::take_output`] (the last [`crate::output::KEPT_BYTES`] bytes since
+    /// Stdout is kept for [`crate::WasmHost::take_output`] (the first [`crate::output::KEPT_BYTES`] bytes since
     /// the last take) and, with `echo`, also written to the host process's stdout as it arrives; stderr goes to
     /// the host's stderr with `echo`, nowhere without.
     Keep { echo: bool },

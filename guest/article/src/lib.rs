@@ -4,7 +4,7 @@
 //! additions: no `read_plugin_shared_value` (pattern 5 is only visible in what `simple_add` prints), no bench
 //! exports, no quiet build.
 //!
-//! It is a test fixture, not an example to follow: `DESIGN.md` and `../src` say what the project does instead.
+//! It is a test fixture, not an example to follow: `../src` is what the project does instead.
 
 mod ffi;
 

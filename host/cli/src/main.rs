@@ -13,7 +13,7 @@ use boundary_host::{EngineProfile, Error, GuestModule, GuestOutput, HostOptions}
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use watchdog::Watchdog;
+use watchdog::{Watchdog, seconds};
 
 const USAGE: &str = "\
 Runs the five host <-> guest interaction patterns on Wasmtime and verifies each.
@@ -173,13 +173,13 @@ fn main() -> ExitCode {
     run(&args)
 }
 
-/// How each step is watched: the watchdog's limit, the deadline shown to the user, why the watchdog must act, and
-/// the deadline the host core enforces itself (under `epoch` only).
+/// How each step is watched: the watchdog, its limit for steps that run guest code, why it must act there, the
+/// deadline shown to the user, and the deadline the host core enforces itself (under `epoch` only).
 struct Deadlines {
     watchdog: Watchdog,
     limit: Duration,
-    shown: Duration,
     why: String,
+    timeout: Duration,
     interrupt: Option<Duration>,
 }
 
@@ -192,11 +192,26 @@ impl Deadlines {
             (_, None) => format!("profile `{}` cannot interrupt it (`epoch` can; `fuel` bounds it)", args.profile),
         };
         let limit = if interrupt.is_some() { args.timeout.saturating_add(INTERRUPT_GRACE) } else { args.timeout };
-        Deadlines { watchdog: Watchdog::start(), limit, shown: args.timeout, why, interrupt }
+        Deadlines { watchdog: Watchdog::start(), limit, why, timeout: args.timeout, interrupt }
     }
 
-    fn guard<R>(&self, what: &str, step: impl FnOnce() -> R) -> R {
-        self.watchdog.guard(what, self.limit, self.shown, &self.why, step)
+    /// Runs a step in which guest code runs (instantiating, a pattern).
+    fn guest_step<R>(&self, what: &str, step: impl FnOnce() -> R) -> R {
+        let message = format!(
+            "{what} did not finish within {}: the guest was still running, and {}",
+            seconds(self.timeout),
+            self.why
+        );
+        self.watchdog.guard(message, self.limit, step)
+    }
+
+    /// Runs the compilation of the module, which no profile can interrupt.
+    fn compile_step<R>(&self, name: &str, step: impl FnOnce() -> R) -> R {
+        let message = format!(
+            "compiling {name} did not finish within {} (a large module may need a longer --timeout)",
+            seconds(self.timeout)
+        );
+        self.watchdog.guard(message, self.timeout, step)
     }
 }
 
@@ -221,10 +236,11 @@ fn run(args: &Args) -> ExitCode {
     for pattern in &PATTERNS {
         let what = format!("pattern {} ({})", pattern.number, pattern.title);
         let outcome =
-            deadlines.guard(&what, || patterns::run_pattern(&mut *host, pattern, &mut log, deadlines.interrupt));
+            deadlines.guest_step(&what, || patterns::run_pattern(&mut *host, pattern, &mut log, deadlines.interrupt));
         // A guest that trapped, ran out of time, outgrew its memory or handed over a bad pointer is bad input, not
-        // a wrong answer: one line, exit 2, and nothing more is asked of it.
+        // a wrong answer: after what went wrong before it, one line, exit 2, and nothing more is asked of it.
         if let Err(Failure::Host(e)) = &outcome.result {
+            report_failures(&outcomes);
             eprintln!("error: {what}: {e}");
             return ExitCode::from(EXIT_MISBEHAVED);
         }
@@ -233,26 +249,31 @@ fn run(args: &Args) -> ExitCode {
     summarise(&outcomes, &say)
 }
 
+/// The lines of the patterns that failed or could not be verified, shown even when quiet.
+fn report_failures(outcomes: &[Outcome]) {
+    for outcome in outcomes {
+        report(outcome, &|_| {});
+    }
+}
+
+/// One pattern's line: a pass through `say` (silent when quiet), anything else on stdout.
+fn report(outcome: &Outcome, say: &dyn Fn(std::fmt::Arguments<'_>)) {
+    let (number, title) = (outcome.number, outcome.title);
+    match &outcome.result {
+        Ok(Verdict::Passed) => say(format_args!("pattern {number} passed: {title}")),
+        Ok(Verdict::Unverified(why)) => println!("[host] pattern {number} UNVERIFIED: {title}: {why}"),
+        Err(e) => println!("[host] pattern {number} FAILED: {title}: {e}"),
+    }
+}
+
 /// One line per pattern (failures and unverified ones even when quiet), the summary line, and the exit status.
 fn summarise(outcomes: &[Outcome], say: &dyn Fn(std::fmt::Arguments<'_>)) -> ExitCode {
-    let (mut passed, mut failed, mut unverified) = (0, 0, 0);
     for outcome in outcomes {
-        let (number, title) = (outcome.number, outcome.title);
-        match &outcome.result {
-            Ok(Verdict::Passed) => {
-                passed += 1;
-                say(format_args!("pattern {number} passed: {title}"));
-            }
-            Ok(Verdict::Unverified(why)) => {
-                unverified += 1;
-                println!("[host] pattern {number} UNVERIFIED: {title}: {why}");
-            }
-            Err(e) => {
-                failed += 1;
-                println!("[host] pattern {number} FAILED: {title}: {e}");
-            }
-        }
+        report(outcome, say);
     }
+    let passed = outcomes.iter().filter(|o| o.passed()).count();
+    let unverified = outcomes.iter().filter(|o| matches!(o.result, Ok(Verdict::Unverified(_)))).count();
+    let failed = outcomes.len() - passed - unverified;
     if unverified == 0 {
         println!("{passed} passed, {failed} failed");
     } else {
@@ -282,7 +303,7 @@ fn load(
                 trap_on_grow_failure: true,
                 ..HostOptions::default()
             };
-            let guest = deadlines.guard(&format!("compiling {name}"), || match &args.wasm {
+            let guest = deadlines.compile_step(&name, || match &args.wasm {
                 Some(path) => GuestModule::from_file(path, args.profile, options),
                 None => GuestModule::verbose_guest(args.profile, options),
             })?;
@@ -292,14 +313,14 @@ fn load(
                 args.profile,
                 args.profile.summary()
             ));
-            let host = deadlines.guard(&format!("instantiating {name}"), || match deadlines.interrupt {
+            let host = deadlines.guest_step(&format!("instantiating {name}"), || match deadlines.interrupt {
                 Some(timeout) => guest.instantiate_with_deadline(timeout),
                 None => guest.instantiate(),
             })?;
             Ok(Box::new(host))
         }
         HostKind::Cpp => {
-            deadlines.guard(&format!("loading {name} into the C++ host"), || load_cpp(args, &name, output, say))
+            deadlines.guest_step(&format!("loading {name} into the C++ host"), || load_cpp(args, &name, output, say))
         }
     }
 }
@@ -311,11 +332,14 @@ fn load_cpp(
     output: GuestOutput,
     say: &dyn Fn(std::fmt::Arguments<'_>),
 ) -> Result<Box<dyn PatternHost>, Error> {
-    let bytes = match &args.wasm {
-        Some(path) => std::fs::read(path).map_err(|source| Error::ReadModule { path: path.clone(), source })?,
-        None => boundary_host::guest::VERBOSE_WASM.to_vec(),
+    let (bytes, is_text) = match &args.wasm {
+        Some(path) => (
+            std::fs::read(path).map_err(|source| Error::ReadModule { path: path.clone(), source })?,
+            path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wat")),
+        ),
+        None => (boundary_host::guest::VERBOSE_WASM.to_vec(), false),
     };
-    let host = boundary_cpp_host::CppHost::new(name, &bytes, output)?;
+    let host = boundary_cpp_host::CppHost::new(name, &bytes, is_text, output)?;
     say(format_args!("loaded {name} in the C++ host (wasmtime.hh, default configuration)"));
     Ok(Box::new(host))
 }

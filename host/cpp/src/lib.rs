@@ -165,10 +165,9 @@ fn create(name: &str, wasm: &[u8], output: GuestOutput) -> Result<NonNull<RawCpp
 }
 
 impl CppHost {
-    /// Checks `wasm` (binary, or WAT text) against the ABI with the Rust host core, then compiles, links and
-    /// instantiates it in the C++ host; `name` names it in errors.
-    pub fn new(name: &str, wasm: &[u8], output: GuestOutput) -> Result<Self, Error> {
-        let is_text = !wasm.starts_with(b"\0asm");
+    /// Checks `wasm` (binary, or WAT text if `is_text`, as for [`GuestModule::load`]) against the ABI with the
+    /// Rust host core, then compiles, links and instantiates it in the C++ host; `name` names it in errors.
+    pub fn new(name: &str, wasm: &[u8], is_text: bool, output: GuestOutput) -> Result<Self, Error> {
         let check = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
         GuestModule::load(name.to_string(), wasm, is_text, EngineProfile::CraneliftNone, check)?;
         let raw = create(name, wasm, output)?;
@@ -276,6 +275,10 @@ impl PatternHost for CppHost {
     }
 
     fn read_plugin_shared_value(&mut self) -> Result<i32, Error> {
+        if !self.reads_plugin_shared_value() {
+            let (module, export) = (self.name.clone(), "read_plugin_shared_value".to_string());
+            return Err(Error::MissingExport { module, export, kind: "a function" });
+        }
         self.usable()?;
         let mut value = 0;
         // SAFETY: `raw` is live and `value` a valid place for one i32.

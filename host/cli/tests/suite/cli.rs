@@ -110,7 +110,8 @@ fn bad_input_gets_one_line_and_exit_2() {
         cases.extend([
             (vec!["--host".into(), "cpp".into(), "--profile".into(), "winch".into()], "`winch`"),
             (vec!["--host".into(), "cpp".into(), "--max-memory".into(), "64".into()], "Rust host only"),
-            (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&text)], "does not compile"),
+            (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&text)], "not a wasm module"),
+            (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&empty)], "empty"),
             (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&missing)], "`point_add`"),
             (vec!["--host".into(), "cpp".into(), "--wasm".into(), "/no/such/file.wasm".into()], "/no/such/file.wasm"),
         ]);

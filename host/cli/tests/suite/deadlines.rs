@@ -3,6 +3,7 @@
 //! line naming the step that ran out of time.
 
 use crate::support::{bad_input_line, fixture_file, mutated_wat};
+use boundary_host::EngineProfile;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -39,49 +40,80 @@ fn sleeping_in_a_host_call() -> String {
     mutated_wat(&[(JUST_ADD, sleep), (MEMORY, &format!("{import}\n  {MEMORY}"))])
 }
 
-/// Runs `boundary --quiet --wasm <text> --profile <profile> --timeout 1`; checks one `error:` line containing
-/// `needle`, exit 2, and an end within `BOUND`; returns the line.
-fn ends_in_time(name: &str, text: &str, profile: &str, needle: &str) -> String {
+/// Runs `boundary --quiet --wasm <text> --profile <profile> --timeout 1 <extra>`; checks one `error:` line
+/// containing `needle`, exit 2, and an end within `BOUND`; returns the line.
+fn ends_in_time(name: &str, text: &str, profile: &str, extra: &[&str], needle: &str) -> String {
     let path = fixture_file("deadlines", &format!("{name}-{profile}.wat"), text.as_bytes());
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_boundary"))
         .args(["--quiet", "--wasm", path.to_str().unwrap(), "--profile", profile, "--timeout", TIMEOUT])
+        .args(extra)
         .output()
         .unwrap();
     let took = started.elapsed();
     if let Err(e) = bad_input_line(&out, needle) {
-        panic!("{name} under {profile}: {e}");
+        panic!("{name} under {profile} {extra:?}: {e}");
     }
     assert!(took < BOUND, "{name} under {profile} took {took:?}");
     String::from_utf8_lossy(&out.stderr).trim_end().to_string()
 }
 
+/// Fuel enough for a fraction of a second of looping, so that running out comes well before the deadline.
+const LITTLE_FUEL: &[&str] = &["--fuel", "10000000"];
+
 #[test]
 fn a_guest_looping_in_an_export_ends_within_the_deadline_under_every_profile() {
     let text = looping_export();
-    for profile in ["cranelift", "winch", "pulley", "pooling", "bounds-checked"] {
-        let line =
-            ends_in_time("loop", &text, profile, "pattern 1 (host calls a guest function) did not finish within 1 s");
-        assert!(line.contains(&format!("profile `{profile}` cannot interrupt it")), "{line}");
+    for profile in EngineProfile::names() {
+        match profile {
+            "epoch" => ends_in_time("loop", &text, profile, &[], "`just_add` was interrupted: its deadline passed"),
+            "fuel" => ends_in_time("loop", &text, profile, LITTLE_FUEL, "`just_add` ran out of fuel"),
+            _ => {
+                let needle = "pattern 1 (host calls a guest function) did not finish within 1 s";
+                let line = ends_in_time("loop", &text, profile, &[], needle);
+                assert!(line.contains(&format!("profile `{profile}` cannot interrupt it")), "{line}");
+                line
+            }
+        };
     }
-    ends_in_time("loop", &text, "epoch", "`just_add` was interrupted: its deadline passed");
-    ends_in_time("loop", &text, "fuel", "`just_add` ran out of fuel");
 }
 
 #[test]
 fn a_guest_looping_in_its_start_function_ends_within_the_deadline_under_every_profile() {
     let text = looping_start();
-    for profile in ["cranelift", "winch", "pulley", "pooling"] {
-        ends_in_time("start", &text, profile, "instantiating ");
+    for profile in EngineProfile::names() {
+        match profile {
+            "epoch" => ends_in_time("start", &text, profile, &[], "the start function of "),
+            "fuel" => ends_in_time("start", &text, profile, LITTLE_FUEL, "ran out of fuel"),
+            _ => ends_in_time("start", &text, profile, &[], "instantiating "),
+        };
     }
-    ends_in_time("start", &text, "epoch", "the start function of ");
-    ends_in_time("start", &text, "fuel", "ran out of fuel");
 }
 
 #[test]
 fn a_guest_blocked_in_a_host_call_ends_even_under_epoch() {
     let text = sleeping_in_a_host_call();
-    let line = ends_in_time("sleep", &text, "epoch", "did not finish within 1 s");
+    let line = ends_in_time("sleep", &text, "epoch", &[], "did not finish within 1 s");
     assert!(line.contains("did not stop when interrupted"), "{line}");
-    ends_in_time("sleep", &text, "cranelift", "did not finish within 1 s");
+    ends_in_time("sleep", &text, "cranelift", &[], "did not finish within 1 s");
+}
+
+#[test]
+fn compiling_has_a_deadline_too() {
+    // A millisecond is too little to compile even the built-in guest; the line says what to do.
+    let out = Command::new(env!("CARGO_BIN_EXE_boundary")).args(["--quiet", "--timeout", "0.001"]).output().unwrap();
+    if let Err(e) = bad_input_line(&out, "compiling the verbose guest did not finish within 0.001 s") {
+        panic!("{e}");
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--timeout"));
+}
+
+/// The C++ host cannot interrupt a guest: the watchdog ends the run, and says so.
+#[cfg(feature = "cpp")]
+#[test]
+fn the_cpp_host_ends_within_the_deadline_too() {
+    let needle = "the C++ host cannot interrupt a running guest";
+    for (name, text) in [("loop", looping_export()), ("start", looping_start())] {
+        ends_in_time(name, &text, "cranelift", &["--host", "cpp"], needle);
+    }
 }

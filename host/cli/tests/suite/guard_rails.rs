@@ -351,7 +351,7 @@ fn blocked_in_host_call() -> Observed {
     let text = abi_with_just_add(sleep, import);
     let path = fixture_file("sleeping.wat", text.as_bytes());
     let main = main_job(&path, &["--profile", "epoch", "--timeout", "0.5"], "did not stop when interrupted");
-    observed("not interruptible: an epoch check cannot reach host code", main)
+    observed("(no deadline in the core: an epoch check cannot reach host code)", main)
 }
 
 // 6. A guest that grows memory without bound.
@@ -709,7 +709,7 @@ const CASES: &[Case] = &[
     Case {
         what: "5. a guest blocked in a host call (an hour's WASI sleep)",
         observe: blocked_in_host_call,
-        expected_core: "not interruptible: an epoch check cannot reach host code",
+        expected_core: "(no deadline in the core: an epoch check cannot reach host code)",
         expected_main: "exit 2, one line (`--profile epoch --timeout 0.5`)",
     },
     Case {

@@ -8,7 +8,7 @@ use boundary_host::patterns::{PatternHost, run_all};
 use boundary_host::{Error, GuestOutput, MemoryError, Point, guest_offset};
 
 fn quiet_guest() -> CppHost {
-    CppHost::new("the quiet guest", boundary_host::guest::QUIET_WASM, GuestOutput::Discard).unwrap()
+    CppHost::new("the quiet guest", boundary_host::guest::QUIET_WASM, false, GuestOutput::Discard).unwrap()
 }
 
 fn passes_all(host: &mut CppHost) {
@@ -25,9 +25,10 @@ fn passes_all(host: &mut CppHost) {
 fn the_patterns_pass_on_both_guest_builds_and_the_wat_module() {
     passes_all(&mut quiet_guest());
     passes_all(
-        &mut CppHost::new("the verbose guest", boundary_host::guest::VERBOSE_WASM, GuestOutput::Discard).unwrap(),
+        &mut CppHost::new("the verbose guest", boundary_host::guest::VERBOSE_WASM, false, GuestOutput::Discard)
+            .unwrap(),
     );
-    passes_all(&mut CppHost::new("abi.wat", ABI_WAT.as_bytes(), GuestOutput::Discard).unwrap());
+    passes_all(&mut CppHost::new("abi.wat", ABI_WAT.as_bytes(), true, GuestOutput::Discard).unwrap());
 }
 
 #[test]
@@ -62,23 +63,32 @@ fn memory_access_is_bounds_checked_like_a_native_buffer() {
 /// with the same errors.
 #[test]
 fn bad_modules_are_refused_as_the_rust_host_refuses_them() {
-    let cases: Vec<(Vec<u8>, &str)> = vec![
-        (b"plain text, not a module".to_vec(), "does not compile"),
-        (boundary_host::guest::QUIET_WASM[..40].to_vec(), "does not compile"),
-        (ABI_WAT.replacen("(export \"point_add\")", "", 1).into_bytes(), "lacks the export `point_add`"),
+    // (bytes, whether they are WAT text, what the error must say)
+    let cases: Vec<(Vec<u8>, bool, &str)> = vec![
+        (b"plain text, not a module".to_vec(), false, "is not a wasm module"),
+        (b"plain text, not a module".to_vec(), true, "does not compile"),
+        (Vec::new(), false, "it is empty"),
+        (boundary_host::guest::QUIET_WASM[..40].to_vec(), false, "does not compile"),
+        (ABI_WAT.replacen("(export \"point_add\")", "", 1).into_bytes(), true, "lacks the export `point_add`"),
         (
             mutated_wat(&[(
                 "(func (export \"just_add\") (param i64 i64)",
                 "(func (export \"just_add\") (param i32 i64)",
             )])
             .into_bytes(),
+            true,
             "does not compile",
         ),
-        (ABI_WAT.replacen("(memory", "(import \"env\" \"host_rand\" (func))\n  (memory", 1).into_bytes(), "host_rand"),
+        (
+            ABI_WAT.replacen("(memory", "(import \"env\" \"host_rand\" (func))\n  (memory", 1).into_bytes(),
+            true,
+            "host_rand",
+        ),
         (
             ABI_WAT
                 .replacen("(memory (export \"memory\") 1)", "(memory (export \"memory\") 1) (memory 1)", 1)
                 .into_bytes(),
+            true,
             "2 linear memories",
         ),
         (
@@ -87,11 +97,12 @@ fn bad_modules_are_refused_as_the_rust_host_refuses_them() {
                 "(func (export \"read_plugin_shared_value\") (result i64) (i64.const 777))",
             )])
             .into_bytes(),
+            true,
             "`read_plugin_shared_value` as a function () -> i64",
         ),
     ];
-    for (bytes, needle) in cases {
-        match CppHost::new("bad.wasm", &bytes, GuestOutput::Discard) {
+    for (bytes, is_text, needle) in cases {
+        match CppHost::new("bad.wasm", &bytes, is_text, GuestOutput::Discard) {
             Err(e) => assert!(e.to_string().contains("bad.wasm") && e.to_string().contains(needle), "{needle}: {e}"),
             Ok(_) => panic!("expected an error containing {needle:?}"),
         }
@@ -103,11 +114,14 @@ fn bad_modules_are_refused_as_the_rust_host_refuses_them() {
 #[test]
 fn the_article_guest_passes_with_its_output_kept_and_is_unverified_without() {
     let article = boundary_host::guest::ARTICLE_WASM;
-    let mut kept = CppHost::new("article.wasm", article, GuestOutput::Keep { echo: false }).unwrap();
+    let mut kept = CppHost::new("article.wasm", article, false, GuestOutput::Keep { echo: false }).unwrap();
     assert!(!kept.reads_plugin_shared_value());
     let outcomes = run_all(&mut kept, &mut |_| {});
     assert!(outcomes.iter().all(|o| o.passed()), "{outcomes:?}");
-    let mut discarded = CppHost::new("article.wasm", article, GuestOutput::Discard).unwrap();
+    let mut discarded = CppHost::new("article.wasm", article, false, GuestOutput::Discard).unwrap();
+    // Asking for the missing export is an error that leaves the instance usable.
+    assert!(matches!(discarded.read_plugin_shared_value(), Err(Error::MissingExport { .. })));
+    assert_eq!(discarded.discarded_by(), None);
     let outcomes = run_all(&mut discarded, &mut |_| {});
     assert!(outcomes[..4].iter().all(|o| o.passed()), "{outcomes:?}");
     assert!(matches!(outcomes[4].result, Ok(Verdict::Unverified(_))), "{outcomes:?}");
@@ -116,7 +130,7 @@ fn the_article_guest_passes_with_its_output_kept_and_is_unverified_without() {
 #[test]
 fn a_trap_discards_the_instance_until_reset() {
     let text = ABI_WAT.replacen("(i64.add (local.get 0) (local.get 1))", "unreachable", 1);
-    let mut host = CppHost::new("trap.wat", text.as_bytes(), GuestOutput::Discard).unwrap();
+    let mut host = CppHost::new("trap.wat", text.as_bytes(), true, GuestOutput::Discard).unwrap();
     match host.just_add(15, 27) {
         // Said once, on one line: no "wasm trap:" after "trapped:", no backtrace.
         Err(Error::CppHost { message }) => {
@@ -134,7 +148,7 @@ fn a_trap_discards_the_instance_until_reset() {
 fn a_hostile_static_pointer_is_refused() {
     for (ptr, misaligned) in [(-1i64, false), (65534, false), (1025, true)] {
         let text = ABI_WAT.replacen("(i32.const 1024))\n  (func", &format!("(i32.const {ptr}))\n  (func"), 1);
-        let mut host = CppHost::new("hostile.wat", text.as_bytes(), GuestOutput::Discard).unwrap();
+        let mut host = CppHost::new("hostile.wat", text.as_bytes(), true, GuestOutput::Discard).unwrap();
         match host.plugin_shared_value_offset() {
             Err(Error::MisalignedPointer { .. }) if misaligned => {}
             Err(Error::Memory(MemoryError { offset, .. })) if !misaligned && offset == ptr as u32 as usize => {}
