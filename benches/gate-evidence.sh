@@ -26,6 +26,17 @@ for slowdown in lookup spin:64 spin:16 spin:4 spin:1; do
         caught+=("$slowdown")
     fi
 done
+
+# The async call path has its own guarded call in the host core: a slowdown there must be caught too.
+echo
+echo "=== injected slowdown in the async call path: spin:4, async scenarios only"
+if BOUNDARY_INJECT_SLOWDOWN=spin:4 cargo bench --bench gate --features boundary-benches/inject-slowdown \
+    -- --filter async; then
+    missed+=("spin:4 (async)")
+else
+    caught+=("spin:4 (async)")
+fi
+
 echo
 echo "caught by the gate: ${caught[*]:-none}"
 echo "not caught:         ${missed[*]:-none}"

@@ -117,6 +117,45 @@ fn child(scenario_id: &str, profile_name: &str) -> Result<(), String> {
             let mut c = core();
             Box::new(repeat(move || ops::core_point_write_read(&mut c)))
         }
+        Kind::CoreAsyncCall => {
+            let mut c = core();
+            Box::new(repeat(move || ops::core_just_add_async(&mut c)))
+        }
+        Kind::CoreAsyncRoundTrip => {
+            let mut c = CoreBench::with_engine(profile, &engine, HostFuncStyle::Async);
+            Box::new(repeat(move || ops::core_trigger_async(&mut c)))
+        }
+        Kind::CoreHookCall => {
+            let mut c = CoreBench::with_hook(profile, &engine);
+            Box::new(repeat(move || ops::core_just_add(&mut c)))
+        }
+        Kind::CoreUncheckedPerCallback => {
+            let mut c = CoreBench::with_engine(profile, &engine, HostFuncStyle::Unchecked);
+            Box::new(move |n: u64| c.host.call_host_n(black_box(n as u32)).unwrap())
+        }
+        Kind::RawInstantiatePre => {
+            let r = raw();
+            Box::new(repeat(move || ops::raw_instantiate_pre(&r.guest)))
+        }
+        Kind::CoreInstantiate => {
+            let guest = core().host.guest().clone();
+            Box::new(repeat(move || ops::core_instantiate(&guest)))
+        }
+        Kind::RawTrap => {
+            let mut r = raw();
+            Box::new(repeat(move || ops::raw_point_add_trap(&mut r)))
+        }
+        Kind::RawTrapNoBacktrace => {
+            let mut config = profile.counting_config().map_err(|e| e.to_string())?;
+            config.wasm_backtrace_max_frames(None);
+            let engine = profile.engine_from(&config).map_err(|e| e.to_string())?;
+            let mut r = RawBench::with_engine(profile, &engine);
+            Box::new(repeat(move || ops::raw_point_add_trap(&mut r)))
+        }
+        Kind::CoreTrapReset => {
+            let mut c = core();
+            Box::new(repeat(move || ops::core_point_add_trap_reset(&mut c)))
+        }
     };
     body(WARM_UP);
     boundary_gate_measured(&mut *body, scenario.iterations);

@@ -16,8 +16,10 @@ use boundary_benches::rows::{self, Row};
 use boundary_cpp_host::{CppHost, CppLoop};
 #[cfg(feature = "cpp")]
 use boundary_host::patterns::PatternHost;
+use boundary_host::wasmtime::{Engine, Trap};
 use boundary_host::{EngineProfile, HostFuncStyle, Point, WasmHost};
 use criterion::{Bencher, BenchmarkId, Criterion, Throughput};
+use futures::executor::block_on;
 use std::hint::black_box;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -102,8 +104,27 @@ fn target_dir() -> PathBuf {
 
 /// Registers one benchmark under its row id (and profile), in a group named by the id's first segment.
 fn bench(c: &mut Criterion, row_id: &str, profile: Option<&str>, elements: Option<u64>, f: impl FnMut(&mut Bencher)) {
+    bench_timed(c, row_id, profile, elements, None, f)
+}
+
+/// Warm-up and measurement of the rows whose iteration takes microseconds (instantiation, traps): enough samples
+/// in less time, which keeps a complete run within its budget.
+const SHORT: (Duration, Duration) = (Duration::from_millis(300), Duration::from_millis(700));
+
+/// [`bench`], with the group's warm-up and measurement times set if `timing` is given.
+fn bench_timed(
+    c: &mut Criterion,
+    row_id: &str,
+    profile: Option<&str>,
+    elements: Option<u64>,
+    timing: Option<(Duration, Duration)>,
+    f: impl FnMut(&mut Bencher),
+) {
     let (family, rest) = row_id.split_once('/').expect("row ids are slash paths");
     let mut group = c.benchmark_group(family);
+    if let Some((warm_up, measurement)) = timing {
+        group.warm_up_time(warm_up).measurement_time(measurement);
+    }
     if let Some(n) = elements {
         group.throughput(Throughput::Elements(n));
     }
@@ -154,7 +175,7 @@ fn bench_natives(c: &mut Criterion) {
     }
 }
 
-fn bench_calls(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench) {
+fn bench_calls(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench, hooked: &mut CoreBench) {
     bench(c, rows::JUST_ADD_TYPED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add(raw)));
     bench(c, rows::JUST_ADD_UNTYPED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add_untyped(raw)));
     bench(c, rows::JUST_ADD_UNCHECKED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add_unchecked(raw)));
@@ -163,11 +184,22 @@ fn bench_calls(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBe
     bench(c, rows::NOP_UNTYPED.id, Some(p), None, |b| b.iter(|| ops::raw_nop_untyped(raw)));
     bench(c, rows::NOP_UNCHECKED.id, Some(p), None, |b| b.iter(|| ops::raw_nop_unchecked(raw)));
     bench(c, rows::NOP_CORE.id, Some(p), None, |b| b.iter(|| ops::core_nop(core)));
+    bench(c, rows::JUST_ADD_HOOK.id, Some(p), None, |b| b.iter(|| ops::core_just_add(hooked)));
+}
+
+/// Async calls into the guest, each run to completion by `futures::executor::block_on`.
+fn bench_async(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench) {
+    bench(c, rows::JUST_ADD_ASYNC_TYPED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add_async(raw)));
+    bench(c, rows::JUST_ADD_ASYNC_UNTYPED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add_async_untyped(raw)));
+    bench(c, rows::JUST_ADD_ASYNC_CORE.id, Some(p), None, |b| b.iter(|| ops::core_just_add_async(core)));
+    assert_eq!(ops::raw_just_add_async(raw), 42);
+    assert_eq!(ops::raw_just_add_async_untyped(raw), 42);
+    assert_eq!(ops::core_just_add_async(core), 42);
 }
 
 /// One measured iteration is one guest -> host call: `iters` calls are made by as few `call_host_n` calls as
-/// fit, and each chunk's entry cost (a `call_host_n(0)` right after it) is subtracted.
-fn per_callback(host: &mut WasmHost) -> impl FnMut(&mut Bencher) + '_ {
+/// fit (`call(n)` makes one), and each chunk's entry cost (a `call_host_n(0)` right after it) is subtracted.
+fn per_callback(mut call: impl FnMut(u32)) -> impl FnMut(&mut Bencher) {
     move |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
@@ -176,10 +208,10 @@ fn per_callback(host: &mut WasmHost) -> impl FnMut(&mut Bencher) + '_ {
                 let chunk = left.min(CALLBACK_CHUNK);
                 left -= chunk;
                 let start = Instant::now();
-                host.call_host_n(black_box(chunk as u32)).unwrap();
+                call(black_box(chunk as u32));
                 let with_calls = start.elapsed();
                 let start = Instant::now();
-                host.call_host_n(black_box(0)).unwrap();
+                call(black_box(0));
                 total += with_calls.saturating_sub(start.elapsed());
             }
             total
@@ -187,11 +219,86 @@ fn per_callback(host: &mut WasmHost) -> impl FnMut(&mut Bencher) + '_ {
     }
 }
 
-fn bench_callbacks(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench, untyped: &mut CoreBench) {
+fn sync_callbacks(host: &mut WasmHost) -> impl FnMut(u32) + '_ {
+    move |n| host.call_host_n(n).unwrap()
+}
+
+/// The host cores whose host functions are defined each way.
+struct Callbacks {
+    untyped: CoreBench,
+    unchecked: CoreBench,
+    asynchronous: CoreBench,
+    hooked: CoreBench,
+}
+
+fn bench_callbacks(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench, hosts: &mut Callbacks) {
     bench(c, rows::TRIGGER_RAW.id, Some(p), None, |b| b.iter(|| ops::raw_trigger(raw)));
     bench(c, rows::TRIGGER_CORE.id, Some(p), None, |b| b.iter(|| ops::core_trigger(core)));
-    bench(c, rows::PER_CALLBACK_TYPED.id, Some(p), None, per_callback(&mut core.host));
-    bench(c, rows::PER_CALLBACK_UNTYPED.id, Some(p), None, per_callback(&mut untyped.host));
+    bench(c, rows::TRIGGER_ASYNC.id, Some(p), None, |b| b.iter(|| ops::core_trigger_async(&mut hosts.asynchronous)));
+    bench(c, rows::TRIGGER_HOOK.id, Some(p), None, |b| b.iter(|| ops::core_trigger(&mut hosts.hooked)));
+    bench(c, rows::PER_CALLBACK_TYPED.id, Some(p), None, per_callback(sync_callbacks(&mut core.host)));
+    bench(c, rows::PER_CALLBACK_UNTYPED.id, Some(p), None, per_callback(sync_callbacks(&mut hosts.untyped.host)));
+    bench(c, rows::PER_CALLBACK_UNCHECKED.id, Some(p), None, per_callback(sync_callbacks(&mut hosts.unchecked.host)));
+    bench(c, rows::PER_CALLBACK_HOOK.id, Some(p), None, per_callback(sync_callbacks(&mut hosts.hooked.host)));
+    let asynchronous = &mut hosts.asynchronous.host;
+    bench(
+        c,
+        rows::PER_CALLBACK_ASYNC.id,
+        Some(p),
+        None,
+        per_callback(|n| block_on(asynchronous.call_host_n_async(n)).unwrap()),
+    );
+    // Each way of defining the host functions gives the guest the same host state.
+    for host in [&mut hosts.untyped, &mut hosts.unchecked, &mut hosts.hooked] {
+        host.host.state_mut().shared_value = 42;
+        ops::core_trigger(host);
+        assert_eq!((host.host.state().shared_value, host.host.state().last_logged), (54, Some(14)));
+    }
+    hosts.asynchronous.host.state_mut().shared_value = 42;
+    ops::core_trigger_async(&mut hosts.asynchronous);
+    assert_eq!(hosts.asynchronous.host.state().shared_value, 54);
+    assert!(hosts.hooked.host.state().hook_calls > 0, "the call hook never ran");
+}
+
+/// Instantiation: raw wasmtime through the `Linker` and through `InstancePre`, the host core, and `InstancePre` in
+/// 1, 2 and 4 threads at once.
+fn bench_instantiation(c: &mut Criterion, p: &str, raw: &RawBench, core: &CoreBench) {
+    let g = &raw.guest;
+    let guest = core.host.guest();
+    bench_timed(c, rows::INSTANTIATE_LINKER.id, Some(p), None, Some(SHORT), |b| {
+        b.iter(|| ops::raw_instantiate_linker(g))
+    });
+    bench_timed(c, rows::INSTANTIATE_PRE.id, Some(p), None, Some(SHORT), |b| b.iter(|| ops::raw_instantiate_pre(g)));
+    bench_timed(c, rows::INSTANTIATE_CORE.id, Some(p), None, Some(SHORT), |b| b.iter(|| ops::core_instantiate(guest)));
+    for (row, threads) in
+        [(rows::INSTANTIATE_THREADS_1, 1), (rows::INSTANTIATE_THREADS_2, 2), (rows::INSTANTIATE_THREADS_4, 4)]
+    {
+        bench_timed(c, row.id, Some(p), None, Some(SHORT), |b| {
+            b.iter_custom(|iters| ops::instantiate_in_threads(g, threads, iters))
+        });
+    }
+}
+
+/// A call that traps, with and without a wasm backtrace, beside the same call returning; the host core's trap and
+/// recovery, and its recovery alone. Instances of their own: a store that trapped is left as the trap left it.
+fn bench_traps(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine) {
+    let mut config = profile.config().unwrap_or_else(|e| panic!("{e}"));
+    config.wasm_backtrace_max_frames(None);
+    let mut no_backtrace = RawBench::with_engine(profile, &profile.engine_from(&config).unwrap());
+    let raw = &mut RawBench::with_engine(profile, engine);
+    let mut core = CoreBench::with_engine(profile, engine, HostFuncStyle::Typed);
+    // Each row measures what it says: a memory-out-of-bounds trap, with a backtrace or without.
+    assert_eq!(ops::raw_point_add_trap(raw), (Trap::MemoryOutOfBounds, true));
+    assert_eq!(ops::raw_point_add_trap(&mut no_backtrace), (Trap::MemoryOutOfBounds, false));
+    assert_eq!(ops::core_point_add_trap_reset(&mut core), Some(Trap::MemoryOutOfBounds));
+    let short = Some(SHORT);
+    bench_timed(c, rows::TRAP_RETURNS.id, Some(p), None, short, |b| b.iter(|| ops::raw_point_add_returns(raw)));
+    bench_timed(c, rows::TRAP_BACKTRACE.id, Some(p), None, short, |b| b.iter(|| ops::raw_point_add_trap(raw)));
+    bench_timed(c, rows::TRAP_NO_BACKTRACE.id, Some(p), None, short, |b| {
+        b.iter(|| ops::raw_point_add_trap(&mut no_backtrace))
+    });
+    bench_timed(c, rows::TRAP_CORE.id, Some(p), None, short, |b| b.iter(|| ops::core_point_add_trap_reset(&mut core)));
+    bench_timed(c, rows::TRAP_RESET.id, Some(p), None, short, |b| b.iter(|| ops::core_reset(&mut core)));
 }
 
 fn bench_structs(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench) {
@@ -249,10 +356,23 @@ fn bench_cpp(c: &mut Criterion, p: &str) {
 fn bench_profile(c: &mut Criterion, profile: EngineProfile) {
     let p = profile.name();
     let mut raw = RawBench::new(profile);
-    let mut core = CoreBench::new(profile, HostFuncStyle::Typed);
-    let mut untyped = CoreBench::new(profile, HostFuncStyle::Untyped);
-    bench_calls(c, p, &mut raw, &mut core);
-    bench_callbacks(c, p, &mut raw, &mut core, &mut untyped);
+    let engine = raw.guest.module.engine().clone();
+    let mut core = CoreBench::with_engine(profile, &engine, HostFuncStyle::Typed);
+    let mut callbacks = Callbacks {
+        untyped: CoreBench::with_engine(profile, &engine, HostFuncStyle::Untyped),
+        unchecked: CoreBench::with_engine(profile, &engine, HostFuncStyle::Unchecked),
+        asynchronous: CoreBench::with_engine(profile, &engine, HostFuncStyle::Async),
+        hooked: CoreBench::with_hook(profile, &engine),
+    };
+    bench_calls(c, p, &mut raw, &mut core, &mut callbacks.hooked);
+    bench_async(c, p, &mut raw, &mut core);
+    bench_callbacks(c, p, &mut raw, &mut core, &mut callbacks);
+    if rows::INSTANTIATION_PROFILES.contains(&p) {
+        bench_instantiation(c, p, &raw, &core);
+    }
+    if rows::TRAP_PROFILES.contains(&p) {
+        bench_traps(c, p, profile, &engine);
+    }
     bench_structs(c, p, &mut raw, &mut core);
     #[cfg(feature = "cpp")]
     if profile == EngineProfile::Cranelift {

@@ -28,6 +28,15 @@ pub enum Kind {
     CoreBatch4096,
     RawPointWriteRead,
     CorePointWriteRead,
+    CoreAsyncCall,
+    CoreAsyncRoundTrip,
+    CoreHookCall,
+    CoreUncheckedPerCallback,
+    RawInstantiatePre,
+    CoreInstantiate,
+    RawTrap,
+    RawTrapNoBacktrace,
+    CoreTrapReset,
 }
 
 /// One counted scenario: what one operation is, and how many operations one measurement runs.
@@ -105,6 +114,45 @@ pub const SCENARIOS: &[Scenario] = &[
         Kind::CorePointWriteRead,
         "the host core's own write and read of one Point",
         1000,
+    ),
+    scenario(
+        "calls/async_core",
+        Kind::CoreAsyncCall,
+        "`WasmHost::just_add_async` run to completion by `futures::executor::block_on`",
+        1000,
+    ),
+    scenario(
+        "callbacks/round_trip_async_core",
+        Kind::CoreAsyncRoundTrip,
+        "`WasmHost::trigger_host_calls_async` into host functions defined by `func_wrap_async`",
+        1000,
+    ),
+    scenario("calls/hook_core", Kind::CoreHookCall, "`WasmHost::just_add` with a call hook installed", 1000),
+    scenario(
+        "callbacks/per_callback_unchecked_core",
+        Kind::CoreUncheckedPerCallback,
+        "one `host_log_value` call, defined by `func_new_unchecked`, from the loop of `call_host_n(1000)`",
+        1000,
+    ),
+    scenario(
+        "instantiate/pre_raw",
+        Kind::RawInstantiatePre,
+        "a new store and `InstancePre::instantiate` of the quiet guest, dropped",
+        100,
+    ),
+    scenario("instantiate/core", Kind::CoreInstantiate, "`GuestModule::instantiate`, dropped", 100),
+    scenario("traps/trap_raw", Kind::RawTrap, "`point_add` trapping on its write, with a wasm backtrace", 100),
+    scenario(
+        "traps/trap_no_backtrace_raw",
+        Kind::RawTrapNoBacktrace,
+        "the same trap with `Config::wasm_backtrace_max_frames(None)` (no wasm backtrace)",
+        100,
+    ),
+    scenario(
+        "traps/trap_reset_core",
+        Kind::CoreTrapReset,
+        "the trap through `WasmHost::point_add`, then `WasmHost::reset`",
+        100,
     ),
 ];
 

@@ -3,9 +3,11 @@
 //! [`CoreBench`] and happens before any timing.
 
 use crate::raw::{PointSlots, RawGuest};
-use boundary_host::wasmtime::{Engine, Val, ValRaw};
+use boundary_host::wasmtime::{Engine, Trap, Val, ValRaw, WasmBacktrace};
 use boundary_host::{EngineProfile, GuestModule, GuestOutput, HostFuncStyle, HostOptions, Point, WasmHost, guest};
+use futures::executor::block_on;
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 /// The Points every round trip writes.
 pub const A: Point = Point::new(100, 200);
@@ -58,11 +60,24 @@ impl CoreBench {
 
     /// With an engine made from `profile` and adjusted (the gate's deterministic compilation).
     pub fn with_engine(profile: EngineProfile, engine: &Engine, host_funcs: HostFuncStyle) -> Self {
-        let options = HostOptions { output: GuestOutput::Discard, host_funcs, ..HostOptions::default() };
+        Self::with_options(profile, engine, HostOptions { host_funcs, ..HostOptions::default() })
+    }
+
+    /// The same with a call hook installed in the store.
+    pub fn with_hook(profile: EngineProfile, engine: &Engine) -> Self {
+        Self::with_options(profile, engine, HostOptions { call_hook: true, ..HostOptions::default() })
+    }
+
+    fn with_options(profile: EngineProfile, engine: &Engine, options: HostOptions) -> Self {
+        let options = HostOptions { output: GuestOutput::Discard, ..options };
         let name = "the quiet guest".to_string();
         let guest = GuestModule::load_with_engine(name, guest::QUIET_WASM, false, profile, engine, options)
             .unwrap_or_else(|e| panic!("profile {profile}: {e}"));
-        let mut host = guest.instantiate().unwrap_or_else(|e| panic!("profile {profile}: {e}"));
+        let instantiated = match options.host_funcs {
+            HostFuncStyle::Async => block_on(guest.instantiate_async()),
+            _ => guest.instantiate(),
+        };
+        let mut host = instantiated.unwrap_or_else(|e| panic!("profile {profile}: {e}"));
         let slots = PointSlots::at(host.reserve(3 * size_of::<Point>()).unwrap());
         CoreBench { host, slots }
     }
@@ -192,4 +207,98 @@ pub fn raw_point_write_read(r: &mut RawBench) -> Point {
 pub fn core_point_write_read(c: &mut CoreBench) -> Point {
     c.host.write(c.slots.a, &black_box(A)).unwrap();
     c.host.read::<Point>(c.slots.a).unwrap()
+}
+
+/// `point_add`'s output pointer for the trap rows: the last 4 bytes of the 32-bit address space, far past the
+/// guest's memory, so the guest traps when it writes the sum. The inputs are read from offset 1024, inside the
+/// memory every instance starts with, so the trap is the write, in a fresh instance as in a used one.
+pub const TRAP_ARGS: (u32, u32, u32) = (u32::MAX - 3, 1024, 1024);
+
+#[inline]
+pub fn raw_just_add_async(r: &mut RawBench) -> u64 {
+    block_on(r.guest.just_add.call_async(&mut r.guest.store, (black_box(15), black_box(27)))).unwrap()
+}
+
+#[inline]
+pub fn raw_just_add_async_untyped(r: &mut RawBench) -> i64 {
+    block_on(r.guest.just_add_func.call_async(&mut r.guest.store, black_box(&r.params), &mut r.results)).unwrap();
+    r.results[0].unwrap_i64()
+}
+
+#[inline]
+pub fn core_just_add_async(c: &mut CoreBench) -> u64 {
+    block_on(c.host.just_add_async(black_box(15), black_box(27))).unwrap()
+}
+
+#[inline]
+pub fn core_trigger_async(c: &mut CoreBench) {
+    block_on(c.host.trigger_host_calls_async(black_box(7))).unwrap()
+}
+
+/// `point_add` returning normally: what the trap rows are compared with.
+#[inline]
+pub fn raw_point_add_returns(r: &mut RawBench) {
+    r.guest.point_add.call(&mut r.guest.store, black_box(r.slots.args())).unwrap()
+}
+
+/// `point_add` trapping on its write; returns the trap and whether wasmtime captured a wasm backtrace.
+#[inline]
+pub fn raw_point_add_trap(r: &mut RawBench) -> (Trap, bool) {
+    let e = r.guest.point_add.call(&mut r.guest.store, black_box(TRAP_ARGS)).unwrap_err();
+    let trap = *e.downcast_ref::<Trap>().unwrap();
+    (trap, e.downcast_ref::<WasmBacktrace>().is_some())
+}
+
+/// The host core's trap policy: the call traps, the store is discarded, a fresh instance takes its place.
+#[inline]
+pub fn core_point_add_trap_reset(c: &mut CoreBench) -> Option<Trap> {
+    let (out, a, b) = black_box(TRAP_ARGS);
+    let trap = c.host.point_add(out, a, b).unwrap_err().trap_code();
+    c.host.reset().unwrap();
+    trap
+}
+
+#[inline]
+pub fn core_reset(c: &mut CoreBench) {
+    c.host.reset().unwrap()
+}
+
+/// A new store and `Linker::instantiate`; the store (and with it the instance) is dropped at the end.
+#[inline]
+pub fn raw_instantiate_linker(g: &RawGuest) {
+    let mut store = g.new_store();
+    black_box(g.linker.instantiate(&mut store, &g.module).unwrap());
+}
+
+/// A new store and `InstancePre::instantiate`; dropped at the end.
+#[inline]
+pub fn raw_instantiate_pre(g: &RawGuest) {
+    let mut store = g.new_store();
+    black_box(g.pre.instantiate(&mut store).unwrap());
+}
+
+/// `GuestModule::instantiate`; the host is dropped at the end.
+#[inline]
+pub fn core_instantiate(guest: &GuestModule) {
+    black_box(guest.instantiate().unwrap());
+}
+
+/// Wall time for `threads` threads to make `iterations` instances at once through `InstancePre` (as evenly shared
+/// as they divide), each in its own store.
+pub fn instantiate_in_threads(g: &RawGuest, threads: u64, iterations: u64) -> Duration {
+    let (pre, profile) = (&g.pre, g.profile);
+    let engine = g.module.engine();
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let share = iterations / threads + u64::from(t < iterations % threads);
+            scope.spawn(move || {
+                for _ in 0..share {
+                    let mut store = crate::raw::new_store(engine, profile);
+                    black_box(pre.instantiate(&mut store).unwrap());
+                }
+            });
+        }
+    });
+    start.elapsed()
 }

@@ -3,7 +3,7 @@
 //! comparison measures the core and not a shared helper.
 
 use boundary_host::guest::{self, export, import};
-use boundary_host::wasmtime::{Caller, Engine, Func, Instance, Linker, Memory, Module, Store, TypedFunc};
+use boundary_host::wasmtime::{Caller, Engine, Func, Instance, InstancePre, Linker, Memory, Module, Store, TypedFunc};
 use boundary_host::{EngineProfile, Point};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -27,8 +27,13 @@ pub struct RawState {
     wasi: WasiP1Ctx,
 }
 
-/// One instance of the quiet guest in a raw wasmtime store, with its exports looked up once.
+/// One instance of the quiet guest in a raw wasmtime store, with its exports looked up once; and the module, the
+/// linker and the pre-instantiated module it came from, for the instantiation rows.
 pub struct RawGuest {
+    pub profile: EngineProfile,
+    pub module: Module,
+    pub linker: Linker<RawState>,
+    pub pre: InstancePre<RawState>,
     pub store: Store<RawState>,
     pub instance: Instance,
     pub memory: Memory,
@@ -64,14 +69,9 @@ impl RawGuest {
                 c.data_mut().shared_value = v;
             })
             .unwrap();
-        let state = RawState {
-            shared_value: guest::HOST_SHARED_VALUE_INITIAL,
-            last_logged: 0,
-            wasi: WasiCtxBuilder::new().build_p1(),
-        };
-        let mut store = Store::new(engine, state);
-        profile.prepare_store(&mut store, boundary_host::profile::DEFAULT_FUEL).unwrap();
+        let mut store = new_store(engine, profile);
         let instance = linker.instantiate(&mut store, &module).unwrap();
+        let pre = linker.instantiate_pre(&module).unwrap();
         let memory = instance.get_memory(&mut store, guest::MEMORY).unwrap();
         let just_add = instance.get_typed_func(&mut store, export::JUST_ADD.name).unwrap();
         let nop = instance.get_typed_func(&mut store, export::NOP.name).unwrap();
@@ -79,7 +79,26 @@ impl RawGuest {
         let point_add = instance.get_typed_func(&mut store, export::POINT_ADD.name).unwrap();
         let just_add_func = instance.get_func(&mut store, export::JUST_ADD.name).unwrap();
         let nop_func = instance.get_func(&mut store, export::NOP.name).unwrap();
-        RawGuest { store, instance, memory, just_add, nop, trigger_host_calls, point_add, just_add_func, nop_func }
+        RawGuest {
+            profile,
+            module,
+            linker,
+            pre,
+            store,
+            instance,
+            memory,
+            just_add,
+            nop,
+            trigger_host_calls,
+            point_add,
+            just_add_func,
+            nop_func,
+        }
+    }
+
+    /// A fresh store for another instance of the same guest.
+    pub fn new_store(&self) -> Store<RawState> {
+        new_store(self.module.engine(), self.profile)
     }
 
     /// Grows memory by one page and returns the offset of the new page: room nothing in the guest uses.
@@ -87,6 +106,18 @@ impl RawGuest {
         let pages = self.memory.grow(&mut self.store, 1).unwrap();
         usize::try_from(pages).unwrap() * boundary_host::WASM_PAGE
     }
+}
+
+/// A store with the raw host's initial state, set up as `profile` requires.
+pub fn new_store(engine: &Engine, profile: EngineProfile) -> Store<RawState> {
+    let state = RawState {
+        shared_value: guest::HOST_SHARED_VALUE_INITIAL,
+        last_logged: 0,
+        wasi: WasiCtxBuilder::new().build_p1(),
+    };
+    let mut store = Store::new(engine, state);
+    profile.prepare_store(&mut store, boundary_host::profile::DEFAULT_FUEL).unwrap();
+    store
 }
 
 /// Three Point slots (a, b, out) at 8-byte-aligned offsets in a page nothing in the guest uses.

@@ -175,16 +175,31 @@ pub struct Cell {
     pub times_native: Option<f64>,
 }
 
+impl SummaryRow {
+    /// Whether the row was meant to be measured under `profile` (a missing cell under another is "-").
+    pub fn measured_under(&self, profile: &str) -> bool {
+        match (&self.profiles, &self.only_profile) {
+            (Some(profiles), _) => profiles.iter().any(|p| p == profile),
+            (None, Some(only)) => only == profile,
+            (None, None) => true,
+        }
+    }
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SummaryRow {
     pub id: String,
     pub what: String,
     pub elements: Option<u64>,
-    /// The one profile the row is measured under, if it is not measured under all.
+    /// The profiles the row is measured under, if it is not measured under all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profiles: Option<Vec<String>>,
+    /// The same, as runs before 2026-11-30 recorded it: the one profile of a C++ row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_profile: Option<String>,
-    pub native_id: String,
+    /// The native floor, if the row has one.
+    pub native_id: Option<String>,
     pub native_ns: Option<f64>,
     /// Keyed by profile name.
     pub cells: BTreeMap<String, Cell>,
@@ -274,7 +289,7 @@ impl Summary {
                         Some(x) => format!("{} ({})", format_ns(c.median_ns), format_ratio(x)),
                         None => format_ns(c.median_ns),
                     },
-                    None if row.only_profile.as_deref().is_some_and(|only| only != p) => "-".to_string(),
+                    None if !row.measured_under(p) => "-".to_string(),
                     None => "not measured".to_string(),
                 };
                 let _ = write!(md, " {cell} |");
@@ -410,7 +425,7 @@ fn summary_row(
     measured: &BTreeMap<String, Estimate>,
     natives: &BTreeMap<String, Estimate>,
 ) -> SummaryRow {
-    let native_ns = natives.get(row.native).map(|e| e.median_ns);
+    let native_ns = row.native.and_then(|native| natives.get(native)).map(|e| e.median_ns);
     let cells = profiles
         .iter()
         .filter_map(|p| {
@@ -428,8 +443,9 @@ fn summary_row(
         id: row.id.to_string(),
         what: row.what.to_string(),
         elements: row.elements,
-        only_profile: row.only_profile.map(str::to_string),
-        native_id: row.native.to_string(),
+        profiles: row.profiles.map(|ps| ps.iter().map(|p| p.to_string()).collect()),
+        only_profile: None,
+        native_id: row.native.map(str::to_string),
         native_ns,
         cells,
     }

@@ -9,12 +9,13 @@ pub struct Row {
     pub id: &'static str,
     /// What one iteration does.
     pub what: &'static str,
-    /// The native row this one is compared with.
-    pub native: &'static str,
+    /// The native row this one is compared with, if there is one that does the same work without wasm.
+    pub native: Option<&'static str>,
     /// Elements per iteration, for rows measured with `Throughput::Elements`.
     pub elements: Option<u64>,
-    /// The one profile the row is measured under, for rows that exist under one only (the C++ host's).
-    pub only_profile: Option<&'static str>,
+    /// The profiles the row is measured under, for rows that do not apply to all (see [`INSTANTIATION_PROFILES`]
+    /// and [`TRAP_PROFILES`]); the C++ host's rows run wasmtime's default configuration, `cranelift`, only.
+    pub profiles: Option<&'static [&'static str]>,
     /// Whether the row is the C++ host's, measured only in a build with the `cpp` feature.
     pub needs_cpp: bool,
 }
@@ -22,29 +23,47 @@ pub struct Row {
 impl Row {
     /// Whether the row is measured under `profile`.
     pub fn measured_under(&self, profile: &str) -> bool {
-        self.only_profile.is_none_or(|only| only == profile)
+        self.profiles.is_none_or(|only| only.contains(&profile))
     }
 }
 
 const fn row(id: &'static str, what: &'static str, native: &'static str) -> Row {
-    Row { id, what, native, elements: None, only_profile: None, needs_cpp: false }
+    Row { id, what, native: Some(native), elements: None, profiles: None, needs_cpp: false }
+}
+
+/// A row with no native floor, measured under `profiles`.
+const fn unfloored(id: &'static str, what: &'static str, profiles: &'static [&'static str]) -> Row {
+    Row { id, what, native: None, elements: None, profiles: Some(profiles), needs_cpp: false }
 }
 
 /// A row of the C++ host (`host/cpp`), which runs wasmtime's default configuration: the `cranelift` profile.
 const fn cpp(id: &'static str, what: &'static str, native: &'static str) -> Row {
-    Row { id, what, native, elements: None, only_profile: Some("cranelift"), needs_cpp: true }
+    Row { id, what, native: Some(native), elements: None, profiles: Some(&["cranelift"]), needs_cpp: true }
 }
 
 const fn batch(id: &'static str, native: &'static str, n: u64) -> Row {
     Row {
         id,
         what: "one `point_add_batch` call over n Points already in guest memory",
-        native,
+        native: Some(native),
         elements: Some(n),
-        only_profile: None,
+        profiles: None,
         needs_cpp: false,
     }
 }
+
+/// The profiles instantiation rows are measured under: the ones whose configuration changes what instantiating
+/// does. The compiler does not (code is compiled once per module, not per instance), so `cranelift` stands for
+/// `cranelift-none`, `cranelift-size`, `winch` and `pulley`, and for `fuel` and `epoch` (a counter set per store).
+/// The memory configuration does (`bounds-checked` reserves no guard region), and so does the allocator
+/// (`pooling` takes a slot and resets it by copy-on-write).
+pub const INSTANTIATION_PROFILES: &[&str] = &["cranelift", "bounds-checked", "pooling"];
+
+/// The profiles trap rows are measured under: one for each way a trap is raised and recovered from. Compiled code
+/// traps by a signal (`cranelift`, `winch`; `cranelift-none`, `cranelift-size`, `fuel` and `epoch` trap the same
+/// way as `cranelift`), `bounds-checked` code by an explicit check, `pulley` inside the interpreter, and `pooling`
+/// recovers into a pooled slot.
+pub const TRAP_PROFILES: &[&str] = &["cranelift", "winch", "pulley", "bounds-checked", "pooling"];
 
 /// Native floors: measured once, not per profile.
 pub mod native {
@@ -148,6 +167,103 @@ pub const POINT_RW_RAW: Row = row(
 );
 pub const POINT_RW_CORE: Row =
     row("structs/point_write_read/core", "the same through `WasmHost::write`/`read`", native::POINT_WRITE_READ);
+pub const JUST_ADD_ASYNC_TYPED: Row = row(
+    "calls/just_add/async_typed",
+    "`TypedFunc::call_async` of `just_add`, run to completion by `futures::executor::block_on`",
+    native::JUST_ADD,
+);
+pub const JUST_ADD_ASYNC_UNTYPED: Row = row(
+    "calls/just_add/async_untyped",
+    "`Func::call_async` with reused `Val` buffers, by `block_on`",
+    native::JUST_ADD,
+);
+pub const JUST_ADD_ASYNC_CORE: Row =
+    row("calls/just_add/async_core", "`WasmHost::just_add_async` (the host core), by `block_on`", native::JUST_ADD);
+pub const JUST_ADD_HOOK: Row = row(
+    "calls/just_add/hook_core",
+    "`WasmHost::just_add` with a call hook installed (`Store::call_hook`, counting each crossing)",
+    native::JUST_ADD,
+);
+pub const TRIGGER_ASYNC: Row = row(
+    "callbacks/trigger_host_calls/async_core",
+    "`WasmHost::trigger_host_calls_async` into three host functions defined by `func_wrap_async`, by `block_on`",
+    native::TRIGGER_HOST_CALLS,
+);
+pub const TRIGGER_HOOK: Row = row(
+    "callbacks/trigger_host_calls/hook_core",
+    "`WasmHost::trigger_host_calls` with a call hook installed",
+    native::TRIGGER_HOST_CALLS,
+);
+pub const PER_CALLBACK_UNCHECKED: Row = row(
+    "callbacks/per_callback/unchecked",
+    "one guest -> host call inside a guest loop, host function by `func_new_unchecked`",
+    native::HOST_LOG_VALUE,
+);
+pub const PER_CALLBACK_ASYNC: Row = row(
+    "callbacks/per_callback/async",
+    "one guest -> host call inside a guest loop, host function by `func_wrap_async`, the loop entered by `call_async`",
+    native::HOST_LOG_VALUE,
+);
+pub const PER_CALLBACK_HOOK: Row = row(
+    "callbacks/per_callback/hook",
+    "one guest -> host call inside a guest loop, `func_wrap`, with a call hook installed",
+    native::HOST_LOG_VALUE,
+);
+pub const INSTANTIATE_LINKER: Row = unfloored(
+    "instantiate/linker",
+    "a new store and `Linker::instantiate` of the quiet guest: imports resolved by name on every instantiation",
+    INSTANTIATION_PROFILES,
+);
+pub const INSTANTIATE_PRE: Row = unfloored(
+    "instantiate/pre",
+    "a new store and `InstancePre::instantiate`: imports resolved once, beforehand",
+    INSTANTIATION_PROFILES,
+);
+pub const INSTANTIATE_CORE: Row = unfloored(
+    "instantiate/core",
+    "`GuestModule::instantiate`: a new store with its WASI context, the instance, its exports typed",
+    INSTANTIATION_PROFILES,
+);
+pub const INSTANTIATE_THREADS_1: Row = unfloored(
+    "instantiate/threads/1",
+    "wall time per instance while 1 thread instantiates through `InstancePre` (the baseline of the two below)",
+    INSTANTIATION_PROFILES,
+);
+pub const INSTANTIATE_THREADS_2: Row = unfloored(
+    "instantiate/threads/2",
+    "wall time per instance while 2 threads instantiate at once: half of /1 if it scales",
+    INSTANTIATION_PROFILES,
+);
+pub const INSTANTIATE_THREADS_4: Row = unfloored(
+    "instantiate/threads/4",
+    "wall time per instance while 4 threads instantiate at once",
+    INSTANTIATION_PROFILES,
+);
+pub const TRAP_RETURNS: Row = unfloored(
+    "traps/point_add/returns",
+    "`point_add` on valid pointers, returning normally: what the trapping calls below are compared with",
+    TRAP_PROFILES,
+);
+pub const TRAP_BACKTRACE: Row = unfloored(
+    "traps/point_add/trap",
+    "`point_add` writing out of bounds: the call traps, a wasm backtrace is captured (wasmtime's default)",
+    TRAP_PROFILES,
+);
+pub const TRAP_NO_BACKTRACE: Row = unfloored(
+    "traps/point_add/trap_no_backtrace",
+    "the same trap with `Config::wasm_backtrace_max_frames(None)` (no wasm backtrace)",
+    TRAP_PROFILES,
+);
+pub const TRAP_CORE: Row = unfloored(
+    "traps/point_add/core",
+    "the same trap through `WasmHost::point_add`, then `WasmHost::reset`: the host core's whole policy",
+    TRAP_PROFILES,
+);
+pub const TRAP_RESET: Row = unfloored(
+    "traps/reset/core",
+    "`WasmHost::reset` alone: the store discarded, a fresh store and instance",
+    TRAP_PROFILES,
+);
 pub const BATCH_1: Row = batch("structs/batch/1", native::BATCH_1, 1);
 pub const BATCH_64: Row = batch("structs/batch/64", native::BATCH_64, 64);
 pub const BATCH_4096: Row = batch("structs/batch/4096", native::BATCH_4096, 4096);
@@ -165,11 +281,20 @@ pub const PROFILED: &[Row] = &[
     NOP_UNTYPED,
     NOP_UNCHECKED,
     NOP_CORE,
+    JUST_ADD_ASYNC_TYPED,
+    JUST_ADD_ASYNC_UNTYPED,
+    JUST_ADD_ASYNC_CORE,
+    JUST_ADD_HOOK,
     TRIGGER_RAW,
     TRIGGER_CORE,
     TRIGGER_CPP,
+    TRIGGER_ASYNC,
+    TRIGGER_HOOK,
     PER_CALLBACK_TYPED,
     PER_CALLBACK_UNTYPED,
+    PER_CALLBACK_UNCHECKED,
+    PER_CALLBACK_ASYNC,
+    PER_CALLBACK_HOOK,
     POINT_ADD_MEMCPY,
     POINT_ADD_BYTEMUCK,
     POINT_ADD_CAST,
@@ -180,6 +305,17 @@ pub const PROFILED: &[Row] = &[
     BATCH_1,
     BATCH_64,
     BATCH_4096,
+    INSTANTIATE_LINKER,
+    INSTANTIATE_PRE,
+    INSTANTIATE_CORE,
+    INSTANTIATE_THREADS_1,
+    INSTANTIATE_THREADS_2,
+    INSTANTIATE_THREADS_4,
+    TRAP_RETURNS,
+    TRAP_BACKTRACE,
+    TRAP_NO_BACKTRACE,
+    TRAP_CORE,
+    TRAP_RESET,
 ];
 
 /// The rows of the top-level README's headline table (the latest run, `report::readme_block`), with the words that

@@ -10,6 +10,7 @@ use crate::module::GuestModule;
 use crate::profile::EngineProfile;
 use crate::state::HostState;
 use bytemuck::Pod;
+use futures::FutureExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 use wasmtime::{
@@ -94,6 +95,36 @@ fn call_typed<P: WasmParams + Copy, R: WasmResults>(
     guarded(store, poisoned, abi.name, |store| func.call(store, params))
 }
 
+/// The async path of [`call_typed`]: `TypedFunc::call_async`, refused on a discarded store, a failure classified
+/// and the store discarded, a panic of a host function caught (`FutureExt::catch_unwind`, the async form of the
+/// unwind guard). For embedders that call guests from async code and host functions defined with
+/// [`crate::HostFuncStyle::Async`].
+async fn call_typed_async<P: WasmParams + Copy + Sync, R: WasmResults + Sync>(
+    store: &mut Store<HostState>,
+    poisoned: &mut Option<String>,
+    func: &TypedFunc<P, R>,
+    abi: &AbiFunc,
+    params: P,
+    #[cfg_attr(not(feature = "inject-slowdown"), allow(unused_variables))] instance: &Instance,
+) -> Result<R, Error> {
+    #[cfg(feature = "inject-slowdown")]
+    crate::slowdown::on_call(&mut *store, instance, abi.name);
+    if let Some(by) = poisoned {
+        return Err(discarded(by.as_str()));
+    }
+    match AssertUnwindSafe(func.call_async(store.as_context_mut(), params)).catch_unwind().await {
+        Ok(Ok(results)) => Ok(results),
+        Ok(Err(e)) => {
+            *poisoned = Some(owned(abi.name));
+            Err(trapped(abi.name, e))
+        }
+        Err(payload) => {
+            *poisoned = Some(owned(abi.name));
+            Err(panicked(abi.name, payload))
+        }
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn owned(export: &str) -> String {
@@ -137,6 +168,17 @@ pub(crate) fn call_initialize(
     guarded(store, &mut None, abi.name, |store| init.call(store, ()))
 }
 
+/// [`call_initialize`] for a store that needs async calls.
+pub(crate) async fn call_initialize_async(
+    store: &mut Store<HostState>,
+    instance: &Instance,
+    index: &ModuleExport,
+    abi: &AbiFunc,
+) -> Result<(), Error> {
+    let init = typed::<(), ()>(store, instance, index, abi)?;
+    call_typed_async(store, &mut None, &init, abi, (), instance).await
+}
+
 impl WasmHost {
     /// The host of a new instance of `guest` in `store`, its exports resolved and typed.
     pub(crate) fn from_parts(
@@ -156,6 +198,12 @@ impl WasmHost {
     /// Discards this store and instance and makes fresh ones: guest and host state start over.
     pub fn reset(&mut self) -> Result<(), Error> {
         *self = self.guest.instantiate()?;
+        Ok(())
+    }
+
+    /// [`WasmHost::reset`] from async code, for a module linked with async host functions.
+    pub async fn reset_async(&mut self) -> Result<(), Error> {
+        *self = self.guest.instantiate_async().await?;
         Ok(())
     }
 
@@ -272,6 +320,32 @@ impl WasmHost {
         let abi = &export::CALL_HOST_N;
         let f = self.exports.call_host_n.as_ref().ok_or_else(|| absent(&self.guest.name, abi))?;
         call_typed(&mut self.store, &mut self.poisoned, f, abi, count, &self.instance)
+    }
+
+    /// [`WasmHost::just_add`] from async code (`TypedFunc::call_async`).
+    pub async fn just_add_async(&mut self, left: u64, right: u64) -> Result<u64, Error> {
+        let f = &self.exports.just_add;
+        call_typed_async(&mut self.store, &mut self.poisoned, f, &export::JUST_ADD, (left, right), &self.instance).await
+    }
+
+    /// [`WasmHost::nop`] from async code.
+    pub async fn nop_async(&mut self) -> Result<(), Error> {
+        let f = self.exports.nop.as_ref().ok_or_else(|| absent(&self.guest.name, &export::NOP))?;
+        call_typed_async(&mut self.store, &mut self.poisoned, f, &export::NOP, (), &self.instance).await
+    }
+
+    /// [`WasmHost::trigger_host_calls`] from async code: the one call that works when the host functions are
+    /// async ([`crate::HostFuncStyle::Async`]).
+    pub async fn trigger_host_calls_async(&mut self, input: i32) -> Result<(), Error> {
+        let (f, abi) = (&self.exports.trigger_host_calls, &export::TRIGGER_HOST_CALLS);
+        call_typed_async(&mut self.store, &mut self.poisoned, f, abi, input, &self.instance).await
+    }
+
+    /// [`WasmHost::call_host_n`] from async code.
+    pub async fn call_host_n_async(&mut self, count: u32) -> Result<(), Error> {
+        let abi = &export::CALL_HOST_N;
+        let f = self.exports.call_host_n.as_ref().ok_or_else(|| absent(&self.guest.name, abi))?;
+        call_typed_async(&mut self.store, &mut self.poisoned, f, abi, count, &self.instance).await
     }
 
     /// An export as an untyped function, for the `Val` call path. Look it up once, outside any loop.

@@ -9,10 +9,11 @@ use crate::instance::{self, WasmHost};
 use crate::output::KeptOutput;
 use crate::profile::EngineProfile;
 use crate::state::{GuestOutput, HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit, link_env};
+use futures::FutureExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::time::Duration;
-use wasmtime::{Engine, InstancePre, Linker, Module, Store};
+use wasmtime::{Engine, Instance, InstancePre, Linker, Module, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 
 /// A compiled, checked and linked guest module, ready to instantiate any number of times. Cheap to clone.
@@ -162,6 +163,7 @@ impl GuestModule {
                 trap_on_failure: self.options.trap_on_grow_failure,
                 refused: None,
             },
+            hook_calls: 0,
             kept,
             wasi: wasi.build_p1(),
         };
@@ -169,15 +171,38 @@ impl GuestModule {
         if self.options.max_memory.is_some() {
             store.limiter(|state| &mut state.limits);
         }
+        if self.options.call_hook {
+            store.call_hook(|mut store, _| {
+                store.data_mut().hook_calls += 1;
+                Ok(())
+            });
+        }
         self.profile.prepare_store(&mut store, self.options.fuel)?;
         Ok(store)
     }
 
     /// A new instance in a new store: the module's start function and, for a WASI reactor, its `_initialize` run
-    /// here.
+    /// here. A module linked with async host functions ([`HostFuncStyle::Async`]) is instantiated with
+    /// [`GuestModule::instantiate_async`] instead.
     pub fn instantiate(&self) -> Result<WasmHost, Error> {
+        if self.options.host_funcs == HostFuncStyle::Async {
+            let message = "its host functions are async: instantiate it with `GuestModule::instantiate_async`";
+            return Err(Error::Instantiate { module: self.name.clone(), message: message.to_string() });
+        }
         let mut store = self.new_store()?;
         let instance = self.instantiate_in(&mut store)?;
+        WasmHost::from_parts(self.clone(), store, instance)
+    }
+
+    /// [`GuestModule::instantiate`] from async code (`InstancePre::instantiate_async`): how a module linked with
+    /// async host functions is instantiated, and then called through the `_async` calls of [`WasmHost`].
+    pub async fn instantiate_async(&self) -> Result<WasmHost, Error> {
+        let mut store = self.new_store()?;
+        let instantiated = AssertUnwindSafe(self.pre.instantiate_async(&mut store)).catch_unwind().await;
+        let instance = self.started(instantiated)?;
+        if let Some(init) = &self.exports.initialize {
+            instance::call_initialize_async(&mut store, &instance, init, &INITIALIZE).await?;
+        }
         WasmHost::from_parts(self.clone(), store, instance)
     }
 
@@ -197,18 +222,22 @@ impl GuestModule {
 
     fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<wasmtime::Instance, Error> {
         // A start function can call an embedder's host function, which can panic: caught here as in every call.
-        let instantiated = catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store)));
-        let start_trapped = |trap| Error::StartTrapped { module: self.name.clone(), trap };
-        let instance = match instantiated {
-            Ok(Ok(instance)) => instance,
-            Ok(Err(e)) if e.downcast_ref::<wasmtime::Trap>().is_some() => return Err(start_trapped(TrapKind::of(&e))),
-            Ok(Err(e)) => return Err(Error::Instantiate { module: self.name.clone(), message: one_line(&e) }),
-            Err(payload) => return Err(start_trapped(TrapKind::from_panic(&*payload))),
-        };
+        let instance = self.started(catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store))))?;
         if let Some(init) = &self.exports.initialize {
             instance::call_initialize(store, &instance, init, &INITIALIZE)?;
         }
         Ok(instance)
+    }
+
+    /// What instantiating came to: the instance, or the start function's trap or panic, or another error.
+    fn started(&self, instantiated: std::thread::Result<wasmtime::Result<Instance>>) -> Result<Instance, Error> {
+        let start_trapped = |trap| Error::StartTrapped { module: self.name.clone(), trap };
+        match instantiated {
+            Ok(Ok(instance)) => Ok(instance),
+            Ok(Err(e)) if e.downcast_ref::<wasmtime::Trap>().is_some() => Err(start_trapped(TrapKind::of(&e))),
+            Ok(Err(e)) => Err(Error::Instantiate { module: self.name.clone(), message: one_line(&e) }),
+            Err(payload) => Err(start_trapped(TrapKind::from_panic(&*payload))),
+        }
     }
 
     pub(crate) fn exports(&self) -> &ExportIndices {

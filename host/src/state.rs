@@ -5,7 +5,8 @@ use crate::error::MemoryLimitExceeded;
 use crate::guest::{AbiFunc, AbiType, import};
 use crate::output::KeptOutput;
 use crate::profile::DEFAULT_FUEL;
-use wasmtime::{Caller, FuncType, Linker, ResourceLimiter, Val, ValType};
+use std::mem::MaybeUninit;
+use wasmtime::{Caller, FuncType, Linker, ResourceLimiter, Val, ValRaw, ValType};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 /// The host's state, kept in the `Store` data (never in globals), read and changed by the `env` host functions.
@@ -18,6 +19,9 @@ pub struct HostState {
     pub calls: HostCalls,
     /// The store's memory limit, and the last growth it refused.
     pub limits: MemoryLimit,
+    /// How many times the call hook ran (entering or leaving wasm or a host function), when
+    /// [`HostOptions::call_hook`] installed one.
+    pub hook_calls: u64,
     /// What the guest wrote to stdout, when [`GuestOutput::Keep`] asks for it.
     pub(crate) kept: Option<KeptOutput>,
     pub(crate) wasi: WasiP1Ctx,
@@ -30,6 +34,7 @@ impl std::fmt::Debug for HostState {
             .field("last_logged", &self.last_logged)
             .field("calls", &self.calls)
             .field("limits", &self.limits)
+            .field("hook_calls", &self.hook_calls)
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +115,11 @@ pub enum HostFuncStyle {
     Typed,
     /// `Linker::func_new`: closures over `&[Val]` and `&mut [Val]`.
     Untyped,
+    /// `Linker::func_new_unchecked`: closures over raw `ValRaw` slots, no type checks per call.
+    Unchecked,
+    /// `Linker::func_wrap_async`: closures returning futures. A guest linked so can only be called through the
+    /// `_async` calls of [`crate::WasmHost`]: a plain call is an error.
+    Async,
 }
 
 /// Choices made once per loaded module.
@@ -124,6 +134,9 @@ pub struct HostOptions {
     pub max_memory: Option<usize>,
     /// Whether a growth past `max_memory` traps instead of failing.
     pub trap_on_grow_failure: bool,
+    /// Whether each store gets a call hook (`Store::call_hook`), which counts every crossing in
+    /// [`HostState::hook_calls`]: what a hook costs, for embedders that need one.
+    pub call_hook: bool,
 }
 
 impl Default for HostOptions {
@@ -134,6 +147,7 @@ impl Default for HostOptions {
             fuel: DEFAULT_FUEL,
             max_memory: None,
             trap_on_grow_failure: false,
+            call_hook: false,
         }
     }
 }
@@ -154,14 +168,7 @@ pub(crate) fn link_env(linker: &mut Linker<HostState>, style: HostFuncStyle) -> 
             })?;
         }
         HostFuncStyle::Untyped => {
-            let engine = linker.engine().clone();
-            let ty = |f: &AbiFunc| {
-                let val = |t: &AbiType| match t {
-                    AbiType::I32 => ValType::I32,
-                    AbiType::I64 => ValType::I64,
-                };
-                FuncType::new(&engine, f.params.iter().map(val), f.results.iter().map(val))
-            };
+            let ty = func_type(linker);
             linker.func_new(m, import::HOST_LOG_VALUE.name, ty(&import::HOST_LOG_VALUE), |mut c, params, _| {
                 host_log_value(c.data_mut(), i32_param(params)?);
                 Ok(())
@@ -187,8 +194,85 @@ pub(crate) fn link_env(linker: &mut Linker<HostState>, style: HostFuncStyle) -> 
                 },
             )?;
         }
+        HostFuncStyle::Unchecked => {
+            let ty = func_type(linker);
+            // SAFETY: each closure reads and writes exactly the slots its function type gives it: an i32 parameter in
+            // slot 0 for the two that take one (wasmtime initialises parameter slots before the call), an i32 result
+            // written to slot 0 for the one that returns one (the slice has room for max(params, results) values).
+            // No slot holds a reference, so nothing is rooted or must outlive the call.
+            unsafe {
+                linker.func_new_unchecked(
+                    m,
+                    import::HOST_LOG_VALUE.name,
+                    ty(&import::HOST_LOG_VALUE),
+                    |mut c, v| {
+                        host_log_value(c.data_mut(), raw_i32(v)?);
+                        Ok(())
+                    },
+                )?;
+                linker.func_new_unchecked(
+                    m,
+                    import::HOST_GET_SHARED_VALUE.name,
+                    ty(&import::HOST_GET_SHARED_VALUE),
+                    |mut c, v| {
+                        let value = host_get_shared_value(c.data_mut());
+                        let slot = v.first_mut().ok_or_else(|| wasmtime::format_err!("no result slot"))?;
+                        slot.write(ValRaw::i32(value));
+                        Ok(())
+                    },
+                )?;
+                linker.func_new_unchecked(
+                    m,
+                    import::HOST_SET_SHARED_VALUE.name,
+                    ty(&import::HOST_SET_SHARED_VALUE),
+                    |mut c, v| {
+                        host_set_shared_value(c.data_mut(), raw_i32(v)?);
+                        Ok(())
+                    },
+                )?;
+            }
+        }
+        HostFuncStyle::Async => {
+            // The functions themselves do not wait for anything; the futures complete when first polled. What
+            // these rows measure is wasmtime's async machinery around them.
+            linker.func_wrap_async(m, import::HOST_LOG_VALUE.name, |mut c: Caller<'_, HostState>, (v,): (i32,)| {
+                host_log_value(c.data_mut(), v);
+                Box::new(std::future::ready(()))
+            })?;
+            linker.func_wrap_async(m, import::HOST_GET_SHARED_VALUE.name, |mut c: Caller<'_, HostState>, (): ()| {
+                Box::new(std::future::ready(host_get_shared_value(c.data_mut())))
+            })?;
+            linker.func_wrap_async(
+                m,
+                import::HOST_SET_SHARED_VALUE.name,
+                |mut c: Caller<'_, HostState>, (v,): (i32,)| {
+                    host_set_shared_value(c.data_mut(), v);
+                    Box::new(std::future::ready(()))
+                },
+            )?;
+        }
     }
     Ok(())
+}
+
+/// The wasmtime function type of an ABI function, for the linker's engine.
+fn func_type(linker: &Linker<HostState>) -> impl Fn(&AbiFunc) -> FuncType + use<> {
+    let engine = linker.engine().clone();
+    move |f: &AbiFunc| {
+        let val = |t: &AbiType| match t {
+            AbiType::I32 => ValType::I32,
+            AbiType::I64 => ValType::I64,
+        };
+        FuncType::new(&engine, f.params.iter().map(val), f.results.iter().map(val))
+    }
+}
+
+/// The i32 parameter in slot 0 of an unchecked host function's slots.
+fn raw_i32(values: &[MaybeUninit<ValRaw>]) -> wasmtime::Result<i32> {
+    let slot = values.first().ok_or_else(|| wasmtime::format_err!("expected one i32 parameter, got none"))?;
+    // SAFETY: wasmtime writes the parameters into the first slots before calling an unchecked host function, and
+    // every caller of this has an i32 parameter first.
+    Ok(unsafe { slot.assume_init_ref() }.get_i32())
 }
 
 fn i32_param(params: &[Val]) -> wasmtime::Result<i32> {

@@ -4,6 +4,7 @@
 mod support;
 
 mod article_guest;
+mod async_calls;
 mod bad_input;
 mod deadlines;
 mod memory_bounds;
