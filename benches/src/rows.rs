@@ -326,8 +326,11 @@ pub const HEADLINE: &[(Row, &str)] = &[
     (JUST_ADD_CORE, "host -> guest call through the host core"),
     (PER_CALLBACK_TYPED, "guest -> host call, host function by `func_wrap`"),
     (PER_CALLBACK_UNTYPED, "guest -> host call, host function by `func_new`"),
+    (JUST_ADD_ASYNC_TYPED, "host -> guest call, async (`TypedFunc::call_async`)"),
     (POINT_ADD_BYTEMUCK, "two Points in, `point_add`, one out (bytemuck)"),
     (BATCH_4096, "`point_add_batch` over 4096 Points"),
+    (INSTANTIATE_PRE, "a new store and instance (`InstancePre::instantiate`)"),
+    (TRAP_BACKTRACE, "a call that traps, with its wasm backtrace"),
 ];
 
 /// The profiles of the headline table.
