@@ -200,8 +200,17 @@ fn valgrind_version() -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Counts one scenario under one profile: runs this executable under callgrind in child mode.
+/// Counts one scenario under one profile: the smallest count of [`Kind::processes`] runs of [`count_once`].
 fn count(exe: &Path, out_dir: &Path, scenario: &Scenario, profile: EngineProfile) -> Result<Count, String> {
+    let mut counts = Vec::new();
+    for _ in 0..scenario.kind.processes() {
+        counts.push(count_once(exe, out_dir, scenario, profile)?);
+    }
+    counts.into_iter().min_by_key(|c| c.total_instructions).ok_or_else(|| format!("{} counted no run", scenario.id))
+}
+
+/// Counts one scenario under one profile: runs this executable under callgrind in child mode.
+fn count_once(exe: &Path, out_dir: &Path, scenario: &Scenario, profile: EngineProfile) -> Result<Count, String> {
     let out_file = out_dir.join(format!("{}.{}.callgrind", scenario.id.replace('/', "."), profile.name()));
     let output = Command::new("valgrind")
         .arg("--tool=callgrind")
