@@ -11,6 +11,10 @@ pub const VERBOSE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-
 /// The same guest with no printing at all: what benches and fuzzing drive.
 pub const QUIET_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-quiet.wasm"));
 
+/// The quiet guest with a 64 KiB stack instead of 1 MiB: what the fuzz oracle drives, so that comparing all of
+/// linear memory after every program compares an eighth as much.
+pub const FUZZ_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-fuzz.wasm"));
+
 /// A test fixture: a guest written as the reference article writes it (`../guest/article`), with the article's
 /// five exports and no `read_plugin_shared_value`, printing on every call. Tests check that both hosts drive it.
 pub const ARTICLE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-article.wasm"));

@@ -1,7 +1,8 @@
 //! The memory I/O oracle: one definition of the input, the native model and the check, which the fuzz target,
 //! the proptests, the replay of fuzz findings and the differential runs all call.
 //!
-//! A [`Program`] is a short list of operations on one fresh instance of the quiet guest: host writes and reads
+//! A [`Program`] is a short list of operations on one fresh instance of the fuzz build of the guest (the quiet
+//! guest with a 64 KiB stack, `boundary_host::guest::FUZZ_WASM`): host writes and reads
 //! of Points and bytes at arbitrary offsets, the guest's `point_add` and `point_add_batch` on arbitrary pointers
 //! (aliasing allowed), reads and writes of the guest static through its pointer, and memory growth. A native
 //! [`Model`] (a shadow copy of linear memory and the guest's semantics written again in plain Rust) predicts the
@@ -512,10 +513,12 @@ impl fmt::Debug for Oracle {
 }
 
 impl Oracle {
-    /// Prepares the quiet guest under `profile`.
+    /// Prepares the fuzz build of the guest (the quiet guest with a 64 KiB stack, `guest::FUZZ_WASM`) under
+    /// `profile`: every program ends with a comparison of all of linear memory, so the less of it there is, the
+    /// more programs a second.
     pub fn new(profile: EngineProfile) -> Result<Self, Error> {
         let options = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
-        Self::with_guest(GuestModule::quiet_guest(profile, options)?)
+        Self::with_guest(GuestModule::from_binary("the fuzz guest", boundary_host::guest::FUZZ_WASM, profile, options)?)
     }
 
     /// Prepares an already loaded guest, which must behave as the project's guest does.
