@@ -11,9 +11,15 @@ pub const VERBOSE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-
 /// The same guest with no printing at all: what benches and fuzzing drive.
 pub const QUIET_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-quiet.wasm"));
 
-/// The quiet guest with a 64 KiB stack instead of 1 MiB: what the fuzz oracle drives, so that comparing all of
-/// linear memory after every program compares an eighth as much.
+/// The quiet guest with a 16 KiB stack instead of 1 MiB and one page of memory: what the fuzz oracle drives, so
+/// that comparing all of linear memory after every program compares little. Its stack and statics are in the first
+/// half of the page; the second half ([`FUZZ_HOST_AREA`]) it never uses and leaves to the host.
 pub const FUZZ_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-fuzz.wasm"));
+
+/// The part of [`FUZZ_WASM`]'s initial memory that the guest leaves to the host: past its stack (0 to 0x4000) and
+/// its statics, up to the end of its one page (the build script links it with `--initial-memory`; the guest
+/// allocates nothing, so nothing of the guest's lands there).
+pub const FUZZ_HOST_AREA: std::ops::Range<usize> = 0x8000..0x10000;
 
 /// A test fixture: a guest written as the reference article writes it (`../guest/article`), with the article's
 /// five exports and no `read_plugin_shared_value`, printing on every call. Tests check that both hosts drive it.

@@ -36,7 +36,8 @@ pub const MAX_GROWTH_PAGES: u64 = 4;
 pub enum Offset {
     /// Any 32-bit offset, uniformly.
     Any(u32),
-    /// Inside the page the host reserved for itself, at any byte (so misaligned too): guest calls there succeed.
+    /// Inside the area reserved for the host (the guest never uses it), at any byte (so misaligned too): guest
+    /// calls there succeed unless they run past its end.
     Scratch(u16),
     /// `size - n` for `n` in `0..=16`: the last whole values, the last partial ones, and the end itself.
     FromEnd(u8),
@@ -234,35 +235,39 @@ pub struct Run {
     pub memory: Option<Vec<u8>>,
 }
 
-/// Shadow of linear memory: the pages the program changed, over the snapshot of a fresh instance (and zero
-/// pages beyond it, where memory grew).
+/// Shadow of linear memory: the chunks the program changed, over the snapshot of a fresh instance (and zero
+/// beyond it, where memory grew).
 struct Shadow<'a> {
     initial: &'a [u8],
     dirty: Vec<Option<Box<[u8]>>>,
     size: usize,
 }
 
-static ZERO_PAGE: [u8; WASM_PAGE] = [0; WASM_PAGE];
+/// The unit in which the shadow keeps changed memory (and the oracle restores it): a host page, so that a program
+/// that writes a few bytes copies a few KiB, not a 64 KiB wasm page.
+const CHUNK: usize = 4096;
+
+static ZERO_CHUNK: [u8; CHUNK] = [0; CHUNK];
 
 impl<'a> Shadow<'a> {
     fn new(initial: &'a [u8], size: usize) -> Self {
         Shadow { initial, dirty: Vec::new(), size }
     }
 
-    fn page(&self, index: usize) -> &[u8] {
+    fn chunk(&self, index: usize) -> &[u8] {
         if let Some(Some(page)) = self.dirty.get(index) {
             return page;
         }
-        let start = index * WASM_PAGE;
-        self.initial.get(start..start + WASM_PAGE).unwrap_or(&ZERO_PAGE)
+        let start = index * CHUNK;
+        self.initial.get(start..start + CHUNK).unwrap_or(&ZERO_CHUNK)
     }
 
-    fn page_mut(&mut self, index: usize) -> &mut [u8] {
+    fn chunk_mut(&mut self, index: usize) -> &mut [u8] {
         if self.dirty.len() <= index {
             self.dirty.resize_with(index + 1, || None);
         }
         if self.dirty[index].is_none() {
-            let copy = self.page(index).to_vec().into_boxed_slice();
+            let copy = self.chunk(index).to_vec().into_boxed_slice();
             self.dirty[index] = Some(copy);
         }
         self.dirty[index].as_deref_mut().unwrap_or_default()
@@ -272,14 +277,14 @@ impl<'a> Shadow<'a> {
         offset.checked_add(len).is_some_and(|end| end <= self.size)
     }
 
-    /// The page-sized pieces of `offset..offset + len`: (page index, start in page, length).
+    /// The chunk-sized pieces of `offset..offset + len`: (chunk index, start in chunk, length).
     fn pieces(offset: usize, len: usize) -> impl Iterator<Item = (usize, usize, usize)> {
         let mut at = offset;
         let end = offset + len;
         std::iter::from_fn(move || {
             (at < end).then(|| {
-                let (index, start) = (at / WASM_PAGE, at % WASM_PAGE);
-                let n = (WASM_PAGE - start).min(end - at);
+                let (index, start) = (at / CHUNK, at % CHUNK);
+                let n = (CHUNK - start).min(end - at);
                 at += n;
                 (index, start, n)
             })
@@ -287,14 +292,21 @@ impl<'a> Shadow<'a> {
     }
 
     fn read(&self, offset: usize, len: usize) -> Option<Vec<u8>> {
-        if !self.in_bounds(offset, len) {
-            return None;
+        let mut out = vec![0; len];
+        self.read_into(offset, &mut out).then_some(out)
+    }
+
+    /// Fills `out` from `offset` if that is in bounds (the model's reads of Points allocate nothing).
+    fn read_into(&self, offset: usize, out: &mut [u8]) -> bool {
+        if !self.in_bounds(offset, out.len()) {
+            return false;
         }
-        let mut out = Vec::with_capacity(len);
-        for (index, start, n) in Self::pieces(offset, len) {
-            out.extend_from_slice(&self.page(index)[start..start + n]);
+        let mut done = 0;
+        for (index, start, n) in Self::pieces(offset, out.len()) {
+            out[done..done + n].copy_from_slice(&self.chunk(index)[start..start + n]);
+            done += n;
         }
-        Some(out)
+        true
     }
 
     fn write(&mut self, offset: usize, bytes: &[u8]) -> bool {
@@ -303,14 +315,15 @@ impl<'a> Shadow<'a> {
         }
         let mut done = 0;
         for (index, start, n) in Self::pieces(offset, bytes.len()) {
-            self.page_mut(index)[start..start + n].copy_from_slice(&bytes[done..done + n]);
+            self.chunk_mut(index)[start..start + n].copy_from_slice(&bytes[done..done + n]);
             done += n;
         }
         true
     }
 
     fn read_point(&self, at: u32) -> Option<Point> {
-        self.read(at as usize, 8).map(|b| bytemuck::pod_read_unaligned(&b))
+        let mut bytes = [0; size_of::<Point>()];
+        self.read_into(at as usize, &mut bytes).then(|| bytemuck::pod_read_unaligned(&bytes))
     }
 
     fn write_point(&mut self, at: u32, point: Point) -> bool {
@@ -353,6 +366,7 @@ fn oob_trap() -> Outcome {
 struct Resolver {
     size: usize,
     scratch: usize,
+    scratch_len: usize,
     static_at: u32,
 }
 
@@ -360,7 +374,7 @@ impl Resolver {
     fn at(&self, offset: Offset) -> usize {
         match offset {
             Offset::Any(v) => v as usize,
-            Offset::Scratch(v) => self.scratch + v as usize % WASM_PAGE,
+            Offset::Scratch(v) => self.scratch + v as usize % self.scratch_len,
             Offset::FromEnd(n) => self.size.saturating_sub(usize::from(n % 17)),
             Offset::Zero => 0,
             Offset::Max => u32::MAX as usize,
@@ -479,11 +493,11 @@ fn compare_memory(host: &WasmHost, shadow: &Shadow<'_>, keep: bool) -> Result<Op
     if data.len() != shadow.size {
         return Err(diverged(format!("{} bytes", shadow.size), format!("{} bytes", data.len())));
     }
-    for (index, page) in data.chunks(WASM_PAGE).enumerate() {
-        let model = &shadow.page(index)[..page.len()];
+    for (index, page) in data.chunks(CHUNK).enumerate() {
+        let model = &shadow.chunk(index)[..page.len()];
         if page != model {
             let i = page.iter().zip(model).position(|(a, b)| a != b).unwrap_or(0);
-            let at = index * WASM_PAGE + i;
+            let at = index * CHUNK + i;
             let window = |bytes: &[u8]| format!("{:02x?}", &bytes[i..(i + 8).min(bytes.len())]);
             return Err(diverged(format!("{} at {at:#x}", window(model)), format!("{} at {at:#x}", window(page))));
         }
@@ -497,13 +511,24 @@ fn compare_memory(host: &WasmHost, shadow: &Shadow<'_>, keep: bool) -> Result<Op
 /// Every program starts from the state of a fresh instance with the host's scratch page reserved. That is a
 /// new instance, or the previous program's instance brought back to that state: only when the previous
 /// program did not trap in it and did not grow its memory, after its whole memory was verified against the
-/// model, by copying the fresh contents back into the pages the model says it changed. Instantiating and
+/// model, by copying the fresh contents back into the chunks the model says it changed. Instantiating and
 /// tearing down an instance is most of the work of a short program, so this keeps fuzzing fast.
 pub struct Oracle {
     guest: GuestModule,
     initial: Vec<u8>,
     static_at: u32,
+    /// The host's scratch area: where, and whether each fresh instance must grow memory to make it.
+    scratch: Scratch,
     idle: std::sync::Mutex<Option<WasmHost>>,
+}
+
+/// Where the area reserved for the host (the `Scratch` offsets) is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scratch {
+    /// Inside the guest's initial memory, which the guest leaves alone (the fuzz guest).
+    InInitialMemory(std::ops::Range<usize>),
+    /// One page past the guest's initial memory, added by `WasmHost::reserve` on every fresh instance.
+    Reserved,
 }
 
 impl fmt::Debug for Oracle {
@@ -518,27 +543,60 @@ impl Oracle {
     /// more programs a second.
     pub fn new(profile: EngineProfile) -> Result<Self, Error> {
         let options = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
-        Self::with_guest(GuestModule::from_binary("the fuzz guest", boundary_host::guest::FUZZ_WASM, profile, options)?)
+        let guest = GuestModule::from_binary("the fuzz guest", boundary_host::guest::FUZZ_WASM, profile, options)?;
+        Self::prepare(guest, Scratch::InInitialMemory(boundary_host::guest::FUZZ_HOST_AREA))
     }
 
-    /// Prepares an already loaded guest, which must behave as the project's guest does.
+    /// Prepares an already loaded guest, which must behave as the project's guest does; each fresh instance gets
+    /// one page more for the host's scratch page.
     pub fn with_guest(guest: GuestModule) -> Result<Self, Error> {
+        Self::prepare(guest, Scratch::Reserved)
+    }
+
+    fn prepare(guest: GuestModule, scratch: Scratch) -> Result<Self, Error> {
         let mut host = guest.instantiate()?;
         let mut initial = vec![0; host.memory_size()];
         host.read_bytes(0, &mut initial)?;
         let static_at = host.plugin_shared_value_ptr()?;
-        Ok(Oracle { guest, initial, static_at, idle: std::sync::Mutex::new(None) })
+        if let Scratch::InInitialMemory(area) = &scratch {
+            // The guest's promise, checked as far as a fresh instance shows it: the area is the end of memory,
+            // zero, and not where the guest keeps its static. (A guest that wrote there anyway would fail the
+            // end-of-program comparison, never pass it.)
+            let static_end = static_at as usize + size_of::<i32>();
+            let zero = initial.get(area.clone()).is_some_and(|a| !a.is_empty() && a.iter().all(|&b| b == 0));
+            if !zero || area.end != initial.len() || static_end > area.start {
+                return Err(Error::UnsupportedMemory {
+                    module: guest.name().to_string(),
+                    reason: format!(
+                        "its fresh memory of {:#x} bytes does not leave {area:#x?} to the host",
+                        initial.len()
+                    ),
+                });
+            }
+        }
+        Ok(Oracle { guest, initial, static_at, scratch, idle: std::sync::Mutex::new(None) })
     }
 
     pub fn profile(&self) -> EngineProfile {
         self.guest.profile()
     }
 
+    /// The memory size of a fresh instance with its scratch page.
+    fn fresh_size(&self) -> usize {
+        match self.scratch {
+            Scratch::InInitialMemory(_) => self.initial.len(),
+            Scratch::Reserved => self.initial.len() + WASM_PAGE,
+        }
+    }
+
     /// An instance in the state of a fresh one with one page reserved for the host (the `Scratch` offsets),
     /// and its shadow: the idle instance if there is one, else a new one.
-    fn fresh(&self, reuse: bool) -> Result<(WasmHost, Shadow<'_>, usize), Divergence> {
-        let shadow = Shadow::new(&self.initial, self.initial.len() + WASM_PAGE);
-        let scratch = self.initial.len();
+    fn fresh(&self, reuse: bool) -> Result<(WasmHost, Shadow<'_>, std::ops::Range<usize>), Divergence> {
+        let scratch = match &self.scratch {
+            Scratch::InInitialMemory(area) => area.clone(),
+            Scratch::Reserved => self.initial.len()..self.initial.len() + WASM_PAGE,
+        };
+        let shadow = Shadow::new(&self.initial, self.fresh_size());
         if reuse && let Some(host) = self.idle.lock().ok().and_then(|mut idle| idle.take()) {
             return Ok((host, shadow, scratch));
         }
@@ -549,11 +607,14 @@ impl Oracle {
             actual: e.to_string(),
         };
         let mut host = self.guest.instantiate().map_err(setup)?;
+        if self.scratch != Scratch::Reserved {
+            return Ok((host, shadow, scratch));
+        }
         let reserved = host.reserve(WASM_PAGE).map_err(setup)?;
-        if reserved != scratch {
+        if reserved != scratch.start {
             return Err(setup(Error::Grow {
                 pages: 1,
-                message: format!("scratch page at {reserved:#x}, not {scratch:#x}"),
+                message: format!("scratch page at {reserved:#x}, not {:#x}", scratch.start),
             }));
         }
         Ok((host, shadow, scratch))
@@ -562,13 +623,13 @@ impl Oracle {
     /// Keeps `host` for the next program, restored to the fresh state. Only called after its whole memory
     /// matched `shadow`, so copying the fresh bytes into the shadow's changed pages makes memory fresh again.
     fn recycle(&self, mut host: WasmHost, shadow: &Shadow<'_>) {
-        if host.memory_size() != self.initial.len() + WASM_PAGE {
+        if host.memory_size() != self.fresh_size() {
             return;
         }
         for (index, page) in shadow.dirty.iter().enumerate() {
             if page.is_some() {
-                let start = index * WASM_PAGE;
-                let fresh = self.initial.get(start..start + WASM_PAGE).unwrap_or(&ZERO_PAGE);
+                let start = index * CHUNK;
+                let fresh = self.initial.get(start..start + CHUNK).unwrap_or(&ZERO_CHUNK);
                 if host.write_bytes(start, fresh).is_err() {
                     return;
                 }
@@ -601,7 +662,12 @@ impl Oracle {
         let mut trace = Vec::with_capacity(program.ops.len().min(MAX_OPS));
         let (mut grown, mut traps) = (0u64, 0usize);
         for (step, op) in program.ops.iter().take(MAX_OPS).enumerate() {
-            let resolver = Resolver { size: shadow.size, scratch, static_at: self.static_at };
+            let resolver = Resolver {
+                size: shadow.size,
+                scratch: scratch.start,
+                scratch_len: scratch.len(),
+                static_at: self.static_at,
+            };
             let expected = predict(&mut shadow, op, &resolver, &mut grown);
             let actual = perform(&mut host, op, &resolver, expected == Outcome::Skipped);
             let diverged = |expected: String, actual: String| Divergence {
