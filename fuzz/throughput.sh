@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # How fast the README's fuzz commands run: `bash fuzz/throughput.sh [SECONDS] [SANITIZER...]` (default 60 seconds,
-# sanitizers `none address`) builds the memory_io target with each sanitizer, runs it once for SECONDS from the
-# committed seeds with the dictionary, on one core, starting from an empty corpus folder (so each run starts from
-# the seeds alone), and writes results/fuzz/throughput-<date>.md: date, CPU, commit, the exact commands, and for
-# each build the coverage counters, inputs, inputs per second, edges and features libFuzzer reported.
+# sanitizers `none address`) builds the memory_io target with each sanitizer, runs it RUNS times (default 3) for
+# SECONDS from the committed seeds with the dictionary, on one core, each time from an empty corpus folder (so each
+# run starts from the seeds alone), and writes results/fuzz/throughput-<date>.md: date, CPU, commit, the exact
+# command, and for each run the coverage counters, inputs, inputs per second, edges and features libFuzzer
+# reported. Runs are repeated because this machine's speed swings between runs: compare medians.
 #
 # Each sanitizer builds into a target folder of its own (`fuzz/target` for AddressSanitizer, cargo-fuzz's default;
 # `fuzz/target-<sanitizer>` for the others), as README's commands do, so that the builds do not replace each other.
@@ -11,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
+runs=${RUNS:-3}
 shift || true
 sanitizers=("$@")
 [ ${#sanitizers[@]} -gt 0 ] || sanitizers=(none address)
@@ -27,35 +29,42 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 revision=$(git rev-parse HEAD)
 [ -z "$(git status --porcelain)" ] || revision="$revision (with uncommitted changes)"
 rows=""
+medians=""
 for sanitizer in "${sanitizers[@]}"; do
     if [ "$sanitizer" = address ]; then target_dir=fuzz/target; else target_dir=fuzz/target-$sanitizer; fi
     echo "=== building memory_io with sanitizer $sanitizer (into $target_dir)"
     cargo +nightly fuzz build -s "$sanitizer" --target-dir "$target_dir" memory_io
-    corpus=$(mktemp -d)
-    log=$(mktemp)
     command="cargo +nightly fuzz run -s $sanitizer --target-dir $target_dir memory_io <empty folder> fuzz/seeds/memory_io -- -dict=fuzz/memory_io.dict -max_total_time=$seconds"
-    echo "=== $command"
-    cargo +nightly fuzz run -s "$sanitizer" --target-dir "$target_dir" memory_io "$corpus" fuzz/seeds/memory_io -- \
-        -dict=fuzz/memory_io.dict -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1 || {
-        tail -n 30 "$log"
-        echo "error: the $sanitizer run failed (a finding, or a broken build); its log is $log" >&2
-        exit 1
-    }
-    counters=$(grep -m1 -o '([0-9]* inline 8-bit counters)' "$log" | grep -o '[0-9]*')
-    units=$(grep -m1 'stat::number_of_executed_units' "$log" | grep -o '[0-9]*$')
-    rate=$(grep -m1 'stat::average_exec_per_sec' "$log" | grep -o '[0-9]*$')
-    done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
-    cov=$(sed -E 's/.* cov: ([0-9]+) .*/\1/' <<<"$done_line")
-    ft=$(sed -E 's/.* ft: ([0-9]+) .*/\1/' <<<"$done_line")
-    echo "    $rate inputs/s ($units inputs, $counters counters, $cov edges, $ft features)"
-    rows+="| \`$sanitizer\` | \`$command\` | $counters | $units | $rate | $cov | $ft |"$'\n'
-    rm -rf "$corpus" "$log"
+    rates=()
+    for run in $(seq 1 "$runs"); do
+        corpus=$(mktemp -d)
+        log=$(mktemp)
+        echo "=== run $run of $runs: $command"
+        cargo +nightly fuzz run -s "$sanitizer" --target-dir "$target_dir" memory_io "$corpus" fuzz/seeds/memory_io -- \
+            -dict=fuzz/memory_io.dict -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1 || {
+            tail -n 30 "$log"
+            echo "error: the $sanitizer run failed (a finding, or a broken build); its log is $log" >&2
+            exit 1
+        }
+        counters=$(sed -n -E 's/.*\(([0-9]+) inline 8-bit counters\).*/\1/p' "$log" | head -n 1)
+        units=$(grep -m1 'stat::number_of_executed_units' "$log" | grep -o '[0-9]*$')
+        rate=$(grep -m1 'stat::average_exec_per_sec' "$log" | grep -o '[0-9]*$')
+        done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
+        cov=$(sed -E 's/.* cov: ([0-9]+) .*/\1/' <<<"$done_line")
+        ft=$(sed -E 's/.* ft: ([0-9]+) .*/\1/' <<<"$done_line")
+        echo "    $rate inputs/s ($units inputs, $counters counters, $cov edges, $ft features)"
+        rows+="| \`$sanitizer\` | $run | $counters | $units | $rate | $cov | $ft |"$'\n'
+        rates+=("$rate")
+        rm -rf "$corpus" "$log"
+    done
+    median=$(printf '%s\n' "${rates[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
+    medians+="| \`$sanitizer\` | \`$command\` | $median |"$'\n'
 done
 cat >"$out" <<MD
 # Fuzzing throughput, $day
 
-Written by \`bash fuzz/throughput.sh $seconds ${sanitizers[*]}\`; do not edit by hand. One process on one core, from
-the committed seeds (an empty corpus folder first), with the dictionary.
+Written by \`bash fuzz/throughput.sh $seconds ${sanitizers[*]}\` (RUNS=$runs); do not edit by hand. One process on one
+core, from the committed seeds (an empty corpus folder each run), with the dictionary.
 
 | | |
 |---|---|
@@ -63,7 +72,10 @@ the committed seeds (an empty corpus folder first), with the dictionary.
 | rustc | $(rustc +nightly -V) |
 | git revision | $revision |
 
-| sanitizer | command | coverage counters | inputs | inputs per second | edges | features |
+| sanitizer | command | median inputs per second |
+|---|---|---|
+$medians
+| sanitizer | run | coverage counters | inputs | inputs per second | edges | features |
 |---|---|---|---|---|---|---|
 $rows
 MD
