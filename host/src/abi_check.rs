@@ -4,6 +4,8 @@
 
 use crate::error::Error;
 use crate::guest::{self, AbiFunc, AbiType, export, import};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use wasmtime::{ExternType, FuncType, MemoryType, Module, ModuleExport, ValType};
 
 /// The WASI reactor initialiser: called once after instantiation when a module exports it.
@@ -132,6 +134,9 @@ pub(crate) struct ExportIndices {
     pub nop: Option<ModuleExport>,
     pub point_add_batch: Option<ModuleExport>,
     pub call_host_n: Option<ModuleExport>,
+    /// Set once an instance of this module has had every export above typed with `Func::typed`, the checked way:
+    /// from then on the same exports of its other instances are typed without the check (`exports.rs`).
+    pub types_proven: Arc<AtomicBool>,
 }
 
 impl ExportIndices {
@@ -177,6 +182,7 @@ impl ExportIndices {
             nop: optional(&export::NOP)?,
             point_add_batch: optional(&export::POINT_ADD_BATCH)?,
             call_host_n: optional(&export::CALL_HOST_N)?,
+            types_proven: Arc::new(AtomicBool::new(false)),
         })
     }
 }

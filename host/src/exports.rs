@@ -6,23 +6,31 @@ use crate::error::{Error, one_line};
 use crate::guest::{self, AbiFunc, export};
 use crate::memory::GuestMemory;
 use crate::state::HostState;
+use std::sync::atomic::Ordering;
 use wasmtime::{Instance, ModuleExport, Store, TypedFunc, WasmParams, WasmResults};
 
+/// The instance's export at `index` as a `TypedFunc<P, R>`: checked with `Func::typed` until `proven` (an earlier
+/// instance of the same module passed that check for this export), unchecked after.
 pub(crate) fn typed<P: WasmParams, R: WasmResults>(
     store: &mut Store<HostState>,
     instance: &Instance,
     index: &ModuleExport,
     abi: &AbiFunc,
+    proven: bool,
 ) -> Result<TypedFunc<P, R>, Error> {
-    instance
-        .get_module_export(&mut *store, index)
-        .and_then(|e| e.into_func())
-        .ok_or_else(|| vanished(abi.name))?
-        .typed::<P, R>(&*store)
-        .map_err(|e| Error::Instantiate {
-            module: "the instance".to_string(),
-            message: format!("export `{}` does not take the host's Rust types: {}", abi.name, one_line(&e)),
-        })
+    let func =
+        instance.get_module_export(&mut *store, index).and_then(|e| e.into_func()).ok_or_else(|| vanished(abi.name))?;
+    if proven {
+        // SAFETY: `new_unchecked` is sound when `Func::typed::<P, R>` would succeed. It did succeed for this export
+        // (the same `ModuleExport` of the same compiled module, in the same engine) on an earlier instance, and an
+        // export's function type is the module's, whatever the instance: so it would succeed here too. `P` and
+        // `R` are fixed per export by `Exports`' field types, so the earlier check was of these very types.
+        return Ok(unsafe { TypedFunc::new_unchecked(&*store, func) });
+    }
+    func.typed::<P, R>(&*store).map_err(|e| Error::Instantiate {
+        module: "the instance".to_string(),
+        message: format!("export `{}` does not take the host's Rust types: {}", abi.name, one_line(&e)),
+    })
 }
 
 /// An export that the module check found but the instance does not have: a wasmtime invariant broken.
@@ -49,37 +57,47 @@ pub(crate) struct Exports {
 }
 
 impl Exports {
+    /// Resolves and types every export. The first instance of a module types them with wasmtime's check, and
+    /// records that they passed (`ExportIndices::types_proven`); later instances skip the check, which was most
+    /// of the cost of resolving.
     pub(crate) fn resolve(
         store: &mut Store<HostState>,
         instance: &Instance,
         idx: &ExportIndices,
     ) -> Result<Self, Error> {
+        let proven = idx.types_proven.load(Ordering::Acquire);
         let memory = instance
             .get_module_export(&mut *store, &idx.memory)
             .and_then(|e| e.into_memory())
             .ok_or_else(|| vanished(guest::MEMORY))?;
-        Ok(Exports {
+        let exports = Exports {
             memory: GuestMemory::new(memory),
-            just_add: typed(store, instance, &idx.just_add, &export::JUST_ADD)?,
-            simple_add: typed(store, instance, &idx.simple_add, &export::SIMPLE_ADD)?,
-            trigger_host_calls: typed(store, instance, &idx.trigger_host_calls, &export::TRIGGER_HOST_CALLS)?,
-            point_add: typed(store, instance, &idx.point_add, &export::POINT_ADD)?,
+            just_add: typed(store, instance, &idx.just_add, &export::JUST_ADD, proven)?,
+            simple_add: typed(store, instance, &idx.simple_add, &export::SIMPLE_ADD, proven)?,
+            trigger_host_calls: typed(store, instance, &idx.trigger_host_calls, &export::TRIGGER_HOST_CALLS, proven)?,
+            point_add: typed(store, instance, &idx.point_add, &export::POINT_ADD, proven)?,
             get_plugin_shared_value_ptr: typed(
                 store,
                 instance,
                 &idx.get_plugin_shared_value_ptr,
                 &export::GET_PLUGIN_SHARED_VALUE_PTR,
+                proven,
             )?,
             read_plugin_shared_value: opt_typed(
                 store,
                 instance,
                 &idx.read_plugin_shared_value,
                 &export::READ_PLUGIN_SHARED_VALUE,
+                proven,
             )?,
-            nop: opt_typed(store, instance, &idx.nop, &export::NOP)?,
-            point_add_batch: opt_typed(store, instance, &idx.point_add_batch, &export::POINT_ADD_BATCH)?,
-            call_host_n: opt_typed(store, instance, &idx.call_host_n, &export::CALL_HOST_N)?,
-        })
+            nop: opt_typed(store, instance, &idx.nop, &export::NOP, proven)?,
+            point_add_batch: opt_typed(store, instance, &idx.point_add_batch, &export::POINT_ADD_BATCH, proven)?,
+            call_host_n: opt_typed(store, instance, &idx.call_host_n, &export::CALL_HOST_N, proven)?,
+        };
+        if !proven {
+            idx.types_proven.store(true, Ordering::Release);
+        }
+        Ok(exports)
     }
 }
 
@@ -88,6 +106,7 @@ fn opt_typed<P: WasmParams, R: WasmResults>(
     instance: &Instance,
     index: &Option<ModuleExport>,
     abi: &AbiFunc,
+    proven: bool,
 ) -> Result<Option<TypedFunc<P, R>>, Error> {
-    index.as_ref().map(|i| typed(store, instance, i, abi)).transpose()
+    index.as_ref().map(|i| typed(store, instance, i, abi, proven)).transpose()
 }
