@@ -2,7 +2,7 @@
 //! the proptests, the replay of fuzz findings and the differential runs all call.
 //!
 //! A [`Program`] is a short list of operations on one fresh instance of the fuzz build of the guest (the quiet
-//! guest with a 64 KiB stack, `boundary_host::guest::FUZZ_WASM`): host writes and reads
+//! guest in one page of memory, `boundary_host::guest::FUZZ_WASM`): host writes and reads
 //! of Points and bytes at arbitrary offsets, the guest's `point_add` and `point_add_batch` on arbitrary pointers
 //! (aliasing allowed), reads and writes of the guest static through its pointer, and memory growth. A native
 //! [`Model`] (a shadow copy of linear memory and the guest's semantics written again in plain Rust) predicts the
@@ -27,7 +27,7 @@ pub const MAX_OPS: usize = 48;
 pub const MAX_BYTES: usize = 64;
 /// Points per `point_add_batch` call at most.
 pub const MAX_BATCH: u32 = 512;
-/// Pages a program may grow memory by in all (beyond the scratch page).
+/// Pages a program may grow memory by in all.
 pub const MAX_GROWTH_PAGES: u64 = 4;
 
 /// How an offset is chosen. Resolved against the memory size when the operation runs, so the interesting edges
@@ -508,7 +508,7 @@ fn compare_memory(host: &WasmHost, shadow: &Shadow<'_>, keep: bool) -> Result<Op
 /// A prepared guest to run programs on: compiled and linked once per process (per profile), with the memory
 /// of a fresh instance captured once as the model's starting point.
 ///
-/// Every program starts from the state of a fresh instance with the host's scratch page reserved. That is a
+/// Every program starts from the state of a fresh instance with the host's scratch area in place. That is a
 /// new instance, or the previous program's instance brought back to that state: only when the previous
 /// program did not trap in it and did not grow its memory, after its whole memory was verified against the
 /// model, by copying the fresh contents back into the chunks the model says it changed. Instantiating and
@@ -538,7 +538,7 @@ impl fmt::Debug for Oracle {
 }
 
 impl Oracle {
-    /// Prepares the fuzz build of the guest (the quiet guest with a 64 KiB stack, `guest::FUZZ_WASM`) under
+    /// Prepares the fuzz build of the guest (the quiet guest in one page, `guest::FUZZ_WASM`) under
     /// `profile`: every program ends with a comparison of all of linear memory, so the less of it there is, the
     /// more programs a second.
     pub fn new(profile: EngineProfile) -> Result<Self, Error> {
