@@ -15,8 +15,11 @@ address | none) ;;
     exit 1
     ;;
 esac
-cargo fuzz build -s "$sanitizer"
-release=fuzz/target/x86_64-unknown-linux-gnu/release
+# One target folder per build, as fuzz/README.md's commands use: fuzz/target (AddressSanitizer, cargo-fuzz's
+# default) and fuzz/target-none.
+if [ "$sanitizer" = address ]; then target_dir=fuzz/target; else target_dir=fuzz/target-$sanitizer; fi
+cargo fuzz build -s "$sanitizer" --target-dir "$target_dir"
+release=$target_dir/x86_64-unknown-linux-gnu/release
 for target in memory_io differential; do
     cp "$release/$target" "$OUT/"
     cp fuzz/memory_io.dict "$OUT/$target.dict"

@@ -32,17 +32,22 @@ status=0
 seconds=$((SECONDS - start_seconds))
 
 # The last progress line of fork mode: "#<inputs>: cov: <c> ft: <f> corp: <n> exec/s: <e> oom/timeout/crash: ...".
-last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -n 1)
-done_inputs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
-cov=$(sed -E 's/.* cov: ([0-9]+) .*/\1/' <<<"$last")
-ft=$(sed -E 's/.* ft: ([0-9]+) .*/\1/' <<<"$last")
-corp=$(sed -E 's/.* corp: ([0-9]+) .*/\1/' <<<"$last")
-crashes=$(sed -E 's|.* oom/timeout/crash: ([0-9]+/[0-9]+/[0-9]+) .*|\1|' <<<"$last")
+# (A run that ends before printing one, or a finding that libFuzzer counts after its last line, leaves the counts
+# as they were; the exit status and the artifacts folder decide the findings.)
+last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -n 1 || true)
+field() { sed -n -E "s|$1|\\1|p" <<<"$last"; }
+done_inputs=$(field '^#([0-9]+):.*')
+cov=$(field '.* cov: ([0-9]+) .*')
+ft=$(field '.* ft: ([0-9]+) .*')
+corp=$(field '.* corp: ([0-9]+) .*')
+crashes=$(field '.* oom/timeout/crash: ([0-9]+/[0-9]+/[0-9]+) .*')
+done_inputs=${done_inputs:-0} cov=${cov:-0} ft=${ft:-0} corp=${corp:-0} crashes=${crashes:-unknown}
 rate=$((done_inputs / (seconds > 0 ? seconds : 1)))
-if [ "$status" -eq 0 ] && [ "$crashes" = "0/0/0" ]; then
+new_artifacts=$(find fuzz/artifacts/memory_io -type f -newer "$log" 2>/dev/null | sort | tr '\n' ' ')
+if [ "$status" -eq 0 ] && [ "$crashes" = "0/0/0" ] && [ -z "$new_artifacts" ]; then
     findings="none"
 else
-    findings="libFuzzer exited with status $status (oom/timeout/crash: $crashes); see fuzz/artifacts/memory_io/"
+    findings="libFuzzer exited with status $status (oom/timeout/crash: $crashes); new inputs in fuzz/artifacts/memory_io/: ${new_artifacts:-none}"
 fi
 
 day=${started:0:10}

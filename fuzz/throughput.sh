@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
 runs=${RUNS:-3}
+case "$runs" in
+'' | *[!0-9]* | 0) echo "error: RUNS must be a whole number of runs, at least 1 (got '$runs')" >&2; exit 2 ;;
+esac
 shift || true
 sanitizers=("$@")
 [ ${#sanitizers[@]} -gt 0 ] || sanitizers=(none address)
@@ -47,9 +50,13 @@ for sanitizer in "${sanitizers[@]}"; do
             exit 1
         }
         counters=$(sed -n -E 's/.*\(([0-9]+) inline 8-bit counters\).*/\1/p' "$log" | head -n 1)
-        units=$(grep -m1 'stat::number_of_executed_units' "$log" | grep -o '[0-9]*$')
-        rate=$(grep -m1 'stat::average_exec_per_sec' "$log" | grep -o '[0-9]*$')
-        done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
+        units=$(sed -n -E 's/^stat::number_of_executed_units: *([0-9]+)$/\1/p' "$log" | head -n 1)
+        rate=$(sed -n -E 's/^stat::average_exec_per_sec: *([0-9]+)$/\1/p' "$log" | head -n 1)
+        done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 || true)
+        if [ -z "$counters" ] || [ -z "$units" ] || [ -z "$rate" ] || [ -z "$done_line" ]; then
+            echo "error: could not read libFuzzer's statistics from the $sanitizer run; its log is $log" >&2
+            exit 1
+        fi
         cov=$(sed -E 's/.* cov: ([0-9]+) .*/\1/' <<<"$done_line")
         ft=$(sed -E 's/.* ft: ([0-9]+) .*/\1/' <<<"$done_line")
         echo "    $rate inputs/s ($units inputs, $counters counters, $cov edges, $ft features)"

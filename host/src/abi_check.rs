@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::guest::{self, AbiFunc, AbiType, export, import};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::{ExternType, FuncType, MemoryType, Module, ModuleExport, ValType};
 
 /// The WASI reactor initialiser: called once after instantiation when a module exports it.
@@ -135,11 +135,28 @@ pub(crate) struct ExportIndices {
     pub point_add_batch: Option<ModuleExport>,
     pub call_host_n: Option<ModuleExport>,
     /// Set once an instance of this module has had every export above typed with `Func::typed`, the checked way:
-    /// from then on the same exports of its other instances are typed without the check (`exports.rs`).
-    pub types_proven: Arc<AtomicBool>,
+    /// from then on the same exports of its other instances are typed without the check (`exports.rs`). Private:
+    /// only [`ExportIndices::mark_types_proven`] sets it, and only `Exports::resolve` calls that.
+    types_proven: Arc<AtomicBool>,
 }
 
 impl ExportIndices {
+    /// Whether an instance of this module has had every export typed with wasmtime's check.
+    pub(crate) fn types_proven(&self) -> bool {
+        self.types_proven.load(Ordering::Acquire)
+    }
+
+    /// Records that every export was typed with wasmtime's check: `exports.rs` types them without the check from
+    /// then on.
+    ///
+    /// # Safety
+    ///
+    /// Every export of an instance of this module must have been typed by `exports::typed` with the types of
+    /// `Exports`' fields.
+    pub(crate) unsafe fn mark_types_proven(&self) {
+        self.types_proven.store(true, Ordering::Release);
+    }
+
     /// Checks the module's exports against the ABI: the memory and every required function must be there with
     /// the right type, and optional functions, where present, must have the right signature.
     pub(crate) fn check(name: &str, module: &Module) -> Result<Self, Error> {

@@ -6,31 +6,52 @@ use crate::error::{Error, one_line};
 use crate::guest::{self, AbiFunc, export};
 use crate::memory::GuestMemory;
 use crate::state::HostState;
-use std::sync::atomic::Ordering;
 use wasmtime::{Instance, ModuleExport, Store, TypedFunc, WasmParams, WasmResults};
 
-/// The instance's export at `index` as a `TypedFunc<P, R>`: checked with `Func::typed` until `proven` (an earlier
-/// instance of the same module passed that check for this export), unchecked after.
+/// The instance's export at `index` as a `TypedFunc<P, R>`, type-checked by wasmtime.
 pub(crate) fn typed<P: WasmParams, R: WasmResults>(
+    store: &mut Store<HostState>,
+    instance: &Instance,
+    index: &ModuleExport,
+    abi: &AbiFunc,
+) -> Result<TypedFunc<P, R>, Error> {
+    export_func(store, instance, index, abi)?.typed::<P, R>(&*store).map_err(|e| Error::Instantiate {
+        module: "the instance".to_string(),
+        message: format!("export `{}` does not take the host's Rust types: {}", abi.name, one_line(&e)),
+    })
+}
+
+/// [`typed`], or, when `proven`, the same without wasmtime's type check.
+///
+/// # Safety
+///
+/// `proven` may be true only if [`typed`] with these `P` and `R` succeeded for the export at `index` on an earlier
+/// instance of the module that `instance` is an instance of (the same compiled module, so the same engine).
+unsafe fn typed_as_proven<P: WasmParams, R: WasmResults>(
     store: &mut Store<HostState>,
     instance: &Instance,
     index: &ModuleExport,
     abi: &AbiFunc,
     proven: bool,
 ) -> Result<TypedFunc<P, R>, Error> {
-    let func =
-        instance.get_module_export(&mut *store, index).and_then(|e| e.into_func()).ok_or_else(|| vanished(abi.name))?;
-    if proven {
-        // SAFETY: `new_unchecked` is sound when `Func::typed::<P, R>` would succeed. It did succeed for this export
-        // (the same `ModuleExport` of the same compiled module, in the same engine) on an earlier instance, and an
-        // export's function type is the module's, whatever the instance: so it would succeed here too. `P` and
-        // `R` are fixed per export by `Exports`' field types, so the earlier check was of these very types.
-        return Ok(unsafe { TypedFunc::new_unchecked(&*store, func) });
+    if !proven {
+        return typed(store, instance, index, abi);
     }
-    func.typed::<P, R>(&*store).map_err(|e| Error::Instantiate {
-        module: "the instance".to_string(),
-        message: format!("export `{}` does not take the host's Rust types: {}", abi.name, one_line(&e)),
-    })
+    let func = export_func(store, instance, index, abi)?;
+    // SAFETY: `new_unchecked` is sound when `Func::typed::<P, R>` would succeed. By this function's contract it
+    // did succeed for this export on an earlier instance of the same module, and an export's function type is the
+    // module's, whatever the instance (wasmtime refuses a `ModuleExport` of another module: `export_func` fails):
+    // so it would succeed here too.
+    Ok(unsafe { TypedFunc::new_unchecked(&*store, func) })
+}
+
+fn export_func(
+    store: &mut Store<HostState>,
+    instance: &Instance,
+    index: &ModuleExport,
+    abi: &AbiFunc,
+) -> Result<wasmtime::Func, Error> {
+    instance.get_module_export(&mut *store, index).and_then(|e| e.into_func()).ok_or_else(|| vanished(abi.name))
 }
 
 /// An export that the module check found but the instance does not have: a wasmtime invariant broken.
@@ -65,48 +86,80 @@ impl Exports {
         instance: &Instance,
         idx: &ExportIndices,
     ) -> Result<Self, Error> {
-        let proven = idx.types_proven.load(Ordering::Acquire);
+        let proven = idx.types_proven();
+        // SAFETY: `proven` is the module's own flag, which is set (below, and nowhere else) only after every export
+        // of an instance of this module was typed with these very types (`Exports`' field types) by the checked
+        // path: `typed_as_proven`'s contract for each export.
+        let exports = unsafe { Self::resolve_as_proven(store, instance, idx, proven)? };
+        if !proven {
+            // SAFETY: `proven` was false, so `resolve_as_proven` typed every export through the checked `typed`,
+            // and it succeeded.
+            unsafe { idx.mark_types_proven() };
+        }
+        Ok(exports)
+    }
+
+    /// # Safety
+    ///
+    /// As [`typed_as_proven`], for every export of `idx`.
+    unsafe fn resolve_as_proven(
+        store: &mut Store<HostState>,
+        instance: &Instance,
+        idx: &ExportIndices,
+        proven: bool,
+    ) -> Result<Self, Error> {
         let memory = instance
             .get_module_export(&mut *store, &idx.memory)
             .and_then(|e| e.into_memory())
             .ok_or_else(|| vanished(guest::MEMORY))?;
-        let exports = Exports {
-            memory: GuestMemory::new(memory),
-            just_add: typed(store, instance, &idx.just_add, &export::JUST_ADD, proven)?,
-            simple_add: typed(store, instance, &idx.simple_add, &export::SIMPLE_ADD, proven)?,
-            trigger_host_calls: typed(store, instance, &idx.trigger_host_calls, &export::TRIGGER_HOST_CALLS, proven)?,
-            point_add: typed(store, instance, &idx.point_add, &export::POINT_ADD, proven)?,
-            get_plugin_shared_value_ptr: typed(
-                store,
-                instance,
-                &idx.get_plugin_shared_value_ptr,
-                &export::GET_PLUGIN_SHARED_VALUE_PTR,
-                proven,
-            )?,
-            read_plugin_shared_value: opt_typed(
-                store,
-                instance,
-                &idx.read_plugin_shared_value,
-                &export::READ_PLUGIN_SHARED_VALUE,
-                proven,
-            )?,
-            nop: opt_typed(store, instance, &idx.nop, &export::NOP, proven)?,
-            point_add_batch: opt_typed(store, instance, &idx.point_add_batch, &export::POINT_ADD_BATCH, proven)?,
-            call_host_n: opt_typed(store, instance, &idx.call_host_n, &export::CALL_HOST_N, proven)?,
-        };
-        if !proven {
-            idx.types_proven.store(true, Ordering::Release);
+        // SAFETY: each call below passes on this function's contract.
+        unsafe {
+            Ok(Exports {
+                memory: GuestMemory::new(memory),
+                just_add: typed_as_proven(store, instance, &idx.just_add, &export::JUST_ADD, proven)?,
+                simple_add: typed_as_proven(store, instance, &idx.simple_add, &export::SIMPLE_ADD, proven)?,
+                trigger_host_calls: typed_as_proven(
+                    store,
+                    instance,
+                    &idx.trigger_host_calls,
+                    &export::TRIGGER_HOST_CALLS,
+                    proven,
+                )?,
+                point_add: typed_as_proven(store, instance, &idx.point_add, &export::POINT_ADD, proven)?,
+                get_plugin_shared_value_ptr: typed_as_proven(
+                    store,
+                    instance,
+                    &idx.get_plugin_shared_value_ptr,
+                    &export::GET_PLUGIN_SHARED_VALUE_PTR,
+                    proven,
+                )?,
+                read_plugin_shared_value: opt_typed(
+                    store,
+                    instance,
+                    &idx.read_plugin_shared_value,
+                    &export::READ_PLUGIN_SHARED_VALUE,
+                    proven,
+                )?,
+                nop: opt_typed(store, instance, &idx.nop, &export::NOP, proven)?,
+                point_add_batch: opt_typed(store, instance, &idx.point_add_batch, &export::POINT_ADD_BATCH, proven)?,
+                call_host_n: opt_typed(store, instance, &idx.call_host_n, &export::CALL_HOST_N, proven)?,
+            })
         }
-        Ok(exports)
     }
 }
 
-fn opt_typed<P: WasmParams, R: WasmResults>(
+/// [`typed_as_proven`] for an optional export.
+///
+/// # Safety
+///
+/// As [`typed_as_proven`].
+unsafe fn opt_typed<P: WasmParams, R: WasmResults>(
     store: &mut Store<HostState>,
     instance: &Instance,
     index: &Option<ModuleExport>,
     abi: &AbiFunc,
     proven: bool,
 ) -> Result<Option<TypedFunc<P, R>>, Error> {
-    index.as_ref().map(|i| typed(store, instance, i, abi, proven)).transpose()
+    // SAFETY: this function's contract, passed on.
+    index.as_ref().map(|i| unsafe { typed_as_proven(store, instance, i, abi, proven) }).transpose()
 }

@@ -164,7 +164,7 @@ pub(crate) fn call_initialize(
     index: &ModuleExport,
     abi: &AbiFunc,
 ) -> Result<(), Error> {
-    let init = typed::<(), ()>(store, instance, index, abi, false)?;
+    let init = typed::<(), ()>(store, instance, index, abi)?;
     guarded(store, &mut None, abi.name, |store| init.call(store, ()))
 }
 
@@ -175,7 +175,7 @@ pub(crate) async fn call_initialize_async(
     index: &ModuleExport,
     abi: &AbiFunc,
 ) -> Result<(), Error> {
-    let init = typed::<(), ()>(store, instance, index, abi, false)?;
+    let init = typed::<(), ()>(store, instance, index, abi)?;
     call_typed_async(store, &mut None, &init, abi, (), instance).await
 }
 

@@ -517,18 +517,9 @@ pub struct Oracle {
     guest: GuestModule,
     initial: Vec<u8>,
     static_at: u32,
-    /// The host's scratch area: where, and whether each fresh instance must grow memory to make it.
-    scratch: Scratch,
+    /// The area of the guest's initial memory that the guest leaves to the host (the `Scratch` offsets).
+    scratch: std::ops::Range<usize>,
     idle: std::sync::Mutex<Option<WasmHost>>,
-}
-
-/// Where the area reserved for the host (the `Scratch` offsets) is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Scratch {
-    /// Inside the guest's initial memory, which the guest leaves alone (the fuzz guest).
-    InInitialMemory(std::ops::Range<usize>),
-    /// One page past the guest's initial memory, added by `WasmHost::reserve` on every fresh instance.
-    Reserved,
 }
 
 impl fmt::Debug for Oracle {
@@ -544,35 +535,27 @@ impl Oracle {
     pub fn new(profile: EngineProfile) -> Result<Self, Error> {
         let options = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
         let guest = GuestModule::from_binary("the fuzz guest", boundary_host::guest::FUZZ_WASM, profile, options)?;
-        Self::prepare(guest, Scratch::InInitialMemory(boundary_host::guest::FUZZ_HOST_AREA))
+        Self::prepare(guest, boundary_host::guest::FUZZ_HOST_AREA)
     }
 
-    /// Prepares an already loaded guest, which must behave as the project's guest does; each fresh instance gets
-    /// one page more for the host's scratch page.
-    pub fn with_guest(guest: GuestModule) -> Result<Self, Error> {
-        Self::prepare(guest, Scratch::Reserved)
-    }
-
-    fn prepare(guest: GuestModule, scratch: Scratch) -> Result<Self, Error> {
+    fn prepare(guest: GuestModule, scratch: std::ops::Range<usize>) -> Result<Self, Error> {
         let mut host = guest.instantiate()?;
         let mut initial = vec![0; host.memory_size()];
         host.read_bytes(0, &mut initial)?;
         let static_at = host.plugin_shared_value_ptr()?;
-        if let Scratch::InInitialMemory(area) = &scratch {
-            // The guest's promise, checked as far as a fresh instance shows it: the area is the end of memory,
-            // zero, and not where the guest keeps its static. (A guest that wrote there anyway would fail the
-            // end-of-program comparison, never pass it.)
-            let static_end = static_at as usize + size_of::<i32>();
-            let zero = initial.get(area.clone()).is_some_and(|a| !a.is_empty() && a.iter().all(|&b| b == 0));
-            if !zero || area.end != initial.len() || static_end > area.start {
-                return Err(Error::UnsupportedMemory {
-                    module: guest.name().to_string(),
-                    reason: format!(
-                        "its fresh memory of {:#x} bytes does not leave {area:#x?} to the host",
-                        initial.len()
-                    ),
-                });
-            }
+        // The guest's promise, checked as far as a fresh instance shows it: the area is the end of memory, zero,
+        // and not where the guest keeps its static. (A guest that wrote there anyway would fail the
+        // end-of-program comparison, never pass it.) The shadow's chunks must tile memory.
+        let static_end = static_at as usize + size_of::<i32>();
+        let zero = initial.get(scratch.clone()).is_some_and(|a| !a.is_empty() && a.iter().all(|&b| b == 0));
+        if !zero || scratch.end != initial.len() || static_end > scratch.start || initial.len() % CHUNK != 0 {
+            return Err(Error::UnsupportedMemory {
+                module: guest.name().to_string(),
+                reason: format!(
+                    "its fresh memory of {:#x} bytes does not leave {scratch:#x?} to the host",
+                    initial.len()
+                ),
+            });
         }
         Ok(Oracle { guest, initial, static_at, scratch, idle: std::sync::Mutex::new(None) })
     }
@@ -581,53 +564,30 @@ impl Oracle {
         self.guest.profile()
     }
 
-    /// The memory size of a fresh instance with its scratch page.
-    fn fresh_size(&self) -> usize {
-        match self.scratch {
-            Scratch::InInitialMemory(_) => self.initial.len(),
-            Scratch::Reserved => self.initial.len() + WASM_PAGE,
-        }
-    }
-
-    /// An instance in the state of a fresh one with one page reserved for the host (the `Scratch` offsets),
-    /// and its shadow: the idle instance if there is one, else a new one.
-    fn fresh(&self, reuse: bool) -> Result<(WasmHost, Shadow<'_>, std::ops::Range<usize>), Divergence> {
-        let scratch = match &self.scratch {
-            Scratch::InInitialMemory(area) => area.clone(),
-            Scratch::Reserved => self.initial.len()..self.initial.len() + WASM_PAGE,
-        };
-        let shadow = Shadow::new(&self.initial, self.fresh_size());
+    /// An instance in the state of a fresh one, and its shadow: the idle instance if there is one, else a new
+    /// one.
+    fn fresh(&self, reuse: bool) -> Result<(WasmHost, Shadow<'_>), Divergence> {
+        let shadow = Shadow::new(&self.initial, self.initial.len());
         if reuse && let Some(host) = self.idle.lock().ok().and_then(|mut idle| idle.take()) {
-            return Ok((host, shadow, scratch));
+            return Ok((host, shadow));
         }
-        let setup = |e: Error| Divergence {
+        let host = self.guest.instantiate().map_err(|e| Divergence {
             step: None,
             what: "setting up a fresh instance".to_string(),
             expected: "success".to_string(),
             actual: e.to_string(),
-        };
-        let mut host = self.guest.instantiate().map_err(setup)?;
-        if self.scratch != Scratch::Reserved {
-            return Ok((host, shadow, scratch));
-        }
-        let reserved = host.reserve(WASM_PAGE).map_err(setup)?;
-        if reserved != scratch.start {
-            return Err(setup(Error::Grow {
-                pages: 1,
-                message: format!("scratch page at {reserved:#x}, not {:#x}", scratch.start),
-            }));
-        }
-        Ok((host, shadow, scratch))
+        })?;
+        Ok((host, shadow))
     }
 
     /// Keeps `host` for the next program, restored to the fresh state. Only called after its whole memory
-    /// matched `shadow`, so copying the fresh bytes into the shadow's changed pages makes memory fresh again.
+    /// matched `shadow`, so copying the fresh bytes into the shadow's changed chunks makes memory fresh again.
     fn recycle(&self, mut host: WasmHost, shadow: &Shadow<'_>) {
-        if host.memory_size() != self.fresh_size() {
+        if host.memory_size() != self.initial.len() {
             return;
         }
-        for (index, page) in shadow.dirty.iter().enumerate() {
-            if page.is_some() {
+        for (index, chunk) in shadow.dirty.iter().enumerate() {
+            if chunk.is_some() {
                 let start = index * CHUNK;
                 let fresh = self.initial.get(start..start + CHUNK).unwrap_or(&ZERO_CHUNK);
                 if host.write_bytes(start, fresh).is_err() {
@@ -658,14 +618,14 @@ impl Oracle {
     }
 
     fn run(&self, program: &Program, keep_memory: bool) -> Result<Run, Divergence> {
-        let (mut host, mut shadow, mut scratch) = self.fresh(true)?;
+        let (mut host, mut shadow) = self.fresh(true)?;
         let mut trace = Vec::with_capacity(program.ops.len().min(MAX_OPS));
         let (mut grown, mut traps) = (0u64, 0usize);
         for (step, op) in program.ops.iter().take(MAX_OPS).enumerate() {
             let resolver = Resolver {
                 size: shadow.size,
-                scratch: scratch.start,
-                scratch_len: scratch.len(),
+                scratch: self.scratch.start,
+                scratch_len: self.scratch.len(),
                 static_at: self.static_at,
             };
             let expected = predict(&mut shadow, op, &resolver, &mut grown);
@@ -684,7 +644,7 @@ impl Oracle {
                     return Err(diverged("the trapped store discarded".into(), "a store still taking calls".into()));
                 }
                 traps += 1;
-                (host, shadow, scratch) = self.fresh(false)?;
+                (host, shadow) = self.fresh(false)?;
                 grown = 0;
             }
             trace.push(actual);
