@@ -1,40 +1,60 @@
-//! Builds the guest (`../guest`) for `wasm32-wasip1` twice, verbose and quiet, and the article's guest
-//! (`../guest/article`, a test fixture) once, each with a nested cargo, and leaves `guest-verbose.wasm`,
-//! `guest-quiet.wasm` and `guest-article.wasm` in `OUT_DIR` for `src/guest.rs` to embed.
+//! Builds the guest (`../guest`) for `wasm32-wasip1` three times (verbose, quiet, and the fuzz oracle's
+//! one-page build) and as a `wasm32-wasip2` component twice (verbose and quiet), and the article's guest
+//! (`../guest/article`, a test fixture) once, each with a nested cargo, and leaves `guest-<name>.wasm` in `OUT_DIR`
+//! for `src/guest.rs` to embed.
 //!
 //! The nested build gets its own target directory inside `OUT_DIR`, so it never waits on the outer build's lock,
 //! and none of the outer build's flags: host `RUSTFLAGS` (sanitizers under cargo-fuzz, coverage) and the clippy
 //! wrapper must not reach a wasm build. If the `wasm32-wasip1` standard library is missing it is installed with
 //! rustup, or the build stops with one sentence saying what to run. When the toolchain running this build cannot
 //! get it (a nightly whose wasm standard library is not published, as under `cargo +nightly fuzz`), the guest is
-//! built with the `stable` toolchain instead, and a build warning says so.
+//! built with the `stable` toolchain instead, and a build warning says so. The same goes for `wasm32-wasip2`, whose
+//! builds link a component directly (the toolchain's `wasm-component-ld`).
 
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const WASM_TARGET: &str = "wasm32-wasip1";
+/// The core module's target.
+const CORE_TARGET: &str = "wasm32-wasip1";
+/// The component's target.
+const COMPONENT_TARGET: &str = "wasm32-wasip2";
+const WASM_TARGETS: [&str; 2] = [CORE_TARGET, COMPONENT_TARGET];
 
-/// One wasm build: the variant's name in `guest-<name>.wasm`, the crate's folder under `guest/`, the crate's file
-/// name, the features it is built with, and flags for rustc.
+/// One wasm build: the variant's name in `guest-<name>.wasm`, its target, the crate's folder under `guest/`, the
+/// crate's file name, the features it is built with, flags for rustc, and the folder under `OUT_DIR/guest-target`
+/// it builds in (builds that differ only in features share one, so their dependencies are built once; builds run
+/// one after the other, each artifact copied out before the next).
 struct GuestBuild {
     name: &'static str,
+    target: &'static str,
     folder: &'static str,
     crate_file: &'static str,
     features: Option<&'static str>,
     rustflags: Option<&'static str>,
+    target_dir: &'static str,
 }
 
 const BUILDS: &[GuestBuild] = &[
     GuestBuild {
         name: "verbose",
+        target: CORE_TARGET,
         folder: "",
         crate_file: "boundary_guest",
         features: Some("verbose"),
         rustflags: None,
+        target_dir: "verbose",
     },
-    GuestBuild { name: "quiet", folder: "", crate_file: "boundary_guest", features: None, rustflags: None },
+    GuestBuild {
+        name: "quiet",
+        target: CORE_TARGET,
+        folder: "",
+        crate_file: "boundary_guest",
+        features: None,
+        rustflags: None,
+        target_dir: "quiet",
+    },
     // The quiet guest for the fuzz oracle, which compares all of linear memory after every program (and wasmtime
     // resets all of it for each fresh instance): one 64 KiB page instead of 17. The stack is 16 KiB instead of the
     // default 1 MiB (the guest's functions hardly use their shadow stack; one that overflowed it would trap below
@@ -43,12 +63,41 @@ const BUILDS: &[GuestBuild] = &[
     // `memory.grow` (nor wasmtime's pooling allocator an `mprotect` to shrink the recycled slot and grow it again).
     GuestBuild {
         name: "fuzz",
+        target: CORE_TARGET,
         folder: "",
         crate_file: "boundary_guest",
         features: None,
         rustflags: Some("-Clink-arg=-zstack-size=16384\x1f-Clink-arg=--initial-memory=65536"),
+        target_dir: "fuzz",
     },
-    GuestBuild { name: "article", folder: "article", crate_file: "article_guest", features: None, rustflags: None },
+    // The same crate as a component (`guest/wit/boundary.wit`, bindings by `wit-bindgen`).
+    GuestBuild {
+        name: "component-verbose",
+        target: COMPONENT_TARGET,
+        folder: "",
+        crate_file: "boundary_guest",
+        features: Some("component,verbose"),
+        rustflags: None,
+        target_dir: "component",
+    },
+    GuestBuild {
+        name: "component-quiet",
+        target: COMPONENT_TARGET,
+        folder: "",
+        crate_file: "boundary_guest",
+        features: Some("component"),
+        rustflags: None,
+        target_dir: "component",
+    },
+    GuestBuild {
+        name: "article",
+        target: CORE_TARGET,
+        folder: "article",
+        crate_file: "article_guest",
+        features: None,
+        rustflags: None,
+        target_dir: "article",
+    },
 ];
 
 /// Variables of the outer build that must not leak into the nested one.
@@ -89,7 +138,7 @@ fn run() -> Result<(), String> {
         let crate_dir = guest_dir.join(build.folder);
         inputs.extend([crate_dir.join("Cargo.toml"), crate_dir.join("Cargo.lock")]);
         let variant = build.name;
-        let target_dir = out_dir.join("guest-target").join(variant);
+        let target_dir = out_dir.join("guest-target").join(build.target_dir);
         let mut cmd = match &toolchain {
             GuestToolchain::Current => {
                 let mut cmd = Command::new(&cargo);
@@ -105,7 +154,7 @@ fn run() -> Result<(), String> {
         cmd.arg("build")
             .arg("--release")
             .arg("--locked")
-            .args(["--target", WASM_TARGET])
+            .args(["--target", build.target])
             .arg("--manifest-path")
             .arg(crate_dir.join("Cargo.toml"))
             .arg("--target-dir")
@@ -122,11 +171,12 @@ fn run() -> Result<(), String> {
         let output = cmd.output().map_err(|e| format!("could not start cargo to build the guest: {e}"))?;
         if !output.status.success() {
             return Err(format!(
-                "building the {variant} guest for {WASM_TARGET} failed:\n{}",
+                "building the {variant} guest for {} failed:\n{}",
+                build.target,
                 String::from_utf8_lossy(&output.stderr)
             ));
         }
-        let artifact_dir = target_dir.join(WASM_TARGET).join("release");
+        let artifact_dir = target_dir.join(build.target).join("release");
         let built = artifact_dir.join(format!("{}.wasm", build.crate_file));
         let dest = out_dir.join(format!("guest-{variant}.wasm"));
         fs::copy(&built, &dest)
@@ -134,6 +184,7 @@ fn run() -> Result<(), String> {
         inputs.extend(dep_info_sources(&artifact_dir.join(format!("{}.d", build.crate_file)))?);
     }
 
+    inputs.push(guest_dir.join("wit"));
     record_versions(&rustc, &manifest_dir)?;
 
     inputs.sort();
@@ -186,15 +237,17 @@ fn rustup_which(tool: &str, toolchain: &str) -> Option<PathBuf> {
     out.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
-fn target_lib(rustc: &mut Command) -> Option<PathBuf> {
-    let out = rustc.args(["--print", "sysroot"]).output().ok()?;
+/// Whether the toolchain of `rustc` has the standard library of every wasm target (`None` if it cannot say).
+fn has_wasm_targets(rustc: &Path) -> Option<bool> {
+    let out = Command::new(rustc).args(["--print", "sysroot"]).output().ok()?;
     let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    Some(Path::new(&sysroot).join("lib/rustlib").join(WASM_TARGET).join("lib"))
+    let rustlib = Path::new(&sysroot).join("lib/rustlib");
+    Some(WASM_TARGETS.iter().all(|target| rustlib.join(target).join("lib").is_dir()))
 }
 
-fn rustup_add_target(toolchain: Option<&str>) -> Result<(), String> {
+fn rustup_add_targets(toolchain: Option<&str>) -> Result<(), String> {
     let mut rustup = Command::new("rustup");
-    rustup.args(["target", "add", WASM_TARGET]);
+    rustup.arg("target").arg("add").args(WASM_TARGETS);
     if let Some(name) = toolchain {
         rustup.args(["--toolchain", name]);
     }
@@ -209,42 +262,43 @@ fn rustup_add_target(toolchain: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// The toolchain running this build if it has (or can install) the wasm32-wasip1 standard library, else the
-/// stable toolchain if that has (or can install) it.
+/// The toolchain running this build if it has (or can install) the standard libraries of both wasm targets, else
+/// the stable toolchain if that has (or can install) them.
 fn choose_toolchain(rustc: &str) -> Result<GuestToolchain, String> {
-    let how = format!("rustup target add {WASM_TARGET}");
-    let current =
-        target_lib(&mut Command::new(rustc)).ok_or_else(|| format!("could not run `{rustc} --print sysroot`"))?;
-    if current.is_dir() {
+    let targets = WASM_TARGETS.join(" ");
+    let how = format!("rustup target add {targets}");
+    let rustc_path = Path::new(rustc);
+    let ready = has_wasm_targets(rustc_path).ok_or_else(|| format!("could not run `{rustc} --print sysroot`"))?;
+    if ready {
         return Ok(GuestToolchain::Current);
     }
     // `RUSTUP_TOOLCHAIN` is set by rustup's proxies, so this installs for the toolchain running this build.
-    let current_error = match rustup_add_target(None) {
-        Ok(()) if current.is_dir() => {
-            println!("cargo:warning=installed the {WASM_TARGET} standard library with `{how}` (the guest needs it)");
+    let current_error = match rustup_add_targets(None) {
+        Ok(()) if has_wasm_targets(rustc_path) == Some(true) => {
+            println!("cargo:warning=installed the {targets} standard libraries with `{how}` (the guest needs them)");
             return Ok(GuestToolchain::Current);
         }
-        Ok(()) => "it did not appear after installing".to_string(),
+        Ok(()) => "they did not appear after installing".to_string(),
         Err(e) => e,
     };
     let stable = "stable";
     if let (Some(cargo), Some(rustc)) = (rustup_which("cargo", stable), rustup_which("rustc", stable)) {
-        let ready = match target_lib(&mut Command::new(&rustc)) {
-            Some(lib) if lib.is_dir() => true,
-            Some(lib) => rustup_add_target(Some(stable)).is_ok() && lib.is_dir(),
+        let ready = match has_wasm_targets(&rustc) {
+            Some(true) => true,
+            Some(false) => rustup_add_targets(Some(stable)).is_ok() && has_wasm_targets(&rustc) == Some(true),
             None => false,
         };
         if ready {
             println!(
-                "cargo:warning=building the guest with the {stable} toolchain: this toolchain has no {WASM_TARGET} \
-                 standard library ({current_error})"
+                "cargo:warning=building the guest with the {stable} toolchain: this toolchain lacks the standard \
+                 library of {targets} ({current_error})"
             );
             return Ok(GuestToolchain::Other { cargo, rustc });
         }
     }
     Err(format!(
-        "the {WASM_TARGET} standard library is missing and `{how}` failed ({current_error}): install the \
-         {WASM_TARGET} target for this toolchain or for `stable` (with rustup: `{how}`), then build again"
+        "the standard library of {targets} is missing and `{how}` failed ({current_error}): install the targets \
+         for this toolchain or for `stable` (with rustup: `{how}`), then build again"
     ))
 }
 

@@ -5,15 +5,7 @@
 //! memory is a wasm trap, which is the defined outcome the host checks for. A null pointer makes `point_add` and
 //! `point_add_batch` do nothing, as in the article's guest.
 
-use crate::add_points;
-
-/// The struct shared with the host: 8 bytes, little-endian fields, 4-byte alignment in the guest.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Point {
-    pub x: i32,
-    pub y: i32,
-}
+use crate::{Point, add_points};
 
 #[link(wasm_import_module = "env")]
 unsafe extern "C" {
@@ -86,7 +78,7 @@ pub extern "C" fn point_add(out: *mut Point, a: *const Point, b: *const Point) {
     // SAFETY: as above.
     unsafe { store_point(out, sum) };
     #[cfg(feature = "verbose")]
-    print_line(format_args!(
+    crate::print_line(format_args!(
         "point_add({:#x}, {:#x}, {:#x}): wrote {{ x: {}, y: {} }}",
         out as usize, a as usize, b as usize, sum.x, sum.y
     ));
@@ -137,7 +129,7 @@ pub extern "C" fn call_host_n(count: u32) {
 
 fn say_null(_export: &str) {
     #[cfg(feature = "verbose")]
-    print_line(format_args!("{_export}: null pointer, nothing done"));
+    crate::print_line(format_args!("{_export}: null pointer, nothing done"));
 }
 
 /// One line of guest narration on stdout (WASI `fd_write`), prefixed so the log tells guest from host.

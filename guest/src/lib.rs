@@ -1,15 +1,34 @@
 //! The guest side of the boundary harness: a `wasm32-wasip1` module with the article's ABI (README, "Your own
-//! guest") plus the exports the benches need.
+//! guest") plus the exports the benches need, and the same operations as a `wasm32-wasip2` component
+//! (`wit/boundary.wit`).
 //!
-//! The logic lives here in safe Rust; every `unsafe` block (host imports, guest pointers from the host) is
-//! confined to [`ffi`]. Built twice by `host/build.rs`: with the `verbose` feature the guest narrates each call on
-//! stdout through WASI, without it the guest prints nothing, so measured paths never include `fd_write`.
+//! The logic lives here in safe Rust, once for both forms. The core module's exports and imports, and every
+//! `unsafe` block (host imports, guest pointers from the host), are confined to `ffi`; the component's, generated
+//! by `wit-bindgen` from the WIT world, to `component` (the `component` feature). Built verbose and quiet by
+//! `host/build.rs`: with the `verbose` feature the guest narrates each call on stdout through WASI, without it the
+//! guest prints nothing, so measured paths never include a write.
 
+#[cfg(feature = "component")]
+mod component;
+#[cfg(not(feature = "component"))]
 mod ffi;
+
+#[cfg(feature = "component")]
+use component as imports;
+#[cfg(not(feature = "component"))]
+use ffi as imports;
 
 use core::sync::atomic::{AtomicI32, Ordering};
 
-pub use ffi::Point;
+/// The struct shared with the host: 8 bytes, little-endian fields, 4-byte alignment in the guest. The core module
+/// reads and writes it in linear memory at host-chosen addresses; the component gets and returns it by value (the
+/// WIT `point` record).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Point {
+    pub x: i32,
+    pub y: i32,
+}
 
 /// The guest's own state that the host reaches through `get_plugin_shared_value_ptr` (pattern 4).
 ///
@@ -21,7 +40,7 @@ static PLUGIN_SHARED_VALUE: AtomicI32 = AtomicI32::new(100);
 /// Guest-side narration; compiled out entirely unless the `verbose` feature is on.
 #[cfg(feature = "verbose")]
 macro_rules! say {
-    ($($arg:tt)*) => { ffi::print_line(format_args!($($arg)*)) };
+    ($($arg:tt)*) => { print_line(format_args!($($arg)*)) };
 }
 #[cfg(not(feature = "verbose"))]
 macro_rules! say {
@@ -46,11 +65,11 @@ pub(crate) fn simple_add(left: u64, right: u64) -> u64 {
 
 pub(crate) fn trigger_host_calls(input: i32) {
     say!("trigger_host_calls({input}): calling host_log_value({})", input.wrapping_mul(2));
-    ffi::log_value(input.wrapping_mul(2));
-    let host_value = ffi::get_shared_value();
+    imports::log_value(input.wrapping_mul(2));
+    let host_value = imports::get_shared_value();
     let new_value = host_value.wrapping_add(input).wrapping_add(5);
     say!("trigger_host_calls: host value {host_value}, setting it to {new_value}");
-    ffi::set_shared_value(new_value);
+    imports::set_shared_value(new_value);
 }
 
 /// Per-field wrapping sum: the native model of `point_add`.
@@ -58,6 +77,7 @@ pub fn add_points(a: Point, b: Point) -> Point {
     Point { x: a.x.wrapping_add(b.x), y: a.y.wrapping_add(b.y) }
 }
 
+#[cfg(not(feature = "component"))]
 pub(crate) fn plugin_shared_value_ptr() -> *mut i32 {
     let ptr = PLUGIN_SHARED_VALUE.as_ptr();
     say!("get_plugin_shared_value_ptr() = {:#x}", ptr as usize);
@@ -70,8 +90,22 @@ pub(crate) fn read_plugin_shared_value() -> i32 {
     seen
 }
 
+/// The component's form of pattern 4's write (a component hands out no pointer to its statics).
+#[cfg(feature = "component")]
+pub(crate) fn set_plugin_shared_value(value: i32) {
+    say!("set_plugin_shared_value({value})");
+    PLUGIN_SHARED_VALUE.store(value, Ordering::Relaxed);
+}
+
 pub(crate) fn call_host_n(count: u32) {
     for i in 0..count {
-        ffi::log_value(i as i32);
+        imports::log_value(i as i32);
     }
+}
+
+/// One line of guest narration on stdout (WASI `fd_write` in the core module, `wasi:cli/stdout` in the
+/// component), prefixed so the log tells guest from host.
+#[cfg(feature = "verbose")]
+pub(crate) fn print_line(args: core::fmt::Arguments<'_>) {
+    println!("[guest] {args}");
 }

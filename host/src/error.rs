@@ -18,6 +18,10 @@ pub enum Error {
     #[error("{module} is not a wasm module: {reason}")]
     NotWasm { module: String, reason: String },
 
+    /// A component where a core module was expected, or the other way round.
+    #[error("{module} is {found}, not {expected}: {hint}")]
+    WrongKind { module: String, found: &'static str, expected: &'static str, hint: &'static str },
+
     #[error("{module} does not compile: {message}")]
     Compile { module: String, message: String },
 
@@ -42,6 +46,11 @@ pub enum Error {
     /// The module's linear memory is of a kind the host cannot drive safely (see `abi_check.rs`).
     #[error("{module} cannot be driven: {reason}")]
     UnsupportedMemory { module: String, reason: String },
+
+    /// A component that does not fit the guest's WIT world (`guest/wit/boundary.wit`): an import the host does not
+    /// provide, or an export missing or of another type (wasmtime's message names which).
+    #[error("{component} does not fit the guest's WIT world: {message}")]
+    ComponentWorld { component: String, message: String },
 
     #[error("cannot instantiate {module}: {message}")]
     Instantiate { module: String, message: String },

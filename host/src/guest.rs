@@ -1,6 +1,7 @@
 //! The guest: its embedded builds (and the article-style fixture) and its ABI, named once here for the whole project.
 //!
-//! `build.rs` compiles `../guest` for `wasm32-wasip1` and this module embeds the results, so the host binary,
+//! `build.rs` compiles `../guest` for `wasm32-wasip1` (and as a `wasm32-wasip2` component) and this module embeds
+//! the results, so the host binary,
 //! tests and benches carry the exact guest they were built with.
 
 use std::fmt;
@@ -20,6 +21,13 @@ pub const FUZZ_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-fuz
 /// its statics, up to the end of its one page (the build script links it with `--initial-memory`; the guest
 /// allocates nothing, so nothing of the guest's lands there).
 pub const FUZZ_HOST_AREA: std::ops::Range<usize> = 0x8000..0x10000;
+
+/// The same guest crate as a `wasm32-wasip2` component (`guest/wit/boundary.wit`), verbose: what
+/// `cargo run --release -- --abi component` drives.
+pub const COMPONENT_VERBOSE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-component-verbose.wasm"));
+
+/// The component without printing: what the component rows of the benches drive.
+pub const COMPONENT_QUIET_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-component-quiet.wasm"));
 
 /// A test fixture: a guest written as the reference article writes it (`../guest/article`), with the article's
 /// five exports and no `read_plugin_shared_value`, printing on every call. Tests check that both hosts drive it.

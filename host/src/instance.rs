@@ -55,7 +55,7 @@ impl std::fmt::Debug for WasmHost {
 /// instructions more than raw wasmtime per call (of 300-540); with the parameters captured by value next to
 /// `func`, the Point round trip cost 28 more (466 instructions against raw wasmtime's 438).
 #[inline(always)]
-fn guarded<R>(
+pub(crate) fn guarded<R>(
     store: &mut Store<HostState>,
     poisoned: &mut Option<String>,
     export: &str,

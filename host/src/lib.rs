@@ -14,10 +14,12 @@
 //! Where things are: [`profile`] makes every `wasmtime::Config`; [`guest`] names the ABI; `module.rs` loads a
 //! guest ([`GuestModule`]) and `abi_check.rs` refuses what the host cannot drive; `instance.rs` is the instance
 //! and its guarded calls ([`WasmHost`]), `exports.rs` its exports typed once; `state.rs` the host state and host functions; [`memory`] the bounds-checked
-//! copies; [`patterns`] the five patterns every host is checked with.
+//! copies; [`patterns`] the five patterns every host is checked with. [`component`] is the same guest as a
+//! component: its loading, its host, and its form of the five patterns.
 
 mod abi_check;
 pub mod build_info;
+pub mod component;
 mod deadline;
 pub mod error;
 mod exports;
@@ -32,6 +34,7 @@ pub mod profile;
 pub mod slowdown;
 mod state;
 
+pub use component::{ComponentHost, GuestComponent};
 pub use error::{Error, MemoryError, MemoryLimitExceeded, TrapKind};
 pub use guest::Point;
 pub use instance::{WASM_PAGE, WasmHost, static_offset};

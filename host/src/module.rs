@@ -138,47 +138,7 @@ impl GuestModule {
 
     /// A fresh store, set up as the profile requires, with the host state at its initial values.
     pub fn new_store(&self) -> Result<Store<HostState>, Error> {
-        let mut wasi = WasiCtxBuilder::new();
-        let mut kept = None;
-        match self.options.output {
-            GuestOutput::Inherit => {
-                wasi.inherit_stdout().inherit_stderr();
-            }
-            GuestOutput::Discard => {}
-            GuestOutput::Keep { echo } => {
-                let output = KeptOutput::new(echo);
-                wasi.stdout(output.clone());
-                if echo {
-                    wasi.inherit_stderr();
-                }
-                kept = Some(output);
-            }
-        }
-        let state = HostState {
-            shared_value: guest::HOST_SHARED_VALUE_INITIAL,
-            last_logged: None,
-            calls: HostCalls::default(),
-            limits: MemoryLimit {
-                max_bytes: self.options.max_memory,
-                trap_on_failure: self.options.trap_on_grow_failure,
-                refused: None,
-            },
-            hook_calls: 0,
-            kept,
-            wasi: wasi.build_p1(),
-        };
-        let mut store = Store::new(&self.engine, state);
-        if self.options.max_memory.is_some() {
-            store.limiter(|state| &mut state.limits);
-        }
-        if self.options.call_hook {
-            store.call_hook(|mut store, _| {
-                store.data_mut().hook_calls += 1;
-                Ok(())
-            });
-        }
-        self.profile.prepare_store(&mut store, self.options.fuel)?;
-        Ok(store)
+        new_store(&self.engine, self.profile, &self.options)
     }
 
     /// A new instance in a new store: the module's start function and, for a WASI reactor, its `_initialize` run
@@ -245,22 +205,91 @@ impl GuestModule {
     }
 }
 
+/// A fresh store for `engine`, set up as `profile` requires, with the host state at its initial values: the one
+/// place stores are made, for modules and components alike.
+pub(crate) fn new_store(engine: &Engine, profile: EngineProfile, options: &HostOptions) -> Result<Store<HostState>, Error> {
+    let mut wasi = WasiCtxBuilder::new();
+    let mut kept = None;
+    match options.output {
+        GuestOutput::Inherit => {
+            wasi.inherit_stdout().inherit_stderr();
+        }
+        GuestOutput::Discard => {}
+        GuestOutput::Keep { echo } => {
+            let output = KeptOutput::new(echo);
+            wasi.stdout(output.clone());
+            if echo {
+                wasi.inherit_stderr();
+            }
+            kept = Some(output);
+        }
+    }
+    let state = HostState {
+        shared_value: guest::HOST_SHARED_VALUE_INITIAL,
+        last_logged: None,
+        calls: HostCalls::default(),
+        limits: MemoryLimit {
+            max_bytes: options.max_memory,
+            trap_on_failure: options.trap_on_grow_failure,
+            refused: None,
+        },
+        hook_calls: 0,
+        kept,
+        wasi: wasi.build_p1(),
+    };
+    let mut store = Store::new(engine, state);
+    if options.max_memory.is_some() {
+        store.limiter(|state| &mut state.limits);
+    }
+    if options.call_hook {
+        store.call_hook(|mut store, _| {
+            store.data_mut().hook_calls += 1;
+            Ok(())
+        });
+    }
+    profile.prepare_store(&mut store, options.fuel)?;
+    Ok(store)
+}
+
+/// The two kinds of wasm binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WasmKind {
+    Module,
+    Component,
+}
+
+/// What kind of wasm binary `bytes` is, from its 8-byte header (magic, version, layer), or why it is none.
+pub(crate) fn wasm_header(bytes: &[u8]) -> Result<WasmKind, String> {
+    const MAGIC: &[u8] = b"\0asm";
+    if bytes.is_empty() {
+        return Err("it is empty".to_string());
+    }
+    if !bytes.starts_with(MAGIC) {
+        return Err("it does not start with the wasm magic bytes `\\0asm`".to_string());
+    }
+    // After the magic: a 16-bit version and a 16-bit layer, 0 for a core module and 1 for a component.
+    match bytes.get(6..8) {
+        Some([1, 0]) => Ok(WasmKind::Component),
+        // Anything else (a truncated header, an unknown version) is for the core parser to name.
+        _ => Ok(WasmKind::Module),
+    }
+}
+
 fn compile(name: &str, bytes: &[u8], is_text: bool, engine: &Engine) -> Result<Module, Error> {
     let compile_error = |e: wasmtime::Error| Error::Compile { module: name.to_string(), message: one_line(&e) };
     if is_text {
         return Module::new(engine, bytes).map_err(compile_error);
     }
-    const MAGIC: &[u8] = b"\0asm";
-    if bytes.is_empty() {
-        return Err(Error::NotWasm { module: name.to_string(), reason: "it is empty".to_string() });
-    }
-    if !bytes.starts_with(MAGIC) {
-        return Err(Error::NotWasm {
+    match wasm_header(bytes) {
+        Err(reason) => Err(Error::NotWasm { module: name.to_string(), reason }),
+        Ok(WasmKind::Component) => Err(Error::WrongKind {
             module: name.to_string(),
-            reason: "it does not start with the wasm magic bytes `\\0asm`".to_string(),
-        });
+            found: "a component",
+            expected: "a core wasm module",
+            hint: "load it as a component (`--abi component`)",
+        }),
+        Ok(WasmKind::Module) => Module::from_binary(engine, bytes).map_err(compile_error),
     }
-    Module::from_binary(engine, bytes).map_err(compile_error)
 }
 
 fn make_linker(engine: &Engine, style: HostFuncStyle) -> wasmtime::Result<Linker<HostState>> {

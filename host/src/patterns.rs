@@ -115,6 +115,32 @@ impl PatternHost for WasmHost {
     }
 }
 
+/// What patterns 1 and 2 need of a host, core module or component alike: they run the very same checks on both
+/// (the component's patterns are in [`crate::component::patterns`]).
+pub trait GuestCalls {
+    fn just_add(&mut self, left: u64, right: u64) -> Result<u64, Error>;
+    fn trigger_host_calls(&mut self, input: i32) -> Result<(), Error>;
+    /// The host state the host functions keep: shared value, last logged value, call counts.
+    fn host_state(&self) -> (i32, Option<i32>, HostCalls);
+    /// Sets the shared value and clears the last logged value and the call counts.
+    fn restart_host_state(&mut self, shared_value: i32);
+}
+
+impl GuestCalls for dyn PatternHost + '_ {
+    fn just_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
+        PatternHost::just_add(self, left, right)
+    }
+    fn trigger_host_calls(&mut self, input: i32) -> Result<(), Error> {
+        PatternHost::trigger_host_calls(self, input)
+    }
+    fn host_state(&self) -> (i32, Option<i32>, HostCalls) {
+        PatternHost::host_state(self)
+    }
+    fn restart_host_state(&mut self, shared_value: i32) {
+        PatternHost::restart_host_state(self, shared_value)
+    }
+}
+
 /// Reads a `T` by copy through a host's byte access.
 fn read<T: Pod>(host: &dyn PatternHost, offset: usize) -> Result<T, MemoryError> {
     let mut value = T::zeroed();
@@ -177,16 +203,21 @@ impl Pattern {
 
 /// The five patterns, in order. Pattern 5 checks what pattern 4 wrote, so they run on one instance.
 pub const PATTERNS: [Pattern; 5] = [
-    Pattern { number: 1, title: "host calls a guest function", run: host_calls_guest },
-    Pattern { number: 2, title: "guest calls host functions and changes host state", run: guest_calls_host },
+    Pattern { number: 1, title: TITLE_1, run: |host, log| host_calls_guest(host, log) },
+    Pattern { number: 2, title: TITLE_2, run: |host, log| guest_calls_host(host, log) },
     Pattern { number: 3, title: "structs passed through linear memory", run: structs_through_memory },
     Pattern {
         number: 4,
         title: "host reads and writes a guest static through its pointer",
         run: host_writes_guest_static,
     },
-    Pattern { number: 5, title: "the guest sees the host's write", run: guest_sees_host_write },
+    Pattern { number: 5, title: TITLE_5, run: guest_sees_host_write },
 ];
+
+/// The titles of the patterns that read the same for a core module and a component.
+pub(crate) const TITLE_1: &str = "host calls a guest function";
+pub(crate) const TITLE_2: &str = "guest calls host functions and changes host state";
+pub(crate) const TITLE_5: &str = "the guest sees the host's write";
 
 /// The result of one pattern.
 #[derive(Debug)]
@@ -237,7 +268,7 @@ pub fn run_pattern(
 }
 
 /// Compares and narrates one checked value.
-fn check<T: PartialEq + Display>(log: &mut Log<'_>, what: &str, expected: T, actual: T) -> Result<(), Failure> {
+pub(crate) fn check<T: PartialEq + Display>(log: &mut Log<'_>, what: &str, expected: T, actual: T) -> Result<(), Failure> {
     if expected == actual {
         log(format_args!("  ok: {what} = {actual}"));
         Ok(())
@@ -246,14 +277,14 @@ fn check<T: PartialEq + Display>(log: &mut Log<'_>, what: &str, expected: T, act
     }
 }
 
-fn host_calls_guest(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+pub(crate) fn host_calls_guest<H: GuestCalls + ?Sized>(host: &mut H, log: &mut Log<'_>) -> Result<Verdict, Failure> {
     log(format_args!("calling just_add(15, 27)"));
     let sum = host.just_add(15, 27)?;
     check(log, "just_add(15, 27)", 42, sum)?;
     Ok(Verdict::Passed)
 }
 
-fn guest_calls_host(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+pub(crate) fn guest_calls_host<H: GuestCalls + ?Sized>(host: &mut H, log: &mut Log<'_>) -> Result<Verdict, Failure> {
     let input = 7;
     let before = guest::HOST_SHARED_VALUE_INITIAL;
     host.restart_host_state(before);

@@ -27,6 +27,13 @@ pub struct HostState {
     pub(crate) wasi: WasiP1Ctx,
 }
 
+/// WASI 0.2 for a guest component (its `wasi:cli` output, for one), on the same context as WASI preview 1.
+impl wasmtime_wasi::WasiView for HostState {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        self.wasi.ctx()
+    }
+}
+
 impl std::fmt::Debug for HostState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostState")
@@ -76,19 +83,20 @@ impl ResourceLimiter for MemoryLimit {
     }
 }
 
-// The three host functions, written once; `link_env` wraps them typed or untyped. No printing, formatting or
+// The three host functions, written once; `link_env` wraps them typed or untyped for core modules, and the
+// component's `host` interface calls them too (`component/mod.rs`). No printing, formatting or
 // allocation here: they are on the measured path of every callback.
-fn host_log_value(state: &mut HostState, value: i32) {
+pub(crate) fn host_log_value(state: &mut HostState, value: i32) {
     state.last_logged = Some(value);
     state.calls.log_value += 1;
 }
 
-fn host_get_shared_value(state: &mut HostState) -> i32 {
+pub(crate) fn host_get_shared_value(state: &mut HostState) -> i32 {
     state.calls.get_shared_value += 1;
     state.shared_value
 }
 
-fn host_set_shared_value(state: &mut HostState, value: i32) {
+pub(crate) fn host_set_shared_value(state: &mut HostState, value: i32) {
     state.calls.set_shared_value += 1;
     state.shared_value = value;
 }

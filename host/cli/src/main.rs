@@ -8,8 +8,9 @@
 
 mod watchdog;
 
-use boundary_host::patterns::{self, Failure, Outcome, PATTERNS, PatternHost, Verdict};
-use boundary_host::{EngineProfile, Error, GuestModule, GuestOutput, HostOptions};
+use boundary_host::component::patterns as component_patterns;
+use boundary_host::patterns::{self, Failure, Log, Outcome, PATTERNS, PatternHost, Verdict};
+use boundary_host::{ComponentHost, EngineProfile, Error, GuestComponent, GuestModule, GuestOutput, HostOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -22,7 +23,11 @@ Usage: boundary [OPTIONS]
 
 Options:
   --wasm PATH       drive this module instead of the built-in guest (binary .wasm, or WAT text if PATH ends in
-                    .wat); it must have the guest's ABI (see README)
+                    .wat); it must have the guest's ABI (see README); with --abi component, a binary component
+                    of the guest's WIT world
+  --abi core|component
+                    the guest as a core wasm module (the article's ABI), or as a component (the WIT world in
+                    guest/wit/boundary.wit, through bindgen!-generated bindings; Rust host only) [default: core]
   --host rust|cpp   the host that drives the guest: the Rust host core, or the C++ host on wasmtime.hh
                     (default configuration only; in a build made with `--features cpp`) [default: rust]
   --profile NAME    engine profile [default: cranelift]
@@ -39,6 +44,13 @@ Exit status: 0 all patterns passed, 1 a pattern gave a wrong value, 2 bad input 
 failed but a pattern could not be verified (a guest without read_plugin_shared_value whose output does not
 show what it sees).";
 
+/// Which form of the guest is driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Abi {
+    Core,
+    Component,
+}
+
 /// Which host drives the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum HostKind {
@@ -47,6 +59,7 @@ enum HostKind {
 }
 
 struct Args {
+    abi: Abi,
     host: HostKind,
     wasm: Option<PathBuf>,
     profile: EngineProfile,
@@ -76,6 +89,7 @@ enum Command {
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     let mut parsed = Args {
+        abi: Abi::Core,
         host: HostKind::Rust,
         wasm: None,
         profile: EngineProfile::Cranelift,
@@ -96,6 +110,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
             "--list-profiles" => return Ok(Command::ListProfiles),
             "--quiet" | "-q" => parsed.quiet = true,
             "--wasm" => parsed.wasm = Some(PathBuf::from(value("--wasm")?)),
+            "--abi" => {
+                parsed.abi = match value("--abi")?.as_str() {
+                    "core" => Abi::Core,
+                    "component" => Abi::Component,
+                    other => return Err(format!("unknown ABI `{other}` (known: core, component)")),
+                }
+            }
             "--host" => {
                 parsed.host = match value("--host")?.as_str() {
                     "rust" => HostKind::Rust,
@@ -134,6 +155,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
         return Err(format!("--fuel needs --profile fuel (the profile is `{}`)", parsed.profile));
     }
     if parsed.host == HostKind::Cpp {
+        if parsed.abi == Abi::Component {
+            return Err("the C++ host drives core modules only: --abi component needs --host rust".to_string());
+        }
         if !cfg!(feature = "cpp") {
             return Err("this build has no C++ host: run `cargo run --release --features cpp -- --host cpp` \
                         (the C++ host needs cmake and a C++17 compiler; see README)"
@@ -223,7 +247,11 @@ fn run(args: &Args) -> ExitCode {
         }
     };
     let deadlines = Deadlines::new(args);
-    let mut host = match load(args, &deadlines, &say) {
+    let loaded = match args.abi {
+        Abi::Core => load(args, &deadlines, &say).map(Loaded::Core),
+        Abi::Component => load_component(args, &deadlines, &say).map(|host| Loaded::Component(Box::new(host))),
+    };
+    let mut host = match loaded {
         Ok(host) => host,
         Err(e) => {
             eprintln!("error: {e}");
@@ -233,10 +261,10 @@ fn run(args: &Args) -> ExitCode {
 
     let mut log = say;
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(PATTERNS.len());
-    for pattern in &PATTERNS {
-        let what = format!("pattern {} ({})", pattern.number, pattern.title);
-        let outcome =
-            deadlines.guest_step(&what, || patterns::run_pattern(&mut *host, pattern, &mut log, deadlines.interrupt));
+    for index in 0..PATTERNS.len() {
+        let (number, title) = host.pattern(index);
+        let what = format!("pattern {number} ({title})");
+        let outcome = deadlines.guest_step(&what, || host.run_pattern(index, &mut log, deadlines.interrupt));
         // A guest that trapped, ran out of time, outgrew its memory or handed over a bad pointer is bad input, not
         // a wrong answer: after what went wrong before it, one line, exit 2, and nothing more is asked of it.
         if let Err(Failure::Host(e)) = &outcome.result {
@@ -286,6 +314,66 @@ fn summarise(outcomes: &[Outcome], say: &dyn Fn(std::fmt::Arguments<'_>)) -> Exi
     }
 }
 
+/// The guest, loaded and instantiated: a core module in either host, or a component in the Rust host.
+enum Loaded {
+    Core(Box<dyn PatternHost>),
+    Component(Box<ComponentHost>),
+}
+
+impl Loaded {
+    /// The number and title of the pattern at `index`, in this form of the guest.
+    fn pattern(&self, index: usize) -> (u8, &'static str) {
+        match self {
+            Loaded::Core(_) => (PATTERNS[index].number, PATTERNS[index].title),
+            Loaded::Component(_) => (component_patterns::PATTERNS[index].number, component_patterns::PATTERNS[index].title),
+        }
+    }
+
+    fn run_pattern(&mut self, index: usize, log: &mut Log<'_>, deadline: Option<Duration>) -> Outcome {
+        match self {
+            Loaded::Core(host) => patterns::run_pattern(&mut **host, &PATTERNS[index], log, deadline),
+            Loaded::Component(host) => {
+                component_patterns::run_pattern(host, &component_patterns::PATTERNS[index], log, deadline)
+            }
+        }
+    }
+}
+
+/// The options of the Rust host, as the command-line asks for them.
+fn rust_host_options(args: &Args) -> HostOptions {
+    HostOptions {
+        output: GuestOutput::Keep { echo: !args.quiet },
+        fuel: args.fuel.unwrap_or(DEFAULT_FUEL),
+        max_memory: Some(args.max_memory_mib.unwrap_or(DEFAULT_MAX_MEMORY_MIB) << 20),
+        trap_on_grow_failure: true,
+        ..HostOptions::default()
+    }
+}
+
+/// Loads the guest component into the Rust host, each step under its deadline.
+fn load_component(
+    args: &Args,
+    deadlines: &Deadlines,
+    say: &dyn Fn(std::fmt::Arguments<'_>),
+) -> Result<ComponentHost, Error> {
+    let options = rust_host_options(args);
+    let name = args.wasm.as_ref().map_or("the verbose guest component".to_string(), |p| p.display().to_string());
+    let guest = deadlines.compile_step(&name, || match &args.wasm {
+        Some(path) => GuestComponent::from_file(path, args.profile, options),
+        None => GuestComponent::verbose_guest(args.profile, options),
+    })?;
+    say(format_args!(
+        "loaded {} under engine profile `{}` ({})",
+        guest.name(),
+        args.profile,
+        args.profile.summary()
+    ));
+    deadlines.guest_step(&format!("instantiating {name}"), || match deadlines.interrupt {
+        Some(timeout) => guest.instantiate_with_deadline(timeout),
+        None => guest.instantiate(),
+    })
+}
+
 /// Loads the module into the chosen host, each step under its deadline.
 fn load(
     args: &Args,
@@ -296,13 +384,7 @@ fn load(
     let name = args.wasm.as_ref().map_or("the verbose guest".to_string(), |p| p.display().to_string());
     match args.host {
         HostKind::Rust => {
-            let options = HostOptions {
-                output,
-                fuel: args.fuel.unwrap_or(DEFAULT_FUEL),
-                max_memory: Some(args.max_memory_mib.unwrap_or(DEFAULT_MAX_MEMORY_MIB) << 20),
-                trap_on_grow_failure: true,
-                ..HostOptions::default()
-            };
+            let options = rust_host_options(args);
             let guest = deadlines.compile_step(&name, || match &args.wasm {
                 Some(path) => GuestModule::from_file(path, args.profile, options),
                 None => GuestModule::verbose_guest(args.profile, options),

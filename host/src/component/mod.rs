@@ -1,0 +1,382 @@
+//! The guest as a component (`guest/wit/boundary.wit`): loading it ([`GuestComponent`]) and one instance of it in
+//! its own store ([`ComponentHost`]), through bindings that `wasmtime::component::bindgen!` generates from the
+//! same WIT world the guest's bindings come from.
+//!
+//! The error discipline is the core module's: every call guarded (a trap or a host function's panic discards the
+//! store, and later calls are refused until [`ComponentHost::reset`]), errors typed and naming what was wrong, host
+//! functions that never panic (the very functions the core module's `env` imports call, in `state.rs`). What a
+//! component cannot do is hand out a pointer: there is no linear memory for the host to read or write (the
+//! component exports none), so pattern 3 passes its Points by value (a WIT `record`) and pattern 4 goes through a
+//! reader and a setter of the guest's static (`patterns.rs`).
+
+pub mod patterns;
+
+use crate::deadline::with_epoch_timer;
+use crate::error::{Error, one_line};
+use crate::guest::{self, Point};
+use crate::instance::guarded;
+use crate::module::{WasmKind, new_store, wasm_header};
+use crate::profile::EngineProfile;
+use crate::state::{self, HostFuncStyle, HostOptions, HostState};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+use wasmtime::component::{Component, Func, HasSelf, Instance, InstancePre, Linker, Val};
+use wasmtime::{Engine, Store};
+
+/// What `bindgen!` generates from the guest's world: `Guest` (the exports, typed), `GuestIndices`, the `point`
+/// record and the `Host` trait of the imported `host` interface.
+#[allow(missing_docs, missing_debug_implementations, clippy::all)]
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../guest/wit",
+        world: "guest",
+    });
+}
+
+use bindings::boundary::guest::host as wit_host;
+pub use bindings::Point as WitPoint;
+
+/// The WIT names of the world's exports, for messages and the untyped call path.
+pub mod export {
+    pub const JUST_ADD: &str = "just-add";
+    pub const SIMPLE_ADD: &str = "simple-add";
+    pub const TRIGGER_HOST_CALLS: &str = "trigger-host-calls";
+    pub const POINT_ADD: &str = "point-add";
+    pub const POINT_ADD_BATCH: &str = "point-add-batch";
+    pub const READ_PLUGIN_SHARED_VALUE: &str = "read-plugin-shared-value";
+    pub const SET_PLUGIN_SHARED_VALUE: &str = "set-plugin-shared-value";
+    pub const NOP: &str = "nop";
+    pub const CALL_HOST_N: &str = "call-host-n";
+}
+
+// The imported `host` interface: the same three functions the core module imports from `env`.
+impl wit_host::Host for HostState {
+    fn log_value(&mut self, value: i32) {
+        state::host_log_value(self, value)
+    }
+
+    fn get_shared_value(&mut self) -> i32 {
+        state::host_get_shared_value(self)
+    }
+
+    fn set_shared_value(&mut self, value: i32) {
+        state::host_set_shared_value(self, value)
+    }
+}
+
+impl From<Point> for WitPoint {
+    #[inline]
+    fn from(p: Point) -> Self {
+        WitPoint { x: p.x, y: p.y }
+    }
+}
+
+impl From<WitPoint> for Point {
+    #[inline]
+    fn from(p: WitPoint) -> Self {
+        Point::new(p.x, p.y)
+    }
+}
+
+/// A compiled and linked guest component, ready to instantiate any number of times. Cheap to clone.
+#[derive(Clone)]
+pub struct GuestComponent {
+    name: String,
+    profile: EngineProfile,
+    engine: Engine,
+    pre: InstancePre<HostState>,
+    indices: std::sync::Arc<bindings::GuestIndices>,
+    options: HostOptions,
+}
+
+impl std::fmt::Debug for GuestComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestComponent")
+            .field("name", &self.name)
+            .field("profile", &self.profile)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GuestComponent {
+    /// The quiet build of the project's guest as a component (no printing), as the benches drive it.
+    pub fn quiet_guest(profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
+        Self::from_binary("the quiet guest component", guest::COMPONENT_QUIET_WASM, profile, options)
+    }
+
+    /// The verbose build as a component (narrates each call on stdout through `wasi:cli`), as the demo drives it.
+    pub fn verbose_guest(profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
+        Self::from_binary("the verbose guest component", guest::COMPONENT_VERBOSE_WASM, profile, options)
+    }
+
+    /// Loads a component file (binary only); see [`GuestComponent::from_binary`].
+    pub fn from_file(path: &std::path::Path, profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
+        let bytes = std::fs::read(path).map_err(|source| Error::ReadModule { path: path.to_path_buf(), source })?;
+        Self::from_binary(&path.display().to_string(), &bytes, profile, options)
+    }
+
+    /// Loads a binary component with an engine made from `profile`; `name` names it in errors.
+    pub fn from_binary(name: &str, bytes: &[u8], profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
+        let engine = profile.engine()?;
+        Self::load_with_engine(name.to_string(), bytes, profile, &engine, options)
+    }
+
+    /// Loads with a given engine, which must have been made from `profile`. The component must be the guest's
+    /// world: it may import the `host` interface and WASI 0.2, and must export every function of the world with
+    /// its WIT type ([`Error::ComponentWorld`] names the first that does not fit).
+    pub fn load_with_engine(
+        name: String,
+        bytes: &[u8],
+        profile: EngineProfile,
+        engine: &Engine,
+        options: HostOptions,
+    ) -> Result<Self, Error> {
+        if options.host_funcs != HostFuncStyle::Typed {
+            return Err(Error::Instantiate {
+                module: name,
+                message: format!(
+                    "a component's host functions are linked through the typed bindings that `bindgen!` generates; \
+                     {:?} host functions are for core modules",
+                    options.host_funcs
+                ),
+            });
+        }
+        match wasm_header(bytes) {
+            Err(reason) => return Err(Error::NotWasm { module: name, reason }),
+            Ok(WasmKind::Module) => {
+                return Err(Error::WrongKind {
+                    module: name,
+                    found: "a core wasm module",
+                    expected: "a component",
+                    hint: "load it as a module (`--abi core`, the default)",
+                });
+            }
+            Ok(WasmKind::Component) => {}
+        }
+        let compile_error = |e: wasmtime::Error| Error::Compile { module: name.clone(), message: one_line(&e) };
+        let component = Component::from_binary(engine, bytes).map_err(compile_error)?;
+        let linked = make_linker(engine)
+            .and_then(|linker| linker.instantiate_pre(&component))
+            .map_err(|e| Error::ComponentWorld { component: name.clone(), message: one_line(&e) })?;
+        let indices = bindings::GuestIndices::new(&linked)
+            .map_err(|e| Error::ComponentWorld { component: name.clone(), message: one_line(&e) })?;
+        Ok(GuestComponent {
+            name,
+            profile,
+            engine: engine.clone(),
+            pre: linked,
+            indices: std::sync::Arc::new(indices),
+            options,
+        })
+    }
+
+    /// The name used in messages: a file path or a description.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn profile(&self) -> EngineProfile {
+        self.profile
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A new instance in a new store, with the host state at its initial values.
+    pub fn instantiate(&self) -> Result<ComponentHost, Error> {
+        let mut store = new_store(&self.engine, self.profile, &self.options)?;
+        let (instance, bindings) = self.instantiate_in(&mut store)?;
+        Ok(ComponentHost { guest: self.clone(), store, instance, bindings, poisoned: None })
+    }
+
+    /// [`GuestComponent::instantiate`] under a deadline (needs the `epoch` profile, as
+    /// [`crate::GuestModule::instantiate_with_deadline`] does).
+    pub fn instantiate_with_deadline(&self, timeout: Duration) -> Result<ComponentHost, Error> {
+        if self.profile != EngineProfile::Epoch {
+            return Err(Error::NoDeadline { profile: self.profile.name() });
+        }
+        let mut store = new_store(&self.engine, self.profile, &self.options)?;
+        store.set_epoch_deadline(1);
+        let (instance, bindings) = with_epoch_timer(&self.engine, timeout, || self.instantiate_in(&mut store))?;
+        self.profile.prepare_store(&mut store, self.options.fuel)?;
+        Ok(ComponentHost { guest: self.clone(), store, instance, bindings, poisoned: None })
+    }
+
+    fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<(Instance, bindings::Guest), Error> {
+        // A component's start functions can call a host function: caught here as in every call.
+        let instance = match catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store))) {
+            Ok(Ok(instance)) => instance,
+            Ok(Err(e)) if e.downcast_ref::<wasmtime::Trap>().is_some() => {
+                return Err(Error::StartTrapped { module: self.name.clone(), trap: crate::TrapKind::of(&e) });
+            }
+            Ok(Err(e)) => return Err(Error::Instantiate { module: self.name.clone(), message: one_line(&e) }),
+            Err(payload) => {
+                return Err(Error::StartTrapped {
+                    module: self.name.clone(),
+                    trap: crate::TrapKind::from_panic(&*payload),
+                });
+            }
+        };
+        let bindings = self
+            .indices
+            .load(&mut *store, &instance)
+            .map_err(|e| Error::ComponentWorld { component: self.name.clone(), message: one_line(&e) })?;
+        Ok((instance, bindings))
+    }
+}
+
+/// The linker of every guest component: WASI 0.2 (the verbose guest prints through `wasi:cli/stdout`) and the
+/// world's `host` interface.
+fn make_linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    bindings::Guest::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+    Ok(linker)
+}
+
+/// One instance of a guest component in its own store: the component counterpart of [`crate::WasmHost`].
+///
+/// After a call traps, the store is in an unknown state, so every later call returns [`Error::StoreDiscarded`]
+/// until [`ComponentHost::reset`] makes a fresh instance.
+pub struct ComponentHost {
+    guest: GuestComponent,
+    store: Store<HostState>,
+    instance: Instance,
+    bindings: bindings::Guest,
+    poisoned: Option<String>,
+}
+
+impl std::fmt::Debug for ComponentHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComponentHost")
+            .field("guest", &self.guest)
+            .field("state", self.store.data())
+            .field("poisoned", &self.poisoned)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Calls one typed export of the bindings, guarded as every call of the host core is.
+macro_rules! call {
+    ($self:ident, $export:expr, |$bindings:ident, $store:ident| $call:expr) => {{
+        let $bindings = &$self.bindings;
+        guarded(&mut $self.store, &mut $self.poisoned, $export, |$store| $call)
+    }};
+}
+
+impl ComponentHost {
+    /// Discards this store and instance and makes fresh ones: guest and host state start over.
+    pub fn reset(&mut self) -> Result<(), Error> {
+        *self = self.guest.instantiate()?;
+        Ok(())
+    }
+
+    /// The export whose trap discarded this store, if one did.
+    pub fn discarded_by(&self) -> Option<&str> {
+        self.poisoned.as_deref()
+    }
+
+    pub fn guest(&self) -> &GuestComponent {
+        &self.guest
+    }
+
+    pub fn state(&self) -> &HostState {
+        self.store.data()
+    }
+
+    pub fn state_mut(&mut self) -> &mut HostState {
+        self.store.data_mut()
+    }
+
+    /// The store, for measuring raw wasmtime beside this core.
+    pub fn store_mut(&mut self) -> &mut Store<HostState> {
+        &mut self.store
+    }
+
+    /// Pattern 1: `just-add(left, right)`.
+    #[inline]
+    pub fn just_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
+        call!(self, export::JUST_ADD, |b, store| b.call_just_add(store, left, right))
+    }
+
+    /// Pattern 5: `simple-add(left, right)`.
+    #[inline]
+    pub fn simple_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
+        call!(self, export::SIMPLE_ADD, |b, store| b.call_simple_add(store, left, right))
+    }
+
+    /// Pattern 2: `trigger-host-calls(input)`, which calls back into the three host functions.
+    #[inline]
+    pub fn trigger_host_calls(&mut self, input: i32) -> Result<(), Error> {
+        call!(self, export::TRIGGER_HOST_CALLS, |b, store| b.call_trigger_host_calls(store, input))
+    }
+
+    /// Pattern 3: `point-add(a, b)`, both Points and the sum passed by value (a WIT `record`).
+    #[inline]
+    pub fn point_add(&mut self, a: Point, b: Point) -> Result<Point, Error> {
+        let (a, b) = (WitPoint::from(a), WitPoint::from(b));
+        call!(self, export::POINT_ADD, |g, store| g.call_point_add(store, a, b)).map(Point::from)
+    }
+
+    /// `point-add-batch(a, b)`: both lists lowered into the guest, the sums lifted back into a new `Vec`.
+    #[inline]
+    pub fn point_add_batch(&mut self, a: &[WitPoint], b: &[WitPoint]) -> Result<Vec<WitPoint>, Error> {
+        call!(self, export::POINT_ADD_BATCH, |g, store| g.call_point_add_batch(store, a, b))
+    }
+
+    /// Pattern 4, the component's form: the guest's own reading of its static.
+    pub fn read_plugin_shared_value(&mut self) -> Result<i32, Error> {
+        call!(self, export::READ_PLUGIN_SHARED_VALUE, |b, store| b.call_read_plugin_shared_value(store))
+    }
+
+    /// Pattern 4, the component's form: replaces the guest's static through its setter.
+    pub fn set_plugin_shared_value(&mut self, value: i32) -> Result<(), Error> {
+        call!(self, export::SET_PLUGIN_SHARED_VALUE, |b, store| b.call_set_plugin_shared_value(store, value))
+    }
+
+    /// The empty export.
+    #[inline]
+    pub fn nop(&mut self) -> Result<(), Error> {
+        call!(self, export::NOP, |b, store| b.call_nop(store))
+    }
+
+    /// Makes the guest call `log-value` `count` times.
+    #[inline]
+    pub fn call_host_n(&mut self, count: u32) -> Result<(), Error> {
+        call!(self, export::CALL_HOST_N, |b, store| b.call_call_host_n(store, count))
+    }
+
+    /// What the guest wrote to stdout since the last take, when loaded with [`crate::GuestOutput::Keep`].
+    pub fn take_output(&mut self) -> Option<Vec<u8>> {
+        self.store.data().kept.as_ref().map(|kept| kept.take())
+    }
+
+    /// An export as an untyped function (`component::Func`), for the `Val` call path. Look it up once.
+    pub fn func(&mut self, name: &str) -> Result<Func, Error> {
+        self.instance.get_func(&mut self.store, name).ok_or_else(|| Error::MissingExport {
+            module: self.guest.name.clone(),
+            export: name.to_string(),
+            kind: "a function",
+        })
+    }
+
+    /// Calls `func` through the untyped path with caller-owned `Val` buffers.
+    #[inline]
+    pub fn call_func(&mut self, func: &Func, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
+        guarded(&mut self.store, &mut self.poisoned, "(untyped call)", |store| func.call(store, params, results))
+    }
+
+    /// Runs `run` with a deadline, as [`crate::WasmHost::with_deadline`] does (needs the `epoch` profile).
+    pub fn with_deadline<R>(&mut self, timeout: Duration, run: impl FnOnce(&mut Self) -> R) -> Result<R, Error> {
+        if self.guest.profile != EngineProfile::Epoch {
+            return Err(Error::NoDeadline { profile: self.guest.profile.name() });
+        }
+        self.store.set_epoch_deadline(1);
+        let engine = self.guest.engine.clone();
+        let result = with_epoch_timer(&engine, timeout, || run(self));
+        self.guest.profile.prepare_store(&mut self.store, self.guest.options.fuel)?;
+        Ok(result)
+    }
+}

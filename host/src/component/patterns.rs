@@ -1,0 +1,120 @@
+//! The five patterns against the guest as a component, verified as the core module's are
+//! ([`crate::patterns`]). Patterns 1 and 2 are the same functions. The others take the component's form: a
+//! component exports no memory and hands out no pointer, so pattern 3 passes its Points by value (the WIT `point`
+//! record, lowered and lifted by the canonical ABI) and pattern 4 reads and writes the guest's static through the
+//! guest's own reader and setter; pattern 5 asks the guest what it sees, as with the core module.
+
+use super::ComponentHost;
+use crate::error::Error;
+use crate::guest::{self, Point, add_points};
+use crate::patterns::{
+    self, Failure, GuestCalls, Log, Outcome, PLUGIN_VALUE_WRITTEN, TITLE_1, TITLE_2, TITLE_5, Verdict, check,
+};
+use crate::state::HostCalls;
+use std::time::Duration;
+
+impl GuestCalls for ComponentHost {
+    fn just_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
+        ComponentHost::just_add(self, left, right)
+    }
+    fn trigger_host_calls(&mut self, input: i32) -> Result<(), Error> {
+        ComponentHost::trigger_host_calls(self, input)
+    }
+    fn host_state(&self) -> (i32, Option<i32>, HostCalls) {
+        let state = self.state();
+        (state.shared_value, state.last_logged, state.calls)
+    }
+    fn restart_host_state(&mut self, shared_value: i32) {
+        let state = self.state_mut();
+        state.shared_value = shared_value;
+        state.last_logged = None;
+        state.calls = HostCalls::default();
+    }
+}
+
+/// One pattern in its component form: its number, title and the function that runs and checks it.
+#[derive(Debug, Clone, Copy)]
+pub struct Pattern {
+    pub number: u8,
+    pub title: &'static str,
+    run: fn(&mut ComponentHost, &mut Log<'_>) -> Result<Verdict, Failure>,
+}
+
+impl Pattern {
+    /// Runs the pattern on `host`, narrating to `log`.
+    pub fn run(&self, host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+        (self.run)(host, log)
+    }
+}
+
+/// The five patterns in their component form, in order. Pattern 5 checks what pattern 4 wrote, so they run on one
+/// instance.
+pub const PATTERNS: [Pattern; 5] = [
+    Pattern { number: 1, title: TITLE_1, run: patterns::host_calls_guest::<ComponentHost> },
+    Pattern { number: 2, title: TITLE_2, run: patterns::guest_calls_host::<ComponentHost> },
+    Pattern { number: 3, title: "structs passed by value (a WIT record)", run: structs_by_value },
+    Pattern {
+        number: 4,
+        title: "host reads and writes a guest static through the guest's reader and setter",
+        run: static_through_calls,
+    },
+    Pattern { number: 5, title: TITLE_5, run: guest_sees_host_write },
+];
+
+/// Runs every pattern in order on `host`; a pattern that traps discards the store and the next one runs on a fresh
+/// instance, as [`crate::patterns::run_all`] does for a core module.
+pub fn run_all(host: &mut ComponentHost, log: &mut Log<'_>) -> Vec<Outcome> {
+    let mut outcomes = Vec::with_capacity(PATTERNS.len());
+    for pattern in &PATTERNS {
+        outcomes.push(run_pattern(host, pattern, log, None));
+        if let Some(export) = host.discarded_by().map(str::to_string) {
+            log(format_args!("`{export}` did not return normally: discarding the store and instantiating again"));
+            if let Err(e) = host.reset() {
+                log(format_args!("instantiating again failed: {e}"));
+            }
+        }
+    }
+    outcomes
+}
+
+/// Runs one pattern on `host`, under `deadline` if one is given (it needs the `epoch` profile).
+pub fn run_pattern(
+    host: &mut ComponentHost,
+    pattern: &Pattern,
+    log: &mut Log<'_>,
+    deadline: Option<Duration>,
+) -> Outcome {
+    log(format_args!("pattern {}: {}", pattern.number, pattern.title));
+    let result = match deadline {
+        Some(timeout) => host.with_deadline(timeout, |host| pattern.run(host, log)).unwrap_or_else(|e| Err(e.into())),
+        None => pattern.run(host, log),
+    };
+    Outcome { number: pattern.number, title: pattern.title, result }
+}
+
+fn structs_by_value(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    let (a, b) = (Point::new(100, 200), Point::new(30, 70));
+    log(format_args!("calling point-add({a}, {b}): both records lowered into the guest, the sum lifted back"));
+    let sum = host.point_add(a, b)?;
+    check(log, "the Point returned", add_points(a, b), sum)?;
+    check(log, "the sum", Point::new(130, 270), sum)?;
+    Ok(Verdict::Passed)
+}
+
+fn static_through_calls(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    log(format_args!("a component hands out no pointer: asking the guest for PLUGIN_SHARED_VALUE"));
+    let read = host.read_plugin_shared_value()?;
+    check(log, "value the guest reports", guest::PLUGIN_SHARED_VALUE_INITIAL, read)?;
+    log(format_args!("calling set-plugin-shared-value({PLUGIN_VALUE_WRITTEN})"));
+    host.set_plugin_shared_value(PLUGIN_VALUE_WRITTEN)?;
+    check(log, "value read back", PLUGIN_VALUE_WRITTEN, host.read_plugin_shared_value()?)?;
+    Ok(Verdict::Passed)
+}
+
+fn guest_sees_host_write(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    log(format_args!("calling simple-add(1, 1)"));
+    check(log, "simple-add(1, 1)", 2, host.simple_add(1, 1)?)?;
+    log(format_args!("asking the guest what it sees with read-plugin-shared-value()"));
+    check(log, "PLUGIN_SHARED_VALUE as the guest sees it", PLUGIN_VALUE_WRITTEN, host.read_plugin_shared_value()?)?;
+    Ok(Verdict::Passed)
+}
