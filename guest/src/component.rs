@@ -41,7 +41,10 @@ impl self::Guest for Component {
     }
 
     fn point_add_batch(a: Vec<Point>, b: Vec<Point>) -> Vec<Point> {
-        a.into_iter().zip(b).map(|(a, b)| point_to_wit(crate::add_points(point_from_wit(a), point_from_wit(b)))).collect()
+        a.into_iter()
+            .zip(b)
+            .map(|(a, b)| point_to_wit(crate::add_points(point_from_wit(a), point_from_wit(b))))
+            .collect()
     }
 
     fn read_plugin_shared_value() -> i32 {

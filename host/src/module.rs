@@ -207,7 +207,11 @@ impl GuestModule {
 
 /// A fresh store for `engine`, set up as `profile` requires, with the host state at its initial values: the one
 /// place stores are made, for modules and components alike.
-pub(crate) fn new_store(engine: &Engine, profile: EngineProfile, options: &HostOptions) -> Result<Store<HostState>, Error> {
+pub(crate) fn new_store(
+    engine: &Engine,
+    profile: EngineProfile,
+    options: &HostOptions,
+) -> Result<Store<HostState>, Error> {
     let mut wasi = WasiCtxBuilder::new();
     let mut kept = None;
     match options.output {

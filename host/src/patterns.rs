@@ -268,7 +268,12 @@ pub fn run_pattern(
 }
 
 /// Compares and narrates one checked value.
-pub(crate) fn check<T: PartialEq + Display>(log: &mut Log<'_>, what: &str, expected: T, actual: T) -> Result<(), Failure> {
+pub(crate) fn check<T: PartialEq + Display>(
+    log: &mut Log<'_>,
+    what: &str,
+    expected: T,
+    actual: T,
+) -> Result<(), Failure> {
     if expected == actual {
         log(format_args!("  ok: {what} = {actual}"));
         Ok(())

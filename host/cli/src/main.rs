@@ -325,7 +325,9 @@ impl Loaded {
     fn pattern(&self, index: usize) -> (u8, &'static str) {
         match self {
             Loaded::Core(_) => (PATTERNS[index].number, PATTERNS[index].title),
-            Loaded::Component(_) => (component_patterns::PATTERNS[index].number, component_patterns::PATTERNS[index].title),
+            Loaded::Component(_) => {
+                (component_patterns::PATTERNS[index].number, component_patterns::PATTERNS[index].title)
+            }
         }
     }
 
@@ -362,12 +364,7 @@ fn load_component(
         Some(path) => GuestComponent::from_file(path, args.profile, options),
         None => GuestComponent::verbose_guest(args.profile, options),
     })?;
-    say(format_args!(
-        "loaded {} under engine profile `{}` ({})",
-        guest.name(),
-        args.profile,
-        args.profile.summary()
-    ));
+    say(format_args!("loaded {} under engine profile `{}` ({})", guest.name(), args.profile, args.profile.summary()));
     deadlines.guest_step(&format!("instantiating {name}"), || match deadlines.interrupt {
         Some(timeout) => guest.instantiate_with_deadline(timeout),
         None => guest.instantiate(),

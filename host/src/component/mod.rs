@@ -33,8 +33,8 @@ mod bindings {
     });
 }
 
-use bindings::boundary::guest::host as wit_host;
 pub use bindings::Point as WitPoint;
+use bindings::boundary::guest::host as wit_host;
 
 /// The WIT names of the world's exports, for messages and the untyped call path.
 pub mod export {
@@ -110,16 +110,24 @@ impl GuestComponent {
         Self::from_binary("the verbose guest component", guest::COMPONENT_VERBOSE_WASM, profile, options)
     }
 
-    /// Loads a component file (binary only); see [`GuestComponent::from_binary`].
+    /// Loads a component file: binary, or WAT text if the file name ends in `.wat`.
     pub fn from_file(path: &std::path::Path, profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
         let bytes = std::fs::read(path).map_err(|source| Error::ReadModule { path: path.to_path_buf(), source })?;
-        Self::from_binary(&path.display().to_string(), &bytes, profile, options)
+        let is_text = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wat"));
+        let engine = profile.engine()?;
+        Self::load_with_engine(path.display().to_string(), &bytes, is_text, profile, &engine, options)
     }
 
     /// Loads a binary component with an engine made from `profile`; `name` names it in errors.
     pub fn from_binary(name: &str, bytes: &[u8], profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
         let engine = profile.engine()?;
-        Self::load_with_engine(name.to_string(), bytes, profile, &engine, options)
+        Self::load_with_engine(name.to_string(), bytes, false, profile, &engine, options)
+    }
+
+    /// Loads a component from WAT text; `name` names it in errors.
+    pub fn from_wat(name: &str, text: &str, profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
+        let engine = profile.engine()?;
+        Self::load_with_engine(name.to_string(), text.as_bytes(), true, profile, &engine, options)
     }
 
     /// Loads with a given engine, which must have been made from `profile`. The component must be the guest's
@@ -128,6 +136,7 @@ impl GuestComponent {
     pub fn load_with_engine(
         name: String,
         bytes: &[u8],
+        is_text: bool,
         profile: EngineProfile,
         engine: &Engine,
         options: HostOptions,
@@ -142,20 +151,12 @@ impl GuestComponent {
                 ),
             });
         }
-        match wasm_header(bytes) {
-            Err(reason) => return Err(Error::NotWasm { module: name, reason }),
-            Ok(WasmKind::Module) => {
-                return Err(Error::WrongKind {
-                    module: name,
-                    found: "a core wasm module",
-                    expected: "a component",
-                    hint: "load it as a module (`--abi core`, the default)",
-                });
-            }
-            Ok(WasmKind::Component) => {}
-        }
         let compile_error = |e: wasmtime::Error| Error::Compile { module: name.clone(), message: one_line(&e) };
-        let component = Component::from_binary(engine, bytes).map_err(compile_error)?;
+        let component = if is_text {
+            Component::new(engine, bytes).map_err(compile_error)?
+        } else {
+            Self::compile_binary(&name, bytes, engine)?
+        };
         let linked = make_linker(engine)
             .and_then(|linker| linker.instantiate_pre(&component))
             .map_err(|e| Error::ComponentWorld { component: name.clone(), message: one_line(&e) })?;
@@ -169,6 +170,24 @@ impl GuestComponent {
             indices: std::sync::Arc::new(indices),
             options,
         })
+    }
+
+    /// Compiles a binary component, refusing what is not one with a sentence that says what it is.
+    fn compile_binary(name: &str, bytes: &[u8], engine: &Engine) -> Result<Component, Error> {
+        let name = name.to_string();
+        match wasm_header(bytes) {
+            Err(reason) => return Err(Error::NotWasm { module: name, reason }),
+            Ok(WasmKind::Module) => {
+                return Err(Error::WrongKind {
+                    module: name,
+                    found: "a core wasm module",
+                    expected: "a component",
+                    hint: "load it as a module (`--abi core`, the default)",
+                });
+            }
+            Ok(WasmKind::Component) => {}
+        }
+        Component::from_binary(engine, bytes).map_err(|e| Error::Compile { module: name, message: one_line(&e) })
     }
 
     /// The name used in messages: a file path or a description.

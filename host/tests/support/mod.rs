@@ -73,3 +73,53 @@ pub fn bad_input_line(out: &Output, needle: &str) -> Result<(), String> {
         Err(format!("status {:?}, stderr {stderr:?}, wanted one error line containing {needle:?}", out.status.code()))
     }
 }
+
+/// A hand-written component of the guest's WIT world (`guest/wit/boundary.wit`) whose every function runs `body`
+/// (for example `unreachable`, or a loop that never ends) and which leaves out the exports named in `missing`:
+/// a hostile guest in component form.
+pub fn world_component_wat(body: &str, missing: &[&str]) -> String {
+    // The WIT function, its core signature under the canonical ABI, and its canonical options.
+    let funcs: [(&str, &str, &str, &str); 9] = [
+        ("just-add", "(param \"left\" u64) (param \"right\" u64) (result u64)", "(param i64 i64) (result i64)", ""),
+        ("simple-add", "(param \"left\" u64) (param \"right\" u64) (result u64)", "(param i64 i64) (result i64)", ""),
+        ("trigger-host-calls", "(param \"input\" s32)", "(param i32)", ""),
+        (
+            "point-add",
+            "(param \"a\" $point) (param \"b\" $point) (result $point)",
+            "(param i32 i32 i32 i32) (result i32)",
+            "(memory (core memory $i \"mem\"))",
+        ),
+        (
+            "point-add-batch",
+            "(param \"a\" $points) (param \"b\" $points) (result $points)",
+            "(param i32 i32 i32 i32) (result i32)",
+            "(memory (core memory $i \"mem\")) (realloc (core func $i \"realloc\"))",
+        ),
+        ("read-plugin-shared-value", "(result s32)", "(result i32)", ""),
+        ("set-plugin-shared-value", "(param \"value\" s32)", "(param i32)", ""),
+        ("nop", "", "", ""),
+        ("call-host-n", "(param \"count\" u32)", "(param i32)", ""),
+    ];
+    let mut core = String::new();
+    let mut lifted = String::new();
+    for (name, wit, flat, options) in funcs {
+        core.push_str(&format!("(func (export \"{name}\") {flat} {body})\n"));
+        if !missing.contains(&name) {
+            lifted.push_str(&format!(
+                "(func ${name} {wit} (canon lift (core func $i \"{name}\") {options}))\n(export \"{name}\" (func ${name}))\n"
+            ));
+        }
+    }
+    format!(
+        "(component
+          (core module $m
+            (memory (export \"mem\") 1)
+            (func (export \"realloc\") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+            {core})
+          (core instance $i (instantiate $m))
+          (type $point' (record (field \"x\" s32) (field \"y\" s32)))
+          (export $point \"point\" (type $point'))
+          (type $points (list $point))
+          {lifted})"
+    )
+}

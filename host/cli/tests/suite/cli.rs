@@ -1,6 +1,6 @@
 //! The `boundary` binary as a user runs it.
 
-use crate::support::{ABI_WAT, bad_input_line, fixture_file, mutated_wat};
+use crate::support::{ABI_WAT, bad_input_line, fixture_file, mutated_wat, world_component_wat};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -181,6 +181,42 @@ fn a_trap_is_one_line_that_says_it_once() {
         String::from_utf8_lossy(&out.stderr),
         "error: pattern 1 (host calls a guest function): `just_add` trapped: call stack exhausted\n"
     );
+}
+
+#[test]
+fn the_component_run_passes_the_five_patterns_in_their_component_form() {
+    let out = boundary(&["--abi", "component"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.lines().last(), Some("5 passed, 0 failed"));
+    assert!(stdout.contains("[guest] point-add: returned { x: 130, y: 270 }"), "{stdout}");
+    assert!(stdout.contains("pattern 3 passed: structs passed by value (a WIT record)"), "{stdout}");
+    let quiet = boundary(&["--abi=component", "--quiet", "--profile", "winch"]);
+    assert_eq!(String::from_utf8_lossy(&quiet.stdout), "5 passed, 0 failed\n");
+}
+
+#[test]
+fn bad_components_get_one_line_and_exit_2() {
+    let core = fixture("core.wasm", boundary_host::guest::QUIET_WASM);
+    let component = fixture("component.wasm", boundary_host::guest::COMPONENT_QUIET_WASM);
+    let missing = fixture("missing-component.wat", world_component_wat("unreachable", &["point-add"]).as_bytes());
+    let trapping = fixture("trapping-component.wat", world_component_wat("unreachable", &[]).as_bytes());
+    let p = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--abi".into(), "component".into(), "--wasm".into(), p(&core)], "not a component"),
+        (vec!["--wasm".into(), p(&component)], "is a component, not a core wasm module"),
+        (vec!["--abi".into(), "component".into(), "--wasm".into(), p(&missing)], "point-add"),
+        (
+            vec!["--abi".into(), "component".into(), "--wasm".into(), p(&trapping)],
+            "pattern 1 (host calls a guest function): `just-add` trapped: wasm `unreachable` instruction executed",
+        ),
+        (vec!["--abi".into(), "wit".into()], "unknown ABI `wit`"),
+        (vec!["--abi".into(), "component".into(), "--host".into(), "cpp".into()], "--abi component needs --host rust"),
+    ];
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_bad_input(&boundary(&args), needle);
+    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! blocks in a host call, ends within `--timeout` (plus a little) under every profile, with exit status 2 and one
 //! line naming the step that ran out of time.
 
-use crate::support::{bad_input_line, fixture_file, mutated_wat};
+use crate::support::{bad_input_line, fixture_file, mutated_wat, world_component_wat};
 use boundary_host::EngineProfile;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -106,6 +106,33 @@ fn compiling_has_a_deadline_too() {
         panic!("{e}");
     }
     assert!(String::from_utf8_lossy(&out.stderr).contains("--timeout"));
+}
+
+#[test]
+fn a_component_looping_in_an_export_or_at_its_start_ends_within_the_deadline_under_every_profile() {
+    let looping = world_component_wat("(loop $l (br $l)) unreachable", &[]);
+    let memory = "(memory (export \"mem\") 1)";
+    assert!(looping.contains(memory));
+    let starting = looping.replacen(memory, &format!("{memory} (func $spin (loop $l (br $l))) (start $spin)"), 1);
+    let component = ["--abi", "component"];
+    for profile in EngineProfile::names() {
+        match profile {
+            "epoch" => {
+                ends_in_time("component-loop", &looping, profile, &component, "`just-add` was interrupted");
+                ends_in_time("component-start", &starting, profile, &component, "the start function of ");
+            }
+            "fuel" => {
+                let extra = [&component[..], LITTLE_FUEL].concat();
+                ends_in_time("component-loop", &looping, profile, &extra, "`just-add` ran out of fuel");
+                ends_in_time("component-start", &starting, profile, &extra, "ran out of fuel");
+            }
+            _ => {
+                let needle = "pattern 1 (host calls a guest function) did not finish within 1 s";
+                ends_in_time("component-loop", &looping, profile, &component, needle);
+                ends_in_time("component-start", &starting, profile, &component, "instantiating ");
+            }
+        };
+    }
 }
 
 /// The C++ host cannot interrupt a guest: the watchdog ends the run, and says so.
