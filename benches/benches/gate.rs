@@ -13,6 +13,7 @@
 //! Each scenario runs in its own process under `valgrind --tool=callgrind`, which collects only inside
 //! `boundary_gate_measured`: engine creation, compilation, instantiation and a warm-up are not counted.
 
+use boundary_benches::component_ops::{self, BatchCopy, ComponentBench};
 use boundary_benches::gate::{self, Baseline, Count, Kind, MEASURED_SYMBOL, PROFILES, SCENARIOS, Scenario, Verdict};
 use boundary_benches::ops::{self, CoreBench, RawBench};
 use boundary_host::{EngineProfile, HostFuncStyle, Point};
@@ -48,6 +49,7 @@ fn child(scenario_id: &str, profile_name: &str) -> Result<(), String> {
         profile.engine_from(&profile.counting_config().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let raw = || RawBench::with_engine(profile, &engine);
     let core = || CoreBench::with_engine(profile, &engine, HostFuncStyle::Typed);
+    let component = || ComponentBench::with_engine(profile, &engine);
     let mut body: Box<dyn FnMut(u64)> = match scenario.kind {
         Kind::RawTypedCall => {
             let mut r = raw();
@@ -155,6 +157,39 @@ fn child(scenario_id: &str, profile_name: &str) -> Result<(), String> {
         Kind::CoreTrapReset => {
             let mut c = core();
             Box::new(repeat(move || ops::core_point_add_trap_reset(&mut c)))
+        }
+        Kind::ComponentTypedCall => {
+            let mut c = component();
+            Box::new(repeat(move || component_ops::component_just_add(&mut c)))
+        }
+        Kind::ComponentUntypedCall => {
+            let mut c = component();
+            Box::new(repeat(move || component_ops::component_just_add_untyped(&mut c)))
+        }
+        Kind::ComponentNop => {
+            let mut c = component();
+            Box::new(repeat(move || component_ops::component_nop(&mut c)))
+        }
+        Kind::ComponentRoundTrip => {
+            let mut c = component();
+            Box::new(repeat(move || component_ops::component_trigger(&mut c)))
+        }
+        Kind::ComponentPerCallback => {
+            let mut c = component();
+            Box::new(move |n: u64| c.host.call_host_n(black_box(n as u32)).unwrap())
+        }
+        Kind::ComponentPointAdd => {
+            let mut c = component();
+            Box::new(repeat(move || component_ops::component_point_add(&mut c)))
+        }
+        Kind::ComponentList64 => {
+            let mut c = component();
+            Box::new(repeat(move || component_ops::component_batch(&mut c, 64)))
+        }
+        Kind::CoreBatchCopy64 => {
+            let mut c = core();
+            let mut copy = BatchCopy::new(&mut c);
+            Box::new(repeat(move || component_ops::core_batch_copy(&mut c, &mut copy, 64)))
         }
     };
     body(WARM_UP);

@@ -6,6 +6,7 @@
 //!
 //! Every export lookup, instantiation and memory reservation happens before the timed closures.
 
+use boundary_benches::component_ops::{self, BatchCopy, ComponentBench};
 use boundary_benches::native::{self, NativeHost};
 use boundary_benches::ops::{self, A, B, CoreBench, RawBench};
 use boundary_benches::overhead;
@@ -328,6 +329,47 @@ fn bench_structs(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut Core
     }
 }
 
+/// The guest as a component, beside the core module's rows: typed and untyped calls, the callback round trip and
+/// per callback, a record by value, and lists of 1, 64 and 4096 Points against the core module's batch with the
+/// same copies in and out.
+fn bench_component(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine, core: &mut CoreBench) {
+    let comp = &mut ComponentBench::with_engine(profile, engine);
+    bench(c, rows::JUST_ADD_COMPONENT.id, Some(p), None, |b| b.iter(|| component_ops::component_just_add(comp)));
+    bench(c, rows::JUST_ADD_COMPONENT_UNTYPED.id, Some(p), None, |b| {
+        b.iter(|| component_ops::component_just_add_untyped(comp))
+    });
+    bench(c, rows::NOP_COMPONENT.id, Some(p), None, |b| b.iter(|| component_ops::component_nop(comp)));
+    bench(c, rows::NOP_COMPONENT_UNTYPED.id, Some(p), None, |b| b.iter(|| component_ops::component_nop_untyped(comp)));
+    bench(c, rows::TRIGGER_COMPONENT.id, Some(p), None, |b| b.iter(|| component_ops::component_trigger(comp)));
+    let host = &mut comp.host;
+    bench(c, rows::PER_CALLBACK_COMPONENT.id, Some(p), None, per_callback(|n| host.call_host_n(n).unwrap()));
+    bench(c, rows::POINT_ADD_COMPONENT.id, Some(p), None, |b| b.iter(|| component_ops::component_point_add(comp)));
+    // Every component row gives what the core module gives.
+    assert_eq!(component_ops::component_just_add(comp), 42);
+    assert_eq!(component_ops::component_just_add_untyped(comp), 42);
+    assert_eq!(component_ops::component_point_add(comp), boundary_host::guest::add_points(A, B));
+    comp.host.state_mut().shared_value = 42;
+    component_ops::component_trigger(comp);
+    assert_eq!((comp.host.state().shared_value, comp.host.state().last_logged), (54, Some(14)));
+
+    let copy = &mut BatchCopy::new(core);
+    for ((copy_row, list_row), (_, _, n)) in [
+        (rows::BATCH_COPY_1, rows::LIST_1),
+        (rows::BATCH_COPY_64, rows::LIST_64),
+        (rows::BATCH_COPY_4096, rows::LIST_4096),
+    ]
+    .into_iter()
+    .zip(BATCH_SIZES)
+    {
+        let n = n as usize;
+        bench(c, copy_row.id, Some(p), copy_row.elements, |b| b.iter(|| component_ops::core_batch_copy(core, copy, n)));
+        bench(c, list_row.id, Some(p), list_row.elements, |b| b.iter(|| component_ops::component_batch(comp, n)));
+        let sums: Vec<Point> = component_ops::component_batch(comp, n).into_iter().map(Point::from).collect();
+        component_ops::core_batch_copy(core, copy, n);
+        assert_eq!(sums, copy.out[..n], "the component's list and the core module's batch disagree ({n} Points)");
+    }
+}
+
 /// The C++ host's rows (`host/cpp`, wasmtime's default configuration, so the `cranelift` column only). Each
 /// measurement is one loop timed inside C++ (`iter_custom`): Rust calls into C++ once per batch of iterations, so
 /// what is measured is C++ calling wasmtime.
@@ -374,6 +416,7 @@ fn bench_profile(c: &mut Criterion, profile: EngineProfile) {
         bench_traps(c, p, profile, &engine);
     }
     bench_structs(c, p, &mut raw, &mut core);
+    bench_component(c, p, profile, &engine, &mut core);
     #[cfg(feature = "cpp")]
     if profile == EngineProfile::Cranelift {
         bench_cpp(c, p);

@@ -37,6 +37,14 @@ pub enum Kind {
     RawTrap,
     RawTrapNoBacktrace,
     CoreTrapReset,
+    ComponentTypedCall,
+    ComponentUntypedCall,
+    ComponentNop,
+    ComponentRoundTrip,
+    ComponentPerCallback,
+    ComponentPointAdd,
+    ComponentList64,
+    CoreBatchCopy64,
 }
 
 /// One counted scenario: what one operation is, and how many operations one measurement runs.
@@ -173,6 +181,49 @@ pub const SCENARIOS: &[Scenario] = &[
         "traps/trap_reset_core",
         Kind::CoreTrapReset,
         "the trap through `WasmHost::point_add`, then `WasmHost::reset`",
+        100,
+    ),
+    scenario(
+        "component/calls/typed",
+        Kind::ComponentTypedCall,
+        "the guest as a component: `ComponentHost::just_add` through `bindgen!`'s bindings",
+        1000,
+    ),
+    scenario(
+        "component/calls/untyped",
+        Kind::ComponentUntypedCall,
+        "the component's `just-add` by `component::Func::call` with reused `Val` buffers",
+        1000,
+    ),
+    scenario("component/calls/nop", Kind::ComponentNop, "`ComponentHost::nop`", 1000),
+    scenario(
+        "component/callbacks/round_trip",
+        Kind::ComponentRoundTrip,
+        "`ComponentHost::trigger_host_calls`: one call in, three calls of the `host` interface out",
+        1000,
+    ),
+    scenario(
+        "component/callbacks/per_callback",
+        Kind::ComponentPerCallback,
+        "one `log-value` call from the component's loop of `call-host-n(1000)`",
+        1000,
+    ),
+    scenario(
+        "component/structs/point_add_record",
+        Kind::ComponentPointAdd,
+        "the component's `point-add`: two Points by value (a WIT record), the sum returned",
+        1000,
+    ),
+    scenario(
+        "component/structs/list_64",
+        Kind::ComponentList64,
+        "the component's `point-add-batch` over two `list<point>` of 64, the sums lifted into a new `Vec`",
+        100,
+    ),
+    scenario(
+        "structs/batch_copy_64_core",
+        Kind::CoreBatchCopy64,
+        "64 Points of each input copied in, one `point_add_batch`, 64 sums copied out, through the host core",
         100,
     ),
 ];

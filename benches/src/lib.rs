@@ -1,6 +1,7 @@
 //! Support for the criterion matrix (`benches/matrix.rs`): the rows, the raw-wasmtime baseline, the native
 //! floors, and the results writer.
 
+pub mod component_ops;
 pub mod gate;
 pub mod native;
 pub mod ops;

@@ -52,6 +52,30 @@ const fn batch(id: &'static str, native: &'static str, n: u64) -> Row {
     }
 }
 
+/// The core module's counterpart of a list call (see `component_ops::core_batch_copy`).
+const fn batch_copy(id: &'static str, native: &'static str, n: u64) -> Row {
+    Row {
+        id,
+        what: "n Points of each input copied into guest memory, one `point_add_batch`, n sums copied out (host core)",
+        native: Some(native),
+        elements: Some(n),
+        profiles: None,
+        needs_cpp: false,
+    }
+}
+
+/// A list call into the component.
+const fn list(id: &'static str, native: &'static str, n: u64) -> Row {
+    Row {
+        id,
+        what: "the component's `point-add-batch` over two `list<point>` of n: lowered in, the sums lifted into a new `Vec`",
+        native: Some(native),
+        elements: Some(n),
+        profiles: None,
+        needs_cpp: false,
+    }
+}
+
 /// The profiles instantiation rows are measured under: the ones whose configuration changes what instantiating
 /// does. The compiler does not (code is compiled once per module, not per instance), so `cranelift` stands for
 /// `cranelift-none`, `cranelift-size`, `winch` and `pulley`, and for `fuel` and `epoch` (a counter set per store).
@@ -264,9 +288,44 @@ pub const TRAP_RESET: Row = unfloored(
     "`WasmHost::reset` alone: the store discarded, a fresh store and instance",
     TRAP_PROFILES,
 );
+pub const JUST_ADD_COMPONENT: Row = row(
+    "calls/just_add/component",
+    "the guest as a component: `ComponentHost::just_add`, a typed call through `bindgen!`'s bindings",
+    native::JUST_ADD,
+);
+pub const JUST_ADD_COMPONENT_UNTYPED: Row = row(
+    "calls/just_add/component_untyped",
+    "the component's `just-add` by `component::Func::call` with reused `Val` buffers (through the host core)",
+    native::JUST_ADD,
+);
+pub const NOP_COMPONENT: Row =
+    row("calls/nop/component", "`ComponentHost::nop`: the component's empty export", native::NOP);
+pub const NOP_COMPONENT_UNTYPED: Row =
+    row("calls/nop/component_untyped", "the component's `nop` by `component::Func::call`", native::NOP);
+pub const TRIGGER_COMPONENT: Row = row(
+    "callbacks/trigger_host_calls/component",
+    "`ComponentHost::trigger_host_calls`: one call in, three calls of the imported `host` interface out",
+    native::TRIGGER_HOST_CALLS,
+);
+pub const PER_CALLBACK_COMPONENT: Row = row(
+    "callbacks/per_callback/component",
+    "one call of the component's imported `log-value` inside a guest loop (entry cost excluded)",
+    native::HOST_LOG_VALUE,
+);
+pub const POINT_ADD_COMPONENT: Row = row(
+    "structs/point_add/component_record",
+    "the component's `point-add`: two Points passed by value (a WIT record), the sum returned by value",
+    native::POINT_ADD,
+);
 pub const BATCH_1: Row = batch("structs/batch/1", native::BATCH_1, 1);
 pub const BATCH_64: Row = batch("structs/batch/64", native::BATCH_64, 64);
 pub const BATCH_4096: Row = batch("structs/batch/4096", native::BATCH_4096, 4096);
+pub const BATCH_COPY_1: Row = batch_copy("structs/batch_copy/1", native::BATCH_1, 1);
+pub const BATCH_COPY_64: Row = batch_copy("structs/batch_copy/64", native::BATCH_64, 64);
+pub const BATCH_COPY_4096: Row = batch_copy("structs/batch_copy/4096", native::BATCH_4096, 4096);
+pub const LIST_1: Row = list("structs/component_list/1", native::BATCH_1, 1);
+pub const LIST_64: Row = list("structs/component_list/64", native::BATCH_64, 64);
+pub const LIST_4096: Row = list("structs/component_list/4096", native::BATCH_4096, 4096);
 
 /// Every row measured under each profile, in table order.
 pub const PROFILED: &[Row] = &[
@@ -274,6 +333,8 @@ pub const PROFILED: &[Row] = &[
     JUST_ADD_UNTYPED,
     JUST_ADD_UNCHECKED,
     JUST_ADD_CORE,
+    JUST_ADD_COMPONENT,
+    JUST_ADD_COMPONENT_UNTYPED,
     JUST_ADD_CPP_TYPED,
     JUST_ADD_CPP_UNTYPED,
     JUST_ADD_CPP_LOOKUP,
@@ -281,12 +342,15 @@ pub const PROFILED: &[Row] = &[
     NOP_UNTYPED,
     NOP_UNCHECKED,
     NOP_CORE,
+    NOP_COMPONENT,
+    NOP_COMPONENT_UNTYPED,
     JUST_ADD_ASYNC_TYPED,
     JUST_ADD_ASYNC_UNTYPED,
     JUST_ADD_ASYNC_CORE,
     JUST_ADD_HOOK,
     TRIGGER_RAW,
     TRIGGER_CORE,
+    TRIGGER_COMPONENT,
     TRIGGER_CPP,
     TRIGGER_ASYNC,
     TRIGGER_HOOK,
@@ -295,16 +359,24 @@ pub const PROFILED: &[Row] = &[
     PER_CALLBACK_UNCHECKED,
     PER_CALLBACK_ASYNC,
     PER_CALLBACK_HOOK,
+    PER_CALLBACK_COMPONENT,
     POINT_ADD_MEMCPY,
     POINT_ADD_BYTEMUCK,
     POINT_ADD_CAST,
     POINT_ADD_CORE,
+    POINT_ADD_COMPONENT,
     POINT_ADD_CPP,
     POINT_RW_RAW,
     POINT_RW_CORE,
     BATCH_1,
     BATCH_64,
     BATCH_4096,
+    BATCH_COPY_1,
+    BATCH_COPY_64,
+    BATCH_COPY_4096,
+    LIST_1,
+    LIST_64,
+    LIST_4096,
     INSTANTIATE_LINKER,
     INSTANTIATE_PRE,
     INSTANTIATE_CORE,

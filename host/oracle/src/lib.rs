@@ -15,6 +15,8 @@
 //!   instance (and the model with a fresh shadow);
 //! - at the end, all of linear memory equals the shadow.
 
+pub mod component;
+
 use arbitrary::Arbitrary;
 use boundary_host::guest::{Point, add_points};
 use boundary_host::wasmtime;
