@@ -162,6 +162,10 @@ fn child(scenario_id: &str, profile_name: &str) -> Result<(), String> {
             let mut c = component();
             Box::new(repeat(move || component_ops::component_just_add(&mut c)))
         }
+        Kind::ComponentBindingsCall => {
+            let mut c = component();
+            Box::new(repeat(move || component_ops::component_just_add_bindings(&mut c)))
+        }
         Kind::ComponentUntypedCall => {
             let mut c = component();
             Box::new(repeat(move || component_ops::component_just_add_untyped(&mut c)))

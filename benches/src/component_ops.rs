@@ -59,6 +59,13 @@ pub fn component_just_add(c: &mut ComponentBench) -> u64 {
     c.host.just_add(black_box(15), black_box(27)).unwrap()
 }
 
+/// `just-add` through the bindings `bindgen!` generated, without the host core's guard: what the core adds.
+#[inline]
+pub fn component_just_add_bindings(c: &mut ComponentBench) -> u64 {
+    let (bindings, store) = c.host.raw_parts();
+    bindings.call_just_add(store, black_box(15), black_box(27)).unwrap()
+}
+
 #[inline]
 pub fn component_just_add_untyped(c: &mut ComponentBench) -> u64 {
     c.host.call_func(&c.just_add, black_box(&c.params), &mut c.results).unwrap();

@@ -38,6 +38,7 @@ pub enum Kind {
     RawTrapNoBacktrace,
     CoreTrapReset,
     ComponentTypedCall,
+    ComponentBindingsCall,
     ComponentUntypedCall,
     ComponentNop,
     ComponentRoundTrip,
@@ -187,6 +188,12 @@ pub const SCENARIOS: &[Scenario] = &[
         "component/calls/typed",
         Kind::ComponentTypedCall,
         "the guest as a component: `ComponentHost::just_add` through `bindgen!`'s bindings",
+        1000,
+    ),
+    scenario(
+        "component/calls/bindings",
+        Kind::ComponentBindingsCall,
+        "the component's `just-add` through the generated bindings alone, without the host core's guard",
         1000,
     ),
     scenario(

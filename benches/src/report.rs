@@ -601,7 +601,46 @@ pub fn readme_block(run: &str, summary: &Summary) -> String {
         md.push('\n');
     }
     let _ = write!(md, "\n![The matrix as a heat map, coloured by the multiple of native](results/{run}/chart.svg)\n");
+    component_table(&mut md, summary);
     md
+}
+
+/// The README's table of the guest as a component against the same guest as a core module, from the same run:
+/// each cell is the component's median, the core module's, and how many times the first is the second.
+fn component_table(md: &mut String, summary: &Summary) {
+    let median = |row: &Row, profile: &str| {
+        summary.rows.iter().find(|r| r.id == row.id).and_then(|r| r.cells.get(profile)).map(|c| c.median_ns)
+    };
+    let mut lines = String::new();
+    for (component, core, words) in rows::COMPONENT_HEADLINE {
+        let _ = write!(lines, "| {words} |");
+        for p in rows::HEADLINE_PROFILES {
+            let cell = match (median(component, p), median(core, p)) {
+                (Some(c), Some(m)) if m > 0.0 => {
+                    format!("{} / {} ({})", format_ns(c), format_ns(m), format_ratio(c / m))
+                }
+                _ => "-".to_string(),
+            };
+            let _ = write!(lines, " {cell} |");
+        }
+        lines.push('\n');
+    }
+    if lines.lines().all(|l| l.matches(" - |").count() == rows::HEADLINE_PROFILES.len()) {
+        return; // A run from before the component rows.
+    }
+    md.push_str(
+        "\nThe same guest as a component (`--abi component`) against it as a core module, from the same run: the \
+         component's median / the core module's (how many times the first is the second).\n\n| the same work |",
+    );
+    for p in rows::HEADLINE_PROFILES {
+        let _ = write!(md, " {p} |");
+    }
+    md.push_str("\n|---|");
+    for _ in rows::HEADLINE_PROFILES {
+        md.push_str("---:|");
+    }
+    md.push('\n');
+    md.push_str(&lines);
 }
 
 /// Rewrites the block between [`README_BEGIN`] and [`README_END`] of `readme` with the newest run under

@@ -405,6 +405,19 @@ pub const HEADLINE: &[(Row, &str)] = &[
     (TRAP_BACKTRACE, "a call that traps, with its wasm backtrace"),
 ];
 
+/// The rows of the README's component table: the guest as a component beside the same guest as a core module,
+/// doing the same work (component row, core module row, the words that name them).
+pub const COMPONENT_HEADLINE: &[(Row, Row, &str)] = &[
+    (JUST_ADD_COMPONENT, JUST_ADD_CORE, "typed call (`just-add` / `just_add`), through the host core"),
+    (NOP_COMPONENT, NOP_CORE, "typed call of the empty export"),
+    (JUST_ADD_COMPONENT_UNTYPED, JUST_ADD_UNTYPED, "untyped call with `Val` buffers (`component::Func` / `Func`)"),
+    (TRIGGER_COMPONENT, TRIGGER_CORE, "one call in, three host calls out"),
+    (PER_CALLBACK_COMPONENT, PER_CALLBACK_TYPED, "one guest -> host call"),
+    (POINT_ADD_COMPONENT, POINT_ADD_CORE, "two Points in, their sum out: a record by value / copies through memory"),
+    (LIST_64, BATCH_COPY_64, "64 Point pairs in, 64 sums out: `list<point>` / copies and `point_add_batch`"),
+    (LIST_4096, BATCH_COPY_4096, "the same with 4096"),
+];
+
 /// The profiles of the headline table.
 pub const HEADLINE_PROFILES: &[&str] = &["cranelift", "winch", "pulley"];
 

@@ -24,9 +24,10 @@ use wasmtime::component::{Component, Func, HasSelf, Instance, InstancePre, Linke
 use wasmtime::{Engine, Store};
 
 /// What `bindgen!` generates from the guest's world: `Guest` (the exports, typed), `GuestIndices`, the `point`
-/// record and the `Host` trait of the imported `host` interface.
+/// record and the `Host` trait of the imported `host` interface. Public so that benches can measure the generated
+/// calls without the host core around them ([`ComponentHost::raw_parts`]).
 #[allow(missing_docs, missing_debug_implementations, clippy::all)]
-mod bindings {
+pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../guest/wit",
         world: "guest",
@@ -312,6 +313,13 @@ impl ComponentHost {
     /// The store, for measuring raw wasmtime beside this core.
     pub fn store_mut(&mut self) -> &mut Store<HostState> {
         &mut self.store
+    }
+
+    /// The generated bindings and the store, for measuring the bindings' own calls beside this core's guarded
+    /// ones. A call made through them that traps is not seen by this host: the caller must not use the store
+    /// afterwards.
+    pub fn raw_parts(&mut self) -> (&bindings::Guest, &mut Store<HostState>) {
+        (&self.bindings, &mut self.store)
     }
 
     /// Pattern 1: `just-add(left, right)`.
