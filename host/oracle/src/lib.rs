@@ -534,9 +534,18 @@ impl Oracle {
     /// Prepares the fuzz build of the guest (the quiet guest in one page, `guest::FUZZ_WASM`) under
     /// `profile`: every program ends with a comparison of all of linear memory, so the less of it there is, the
     /// more programs a second.
+    ///
+    /// The engine captures no wasm backtrace on a trap: the oracle compares a trap's code, never its frames, and
+    /// the backtrace is most of what a trap costs (the gate counts a trap at 20,155 instructions with it and 1,258
+    /// without, `results/gate-baseline.json`); a program whose guest call traps is common in fuzzing.
     pub fn new(profile: EngineProfile) -> Result<Self, Error> {
         let options = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
-        let guest = GuestModule::from_binary("the fuzz guest", boundary_host::guest::FUZZ_WASM, profile, options)?;
+        let mut config = profile.config()?;
+        config.wasm_backtrace_max_frames(None);
+        let engine = profile.engine_from(&config)?;
+        let name = "the fuzz guest".to_string();
+        let guest =
+            GuestModule::load_with_engine(name, boundary_host::guest::FUZZ_WASM, false, profile, &engine, options)?;
         Self::prepare(guest, boundary_host::guest::FUZZ_HOST_AREA)
     }
 
