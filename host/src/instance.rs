@@ -296,7 +296,7 @@ impl WasmHost {
     /// What the guest wrote to stdout since the last take (at most [`crate::output::KEPT_BYTES`]), when its
     /// module was loaded with [`crate::GuestOutput::Keep`]; `None` otherwise.
     pub fn take_output(&mut self) -> Option<Vec<u8>> {
-        self.store.data().kept.as_ref().map(|kept| kept.take())
+        self.store.data().take_output()
     }
 
     /// The empty export.

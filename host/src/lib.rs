@@ -27,6 +27,7 @@ pub mod guest;
 mod instance;
 pub mod memory;
 mod module;
+#[cfg(feature = "wasi")]
 pub mod output;
 pub mod patterns;
 pub mod profile;

@@ -6,14 +6,18 @@ use crate::deadline::with_epoch_timer;
 use crate::error::{Error, TrapKind, one_line};
 use crate::guest;
 use crate::instance::{self, WasmHost};
+#[cfg(feature = "wasi")]
 use crate::output::KeptOutput;
 use crate::profile::EngineProfile;
-use crate::state::{GuestOutput, HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit, link_env};
+#[cfg(feature = "wasi")]
+use crate::state::GuestOutput;
+use crate::state::{HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit, link_env};
 use futures::FutureExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::time::Duration;
 use wasmtime::{Engine, Instance, InstancePre, Linker, Module, Store};
+#[cfg(feature = "wasi")]
 use wasmtime_wasi::WasiCtxBuilder;
 
 /// A compiled, checked and linked guest module, ready to instantiate any number of times. Cheap to clone.
@@ -212,22 +216,8 @@ pub(crate) fn new_store(
     profile: EngineProfile,
     options: &HostOptions,
 ) -> Result<Store<HostState>, Error> {
-    let mut wasi = WasiCtxBuilder::new();
-    let mut kept = None;
-    match options.output {
-        GuestOutput::Inherit => {
-            wasi.inherit_stdout().inherit_stderr();
-        }
-        GuestOutput::Discard => {}
-        GuestOutput::Keep { echo } => {
-            let output = KeptOutput::new(echo);
-            wasi.stdout(output.clone());
-            if echo {
-                wasi.inherit_stderr();
-            }
-            kept = Some(output);
-        }
-    }
+    #[cfg(feature = "wasi")]
+    let (wasi, kept) = wasi_context(options.output);
     let state = HostState {
         shared_value: guest::HOST_SHARED_VALUE_INITIAL,
         last_logged: None,
@@ -238,8 +228,10 @@ pub(crate) fn new_store(
             refused: None,
         },
         hook_calls: 0,
+        #[cfg(feature = "wasi")]
         kept,
-        wasi: wasi.build_p1(),
+        #[cfg(feature = "wasi")]
+        wasi,
     };
     let mut store = Store::new(engine, state);
     if options.max_memory.is_some() {
@@ -253,6 +245,28 @@ pub(crate) fn new_store(
     }
     profile.prepare_store(&mut store, options.fuel)?;
     Ok(store)
+}
+
+/// A store's WASI context, its stdout and stderr going where `output` says, and the kept output if it is kept.
+#[cfg(feature = "wasi")]
+fn wasi_context(output: GuestOutput) -> (wasmtime_wasi::p1::WasiP1Ctx, Option<KeptOutput>) {
+    let mut wasi = WasiCtxBuilder::new();
+    let mut kept = None;
+    match output {
+        GuestOutput::Inherit => {
+            wasi.inherit_stdout().inherit_stderr();
+        }
+        GuestOutput::Discard => {}
+        GuestOutput::Keep { echo } => {
+            let output = KeptOutput::new(echo);
+            wasi.stdout(output.clone());
+            if echo {
+                wasi.inherit_stderr();
+            }
+            kept = Some(output);
+        }
+    }
+    (wasi.build_p1(), kept)
 }
 
 /// The two kinds of wasm binary.
@@ -298,6 +312,7 @@ fn compile(name: &str, bytes: &[u8], is_text: bool, engine: &Engine) -> Result<M
 
 fn make_linker(engine: &Engine, style: HostFuncStyle) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
+    #[cfg(feature = "wasi")]
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut HostState| &mut state.wasi)?;
     link_env(&mut linker, style)?;
     Ok(linker)

@@ -3,10 +3,12 @@
 
 use crate::error::MemoryLimitExceeded;
 use crate::guest::{AbiFunc, AbiType, import};
+#[cfg(feature = "wasi")]
 use crate::output::KeptOutput;
 use crate::profile::DEFAULT_FUEL;
 use std::mem::MaybeUninit;
 use wasmtime::{Caller, FuncType, Linker, ResourceLimiter, Val, ValRaw, ValType};
+#[cfg(feature = "wasi")]
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 /// The host's state, kept in the `Store` data (never in globals), read and changed by the `env` host functions.
@@ -23,11 +25,24 @@ pub struct HostState {
     /// [`HostOptions::call_hook`] installed one.
     pub hook_calls: u64,
     /// What the guest wrote to stdout, when [`GuestOutput::Keep`] asks for it.
+    #[cfg(feature = "wasi")]
     pub(crate) kept: Option<KeptOutput>,
+    #[cfg(feature = "wasi")]
     pub(crate) wasi: WasiP1Ctx,
 }
 
+impl HostState {
+    /// What the guest wrote to stdout since the last take, if its output is kept.
+    pub(crate) fn take_output(&self) -> Option<Vec<u8>> {
+        #[cfg(feature = "wasi")]
+        return self.kept.as_ref().map(|kept| kept.take());
+        #[cfg(not(feature = "wasi"))]
+        None
+    }
+}
+
 /// WASI 0.2 for a guest component (its `wasi:cli` output, for one), on the same context as WASI preview 1.
+#[cfg(feature = "wasi")]
 impl wasmtime_wasi::WasiView for HostState {
     fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
         self.wasi.ctx()

@@ -251,6 +251,7 @@ impl GuestComponent {
 /// world's `host` interface.
 fn make_linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
+    #[cfg(feature = "wasi")]
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     bindings::Guest::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
     Ok(linker)
@@ -377,7 +378,7 @@ impl ComponentHost {
 
     /// What the guest wrote to stdout since the last take, when loaded with [`crate::GuestOutput::Keep`].
     pub fn take_output(&mut self) -> Option<Vec<u8>> {
-        self.store.data().kept.as_ref().map(|kept| kept.take())
+        self.store.data().take_output()
     }
 
     /// An export as an untyped function (`component::Func`), for the `Val` call path. Look it up once.
