@@ -625,7 +625,7 @@ fn component_table(md: &mut String, summary: &Summary) {
         }
         lines.push('\n');
     }
-    if lines.lines().all(|l| l.matches(" - |").count() == rows::HEADLINE_PROFILES.len()) {
+    if !rows::COMPONENT_HEADLINE.iter().any(|(component, _, _)| summary.rows.iter().any(|r| r.id == component.id)) {
         return; // A run from before the component rows.
     }
     md.push_str(

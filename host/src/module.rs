@@ -16,7 +16,7 @@ use futures::FutureExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::time::Duration;
-use wasmtime::{Engine, Instance, InstancePre, Linker, Module, Store};
+use wasmtime::{Engine, InstancePre, Linker, Module, Store};
 #[cfg(feature = "wasi")]
 use wasmtime_wasi::WasiCtxBuilder;
 
@@ -163,7 +163,7 @@ impl GuestModule {
     pub async fn instantiate_async(&self) -> Result<WasmHost, Error> {
         let mut store = self.new_store()?;
         let instantiated = AssertUnwindSafe(self.pre.instantiate_async(&mut store)).catch_unwind().await;
-        let instance = self.started(instantiated)?;
+        let instance = started(&self.name, instantiated)?;
         if let Some(init) = &self.exports.initialize {
             instance::call_initialize_async(&mut store, &instance, init, &INITIALIZE).await?;
         }
@@ -186,22 +186,11 @@ impl GuestModule {
 
     fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<wasmtime::Instance, Error> {
         // A start function can call an embedder's host function, which can panic: caught here as in every call.
-        let instance = self.started(catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store))))?;
+        let instance = started(&self.name, catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store))))?;
         if let Some(init) = &self.exports.initialize {
             instance::call_initialize(store, &instance, init, &INITIALIZE)?;
         }
         Ok(instance)
-    }
-
-    /// What instantiating came to: the instance, or the start function's trap or panic, or another error.
-    fn started(&self, instantiated: std::thread::Result<wasmtime::Result<Instance>>) -> Result<Instance, Error> {
-        let start_trapped = |trap| Error::StartTrapped { module: self.name.clone(), trap };
-        match instantiated {
-            Ok(Ok(instance)) => Ok(instance),
-            Ok(Err(e)) if e.downcast_ref::<wasmtime::Trap>().is_some() => Err(start_trapped(TrapKind::of(&e))),
-            Ok(Err(e)) => Err(Error::Instantiate { module: self.name.clone(), message: one_line(&e) }),
-            Err(payload) => Err(start_trapped(TrapKind::from_panic(&*payload))),
-        }
     }
 
     pub(crate) fn exports(&self) -> &ExportIndices {
@@ -267,6 +256,18 @@ fn wasi_context(output: GuestOutput) -> (wasmtime_wasi::p1::WasiP1Ctx, Option<Ke
         }
     }
     (wasi.build_p1(), kept)
+}
+
+/// What instantiating `module` came to (under `catch_unwind`): the instance, or the start function's trap or panic,
+/// or another error. For modules and components alike.
+pub(crate) fn started<I>(module: &str, instantiated: std::thread::Result<wasmtime::Result<I>>) -> Result<I, Error> {
+    let start_trapped = |trap| Error::StartTrapped { module: module.to_string(), trap };
+    match instantiated {
+        Ok(Ok(instance)) => Ok(instance),
+        Ok(Err(e)) if e.downcast_ref::<wasmtime::Trap>().is_some() => Err(start_trapped(TrapKind::of(&e))),
+        Ok(Err(e)) => Err(Error::Instantiate { module: module.to_string(), message: one_line(&e) }),
+        Err(payload) => Err(start_trapped(TrapKind::from_panic(&*payload))),
+    }
 }
 
 /// The two kinds of wasm binary.

@@ -6,7 +6,7 @@
 use crate::Divergence;
 use boundary_host::guest::{Point, add_points};
 use boundary_host::{
-    ComponentHost, EngineProfile, Error, GuestComponent, GuestModule, GuestOutput, HostOptions, WasmHost,
+    ComponentHost, EngineProfile, Error, GuestComponent, GuestModule, GuestOutput, HostOptions, MemoryError, WasmHost,
 };
 
 /// Points per list at most.
@@ -80,7 +80,8 @@ impl ComponentOracle {
         let (a_at, b_at, out_at) = (self.area, self.area + bytes, self.area + 2 * bytes);
         self.core.write_bytes(a_at, bytemuck::cast_slice(&a[..n]))?;
         self.core.write_bytes(b_at, bytemuck::cast_slice(&b[..n]))?;
-        let offset = |at: usize| u32::try_from(at).map_err(|_| Error::Grow { pages: 0, message: format!("{at:#x}") });
+        let size = self.core.memory_size();
+        let offset = |at: usize| u32::try_from(at).map_err(|_| MemoryError { offset: at, len: 0, memory_size: size });
         self.core.point_add_batch(offset(out_at)?, offset(a_at)?, offset(b_at)?, n as u32)?;
         let mut out = vec![Point::default(); n];
         self.core.read_bytes(out_at, bytemuck::cast_slice_mut(&mut out))?;

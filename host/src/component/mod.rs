@@ -15,7 +15,7 @@ use crate::deadline::with_epoch_timer;
 use crate::error::{Error, one_line};
 use crate::guest::{self, Point};
 use crate::instance::guarded;
-use crate::module::{WasmKind, new_store, wasm_header};
+use crate::module::{WasmKind, new_store, started, wasm_header};
 use crate::profile::EngineProfile;
 use crate::state::{self, HostFuncStyle, HostOptions, HostState};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -226,19 +226,7 @@ impl GuestComponent {
 
     fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<(Instance, bindings::Guest), Error> {
         // A component's start functions can call a host function: caught here as in every call.
-        let instance = match catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store))) {
-            Ok(Ok(instance)) => instance,
-            Ok(Err(e)) if e.downcast_ref::<wasmtime::Trap>().is_some() => {
-                return Err(Error::StartTrapped { module: self.name.clone(), trap: crate::TrapKind::of(&e) });
-            }
-            Ok(Err(e)) => return Err(Error::Instantiate { module: self.name.clone(), message: one_line(&e) }),
-            Err(payload) => {
-                return Err(Error::StartTrapped {
-                    module: self.name.clone(),
-                    trap: crate::TrapKind::from_panic(&*payload),
-                });
-            }
-        };
+        let instance = started(&self.name, catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store))))?;
         let bindings = self
             .indices
             .load(&mut *store, &instance)
