@@ -2,7 +2,7 @@
 //! `env` functions, its exports and their signatures, and its linear memory. Whatever the host cannot drive
 //! safely is refused here with an error that names it, so a module that loads can be driven.
 
-use crate::error::Error;
+use crate::error::{Error, escape_controls};
 use crate::guest::{self, AbiFunc, AbiType, export, import};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,8 +63,8 @@ pub(crate) fn check_imports(name: &str, module: &Module) -> Result<(), Error> {
             };
             return Err(Error::WrongImportSignature {
                 module: name.to_string(),
-                import_module: imp.module().to_string(),
-                field: imp.name().to_string(),
+                import_module: escape_controls(imp.module()).into_owned(),
+                field: escape_controls(imp.name()).into_owned(),
                 expected: format!("a function {}", want.signature()),
                 found,
             });
@@ -78,8 +78,8 @@ pub(crate) fn link_error(name: &str, e: wasmtime::Error) -> Error {
     match e.downcast_ref::<wasmtime::UnknownImportError>() {
         Some(unknown) => Error::UnknownImport {
             module: name.to_string(),
-            import_module: unknown.module().to_string(),
-            field: unknown.name().to_string(),
+            import_module: escape_controls(unknown.module()).into_owned(),
+            field: escape_controls(unknown.name()).into_owned(),
         },
         None => Error::Instantiate { module: name.to_string(), message: crate::error::one_line(&e) },
     }

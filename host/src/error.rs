@@ -55,6 +55,10 @@ pub enum Error {
     #[error("cannot instantiate {module}: {message}")]
     Instantiate { module: String, message: String },
 
+    /// Instantiating the module (making its memories and tables) would take the store past its memory budget.
+    #[error("instantiating {module} went past the memory budget: {limit}")]
+    OverBudget { module: String, limit: MemoryLimitExceeded },
+
     /// The module's start function trapped (or was interrupted) during instantiation.
     #[error("the start function of {module} {trap}")]
     StartTrapped { module: String, trap: TrapKind },
@@ -103,9 +107,20 @@ impl Error {
         }
     }
 
-    /// Classifies an error returned by a call into the guest.
-    pub(crate) fn from_call(export: &str, error: wasmtime::Error) -> Self {
-        Error::Trap { export: export.to_string(), trap: TrapKind::of(&error) }
+    /// Whether this is the guest going past the store's memory budget ([`crate::HostOptions::max_memory`]), in a
+    /// call, its start function or its instantiation.
+    pub fn is_memory_limit(&self) -> bool {
+        matches!(
+            self,
+            Error::Trap { trap: TrapKind::MemoryLimit(_), .. }
+                | Error::StartTrapped { trap: TrapKind::MemoryLimit(_), .. }
+                | Error::OverBudget { .. }
+        )
+    }
+
+    /// Classifies an error returned by a call into the guest; `crossing` says how the call's values crossed.
+    pub(crate) fn from_call(export: &str, error: wasmtime::Error, crossing: Crossing) -> Self {
+        Error::Trap { export: export.to_string(), trap: TrapKind::of(&error, crossing) }
     }
 
     /// A panic caught at the call boundary, raised by a host function the guest called.
@@ -114,17 +129,46 @@ impl Error {
     }
 }
 
-/// Why a call into the guest did not return normally.
+/// How a call's values cross the boundary, which decides who an error that names no one is put down to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Crossing {
+    /// Values the host checked against the export's type before the call (a core call, an untyped component
+    /// call): an error wasmtime raises outside the guest's code is wasmtime refusing the call.
+    Checked,
+    /// A component call through the generated bindings, whose values the canonical ABI lowers into the guest's
+    /// memory and lifts out of it (lists, records, return areas, `cabi_realloc`, post-return): an error wasmtime
+    /// raises outside the guest's code is the guest breaking the canonical ABI.
+    Lifted,
+}
+
+/// An error that a host function returned on purpose, so that it is reported as the host function's own wherever
+/// it is raised (the three `env` functions never return one on a well-typed call). An embedder's host function may
+/// return it too.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HostFunctionError(pub String);
+
+/// Why a call into the guest did not return normally, named by who failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrapKind {
-    /// A wasm trap with its code (out-of-bounds access, unreachable, out of fuel, ...).
+    /// A wasm trap with its code (out-of-bounds access, unreachable, out of fuel, interrupted, ...).
     Wasm(wasmtime::Trap),
     /// A host function returned an error, which unwound the guest like a trap.
     Host(String),
     /// A host function panicked; the panic was caught where the host called into the guest.
     HostPanic(String),
-    /// The guest tried to grow linear memory past the store's limit, and the limit is set to trap.
+    /// The guest tried to grow its memories and tables past the store's budget, and the limit is set to trap.
     MemoryLimit(MemoryLimitExceeded),
+    /// The guest asked to exit (WASI `proc_exit`, `wasi:cli/exit`) with this status.
+    Exit(i32),
+    /// A GC heap could not take an allocation (no profile turns wasm GC on; kept for embedders' own engines).
+    GcHeapFull(String),
+    /// A component broke the canonical ABI: a list, string or return area outside its memory or misaligned, a
+    /// `cabi_realloc` result out of bounds, a bad discriminant (wasmtime's checks, with its message).
+    Abi(String),
+    /// wasmtime refused the call outside the guest's code, for a reason of the host's (for example a plain call on
+    /// a store that needs async calls, or an untyped call with values of the wrong types).
+    Refused(String),
 }
 
 impl TrapKind {
@@ -135,18 +179,42 @@ impl TrapKind {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic whose payload is not a string".to_string());
-        TrapKind::HostPanic(message)
+        TrapKind::HostPanic(escape_controls(&message).into_owned())
     }
 
-    /// How a wasmtime error that ended a call into the guest ended it.
-    pub(crate) fn of(error: &wasmtime::Error) -> Self {
+    /// How a wasmtime error that ended a call into the guest ended it. Typed errors say it themselves. An error
+    /// raised while the guest's code was on the stack (wasmtime attached the guest's backtrace to it) came from a
+    /// host function the guest called. Any other came from wasmtime around the guest's code: put down to the guest
+    /// for a call whose values the canonical ABI lifts, to the host's call otherwise (see [`Crossing`]).
+    pub(crate) fn of(error: &wasmtime::Error, crossing: Crossing) -> Self {
         if let Some(code) = error.downcast_ref::<wasmtime::Trap>() {
             TrapKind::Wasm(*code)
         } else if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
             TrapKind::MemoryLimit(*limit)
-        } else {
+        } else if let Some(status) = exit_status(error) {
+            TrapKind::Exit(status)
+        } else if error.downcast_ref::<wasmtime::GcHeapOutOfMemory<()>>().is_some() {
+            TrapKind::GcHeapFull(one_line(error))
+        } else if error.downcast_ref::<HostFunctionError>().is_some()
+            || error.downcast_ref::<wasmtime::WasmBacktrace>().is_some()
+        {
             TrapKind::Host(one_line(error))
+        } else if crossing == Crossing::Lifted {
+            TrapKind::Abi(one_line(error))
+        } else {
+            TrapKind::Refused(one_line(error))
         }
+    }
+}
+
+/// The status of a WASI exit, if `error` is one.
+fn exit_status(error: &wasmtime::Error) -> Option<i32> {
+    #[cfg(feature = "wasi")]
+    return error.downcast_ref::<wasmtime_wasi::I32Exit>().map(|exit| exit.0);
+    #[cfg(not(feature = "wasi"))]
+    {
+        let _ = error;
+        None
     }
 }
 
@@ -164,18 +232,63 @@ impl fmt::Display for TrapKind {
             }
             TrapKind::Host(message) => write!(f, "failed: a host function returned an error: {message}"),
             TrapKind::HostPanic(message) => write!(f, "failed: a host function panicked: {message}"),
-            TrapKind::MemoryLimit(limit) => write!(f, "trapped: {limit}"),
+            TrapKind::MemoryLimit(limit) => write!(f, "went past the memory budget: {limit}"),
+            TrapKind::Exit(status) => write!(f, "exited with status {status} (WASI exit)"),
+            TrapKind::GcHeapFull(message) => write!(f, "failed: a GC heap is full: {message}"),
+            TrapKind::Abi(message) => write!(f, "failed: the guest broke the canonical ABI: {message}"),
+            TrapKind::Refused(message) => write!(f, "failed: wasmtime refused the call: {message}"),
         }
     }
 }
 
-/// A growth of linear memory past the store's limit ([`crate::HostOptions::max_memory`]). Carried through
-/// wasmtime as the error of the call that grew, when the limit is set to trap.
+/// A growth past the store's memory budget ([`crate::HostOptions::max_memory`]), which counts every linear memory
+/// and table of the store together. Carried through wasmtime as the error of the call that grew, when the limit is
+/// set to trap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("linear memory may not grow to {requested} bytes: the store's limit is {limit} bytes")]
+#[error(
+    "{grown} growing to {} would bring the store's memories and tables to {}, past its budget of {}",
+    Bytes(*size), Bytes(*requested), Bytes(*limit)
+)]
 pub struct MemoryLimitExceeded {
+    /// What grew.
+    pub grown: Grown,
+    /// The size in bytes it asked for (a table's elements at what the budget charges for each).
+    pub size: usize,
+    /// The store's total after the growth.
     pub requested: usize,
     pub limit: usize,
+}
+
+/// A size in bytes as messages give it: exact, and in MiB beside it when that is more readable.
+struct Bytes(usize);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MIB: usize = 1 << 20;
+        if self.0 < MIB {
+            write!(f, "{} bytes", self.0)
+        } else if self.0.is_multiple_of(MIB) {
+            write!(f, "{} MiB", self.0 / MIB)
+        } else {
+            write!(f, "{} bytes ({:.1} MiB)", self.0, self.0 as f64 / MIB as f64)
+        }
+    }
+}
+
+/// What a growth past the budget grew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grown {
+    Memory,
+    Table,
+}
+
+impl fmt::Display for Grown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Grown::Memory => "a linear memory",
+            Grown::Table => "a table",
+        })
+    }
 }
 
 /// A host-side access to guest memory that does not fit inside linear memory.
@@ -195,5 +308,29 @@ pub(crate) fn one_line(error: &wasmtime::Error) -> String {
         .map(|cause| cause.to_string())
         .filter(|text| !text.starts_with("error while executing at wasm backtrace"))
         .collect();
-    causes.join(": ").split_whitespace().collect::<Vec<_>>().join(" ")
+    escape_controls(&causes.join(": ").split_whitespace().collect::<Vec<_>>().join(" ")).into_owned()
+}
+
+/// `text` with every character that could break a one-line message or drive a terminal written as a `\u{..}`
+/// escape: control characters (a newline, an escape sequence's ESC, DEL, C1 controls), line and paragraph
+/// separators, and the marks that reorder text on screen. Names chosen by a guest (an import's module and field, an
+/// export's name) and messages that quote them pass through here before they reach an [`Error`]; the main job
+/// passes each `error:` line through it again.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.contains(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            escaped.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            escaped.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
 }

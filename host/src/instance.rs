@@ -1,8 +1,8 @@
 //! One instance of a guest in its own store ([`WasmHost`]): its exports resolved and typed once, every call into
 //! the guest guarded (a trap or a host function's panic discards the store), and bounds-checked memory access.
 
-use crate::deadline::with_epoch_timer;
-use crate::error::{Error, MemoryError, one_line};
+use crate::deadline;
+use crate::error::{Crossing, Error, MemoryError, one_line};
 use crate::exports::{Exports, typed};
 use crate::guest::{AbiFunc, export};
 use crate::memory::{GuestMemory, checked_range, guest_offset};
@@ -59,6 +59,7 @@ pub(crate) fn guarded<R>(
     store: &mut Store<HostState>,
     poisoned: &mut Option<String>,
     export: &str,
+    crossing: Crossing,
     call: impl FnOnce(StoreContextMut<'_, HostState>) -> wasmtime::Result<R>,
 ) -> Result<R, Error> {
     if let Some(by) = poisoned {
@@ -69,7 +70,7 @@ pub(crate) fn guarded<R>(
         Ok(Ok(results)) => Ok(results),
         Ok(Err(e)) => {
             *poisoned = Some(owned(export));
-            Err(trapped(export, e))
+            Err(trapped(export, e, crossing))
         }
         Err(payload) => {
             *poisoned = Some(owned(export));
@@ -92,13 +93,15 @@ fn call_typed<P: WasmParams + Copy, R: WasmResults>(
 ) -> Result<R, Error> {
     #[cfg(feature = "inject-slowdown")]
     crate::slowdown::on_call(&mut *store, instance, abi.name);
-    guarded(store, poisoned, abi.name, |store| func.call(store, params))
+    guarded(store, poisoned, abi.name, Crossing::Checked, |store| func.call(store, params))
 }
 
 /// The async path of [`call_typed`]: `TypedFunc::call_async`, refused on a discarded store, a failure classified
 /// and the store discarded, a panic of a host function caught (`FutureExt::catch_unwind`, the async form of the
 /// unwind guard). For embedders that call guests from async code and host functions defined with
-/// [`crate::HostFuncStyle::Async`].
+/// [`crate::HostFuncStyle::Async`]. A future dropped before it completes (an embedder's timeout, a `select!` that
+/// took another branch) leaves the guest unwound in the middle of the call, so the store is discarded then too, as
+/// after a trap: [`DiscardUnlessFinished`] marks it when the future is dropped unfinished.
 async fn call_typed_async<P: WasmParams + Copy + Sync, R: WasmResults + Sync>(
     store: &mut Store<HostState>,
     poisoned: &mut Option<String>,
@@ -112,15 +115,34 @@ async fn call_typed_async<P: WasmParams + Copy + Sync, R: WasmResults + Sync>(
     if let Some(by) = poisoned {
         return Err(discarded(by.as_str()));
     }
-    match AssertUnwindSafe(func.call_async(store.as_context_mut(), params)).catch_unwind().await {
+    let mut unfinished = DiscardUnlessFinished { poisoned, export: abi.name, finished: false };
+    let outcome = AssertUnwindSafe(func.call_async(store.as_context_mut(), params)).catch_unwind().await;
+    unfinished.finished = true;
+    match outcome {
         Ok(Ok(results)) => Ok(results),
         Ok(Err(e)) => {
-            *poisoned = Some(owned(abi.name));
-            Err(trapped(abi.name, e))
+            *unfinished.poisoned = Some(owned(abi.name));
+            Err(trapped(abi.name, e, Crossing::Checked))
         }
         Err(payload) => {
-            *poisoned = Some(owned(abi.name));
+            *unfinished.poisoned = Some(owned(abi.name));
             Err(panicked(abi.name, payload))
+        }
+    }
+}
+
+/// Discards the store (marks it as `export` left it) when dropped before the call it guards finished: the drop of
+/// an async call's future part-way. Costs a flag on the normal path.
+pub(crate) struct DiscardUnlessFinished<'a> {
+    pub(crate) poisoned: &'a mut Option<String>,
+    pub(crate) export: &'static str,
+    pub(crate) finished: bool,
+}
+
+impl Drop for DiscardUnlessFinished<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            *self.poisoned = Some(owned(self.export));
         }
     }
 }
@@ -139,8 +161,8 @@ fn discarded(by: &str) -> Error {
 
 #[cold]
 #[inline(never)]
-fn trapped(export: &str, e: wasmtime::Error) -> Error {
-    Error::from_call(export, e)
+fn trapped(export: &str, e: wasmtime::Error, crossing: Crossing) -> Error {
+    Error::from_call(export, e, crossing)
 }
 
 #[cold]
@@ -165,7 +187,7 @@ pub(crate) fn call_initialize(
     abi: &AbiFunc,
 ) -> Result<(), Error> {
     let init = typed::<(), ()>(store, instance, index, abi)?;
-    guarded(store, &mut None, abi.name, |store| init.call(store, ()))
+    guarded(store, &mut None, abi.name, Crossing::Checked, |store| init.call(store, ()))
 }
 
 /// [`call_initialize`] for a store that needs async calls.
@@ -196,14 +218,16 @@ impl WasmHost {
     }
 
     /// Discards this store and instance and makes fresh ones: guest and host state start over.
+    /// A deadline pending on this store ([`WasmHost::with_deadline`]) carries over to the new one, and bounds the
+    /// new instance's start function too.
     pub fn reset(&mut self) -> Result<(), Error> {
-        *self = self.guest.instantiate()?;
+        *self = self.guest.instantiate_until(self.store.data().deadline)?;
         Ok(())
     }
 
     /// [`WasmHost::reset`] from async code, for a module linked with async host functions.
     pub async fn reset_async(&mut self) -> Result<(), Error> {
-        *self = self.guest.instantiate_async().await?;
+        *self = self.guest.instantiate_async_until(self.store.data().deadline).await?;
         Ok(())
     }
 
@@ -360,30 +384,29 @@ impl WasmHost {
     /// Calls `func` through the untyped path with caller-owned `Val` buffers.
     #[inline]
     pub fn call_func(&mut self, func: &Func, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
-        guarded(&mut self.store, &mut self.poisoned, "(untyped call)", |store| func.call(store, params, results))
+        let crossing = Crossing::Checked;
+        guarded(&mut self.store, &mut self.poisoned, "(untyped call)", crossing, |store| func.call(store, params, results))
     }
 
     /// Looks `name` up and calls it through the untyped path: for exports outside the ABI, where a lookup per
     /// call does not matter. Errors name the export.
     pub fn call_export(&mut self, name: &str, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
         let func = self.func(name)?;
-        guarded(&mut self.store, &mut self.poisoned, name, |store| func.call(store, params, results))
+        guarded(&mut self.store, &mut self.poisoned, name, Crossing::Checked, |store| func.call(store, params, results))
     }
 
     /// Runs `run` with a deadline: a guest still running `timeout` after this starts is interrupted with
     /// `Trap::Interrupt` (and its store discarded, like after any trap). Needs the `epoch` profile, whose code
-    /// checks the engine's epoch (see `deadline.rs`). Other stores of the engine keep their far deadlines and are
-    /// not disturbed; but the epoch is the engine's, so deadlines running at once in two stores of one engine can
-    /// cut each other short.
+    /// checks the engine's epoch (see `deadline.rs`). The deadline holds for everything `run` does with this host,
+    /// a [`WasmHost::reset`] included; nested in another deadline, the nearer of the two holds, and the outer one
+    /// is back when this returns or unwinds. Each store checks its own deadline, so deadlines of other stores of
+    /// the same engine, running at the same time, do not disturb it.
     pub fn with_deadline<R>(&mut self, timeout: Duration, run: impl FnOnce(&mut Self) -> R) -> Result<R, Error> {
         if self.guest.profile != EngineProfile::Epoch {
             return Err(Error::NoDeadline { profile: self.guest.profile.name() });
         }
-        self.store.set_epoch_deadline(1);
         let engine = self.guest.engine.clone();
-        let result = with_epoch_timer(&engine, timeout, || run(self));
-        self.guest.profile.prepare_store(&mut self.store, self.guest.options.fuel)?;
-        Ok(result)
+        Ok(deadline::within(self, &engine, timeout, |host| &mut host.store.data_mut().deadline, run))
     }
 
     /// Reads a plain-old-data value at a guest offset, bounds-checked, by copy.

@@ -36,12 +36,12 @@ pub mod slowdown;
 mod state;
 
 pub use component::{ComponentHost, GuestComponent};
-pub use error::{Error, MemoryError, MemoryLimitExceeded, TrapKind};
+pub use error::{Error, Grown, HostFunctionError, MemoryError, MemoryLimitExceeded, TrapKind, escape_controls};
 pub use guest::Point;
 pub use instance::{WASM_PAGE, WasmHost, static_offset};
 pub use memory::{GuestMemory, GuestPtr, guest_offset};
 pub use module::GuestModule;
 pub use profile::EngineProfile;
-pub use state::{GuestOutput, HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit};
+pub use state::{GuestOutput, HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit, TABLE_ELEMENT_BYTES};
 /// The wasmtime this core is built on, so dependents use the very same version.
 pub use wasmtime;

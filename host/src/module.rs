@@ -2,8 +2,8 @@
 //! make stores and instances from it, as many as wanted.
 
 use crate::abi_check::{ExportIndices, INITIALIZE, check_imports, link_error};
-use crate::deadline::with_epoch_timer;
-use crate::error::{Error, TrapKind, one_line};
+use crate::deadline::{self, EpochTicker};
+use crate::error::{Crossing, Error, MemoryLimitExceeded, TrapKind, escape_controls, one_line};
 use crate::guest;
 use crate::instance::{self, WasmHost};
 #[cfg(feature = "wasi")]
@@ -15,7 +15,7 @@ use crate::state::{HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit
 use futures::FutureExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::{Engine, InstancePre, Linker, Module, Store};
 #[cfg(feature = "wasi")]
 use wasmtime_wasi::WasiCtxBuilder;
@@ -47,7 +47,7 @@ impl GuestModule {
     pub fn from_file(path: &Path, profile: EngineProfile, options: HostOptions) -> Result<Self, Error> {
         let bytes = std::fs::read(path).map_err(|source| Error::ReadModule { path: path.to_path_buf(), source })?;
         let is_text = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wat"));
-        Self::load(path.display().to_string(), &bytes, is_text, profile, options)
+        Self::load(escape_controls(&path.display().to_string()).into_owned(), &bytes, is_text, profile, options)
     }
 
     /// Loads a binary module from memory; `name` names it in errors.
@@ -140,6 +140,18 @@ impl GuestModule {
         self.exports.read_plugin_shared_value.is_some()
     }
 
+    /// Whether the module exports `export`, one of the ABI's optional functions ([`guest::export::OPTIONAL`]).
+    pub fn exports_optional(&self, export: &guest::AbiFunc) -> bool {
+        let e = &self.exports;
+        let present = [
+            (&guest::export::READ_PLUGIN_SHARED_VALUE, e.read_plugin_shared_value.is_some()),
+            (&guest::export::NOP, e.nop.is_some()),
+            (&guest::export::POINT_ADD_BATCH, e.point_add_batch.is_some()),
+            (&guest::export::CALL_HOST_N, e.call_host_n.is_some()),
+        ];
+        present.iter().any(|(f, present)| *present && f.name == export.name)
+    }
+
     /// A fresh store, set up as the profile requires, with the host state at its initial values.
     pub fn new_store(&self) -> Result<Store<HostState>, Error> {
         new_store(&self.engine, self.profile, &self.options)
@@ -149,11 +161,18 @@ impl GuestModule {
     /// here. A module linked with async host functions ([`HostFuncStyle::Async`]) is instantiated with
     /// [`GuestModule::instantiate_async`] instead.
     pub fn instantiate(&self) -> Result<WasmHost, Error> {
+        self.instantiate_until(None)
+    }
+
+    /// [`GuestModule::instantiate`] with the store's deadline (`epoch` profile only) already set to `deadline`: how
+    /// a reset keeps a pending deadline. The caller keeps an epoch ticker running for it.
+    pub(crate) fn instantiate_until(&self, deadline: Option<Instant>) -> Result<WasmHost, Error> {
         if self.options.host_funcs == HostFuncStyle::Async {
             let message = "its host functions are async: instantiate it with `GuestModule::instantiate_async`";
             return Err(Error::Instantiate { module: self.name.clone(), message: message.to_string() });
         }
         let mut store = self.new_store()?;
+        store.data_mut().deadline = deadline;
         let instance = self.instantiate_in(&mut store)?;
         WasmHost::from_parts(self.clone(), store, instance)
     }
@@ -161,7 +180,12 @@ impl GuestModule {
     /// [`GuestModule::instantiate`] from async code (`InstancePre::instantiate_async`): how a module linked with
     /// async host functions is instantiated, and then called through the `_async` calls of [`WasmHost`].
     pub async fn instantiate_async(&self) -> Result<WasmHost, Error> {
+        self.instantiate_async_until(None).await
+    }
+
+    pub(crate) async fn instantiate_async_until(&self, deadline: Option<Instant>) -> Result<WasmHost, Error> {
         let mut store = self.new_store()?;
+        store.data_mut().deadline = deadline;
         let instantiated = AssertUnwindSafe(self.pre.instantiate_async(&mut store)).catch_unwind().await;
         let instance = started(&self.name, instantiated)?;
         if let Some(init) = &self.exports.initialize {
@@ -174,14 +198,29 @@ impl GuestModule {
     /// after this starts is interrupted, as [`WasmHost::with_deadline`] interrupts a call. Needs the `epoch`
     /// profile ([`Error::NoDeadline`] under any other).
     pub fn instantiate_with_deadline(&self, timeout: Duration) -> Result<WasmHost, Error> {
+        let deadline = self.deadline_after(timeout)?;
+        let _ticker = deadline.map(|at| EpochTicker::start(&self.engine, at));
+        let mut host = self.instantiate_until(deadline)?;
+        host.state_mut().deadline = None;
+        Ok(host)
+    }
+
+    /// [`GuestModule::instantiate_async`] under a deadline, as [`GuestModule::instantiate_with_deadline`]: a start
+    /// function that never returns is interrupted instead of hanging the future. Needs the `epoch` profile.
+    pub async fn instantiate_async_with_deadline(&self, timeout: Duration) -> Result<WasmHost, Error> {
+        let deadline = self.deadline_after(timeout)?;
+        let _ticker = deadline.map(|at| EpochTicker::start(&self.engine, at));
+        let mut host = self.instantiate_async_until(deadline).await?;
+        host.state_mut().deadline = None;
+        Ok(host)
+    }
+
+    /// The instant `timeout` from now, for a deadline under the `epoch` profile ([`Error::NoDeadline`] otherwise).
+    fn deadline_after(&self, timeout: Duration) -> Result<Option<Instant>, Error> {
         if self.profile != EngineProfile::Epoch {
             return Err(Error::NoDeadline { profile: self.profile.name() });
         }
-        let mut store = self.new_store()?;
-        store.set_epoch_deadline(1);
-        let instance = with_epoch_timer(&self.engine, timeout, || self.instantiate_in(&mut store))?;
-        self.profile.prepare_store(&mut store, self.options.fuel)?;
-        WasmHost::from_parts(self.clone(), store, instance)
+        Ok(deadline::instant_after(timeout))
     }
 
     fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<wasmtime::Instance, Error> {
@@ -214,9 +253,11 @@ pub(crate) fn new_store(
         limits: MemoryLimit {
             max_bytes: options.max_memory,
             trap_on_failure: options.trap_on_grow_failure,
+            used: 0,
             refused: None,
         },
         hook_calls: 0,
+        deadline: None,
         #[cfg(feature = "wasi")]
         kept,
         #[cfg(feature = "wasi")]
@@ -233,6 +274,9 @@ pub(crate) fn new_store(
         });
     }
     profile.prepare_store(&mut store, options.fuel)?;
+    if profile == EngineProfile::Epoch {
+        deadline::install(&mut store);
+    }
     Ok(store)
 }
 
@@ -264,8 +308,17 @@ pub(crate) fn started<I>(module: &str, instantiated: std::thread::Result<wasmtim
     let start_trapped = |trap| Error::StartTrapped { module: module.to_string(), trap };
     match instantiated {
         Ok(Ok(instance)) => Ok(instance),
-        Ok(Err(e)) if e.downcast_ref::<wasmtime::Trap>().is_some() => Err(start_trapped(TrapKind::of(&e))),
-        Ok(Err(e)) => Err(Error::Instantiate { module: module.to_string(), message: one_line(&e) }),
+        Ok(Err(e)) => {
+            // Making its memories and tables, or its start function growing them, took the store past its budget.
+            if let Some(&limit) = e.downcast_ref::<MemoryLimitExceeded>() {
+                return Err(Error::OverBudget { module: module.to_string(), limit });
+            }
+            match TrapKind::of(&e, Crossing::Checked) {
+                // Nothing the guest's code did: wasmtime could not instantiate it.
+                TrapKind::Refused(message) => Err(Error::Instantiate { module: module.to_string(), message }),
+                trap => Err(start_trapped(trap)),
+            }
+        }
         Err(payload) => Err(start_trapped(TrapKind::from_panic(&*payload))),
     }
 }

@@ -10,7 +10,7 @@
 //! Without such evidence the pattern is [`Verdict::Unverified`], never passed.
 
 use crate::error::{Error, MemoryError};
-use crate::guest::{self, Point, add_points};
+use crate::guest::{self, AbiFunc, Point, add_points, export};
 use crate::instance::WasmHost;
 use crate::state::HostCalls;
 use bytemuck::Pod;
@@ -45,6 +45,13 @@ pub trait PatternHost {
     fn discarded_by(&self) -> Option<&str>;
     /// A fresh instance in a fresh store.
     fn reset(&mut self) -> Result<(), Error>;
+    /// Whether this host binds `export`, one of the ABI's optional exports, for the module it drives: the module
+    /// exports it and the host has a call for it. What a host binds, the main job checks ([`EXPORT_CHECKS`]).
+    fn binds(&self, export: &AbiFunc) -> bool;
+    /// The optional exports' calls; a host that does not bind one returns [`Error::MissingExport`].
+    fn nop(&mut self) -> Result<(), Error>;
+    fn point_add_batch(&mut self, out: u32, a: u32, b: u32, count: u32) -> Result<(), Error>;
+    fn call_host_n(&mut self, count: u32) -> Result<(), Error>;
     /// Runs `run` under a deadline; a host that cannot interrupt a guest refuses with [`Error::NoDeadline`].
     fn within_deadline(
         &mut self,
@@ -106,6 +113,18 @@ impl PatternHost for WasmHost {
     fn reset(&mut self) -> Result<(), Error> {
         WasmHost::reset(self)
     }
+    fn binds(&self, export: &AbiFunc) -> bool {
+        self.guest().exports_optional(export)
+    }
+    fn nop(&mut self) -> Result<(), Error> {
+        WasmHost::nop(self)
+    }
+    fn point_add_batch(&mut self, out: u32, a: u32, b: u32, count: u32) -> Result<(), Error> {
+        WasmHost::point_add_batch(self, out, a, b, count)
+    }
+    fn call_host_n(&mut self, count: u32) -> Result<(), Error> {
+        WasmHost::call_host_n(self, count)
+    }
     fn within_deadline(
         &mut self,
         timeout: Duration,
@@ -124,9 +143,17 @@ pub trait GuestCalls {
     fn host_state(&self) -> (i32, Option<i32>, HostCalls);
     /// Sets the shared value and clears the last logged value and the call counts.
     fn restart_host_state(&mut self, shared_value: i32);
+    fn nop(&mut self) -> Result<(), Error>;
+    fn call_host_n(&mut self, count: u32) -> Result<(), Error>;
 }
 
 impl GuestCalls for dyn PatternHost + '_ {
+    fn nop(&mut self) -> Result<(), Error> {
+        PatternHost::nop(self)
+    }
+    fn call_host_n(&mut self, count: u32) -> Result<(), Error> {
+        PatternHost::call_host_n(self, count)
+    }
     fn just_add(&mut self, left: u64, right: u64) -> Result<u64, Error> {
         PatternHost::just_add(self, left, right)
     }
@@ -399,4 +426,137 @@ fn mentions(text: &[u8], value: i32) -> bool {
     let text = String::from_utf8_lossy(text);
     let wanted = value.to_string();
     text.split(|c: char| !(c.is_ascii_digit() || c == '-')).any(|word| word == wanted)
+}
+
+/// The optional exports of the ABI that the five patterns do not call, each checked after them when the module has
+/// it: an export the host binds but never calls would be a claim nobody verified. Each runs as a pattern does
+/// ([`run_check`]: under the deadline, a trap or misbehaviour an error, a wrong value a [`Failure::Mismatch`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ExportCheck {
+    pub export: &'static AbiFunc,
+    pub title: &'static str,
+    run: fn(&mut dyn PatternHost, &mut Log<'_>) -> Result<Verdict, Failure>,
+}
+
+/// The checks of the optional exports, in the order the main job runs them.
+pub const EXPORT_CHECKS: [ExportCheck; 3] = [
+    ExportCheck { export: &export::NOP, title: TITLE_NOP, run: |host, log| nop_does_nothing(host, log) },
+    ExportCheck { export: &export::POINT_ADD_BATCH, title: TITLE_BATCH, run: batch_matches_model },
+    ExportCheck { export: &export::CALL_HOST_N, title: TITLE_CALL_HOST_N, run: |host, log| calls_host_n_times(host, log) },
+];
+
+pub(crate) const TITLE_NOP: &str = "returns and calls no host function";
+pub(crate) const TITLE_BATCH: &str = "sums a batch of Points as the native model does";
+pub(crate) const TITLE_CALL_HOST_N: &str = "calls the host exactly n times";
+
+/// How many Points the batch check passes, and how many host calls the `call_host_n` check asks for.
+pub const CHECK_BATCH_LEN: usize = 1000;
+pub const CHECK_HOST_CALLS: u32 = 1000;
+
+/// The outcome of one export check: `None` when the host does not bind the export (the module lacks it).
+#[derive(Debug)]
+pub struct CheckOutcome {
+    pub export: &'static str,
+    pub title: &'static str,
+    pub result: Option<Result<Verdict, Failure>>,
+}
+
+/// Runs one export check on `host`, under `deadline` if one is given, if the host binds the export.
+pub fn run_check(
+    host: &mut dyn PatternHost,
+    check: &ExportCheck,
+    log: &mut Log<'_>,
+    deadline: Option<Duration>,
+) -> CheckOutcome {
+    let (export, title) = (check.export.name, check.title);
+    if !host.binds(check.export) {
+        return CheckOutcome { export, title, result: None };
+    }
+    log(format_args!("checking `{export}`: it {title}"));
+    let result = match deadline {
+        Some(timeout) => host.within_deadline(timeout, &mut |host| (check.run)(host, log)),
+        None => (check.run)(host, log),
+    };
+    CheckOutcome { export, title, result: Some(result) }
+}
+
+/// The two input batches of the batch check: every Point different, with fields at and near both ends of `i32`
+/// so that a sum that does not wrap (or wraps per Point instead of per field) shows.
+pub fn check_batch() -> (Vec<Point>, Vec<Point>) {
+    let at = |i: usize, salt: u32| {
+        let mut x = (i as u32).wrapping_mul(0x9e37_79b9) ^ salt;
+        x ^= x >> 15;
+        x.wrapping_mul(0x85eb_ca6b) as i32
+    };
+    let edges = [i32::MAX, i32::MIN, -1, 0, 1];
+    let a = (0..CHECK_BATCH_LEN)
+        .map(|i| Point::new(edges.get(i).copied().unwrap_or_else(|| at(i, 1)), at(i, 2)))
+        .collect();
+    let b = (0..CHECK_BATCH_LEN)
+        .map(|i| Point::new(edges.get(i).map_or_else(|| at(i, 3), |_| i32::MAX), at(i, 4)))
+        .collect();
+    (a, b)
+}
+
+/// Compares a batch's sums with the native model; the first Point that differs is the failure.
+pub(crate) fn check_sums(log: &mut Log<'_>, a: &[Point], b: &[Point], sums: &[Point]) -> Result<(), Failure> {
+    check(log, "number of sums", a.len().min(b.len()), sums.len())?;
+    for (i, ((&a, &b), &sum)) in a.iter().zip(b).zip(sums).enumerate() {
+        if add_points(a, b) != sum {
+            let what = format!("the sum of Points {i} ({a} + {b})");
+            check(log, &what, add_points(a, b), sum)?;
+        }
+    }
+    log(format_args!("  ok: all {} sums match the native model", sums.len()));
+    Ok(())
+}
+
+pub(crate) fn nop_does_nothing<H: GuestCalls + ?Sized>(host: &mut H, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    host.restart_host_state(guest::HOST_SHARED_VALUE_INITIAL);
+    host.nop()?;
+    let (after, _, calls) = host.host_state();
+    check(log, "host functions called by nop", HostCalls::default(), calls)?;
+    check(log, "host state after nop", guest::HOST_SHARED_VALUE_INITIAL, after)?;
+    Ok(Verdict::Passed)
+}
+
+fn batch_matches_model(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    let (a, b) = check_batch();
+    let bytes = CHECK_BATCH_LEN * size_of::<Point>();
+    let base = host.reserve(3 * bytes)?;
+    let (a_at, b_at, out_at) = (base, base + bytes, base + 2 * bytes);
+    host.write_bytes(a_at, bytemuck::cast_slice(&a))?;
+    host.write_bytes(b_at, bytemuck::cast_slice(&b))?;
+    let offset = |at: usize| u32::try_from(at).map_err(|_| Failure::Host(Error::Memory(out_of_range(at))));
+    let count = CHECK_BATCH_LEN as u32;
+    log(format_args!("calling point_add_batch({out_at:#x}, {a_at:#x}, {b_at:#x}, {count}) in a page it grew"));
+    host.point_add_batch(offset(out_at)?, offset(a_at)?, offset(b_at)?, count)?;
+    let mut sums = vec![Point::default(); CHECK_BATCH_LEN];
+    host.read_bytes(out_at, bytemuck::cast_slice_mut(&mut sums))?;
+    check_sums(log, &a, &b, &sums)?;
+    let mut left = vec![Point::default(); CHECK_BATCH_LEN];
+    host.read_bytes(a_at, bytemuck::cast_slice_mut(&mut left))?;
+    check(log, "inputs a left as written", true, left == a)?;
+    host.read_bytes(b_at, bytemuck::cast_slice_mut(&mut left))?;
+    check(log, "inputs b left as written", true, left == b)?;
+    Ok(Verdict::Passed)
+}
+
+/// An offset the ABI's `i32` pointers cannot reach.
+fn out_of_range(at: usize) -> MemoryError {
+    MemoryError { offset: at, len: 0, memory_size: u32::MAX as usize }
+}
+
+pub(crate) fn calls_host_n_times<H: GuestCalls + ?Sized>(
+    host: &mut H,
+    log: &mut Log<'_>,
+) -> Result<Verdict, Failure> {
+    host.restart_host_state(guest::HOST_SHARED_VALUE_INITIAL);
+    host.call_host_n(CHECK_HOST_CALLS)?;
+    let (_, logged, calls) = host.host_state();
+    let expected = HostCalls { log_value: u64::from(CHECK_HOST_CALLS), get_shared_value: 0, set_shared_value: 0 };
+    check(log, "host functions called", expected, calls)?;
+    let logged = logged.map_or("nothing".to_string(), |v| v.to_string());
+    check(log, "the last value logged", (CHECK_HOST_CALLS - 1).to_string(), logged)?;
+    Ok(Verdict::Passed)
 }

@@ -95,9 +95,14 @@ impl EngineProfile {
         EngineProfile::ALL.iter().map(|p| p.name()).collect()
     }
 
-    /// The wasmtime configuration of this profile.
+    /// The wasmtime configuration of this profile. Every profile turns wasm GC off (the GC proposal, exceptions,
+    /// whose objects live in the GC heap, and the collector itself): the guest ABI passes numbers and linear memory
+    /// only, so nothing the harness measures needs a GC heap, and with one a guest could hold memory outside the
+    /// store's budget (wasmtime swallows a limiter's refusal to grow a GC heap and reports a full heap instead). A
+    /// module that uses GC types or exceptions is refused at load, naming the proposal.
     pub fn config(self) -> Result<Config, Error> {
         let mut config = Config::new();
+        config.wasm_gc(false).wasm_exceptions(false).gc_support(false);
         self.apply(&mut config).map_err(|e| self.rejected(&e))?;
         Ok(config)
     }

@@ -1,7 +1,7 @@
 //! The host's side of a store: its state, the `env` host functions that read and change it, the memory limit, and
 //! the options chosen once per loaded module.
 
-use crate::error::MemoryLimitExceeded;
+use crate::error::{Grown, MemoryLimitExceeded};
 use crate::guest::{AbiFunc, AbiType, import};
 #[cfg(feature = "wasi")]
 use crate::output::KeptOutput;
@@ -24,6 +24,9 @@ pub struct HostState {
     /// How many times the call hook ran (entering or leaving wasm or a host function), when
     /// [`HostOptions::call_hook`] installed one.
     pub hook_calls: u64,
+    /// When code in this store is interrupted (`epoch` profile only; `deadline.rs`): set by
+    /// [`crate::WasmHost::with_deadline`] and its kin, carried into the new store by a reset.
+    pub(crate) deadline: Option<std::time::Instant>,
     /// What the guest wrote to stdout, when [`GuestOutput::Keep`] asks for it.
     #[cfg(feature = "wasi")]
     pub(crate) kept: Option<KeptOutput>,
@@ -69,32 +72,71 @@ pub struct HostCalls {
     pub set_shared_value: u64,
 }
 
-/// The store's resource limiter: caps linear memory at [`HostOptions::max_memory`] bytes. A growth past the cap
-/// fails (the guest's `memory.grow` returns -1, a host [`crate::WasmHost::grow`] is an error) or, with
-/// [`HostOptions::trap_on_grow_failure`], traps with [`crate::TrapKind::MemoryLimit`]. (Tables are held to
-/// wasmtime's own limit of ten million elements.)
+impl std::fmt::Display for HostCalls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "host_log_value {}x, host_get_shared_value {}x, host_set_shared_value {}x",
+            self.log_value, self.get_shared_value, self.set_shared_value
+        )
+    }
+}
+
+/// The store's memory budget, [`HostOptions::max_memory`] bytes for everything the guest makes grow in it: every
+/// linear memory (a component's core instances may have several) and every table, counted together, from their
+/// creation at instantiation on. A growth that would take the total past the budget fails (the guest's
+/// `memory.grow` or `table.grow` returns -1, a host [`crate::WasmHost::grow`] is an error) or, with
+/// [`HostOptions::trap_on_grow_failure`], traps with [`crate::TrapKind::MemoryLimit`].
+///
+/// A table is charged [`TABLE_ELEMENT_BYTES`] per element. Wasm GC is off in every profile (`profile.rs`), so no
+/// guest can make the store allocate a GC heap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MemoryLimit {
     pub max_bytes: Option<usize>,
     pub trap_on_failure: bool,
+    /// Bytes of linear memory and tables the store's guest has now, as the budget counts them.
+    pub used: usize,
     /// The last growth the limit refused, if any.
     pub refused: Option<MemoryLimitExceeded>,
 }
 
-impl ResourceLimiter for MemoryLimit {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+/// What a table costs the budget per element. wasmtime 48 stores a funcref table element in 8 bytes (a GC
+/// reference in 4; continuation tables need stack switching, which no profile turns on), and a table that grows
+/// (not pooled) keeps its elements in a vector that may reserve up to twice the elements it holds: 16 bytes an
+/// element bounds what it really allocates.
+pub const TABLE_ELEMENT_BYTES: usize = 16;
+
+impl MemoryLimit {
+    /// Admits a memory or table of `kind` growing from `current` to `desired` bytes, if the store's total stays
+    /// within the budget.
+    fn admit(&mut self, kind: Grown, current: usize, desired: usize) -> wasmtime::Result<bool> {
+        let total = self.used.saturating_sub(current).saturating_add(desired);
         match self.max_bytes {
-            Some(limit) if desired > limit => {
-                let refused = MemoryLimitExceeded { requested: desired, limit };
+            Some(limit) if total > limit => {
+                let refused = MemoryLimitExceeded { grown: kind, size: desired, requested: total, limit };
                 self.refused = Some(refused);
                 if self.trap_on_failure { Err(refused.into()) } else { Ok(false) }
             }
-            _ => Ok(true),
+            _ => {
+                self.used = total;
+                Ok(true)
+            }
         }
     }
+}
 
-    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(maximum.is_none_or(|max| desired <= max))
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.admit(Grown::Memory, current, desired)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|max| desired > max) {
+            // Past the table's own maximum: wasmtime refuses it anyway; nothing to charge.
+            return Ok(false);
+        }
+        let bytes = |elements: usize| elements.saturating_mul(TABLE_ELEMENT_BYTES);
+        self.admit(Grown::Table, bytes(current), bytes(desired))
     }
 }
 

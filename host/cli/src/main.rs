@@ -9,8 +9,12 @@
 mod watchdog;
 
 use boundary_host::component::patterns as component_patterns;
-use boundary_host::patterns::{self, Failure, Log, Outcome, PATTERNS, PatternHost, Verdict};
-use boundary_host::{ComponentHost, EngineProfile, Error, GuestComponent, GuestModule, GuestOutput, HostOptions};
+use boundary_host::patterns::{
+    self, CheckOutcome, EXPORT_CHECKS, Failure, Log, Outcome, PATTERNS, PatternHost, Verdict,
+};
+use boundary_host::{
+    ComponentHost, EngineProfile, Error, GuestComponent, GuestModule, GuestOutput, HostOptions, escape_controls,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -34,7 +38,9 @@ Options:
   --fuel N          fuel for each instance under --profile fuel [default: 1000000000]
   --timeout SECS    the most time each step may take: compiling the module, instantiating it (its start
                     function included) and each pattern [default: 20]
-  --max-memory MIB  most linear memory the guest may have; growing past it traps (Rust host) [default: 1024]
+  --max-memory MIB  the guest's memory budget: its linear memories and tables together may not grow past it;
+                    growing past it traps and ends the run (the C++ host splits it: a sixteenth for tables)
+                    [default: 1024]
   --quiet           print only failures and the summary; guest output is not shown
   --list-profiles   print the engine profiles and exit
   -h, --help        print this help and exit
@@ -169,9 +175,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
                 parsed.profile
             ));
         }
-        if parsed.max_memory_mib.is_some() {
-            return Err("--max-memory applies to the Rust host only".to_string());
-        }
     }
     Ok(Command::Run(parsed))
 }
@@ -190,7 +193,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", escape_controls(&message));
             return ExitCode::from(EXIT_MISBEHAVED);
         }
     };
@@ -254,7 +257,7 @@ fn run(args: &Args) -> ExitCode {
     let mut host = match loaded {
         Ok(host) => host,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", error_text(&e, args));
             return ExitCode::from(EXIT_MISBEHAVED);
         }
     };
@@ -269,12 +272,37 @@ fn run(args: &Args) -> ExitCode {
         // a wrong answer: after what went wrong before it, one line, exit 2, and nothing more is asked of it.
         if let Err(Failure::Host(e)) = &outcome.result {
             report_failures(&outcomes);
-            eprintln!("error: {what}: {e}");
+            eprintln!("error: {what}: {}", error_text(e, args));
             return ExitCode::from(EXIT_MISBEHAVED);
         }
         outcomes.push(outcome);
     }
-    summarise(&outcomes, &say)
+    // Then every optional export the host binds, which the patterns do not call: each under its own deadline, a
+    // misbehaving guest ending the run as above.
+    let mut checks: Vec<CheckOutcome> = Vec::with_capacity(EXPORT_CHECKS.len());
+    for index in 0..EXPORT_CHECKS.len() {
+        let what = format!("the check of `{}`", host.check_export(index));
+        let check = deadlines.guest_step(&what, || host.run_check(index, &mut log, deadlines.interrupt));
+        if let Some(Err(Failure::Host(e))) = &check.result {
+            report_failures(&outcomes);
+            eprintln!("error: {what}: {}", error_text(e, args));
+            return ExitCode::from(EXIT_MISBEHAVED);
+        }
+        checks.push(check);
+    }
+    summarise(&outcomes, &checks, &say)
+}
+
+/// An error as the one `error:` line says it: a guest past the memory budget named as going past `--max-memory`,
+/// and no character that could break the line or drive the terminal (names in it may be the guest's).
+fn error_text(e: &Error, args: &Args) -> String {
+    let text = if e.is_memory_limit() {
+        let mib = args.max_memory_mib.unwrap_or(DEFAULT_MAX_MEMORY_MIB);
+        format!("{e} (--max-memory {mib})")
+    } else {
+        e.to_string()
+    };
+    escape_controls(&text).into_owned()
 }
 
 /// The lines of the patterns that failed or could not be verified, shown even when quiet.
@@ -294,20 +322,39 @@ fn report(outcome: &Outcome, say: &dyn Fn(std::fmt::Arguments<'_>)) {
     }
 }
 
-/// One line per pattern (failures and unverified ones even when quiet), the summary line, and the exit status.
-fn summarise(outcomes: &[Outcome], say: &dyn Fn(std::fmt::Arguments<'_>)) -> ExitCode {
+/// One line per pattern and per export check (failures and unverified ones even when quiet), the summary line, and
+/// the exit status.
+fn summarise(outcomes: &[Outcome], checks: &[CheckOutcome], say: &dyn Fn(std::fmt::Arguments<'_>)) -> ExitCode {
     for outcome in outcomes {
         report(outcome, say);
+    }
+    let mut unbound = Vec::new();
+    for check in checks {
+        match &check.result {
+            None => unbound.push(format!("`{}`", check.export)),
+            Some(Ok(_)) => say(format_args!("export `{}` checked: it {}", check.export, check.title)),
+            Some(Err(e)) => println!("[host] export `{}` FAILED: it {}: {e}", check.export, check.title),
+        }
     }
     let passed = outcomes.iter().filter(|o| o.passed()).count();
     let unverified = outcomes.iter().filter(|o| matches!(o.result, Ok(Verdict::Unverified(_)))).count();
     let failed = outcomes.len() - passed - unverified;
-    if unverified == 0 {
-        println!("{passed} passed, {failed} failed");
-    } else {
-        println!("{passed} passed, {failed} failed, {unverified} unverified");
+    let checks_failed = checks.iter().filter(|c| matches!(c.result, Some(Err(_)))).count();
+    let checked = checks.iter().filter(|c| c.result.is_some()).count();
+    let mut summary = format!("{passed} passed, {failed} failed");
+    if unverified > 0 {
+        summary.push_str(&format!(", {unverified} unverified"));
     }
-    match (failed, unverified) {
+    let exports = if checked == 1 { "export" } else { "exports" };
+    summary.push_str(&format!("; {checked} more {exports} checked"));
+    if checks_failed > 0 {
+        summary.push_str(&format!(", {checks_failed} of them failed"));
+    }
+    if !unbound.is_empty() {
+        summary.push_str(&format!(" ({} not bound)", unbound.join(", ")));
+    }
+    println!("{summary}");
+    match (failed + checks_failed, unverified) {
         (0, 0) => ExitCode::SUCCESS,
         (0, _) => ExitCode::from(EXIT_UNVERIFIED),
         _ => ExitCode::from(EXIT_FAILED),
@@ -327,6 +374,23 @@ impl Loaded {
             Loaded::Core(_) => (PATTERNS[index].number, PATTERNS[index].title),
             Loaded::Component(_) => {
                 (component_patterns::PATTERNS[index].number, component_patterns::PATTERNS[index].title)
+            }
+        }
+    }
+
+    /// The export the check at `index` calls.
+    fn check_export(&self, index: usize) -> &'static str {
+        match self {
+            Loaded::Core(_) => EXPORT_CHECKS[index].export.name,
+            Loaded::Component(_) => component_patterns::EXPORT_CHECKS[index].export,
+        }
+    }
+
+    fn run_check(&mut self, index: usize, log: &mut Log<'_>, deadline: Option<Duration>) -> CheckOutcome {
+        match self {
+            Loaded::Core(host) => patterns::run_check(&mut **host, &EXPORT_CHECKS[index], log, deadline),
+            Loaded::Component(host) => {
+                component_patterns::run_check(host, &component_patterns::EXPORT_CHECKS[index], log, deadline)
             }
         }
     }
@@ -418,7 +482,8 @@ fn load_cpp(
         ),
         None => (boundary_host::guest::VERBOSE_WASM.to_vec(), false),
     };
-    let host = boundary_cpp_host::CppHost::new(name, &bytes, is_text, output)?;
+    let budget = args.max_memory_mib.unwrap_or(DEFAULT_MAX_MEMORY_MIB) << 20;
+    let host = boundary_cpp_host::CppHost::with_budget(name, &bytes, is_text, output, Some(budget))?;
     say(format_args!("loaded {name} in the C++ host (wasmtime.hh, default configuration)"));
     Ok(Box::new(host))
 }

@@ -27,13 +27,15 @@ int report(boundary_cpp_host *h, boundary_cpp::Status status) {
 
 extern "C" {
 
-boundary_cpp_host *boundary_cpp_host_new(const uint8_t *wasm, size_t len, int output, char *error, size_t error_len) {
+boundary_cpp_host *boundary_cpp_host_new(const uint8_t *wasm, size_t len, int output, int64_t memory_bytes,
+                                         int64_t table_elements, char *error, size_t error_len) {
   std::string why;
   std::unique_ptr<boundary_cpp::WasmHost> host;
   if (output < BOUNDARY_CPP_OUTPUT_DISCARD || output > BOUNDARY_CPP_OUTPUT_KEEP_AND_ECHO) {
     why = "unknown output mode " + std::to_string(output);
   } else {
-    host = boundary_cpp::WasmHost::create(wasm, len, static_cast<boundary_cpp::Output>(output), why);
+    boundary_cpp::Budget budget{memory_bytes, table_elements};
+    host = boundary_cpp::WasmHost::create(wasm, len, static_cast<boundary_cpp::Output>(output), budget, why);
   }
   if (!host) {
     if (error_len > 0) {

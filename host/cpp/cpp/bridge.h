@@ -41,8 +41,15 @@ enum {
 };
 
 /* A new host for the module in `wasm[0..len]`, or null with the reason copied (NUL-terminated, cut to fit) into
- * `error[0..error_len]`. */
-boundary_cpp_host *boundary_cpp_host_new(const uint8_t *wasm, size_t len, int output, char *error, size_t error_len);
+ * `error[0..error_len]`. Its store's linear memory may grow to `memory_bytes` and each of its tables to
+ * `table_elements`, growth past either trapping; a negative `memory_bytes` sets no budget. */
+boundary_cpp_host *boundary_cpp_host_new(const uint8_t *wasm, size_t len, int output, int64_t memory_bytes,
+                                         int64_t table_elements, char *error, size_t error_len);
+
+/* Defined by the Rust side (`host/cpp/src/lib.rs`): installs the store's limiter with these caps, set to trap on a
+ * growth past them (the C API's own `wasmtime_store_limiter` cannot make growth trap). */
+struct wasmtime_store;
+void boundary_rust_set_store_budget(struct wasmtime_store *store, int64_t memory_bytes, int64_t table_elements);
 void boundary_cpp_host_free(boundary_cpp_host *host);
 /* The reason the last failing call on `host` failed; valid until the next call on `host`. */
 const char *boundary_cpp_last_error(const boundary_cpp_host *host);

@@ -2,6 +2,8 @@
 
 #include "wasm_host.hh"
 
+#include "bridge.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -35,6 +37,16 @@ uint64_t nanoseconds_since(Clock::time_point start) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
 }
 
+// wasmtime's default configuration with wasm GC off, as in every profile of the Rust host (`profile.rs` says why):
+// the proposal, exceptions (whose objects live in the GC heap) and the collector.
+Config default_config_without_gc() {
+  Config config;
+  config.wasm_gc(false);
+  config.wasm_exceptions(false);
+  wasmtime_config_gc_support_set(config.capi(), false);
+  return config;
+}
+
 } // namespace
 
 // The WASI stdout callback when the output is kept: appends what fits, echoes everything when asked.
@@ -50,11 +62,15 @@ ptrdiff_t keep_stdout(void *data, const unsigned char *buf, size_t len) {
 }
 
 WasmHost::WasmHost()
-    : engine_(), store_(engine_), state_(std::make_unique<HostState>()), kept_(std::make_unique<KeptOutput>()) {}
+    : engine_(default_config_without_gc()), store_(engine_), state_(std::make_unique<HostState>()), kept_(std::make_unique<KeptOutput>()) {}
 
-std::unique_ptr<WasmHost> WasmHost::create(const uint8_t *wasm, size_t len, Output output, std::string &error) {
+std::unique_ptr<WasmHost> WasmHost::create(const uint8_t *wasm, size_t len, Output output, Budget budget,
+                                           std::string &error) {
   std::unique_ptr<WasmHost> host(new WasmHost());
   Store &store = host->store_;
+  if (budget.memory_bytes >= 0) {
+    boundary_rust_set_store_budget(store.capi(), budget.memory_bytes, budget.table_elements);
+  }
 
   bool binary = len >= sizeof(WASM_MAGIC) && std::memcmp(wasm, WASM_MAGIC, sizeof(WASM_MAGIC)) == 0;
   auto module = binary ? Module::compile(host->engine_, Span<uint8_t>(const_cast<uint8_t *>(wasm), len))

@@ -49,6 +49,13 @@ struct KeptOutput {
   bool echo = false;
 };
 
+// The store's memory budget: the most bytes its linear memory and the most elements each of its tables may grow
+// to, growth past either trapping; no budget when `memory_bytes` is negative.
+struct Budget {
+  int64_t memory_bytes;
+  int64_t table_elements;
+};
+
 // Why a call or an access did not succeed: empty when it did.
 using Status = std::string;
 
@@ -56,7 +63,8 @@ class WasmHost {
 public:
   // Compiles `wasm` (binary, or WAT text), links WASI and the `env` functions, instantiates, calls `_initialize`
   // if the module has it, and looks every export up once. On failure returns null and says why in `error`.
-  static std::unique_ptr<WasmHost> create(const uint8_t *wasm, size_t len, Output output, std::string &error);
+  static std::unique_ptr<WasmHost> create(const uint8_t *wasm, size_t len, Output output, Budget budget,
+                                          std::string &error);
 
   WasmHost(const WasmHost &) = delete;
   WasmHost &operator=(const WasmHost &) = delete;

@@ -8,9 +8,12 @@
 //! ([`boundary_host::GuestModule`]), so both hosts refuse the same modules with the same errors; the C++ host
 //! still looks up and type-checks every export itself.
 
+use boundary_host::guest::{AbiFunc, export};
 use boundary_host::patterns::{Failure, PatternHost, Verdict};
+use boundary_host::wasmtime::StoreLimitsBuilder;
 use boundary_host::{
-    EngineProfile, Error, GuestModule, GuestOutput, HostCalls, HostOptions, MemoryError, WASM_PAGE, static_offset,
+    EngineProfile, Error, GuestModule, GuestOutput, Grown, HostCalls, HostOptions, MemoryError, MemoryLimitExceeded,
+    TABLE_ELEMENT_BYTES, TrapKind, WASM_PAGE, static_offset,
 };
 use std::ffi::{CStr, c_char, c_int};
 use std::ptr::NonNull;
@@ -42,6 +45,8 @@ unsafe extern "C" {
         wasm: *const u8,
         len: usize,
         output: c_int,
+        memory_bytes: i64,
+        table_elements: i64,
         error: *mut c_char,
         error_len: usize,
     ) -> *mut RawCppHost;
@@ -80,6 +85,73 @@ pub enum CppLoop {
     PointAdd = 4,
 }
 
+/// The C++ host's share of a memory budget of `total` bytes. The C API's store limiter caps each linear memory and
+/// each table on its own, not their sum, so the budget is split ahead: the module's tables (if it has any) get a
+/// sixteenth of it between them, at [`TABLE_ELEMENT_BYTES`] an element as in the Rust host, and its one linear
+/// memory (the ABI check allows one) the rest. Together they can never pass `total`; with GC off there is nothing
+/// else a guest can make the store allocate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CppBudget {
+    pub total: usize,
+    pub memory_bytes: usize,
+    pub table_elements: usize,
+}
+
+impl CppBudget {
+    pub fn split(total: usize, tables: usize) -> Self {
+        if tables == 0 {
+            return CppBudget { total, memory_bytes: total, table_elements: 0 };
+        }
+        let share = total / 16;
+        CppBudget { total, memory_bytes: total - share, table_elements: share / TABLE_ELEMENT_BYTES / tables }
+    }
+
+    /// What a growth the limiter refused (as its message names it) comes to against the whole budget: the rest of
+    /// the store counted at its caps.
+    fn refused(&self, message: &str) -> Option<MemoryLimitExceeded> {
+        let after = |prefix: &str| {
+            let rest = &message[message.find(prefix)? + prefix.len()..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<usize>().ok()
+        };
+        let (grown, size, cap) = if let Some(bytes) = after("forcing trap when growing memory to ") {
+            (Grown::Memory, bytes, self.memory_bytes)
+        } else {
+            let elements = after("forcing trap when growing table to ")?;
+            let bytes = |n: usize| n.saturating_mul(TABLE_ELEMENT_BYTES);
+            (Grown::Table, bytes(elements), bytes(self.table_elements))
+        };
+        let requested = size.saturating_add(self.total.saturating_sub(cap));
+        Some(MemoryLimitExceeded { grown, size, requested, limit: self.total })
+    }
+}
+
+/// Installs the limiter of a store the C++ host has just made (`wasm_host.cc` calls it before it instantiates
+/// anything): the C API's store limiter with `memory_bytes` per linear memory and `table_elements` per table, set
+/// to trap on a growth past them, which the C API cannot ask for (`wasmtime_store_limiter` leaves growth failing
+/// quietly with -1, and a guest would go on as if it had the memory).
+///
+/// # Safety
+///
+/// `store` must point to a live `wasmtime_store_t` that nothing else uses during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn boundary_rust_set_store_budget(
+    store: *mut wasmtime_c_api::wasmtime_store_t,
+    memory_bytes: i64,
+    table_elements: i64,
+) {
+    // SAFETY: the caller's contract: the C++ host passes the store it has just made and owns (`store.capi()`),
+    // alive for the whole call and touched by nothing else meanwhile.
+    let Some(store) = (unsafe { store.as_mut() }) else { return };
+    wasmtime_c_api::wasmtime_store_limiter(store, -1, -1, -1, -1, -1);
+    let caps = StoreLimitsBuilder::new()
+        .memory_size(usize::try_from(memory_bytes).unwrap_or(0))
+        .table_elements(usize::try_from(table_elements).unwrap_or(0))
+        .trap_on_grow_failure(true)
+        .build();
+    wasmtime_c_api::wasmtime_store_context(store).data_mut().store_limits = caps;
+}
+
 /// One instance of a guest in the C++ host. Not `Send`: the C++ host is used from the thread that made it.
 pub struct CppHost {
     raw: NonNull<RawCppHost>,
@@ -87,6 +159,7 @@ pub struct CppHost {
     wasm: Vec<u8>,
     name: String,
     output: GuestOutput,
+    budget: Option<CppBudget>,
     /// The export whose trap discarded the instance, as in [`boundary_host::WasmHost`].
     poisoned: Option<String>,
 }
@@ -149,18 +222,37 @@ fn output_mode(output: GuestOutput) -> c_int {
     }
 }
 
-fn create(name: &str, wasm: &[u8], output: GuestOutput) -> Result<NonNull<RawCppHost>, Error> {
+fn create(
+    name: &str,
+    wasm: &[u8],
+    output: GuestOutput,
+    budget: Option<CppBudget>,
+) -> Result<NonNull<RawCppHost>, Error> {
     let mut error = [0 as c_char; 512];
+    let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let (memory_bytes, table_elements) =
+        budget.map_or((-1, -1), |b| (as_i64(b.memory_bytes), as_i64(b.table_elements)));
     // SAFETY: `wasm` is a live slice of `wasm.len()` bytes and `error` a writable buffer of `error.len()` bytes; the
     // bridge reads and writes only within them and keeps neither.
     let raw = unsafe {
-        boundary_cpp_host_new(wasm.as_ptr(), wasm.len(), output_mode(output), error.as_mut_ptr(), error.len())
+        boundary_cpp_host_new(
+            wasm.as_ptr(),
+            wasm.len(),
+            output_mode(output),
+            memory_bytes,
+            table_elements,
+            error.as_mut_ptr(),
+            error.len(),
+        )
     };
     NonNull::new(raw).ok_or_else(|| {
         // SAFETY: on failure the bridge wrote a NUL-terminated string into `error`, which is zeroed beforehand and
         // one byte longer than the longest message it writes, so a NUL is there either way.
-        let why = unsafe { CStr::from_ptr(error.as_ptr()) }.to_string_lossy();
-        Error::CppHost { message: format!("{name} {}", one_line(&why)) }
+        let why = one_line(&unsafe { CStr::from_ptr(error.as_ptr()) }.to_string_lossy());
+        match budget.and_then(|b| b.refused(&why)) {
+            Some(limit) => Error::OverBudget { module: name.to_string(), limit },
+            None => Error::CppHost { message: format!("{name} {why}") },
+        }
     })
 }
 
@@ -168,10 +260,30 @@ impl CppHost {
     /// Checks `wasm` (binary, or WAT text if `is_text`, as for [`GuestModule::load`]) against the ABI with the
     /// Rust host core, then compiles, links and instantiates it in the C++ host; `name` names it in errors.
     pub fn new(name: &str, wasm: &[u8], is_text: bool, output: GuestOutput) -> Result<Self, Error> {
+        Self::with_budget(name, wasm, is_text, output, None)
+    }
+
+    /// [`CppHost::new`] with a memory budget of `max_memory` bytes for the store (split as [`CppBudget`] says),
+    /// a growth past it trapping as [`boundary_host::TrapKind::MemoryLimit`].
+    pub fn with_budget(
+        name: &str,
+        wasm: &[u8],
+        is_text: bool,
+        output: GuestOutput,
+        max_memory: Option<usize>,
+    ) -> Result<Self, Error> {
         let check = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
-        GuestModule::load(name.to_string(), wasm, is_text, EngineProfile::CraneliftNone, check)?;
-        let raw = create(name, wasm, output)?;
-        Ok(CppHost { raw, wasm: wasm.to_vec(), name: name.to_string(), output, poisoned: None })
+        let checked = GuestModule::load(name.to_string(), wasm, is_text, EngineProfile::CraneliftNone, check)?;
+        let tables = checked.module().imports().filter(|i| i.ty().table().is_some()).count()
+            + checked.module().resources_required().num_tables as usize;
+        let budget = max_memory.map(|total| CppBudget::split(total, tables));
+        let raw = create(name, wasm, output, budget)?;
+        Ok(CppHost { raw, wasm: wasm.to_vec(), name: name.to_string(), output, budget, poisoned: None })
+    }
+
+    /// The error for an export this host does not bind.
+    fn unbound(&self, abi: &AbiFunc) -> Error {
+        Error::MissingExport { module: self.name.clone(), export: abi.name.to_string(), kind: "a function" }
     }
 
     fn last_error(&self) -> String {
@@ -186,7 +298,11 @@ impl CppHost {
             return Ok(());
         }
         self.poisoned = Some(export.to_string());
-        Err(Error::CppHost { message: self.last_error() })
+        let message = self.last_error();
+        match self.budget.and_then(|b| b.refused(&message)) {
+            Some(limit) => Err(Error::Trap { export: export.to_string(), trap: TrapKind::MemoryLimit(limit) }),
+            None => Err(Error::CppHost { message }),
+        }
     }
 
     fn usable(&self) -> Result<(), Error> {
@@ -347,12 +463,29 @@ impl PatternHost for CppHost {
     }
 
     fn reset(&mut self) -> Result<(), Error> {
-        let fresh = create(&self.name, &self.wasm, self.output)?;
+        let fresh = create(&self.name, &self.wasm, self.output, self.budget)?;
         // SAFETY: the old `raw` came from `boundary_cpp_host_new` and is replaced right after, never used again.
         unsafe { boundary_cpp_host_free(self.raw.as_ptr()) };
         self.raw = fresh;
         self.poisoned = None;
         Ok(())
+    }
+
+    /// The C++ host binds the article's exports and `read_plugin_shared_value`, none of the bench exports.
+    fn binds(&self, _export: &AbiFunc) -> bool {
+        false
+    }
+
+    fn nop(&mut self) -> Result<(), Error> {
+        Err(self.unbound(&export::NOP))
+    }
+
+    fn point_add_batch(&mut self, _out: u32, _a: u32, _b: u32, _count: u32) -> Result<(), Error> {
+        Err(self.unbound(&export::POINT_ADD_BATCH))
+    }
+
+    fn call_host_n(&mut self, _count: u32) -> Result<(), Error> {
+        Err(self.unbound(&export::CALL_HOST_N))
     }
 
     fn within_deadline(

@@ -11,15 +11,15 @@
 
 pub mod patterns;
 
-use crate::deadline::with_epoch_timer;
-use crate::error::{Error, one_line};
+use crate::deadline::{self, EpochTicker};
+use crate::error::{Crossing, Error, escape_controls, one_line};
 use crate::guest::{self, Point};
 use crate::instance::guarded;
 use crate::module::{WasmKind, new_store, started, wasm_header};
 use crate::profile::EngineProfile;
 use crate::state::{self, HostFuncStyle, HostOptions, HostState};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Func, HasSelf, Instance, InstancePre, Linker, Val};
 use wasmtime::{Engine, Store};
 
@@ -116,7 +116,8 @@ impl GuestComponent {
         let bytes = std::fs::read(path).map_err(|source| Error::ReadModule { path: path.to_path_buf(), source })?;
         let is_text = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wat"));
         let engine = profile.engine()?;
-        Self::load_with_engine(path.display().to_string(), &bytes, is_text, profile, &engine, options)
+        let name = escape_controls(&path.display().to_string()).into_owned();
+        Self::load_with_engine(name, &bytes, is_text, profile, &engine, options)
     }
 
     /// Loads a binary component with an engine made from `profile`; `name` names it in errors.
@@ -206,7 +207,14 @@ impl GuestComponent {
 
     /// A new instance in a new store, with the host state at its initial values.
     pub fn instantiate(&self) -> Result<ComponentHost, Error> {
+        self.instantiate_until(None)
+    }
+
+    /// [`GuestComponent::instantiate`] with the store's deadline (`epoch` profile only) already set to `deadline`:
+    /// how a reset keeps a pending deadline.
+    fn instantiate_until(&self, deadline: Option<Instant>) -> Result<ComponentHost, Error> {
         let mut store = new_store(&self.engine, self.profile, &self.options)?;
+        store.data_mut().deadline = deadline;
         let (instance, bindings) = self.instantiate_in(&mut store)?;
         Ok(ComponentHost { guest: self.clone(), store, instance, bindings, poisoned: None })
     }
@@ -217,11 +225,11 @@ impl GuestComponent {
         if self.profile != EngineProfile::Epoch {
             return Err(Error::NoDeadline { profile: self.profile.name() });
         }
-        let mut store = new_store(&self.engine, self.profile, &self.options)?;
-        store.set_epoch_deadline(1);
-        let (instance, bindings) = with_epoch_timer(&self.engine, timeout, || self.instantiate_in(&mut store))?;
-        self.profile.prepare_store(&mut store, self.options.fuel)?;
-        Ok(ComponentHost { guest: self.clone(), store, instance, bindings, poisoned: None })
+        let deadline = deadline::instant_after(timeout);
+        let _ticker = deadline.map(|at| EpochTicker::start(&self.engine, at));
+        let mut host = self.instantiate_until(deadline)?;
+        host.state_mut().deadline = None;
+        Ok(host)
     }
 
     fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<(Instance, bindings::Guest), Error> {
@@ -271,14 +279,15 @@ impl std::fmt::Debug for ComponentHost {
 macro_rules! call {
     ($self:ident, $export:expr, |$bindings:ident, $store:ident| $call:expr) => {{
         let $bindings = &$self.bindings;
-        guarded(&mut $self.store, &mut $self.poisoned, $export, |$store| $call)
+        guarded(&mut $self.store, &mut $self.poisoned, $export, Crossing::Lifted, |$store| $call)
     }};
 }
 
 impl ComponentHost {
     /// Discards this store and instance and makes fresh ones: guest and host state start over.
+    /// A pending deadline ([`ComponentHost::with_deadline`]) carries over to the new instance.
     pub fn reset(&mut self) -> Result<(), Error> {
-        *self = self.guest.instantiate()?;
+        *self = self.guest.instantiate_until(self.store.data().deadline)?;
         Ok(())
     }
 
@@ -381,18 +390,17 @@ impl ComponentHost {
     /// Calls `func` through the untyped path with caller-owned `Val` buffers.
     #[inline]
     pub fn call_func(&mut self, func: &Func, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
-        guarded(&mut self.store, &mut self.poisoned, "(untyped call)", |store| func.call(store, params, results))
+        let crossing = Crossing::Checked;
+        guarded(&mut self.store, &mut self.poisoned, "(untyped call)", crossing, |store| func.call(store, params, results))
     }
 
-    /// Runs `run` with a deadline, as [`crate::WasmHost::with_deadline`] does (needs the `epoch` profile).
+    /// Runs `run` with a deadline, as [`crate::WasmHost::with_deadline`] does (needs the `epoch` profile; a reset
+    /// inside keeps it, a nested one keeps the nearer).
     pub fn with_deadline<R>(&mut self, timeout: Duration, run: impl FnOnce(&mut Self) -> R) -> Result<R, Error> {
         if self.guest.profile != EngineProfile::Epoch {
             return Err(Error::NoDeadline { profile: self.guest.profile.name() });
         }
-        self.store.set_epoch_deadline(1);
         let engine = self.guest.engine.clone();
-        let result = with_epoch_timer(&engine, timeout, || run(self));
-        self.guest.profile.prepare_store(&mut self.store, self.guest.options.fuel)?;
-        Ok(result)
+        Ok(deadline::within(self, &engine, timeout, |host| &mut host.store.data_mut().deadline, run))
     }
 }

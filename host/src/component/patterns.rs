@@ -4,11 +4,12 @@
 //! record, lowered and lifted by the canonical ABI) and pattern 4 reads and writes the guest's static through the
 //! guest's own reader and setter; pattern 5 asks the guest what it sees, as with the core module.
 
-use super::ComponentHost;
+use super::{ComponentHost, WitPoint, export};
 use crate::error::Error;
 use crate::guest::{self, Point, add_points};
 use crate::patterns::{
-    self, Failure, GuestCalls, Log, Outcome, PLUGIN_VALUE_WRITTEN, TITLE_1, TITLE_2, TITLE_5, Verdict, check,
+    self, CheckOutcome, Failure, GuestCalls, Log, Outcome, PLUGIN_VALUE_WRITTEN, TITLE_1, TITLE_2,
+    TITLE_5, TITLE_BATCH, TITLE_CALL_HOST_N, TITLE_NOP, Verdict, check, check_batch, check_sums,
 };
 use crate::state::HostCalls;
 use std::time::Duration;
@@ -23,6 +24,12 @@ impl GuestCalls for ComponentHost {
     fn host_state(&self) -> (i32, Option<i32>, HostCalls) {
         let state = self.state();
         (state.shared_value, state.last_logged, state.calls)
+    }
+    fn nop(&mut self) -> Result<(), Error> {
+        ComponentHost::nop(self)
+    }
+    fn call_host_n(&mut self, count: u32) -> Result<(), Error> {
+        ComponentHost::call_host_n(self, count)
     }
     fn restart_host_state(&mut self, shared_value: i32) {
         let state = self.state_mut();
@@ -116,5 +123,51 @@ fn guest_sees_host_write(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<
     check(log, "simple-add(1, 1)", 2, host.simple_add(1, 1)?)?;
     log(format_args!("asking the guest what it sees with read-plugin-shared-value()"));
     check(log, "PLUGIN_SHARED_VALUE as the guest sees it", PLUGIN_VALUE_WRITTEN, host.read_plugin_shared_value()?)?;
+    Ok(Verdict::Passed)
+}
+
+/// The exports the five patterns do not call, checked after them as the core module's optional exports are
+/// ([`crate::patterns::EXPORT_CHECKS`]); a component has all of them (its world requires them). The batch check
+/// lowers two lists into the guest and lifts one back, so the guest's `cabi_realloc` and post-return run too.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportCheck {
+    pub export: &'static str,
+    pub title: &'static str,
+    run: fn(&mut ComponentHost, &mut Log<'_>) -> Result<Verdict, Failure>,
+}
+
+pub const EXPORT_CHECKS: [ExportCheck; 3] = [
+    ExportCheck { export: export::NOP, title: TITLE_NOP, run: patterns::nop_does_nothing::<ComponentHost> },
+    ExportCheck { export: export::POINT_ADD_BATCH, title: TITLE_BATCH, run: batch_matches_model },
+    ExportCheck { export: export::CALL_HOST_N, title: TITLE_CALL_HOST_N, run: patterns::calls_host_n_times::<ComponentHost> },
+];
+
+/// Runs one export check on `host`, under `deadline` if one is given.
+pub fn run_check(
+    host: &mut ComponentHost,
+    check: &ExportCheck,
+    log: &mut Log<'_>,
+    deadline: Option<Duration>,
+) -> CheckOutcome {
+    log(format_args!("checking `{}`: it {}", check.export, check.title));
+    let result = match deadline {
+        Some(timeout) => host.with_deadline(timeout, |host| (check.run)(host, log)).unwrap_or_else(|e| Err(e.into())),
+        None => (check.run)(host, log),
+    };
+    CheckOutcome { export: check.export, title: check.title, result: Some(result) }
+}
+
+fn batch_matches_model(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    let (a, b) = check_batch();
+    let wit = |points: &[Point]| points.iter().map(|&p| WitPoint::from(p)).collect::<Vec<_>>();
+    let (wa, wb) = (wit(&a), wit(&b));
+    log(format_args!("calling point-add-batch with two lists of {} Points", a.len()));
+    let sums: Vec<Point> = host.point_add_batch(&wa, &wb)?.into_iter().map(Point::from).collect();
+    check_sums(log, &a, &b, &sums)?;
+    // Lists of different lengths: the shorter one decides.
+    let short = 3;
+    log(format_args!("calling point-add-batch with lists of {short} and {} Points", b.len()));
+    let sums: Vec<Point> = host.point_add_batch(&wa[..short], &wb)?.into_iter().map(Point::from).collect();
+    check_sums(log, &a[..short], &b, &sums)?;
     Ok(Verdict::Passed)
 }
