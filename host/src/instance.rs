@@ -385,7 +385,9 @@ impl WasmHost {
     #[inline]
     pub fn call_func(&mut self, func: &Func, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
         let crossing = Crossing::Checked;
-        guarded(&mut self.store, &mut self.poisoned, "(untyped call)", crossing, |store| func.call(store, params, results))
+        guarded(&mut self.store, &mut self.poisoned, "(untyped call)", crossing, |store| {
+            func.call(store, params, results)
+        })
     }
 
     /// Looks `name` up and calls it through the untyped path: for exports outside the ABI, where a lookup per

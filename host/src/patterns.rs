@@ -45,9 +45,10 @@ pub trait PatternHost {
     fn discarded_by(&self) -> Option<&str>;
     /// A fresh instance in a fresh store.
     fn reset(&mut self) -> Result<(), Error>;
-    /// Whether this host binds `export`, one of the ABI's optional exports, for the module it drives: the module
-    /// exports it and the host has a call for it. What a host binds, the main job checks ([`EXPORT_CHECKS`]).
-    fn binds(&self, export: &AbiFunc) -> bool;
+    /// Whether this host binds `export`, one of the ABI's optional exports, for the module it drives (the module
+    /// exports it and the host has a call for it), or why not. What a host binds, the main job checks
+    /// ([`EXPORT_CHECKS`]).
+    fn binds(&self, export: &AbiFunc) -> Result<(), &'static str>;
     /// The optional exports' calls; a host that does not bind one returns [`Error::MissingExport`].
     fn nop(&mut self) -> Result<(), Error>;
     fn point_add_batch(&mut self, out: u32, a: u32, b: u32, count: u32) -> Result<(), Error>;
@@ -113,8 +114,8 @@ impl PatternHost for WasmHost {
     fn reset(&mut self) -> Result<(), Error> {
         WasmHost::reset(self)
     }
-    fn binds(&self, export: &AbiFunc) -> bool {
-        self.guest().exports_optional(export)
+    fn binds(&self, export: &AbiFunc) -> Result<(), &'static str> {
+        if self.guest().exports_optional(export) { Ok(()) } else { Err("not exported") }
     }
     fn nop(&mut self) -> Result<(), Error> {
         WasmHost::nop(self)
@@ -442,7 +443,11 @@ pub struct ExportCheck {
 pub const EXPORT_CHECKS: [ExportCheck; 3] = [
     ExportCheck { export: &export::NOP, title: TITLE_NOP, run: |host, log| nop_does_nothing(host, log) },
     ExportCheck { export: &export::POINT_ADD_BATCH, title: TITLE_BATCH, run: batch_matches_model },
-    ExportCheck { export: &export::CALL_HOST_N, title: TITLE_CALL_HOST_N, run: |host, log| calls_host_n_times(host, log) },
+    ExportCheck {
+        export: &export::CALL_HOST_N,
+        title: TITLE_CALL_HOST_N,
+        run: |host, log| calls_host_n_times(host, log),
+    },
 ];
 
 pub(crate) const TITLE_NOP: &str = "returns and calls no host function";
@@ -453,12 +458,13 @@ pub(crate) const TITLE_CALL_HOST_N: &str = "calls the host exactly n times";
 pub const CHECK_BATCH_LEN: usize = 1000;
 pub const CHECK_HOST_CALLS: u32 = 1000;
 
-/// The outcome of one export check: `None` when the host does not bind the export (the module lacks it).
+/// The outcome of one export check: `Err` with the reason when the host does not bind the export (the module
+/// lacks it, or the host has no call for it), and nothing was run.
 #[derive(Debug)]
 pub struct CheckOutcome {
     pub export: &'static str,
     pub title: &'static str,
-    pub result: Option<Result<Verdict, Failure>>,
+    pub result: Result<Result<Verdict, Failure>, &'static str>,
 }
 
 /// Runs one export check on `host`, under `deadline` if one is given, if the host binds the export.
@@ -469,15 +475,15 @@ pub fn run_check(
     deadline: Option<Duration>,
 ) -> CheckOutcome {
     let (export, title) = (check.export.name, check.title);
-    if !host.binds(check.export) {
-        return CheckOutcome { export, title, result: None };
+    if let Err(why) = host.binds(check.export) {
+        return CheckOutcome { export, title, result: Err(why) };
     }
     log(format_args!("checking `{export}`: it {title}"));
     let result = match deadline {
         Some(timeout) => host.within_deadline(timeout, &mut |host| (check.run)(host, log)),
         None => (check.run)(host, log),
     };
-    CheckOutcome { export, title, result: Some(result) }
+    CheckOutcome { export, title, result: Ok(result) }
 }
 
 /// The two input batches of the batch check: every Point different, with fields at and near both ends of `i32`
@@ -489,9 +495,8 @@ pub fn check_batch() -> (Vec<Point>, Vec<Point>) {
         x.wrapping_mul(0x85eb_ca6b) as i32
     };
     let edges = [i32::MAX, i32::MIN, -1, 0, 1];
-    let a = (0..CHECK_BATCH_LEN)
-        .map(|i| Point::new(edges.get(i).copied().unwrap_or_else(|| at(i, 1)), at(i, 2)))
-        .collect();
+    let a =
+        (0..CHECK_BATCH_LEN).map(|i| Point::new(edges.get(i).copied().unwrap_or_else(|| at(i, 1)), at(i, 2))).collect();
     let b = (0..CHECK_BATCH_LEN)
         .map(|i| Point::new(edges.get(i).map_or_else(|| at(i, 3), |_| i32::MAX), at(i, 4)))
         .collect();
@@ -547,10 +552,7 @@ fn out_of_range(at: usize) -> MemoryError {
     MemoryError { offset: at, len: 0, memory_size: u32::MAX as usize }
 }
 
-pub(crate) fn calls_host_n_times<H: GuestCalls + ?Sized>(
-    host: &mut H,
-    log: &mut Log<'_>,
-) -> Result<Verdict, Failure> {
+pub(crate) fn calls_host_n_times<H: GuestCalls + ?Sized>(host: &mut H, log: &mut Log<'_>) -> Result<Verdict, Failure> {
     host.restart_host_state(guest::HOST_SHARED_VALUE_INITIAL);
     host.call_host_n(CHECK_HOST_CALLS)?;
     let (_, logged, calls) = host.host_state();

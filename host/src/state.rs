@@ -108,8 +108,9 @@ pub const TABLE_ELEMENT_BYTES: usize = 16;
 
 impl MemoryLimit {
     /// Admits a memory or table of `kind` growing from `current` to `desired` bytes, if the store's total stays
-    /// within the budget.
-    fn admit(&mut self, kind: Grown, current: usize, desired: usize) -> wasmtime::Result<bool> {
+    /// within the budget; a growth that would not pass the budget but that the memory or table cannot take anyway
+    /// (`fits` false: past its own maximum) fails without being counted.
+    fn admit(&mut self, kind: Grown, current: usize, desired: usize, fits: bool) -> wasmtime::Result<bool> {
         let total = self.used.saturating_sub(current).saturating_add(desired);
         match self.max_bytes {
             Some(limit) if total > limit => {
@@ -117,6 +118,7 @@ impl MemoryLimit {
                 self.refused = Some(refused);
                 if self.trap_on_failure { Err(refused.into()) } else { Ok(false) }
             }
+            _ if !fits => Ok(false),
             _ => {
                 self.used = total;
                 Ok(true)
@@ -127,16 +129,16 @@ impl MemoryLimit {
 
 impl ResourceLimiter for MemoryLimit {
     fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        self.admit(Grown::Memory, current, desired)
+        // wasmtime has already refused a growth past the memory's own maximum by now.
+        self.admit(Grown::Memory, current, desired, true)
     }
 
+    /// A table's growth is weighed against the budget before its own maximum (which, under the pooling allocator,
+    /// is the pool's slot), so that a guest asking for more than the budget is stopped as such everywhere.
     fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if maximum.is_some_and(|max| desired > max) {
-            // Past the table's own maximum: wasmtime refuses it anyway; nothing to charge.
-            return Ok(false);
-        }
         let bytes = |elements: usize| elements.saturating_mul(TABLE_ELEMENT_BYTES);
-        self.admit(Grown::Table, bytes(current), bytes(desired))
+        let fits = maximum.is_none_or(|max| desired <= max);
+        self.admit(Grown::Table, bytes(current), bytes(desired), fits)
     }
 }
 

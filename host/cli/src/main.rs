@@ -283,7 +283,7 @@ fn run(args: &Args) -> ExitCode {
     for index in 0..EXPORT_CHECKS.len() {
         let what = format!("the check of `{}`", host.check_export(index));
         let check = deadlines.guest_step(&what, || host.run_check(index, &mut log, deadlines.interrupt));
-        if let Some(Err(Failure::Host(e))) = &check.result {
+        if let Ok(Err(Failure::Host(e))) = &check.result {
             report_failures(&outcomes);
             eprintln!("error: {what}: {}", error_text(e, args));
             return ExitCode::from(EXIT_MISBEHAVED);
@@ -328,19 +328,23 @@ fn summarise(outcomes: &[Outcome], checks: &[CheckOutcome], say: &dyn Fn(std::fm
     for outcome in outcomes {
         report(outcome, say);
     }
-    let mut unbound = Vec::new();
+    // The exports not checked, grouped by why.
+    let mut unbound: Vec<(&str, Vec<String>)> = Vec::new();
     for check in checks {
         match &check.result {
-            None => unbound.push(format!("`{}`", check.export)),
-            Some(Ok(_)) => say(format_args!("export `{}` checked: it {}", check.export, check.title)),
-            Some(Err(e)) => println!("[host] export `{}` FAILED: it {}: {e}", check.export, check.title),
+            Err(why) => match unbound.iter_mut().find(|(w, _)| w == why) {
+                Some((_, names)) => names.push(format!("`{}`", check.export)),
+                None => unbound.push((why, vec![format!("`{}`", check.export)])),
+            },
+            Ok(Ok(_)) => say(format_args!("export `{}` checked: it {}", check.export, check.title)),
+            Ok(Err(e)) => println!("[host] export `{}` FAILED: it {}: {e}", check.export, check.title),
         }
     }
     let passed = outcomes.iter().filter(|o| o.passed()).count();
     let unverified = outcomes.iter().filter(|o| matches!(o.result, Ok(Verdict::Unverified(_)))).count();
     let failed = outcomes.len() - passed - unverified;
-    let checks_failed = checks.iter().filter(|c| matches!(c.result, Some(Err(_)))).count();
-    let checked = checks.iter().filter(|c| c.result.is_some()).count();
+    let checks_failed = checks.iter().filter(|c| matches!(c.result, Ok(Err(_)))).count();
+    let checked = checks.iter().filter(|c| c.result.is_ok()).count();
     let mut summary = format!("{passed} passed, {failed} failed");
     if unverified > 0 {
         summary.push_str(&format!(", {unverified} unverified"));
@@ -351,7 +355,8 @@ fn summarise(outcomes: &[Outcome], checks: &[CheckOutcome], say: &dyn Fn(std::fm
         summary.push_str(&format!(", {checks_failed} of them failed"));
     }
     if !unbound.is_empty() {
-        summary.push_str(&format!(" ({} not bound)", unbound.join(", ")));
+        let groups: Vec<String> = unbound.iter().map(|(why, names)| format!("{} {why}", names.join(", "))).collect();
+        summary.push_str(&format!(" ({})", groups.join("; ")));
     }
     println!("{summary}");
     match (failed + checks_failed, unverified) {

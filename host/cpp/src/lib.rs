@@ -12,7 +12,7 @@ use boundary_host::guest::{AbiFunc, export};
 use boundary_host::patterns::{Failure, PatternHost, Verdict};
 use boundary_host::wasmtime::StoreLimitsBuilder;
 use boundary_host::{
-    EngineProfile, Error, GuestModule, GuestOutput, Grown, HostCalls, HostOptions, MemoryError, MemoryLimitExceeded,
+    EngineProfile, Error, Grown, GuestModule, GuestOutput, HostCalls, HostOptions, MemoryError, MemoryLimitExceeded,
     TABLE_ELEMENT_BYTES, TrapKind, WASM_PAGE, static_offset,
 };
 use std::ffi::{CStr, c_char, c_int};
@@ -472,8 +472,8 @@ impl PatternHost for CppHost {
     }
 
     /// The C++ host binds the article's exports and `read_plugin_shared_value`, none of the bench exports.
-    fn binds(&self, _export: &AbiFunc) -> bool {
-        false
+    fn binds(&self, _export: &AbiFunc) -> Result<(), &'static str> {
+        Err("not bound by the C++ host")
     }
 
     fn nop(&mut self) -> Result<(), Error> {

@@ -391,7 +391,9 @@ impl ComponentHost {
     #[inline]
     pub fn call_func(&mut self, func: &Func, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
         let crossing = Crossing::Checked;
-        guarded(&mut self.store, &mut self.poisoned, "(untyped call)", crossing, |store| func.call(store, params, results))
+        guarded(&mut self.store, &mut self.poisoned, "(untyped call)", crossing, |store| {
+            func.call(store, params, results)
+        })
     }
 
     /// Runs `run` with a deadline, as [`crate::WasmHost::with_deadline`] does (needs the `epoch` profile; a reset

@@ -8,8 +8,8 @@ use super::{ComponentHost, WitPoint, export};
 use crate::error::Error;
 use crate::guest::{self, Point, add_points};
 use crate::patterns::{
-    self, CheckOutcome, Failure, GuestCalls, Log, Outcome, PLUGIN_VALUE_WRITTEN, TITLE_1, TITLE_2,
-    TITLE_5, TITLE_BATCH, TITLE_CALL_HOST_N, TITLE_NOP, Verdict, check, check_batch, check_sums,
+    self, CheckOutcome, Failure, GuestCalls, Log, Outcome, PLUGIN_VALUE_WRITTEN, TITLE_1, TITLE_2, TITLE_5,
+    TITLE_BATCH, TITLE_CALL_HOST_N, TITLE_NOP, Verdict, check, check_batch, check_sums,
 };
 use crate::state::HostCalls;
 use std::time::Duration;
@@ -139,7 +139,11 @@ pub struct ExportCheck {
 pub const EXPORT_CHECKS: [ExportCheck; 3] = [
     ExportCheck { export: export::NOP, title: TITLE_NOP, run: patterns::nop_does_nothing::<ComponentHost> },
     ExportCheck { export: export::POINT_ADD_BATCH, title: TITLE_BATCH, run: batch_matches_model },
-    ExportCheck { export: export::CALL_HOST_N, title: TITLE_CALL_HOST_N, run: patterns::calls_host_n_times::<ComponentHost> },
+    ExportCheck {
+        export: export::CALL_HOST_N,
+        title: TITLE_CALL_HOST_N,
+        run: patterns::calls_host_n_times::<ComponentHost>,
+    },
 ];
 
 /// Runs one export check on `host`, under `deadline` if one is given.
@@ -154,7 +158,7 @@ pub fn run_check(
         Some(timeout) => host.with_deadline(timeout, |host| (check.run)(host, log)).unwrap_or_else(|e| Err(e.into())),
         None => (check.run)(host, log),
     };
-    CheckOutcome { export: check.export, title: check.title, result: Some(result) }
+    CheckOutcome { export: check.export, title: check.title, result: Ok(result) }
 }
 
 fn batch_matches_model(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {

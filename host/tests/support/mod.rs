@@ -123,3 +123,134 @@ pub fn world_component_wat(body: &str, missing: &[&str]) -> String {
           {lifted})"
     )
 }
+
+/// The parts of [`world_component`] a test may replace, each a piece of core WAT; `None` keeps the correct one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ComponentParts<'a> {
+    /// The body of `cabi_realloc` `(param $old i32) (param $old_size i32) (param $align i32) (param $size i32)
+    /// (result i32)`; the correct one bump-allocates from `$heap`, growing memory as needed.
+    pub realloc: Option<&'a str>,
+    /// The body of `point-add-batch`'s post-return function `(param $ret i32)`; the correct one frees everything.
+    pub post_return: Option<&'a str>,
+    /// What `point-add-batch` leaves on the stack after its loop: the return area's address. The correct one stores
+    /// `$out` and `$n` at 32 and returns 32.
+    pub batch_result: Option<&'a str>,
+    /// An `i32` expression added to each sum's `x` (the correct one adds `(i32.const 0)`).
+    pub batch_x_extra: Option<&'a str>,
+    /// More core WAT at the component's top level (for example more core modules and instances).
+    pub extra: Option<&'a str>,
+}
+
+/// A hand-written component of the guest's WIT world (`guest/wit/boundary.wit`) that implements every function
+/// correctly, in plain core WAT: it calls the `host` interface, keeps its shared value in a global, passes Points
+/// through return areas and lists through a bump allocator. The five patterns and the export checks pass on it;
+/// replacing one of its [`ComponentParts`] makes a hostile component of one kind.
+pub fn world_component(parts: &ComponentParts<'_>) -> String {
+    const REALLOC: &str = "(local $p i32)
+        (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
+                               (i32.sub (i32.const 0) (local.get $align))))
+        (global.set $heap (i32.add (local.get $p) (local.get $size)))
+        (block $done
+          (loop $grow
+            (br_if $done (i32.le_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536))))
+            (if (i32.eq (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable))
+            (br $grow)))
+        (local.get $p)";
+    const POST_RETURN: &str = "(global.set $heap (i32.const 1024))";
+    const BATCH_RESULT: &str = "(i32.store (i32.const 32) (local.get $out))
+        (i32.store (i32.const 36) (local.get $n))
+        (i32.const 32)";
+    let realloc = parts.realloc.unwrap_or(REALLOC);
+    let post_return = parts.post_return.unwrap_or(POST_RETURN);
+    let batch_result = parts.batch_result.unwrap_or(BATCH_RESULT);
+    let x_extra = parts.batch_x_extra.unwrap_or("(i32.const 0)");
+    let extra = parts.extra.unwrap_or("");
+    format!(
+        r#"(component
+  (import "boundary:guest/host@0.1.0" (instance $host
+    (export "log-value" (func (param "value" s32)))
+    (export "get-shared-value" (func (result s32)))
+    (export "set-shared-value" (func (param "value" s32)))))
+  (alias export $host "log-value" (func $log-value))
+  (alias export $host "get-shared-value" (func $get-shared-value))
+  (alias export $host "set-shared-value" (func $set-shared-value))
+  (core func $log (canon lower (func $log-value)))
+  (core func $get (canon lower (func $get-shared-value)))
+  (core func $set (canon lower (func $set-shared-value)))
+  (core instance $host-core (export "log" (func $log)) (export "get" (func $get)) (export "set" (func $set)))
+  (core module $m
+    (import "host" "log" (func $log (param i32)))
+    (import "host" "get" (func $get (result i32)))
+    (import "host" "set" (func $set (param i32)))
+    (memory (export "mem") 1)
+    (global $heap (mut i32) (i32.const 1024))
+    (global $shared (mut i32) (i32.const 100))
+    (func $realloc (export "realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32)
+      (result i32)
+      {realloc})
+    (func (export "post-batch") (param $ret i32) {post_return})
+    (func (export "just-add") (param i64 i64) (result i64) (i64.add (local.get 0) (local.get 1)))
+    (func (export "simple-add") (param i64 i64) (result i64) (i64.add (local.get 0) (local.get 1)))
+    (func (export "trigger-host-calls") (param $v i32)
+      (call $log (i32.mul (local.get $v) (i32.const 2)))
+      (call $set (i32.add (i32.add (call $get) (local.get $v)) (i32.const 5))))
+    (func (export "point-add") (param i32 i32 i32 i32) (result i32)
+      (i32.store (i32.const 16) (i32.add (local.get 0) (local.get 2)))
+      (i32.store (i32.const 20) (i32.add (local.get 1) (local.get 3)))
+      (i32.const 16))
+    (func (export "point-add-batch") (param $ap i32) (param $al i32) (param $bp i32) (param $bl i32) (result i32)
+      (local $n i32) (local $out i32) (local $i i32) (local $at i32)
+      (local.set $n (select (local.get $al) (local.get $bl) (i32.lt_u (local.get $al) (local.get $bl))))
+      (local.set $out (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.mul (local.get $n) (i32.const 8))))
+      (block $done
+        (loop $each
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (local.set $at (i32.mul (local.get $i) (i32.const 8)))
+          (i32.store (i32.add (local.get $out) (local.get $at))
+            (i32.add (i32.add (i32.load (i32.add (local.get $ap) (local.get $at)))
+                              (i32.load (i32.add (local.get $bp) (local.get $at))))
+                     {x_extra}))
+          (i32.store offset=4 (i32.add (local.get $out) (local.get $at))
+            (i32.add (i32.load offset=4 (i32.add (local.get $ap) (local.get $at)))
+                     (i32.load offset=4 (i32.add (local.get $bp) (local.get $at)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $each)))
+      {batch_result})
+    (func (export "read-plugin-shared-value") (result i32) (global.get $shared))
+    (func (export "set-plugin-shared-value") (param i32) (global.set $shared (local.get 0)))
+    (func (export "nop"))
+    (func (export "call-host-n") (param $n i32) (local $i i32)
+      (block $done
+        (loop $each
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (call $log (local.get $i))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $each)))))
+  (core instance $i (instantiate $m (with "host" (instance $host-core))))
+  {extra}
+  (type $point' (record (field "x" s32) (field "y" s32)))
+  (export $point "point" (type $point'))
+  (type $points (list $point))
+  (func $just-add (param "left" u64) (param "right" u64) (result u64) (canon lift (core func $i "just-add")))
+  (export "just-add" (func $just-add))
+  (func $simple-add (param "left" u64) (param "right" u64) (result u64) (canon lift (core func $i "simple-add")))
+  (export "simple-add" (func $simple-add))
+  (func $trigger (param "input" s32) (canon lift (core func $i "trigger-host-calls")))
+  (export "trigger-host-calls" (func $trigger))
+  (func $point-add (param "a" $point) (param "b" $point) (result $point)
+    (canon lift (core func $i "point-add") (memory (core memory $i "mem"))))
+  (export "point-add" (func $point-add))
+  (func $point-add-batch (param "a" $points) (param "b" $points) (result $points)
+    (canon lift (core func $i "point-add-batch") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))
+      (post-return (core func $i "post-batch"))))
+  (export "point-add-batch" (func $point-add-batch))
+  (func $read (result s32) (canon lift (core func $i "read-plugin-shared-value")))
+  (export "read-plugin-shared-value" (func $read))
+  (func $set-value (param "value" s32) (canon lift (core func $i "set-plugin-shared-value")))
+  (export "set-plugin-shared-value" (func $set-value))
+  (func $nop (canon lift (core func $i "nop")))
+  (export "nop" (func $nop))
+  (func $call-host-n (param "count" u32) (canon lift (core func $i "call-host-n")))
+  (export "call-host-n" (func $call-host-n)))"#
+    )
+}

@@ -19,15 +19,27 @@ fn assert_bad_input(out: &Output, needle: &str) {
     }
 }
 
+/// The summary line of a run of the built-in guest (every optional export checked), of a module without the
+/// optional exports (the ABI fixture, the article's guest), and of the C++ host (which binds none of them).
+const ALL_CHECKED: &str = "5 passed, 0 failed; 3 more exports checked";
+const NONE_EXPORTED: &str =
+    "5 passed, 0 failed; 0 more exports checked (`nop`, `point_add_batch`, `call_host_n` not exported)";
+#[cfg(feature = "cpp")]
+const CPP_UNBOUND: &str =
+    "5 passed, 0 failed; 0 more exports checked (`nop`, `point_add_batch`, `call_host_n` not bound by the C++ host)";
+
 #[test]
 fn the_default_run_passes_five_patterns_and_tells_host_from_guest() {
     let out = boundary(&[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert_eq!(stdout.lines().last(), Some("5 passed, 0 failed"));
+    assert_eq!(stdout.lines().last(), Some(ALL_CHECKED));
     assert!(stdout.lines().any(|l| l.starts_with("[guest] ")));
     assert!(stdout.lines().any(|l| l.starts_with("[host] ")));
-    assert!(stdout.lines().all(|l| l.starts_with("[guest] ") || l.starts_with("[host] ") || l == "5 passed, 0 failed"));
+    assert!(stdout.lines().all(|l| l.starts_with("[guest] ") || l.starts_with("[host] ") || l == ALL_CHECKED));
+    for export in ["nop", "point_add_batch", "call_host_n"] {
+        assert!(stdout.contains(&format!("[host] export `{export}` checked")), "{stdout}");
+    }
 }
 
 #[cfg(feature = "cpp")]
@@ -36,19 +48,19 @@ fn the_cpp_host_passes_the_five_patterns() {
     let out = boundary(&["--host", "cpp"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout.lines().last(), Some("5 passed, 0 failed"));
+    assert_eq!(stdout.lines().last(), Some(CPP_UNBOUND));
     assert!(stdout.contains("in the C++ host"), "{stdout}");
     assert!(stdout.lines().any(|l| l.starts_with("[guest] ")), "{stdout}");
     let path = fixture("abi-cpp.wat", ABI_WAT.as_bytes());
     let out = boundary(&["--host", "cpp", "--quiet", "--wasm", path.to_str().unwrap()]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "5 passed, 0 failed\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{CPP_UNBOUND}\n"));
 }
 
 #[test]
 fn quiet_prints_only_the_summary() {
     let out = boundary(&["--quiet", "--profile", "winch"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "5 passed, 0 failed\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{ALL_CHECKED}\n"));
 }
 
 #[test]
@@ -65,7 +77,13 @@ fn a_failing_pattern_exits_1_with_the_count() {
     let out = boundary(&["--quiet", "--wasm", path.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("pattern 1 FAILED") && stdout.ends_with("4 passed, 1 failed\n"), "{stdout}");
+    assert!(
+        stdout.contains("pattern 1 FAILED")
+            && stdout.ends_with(
+                "4 passed, 1 failed; 0 more exports checked (`nop`, `point_add_batch`, `call_host_n` not exported)\n"
+            ),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -142,15 +160,15 @@ fn the_article_guest_passes_all_five() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("[WASM Core] Current plugin's internal shared value: 777"), "{stdout}");
     assert!(stdout.contains("the guest printed 777, and 424242 after the host wrote that instead"), "{stdout}");
-    assert!(stdout.ends_with("5 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with(&format!("{NONE_EXPORTED}\n")), "{stdout}");
     let quiet = boundary(&["--quiet", "--wasm", path.to_str().unwrap()]);
-    assert_eq!(String::from_utf8_lossy(&quiet.stdout), "5 passed, 0 failed\n");
+    assert_eq!(String::from_utf8_lossy(&quiet.stdout), format!("{NONE_EXPORTED}\n"));
     #[cfg(feature = "cpp")]
     for args in [&["--host", "cpp"][..], &["--host", "cpp", "--quiet"]] {
         let out = boundary(&[args, &["--wasm", path.to_str().unwrap()]].concat());
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
-        assert!(stdout.ends_with("5 passed, 0 failed\n"), "{args:?}: {stdout}");
+        assert!(stdout.ends_with(&format!("{CPP_UNBOUND}\n")), "{args:?}: {stdout}");
     }
 }
 
@@ -164,7 +182,7 @@ fn an_unverifiable_pattern_is_reported_as_such_with_exit_3() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(stdout.contains("pattern 5 UNVERIFIED"), "{stdout}");
-    assert!(stdout.ends_with("4 passed, 0 failed, 1 unverified\n"), "{stdout}");
+    assert!(stdout.ends_with("4 passed, 0 failed, 1 unverified; 0 more exports checked (`nop`, `point_add_batch`, `call_host_n` not exported)\n"), "{stdout}");
 }
 
 /// Each thing is said once: no "trap: wasm trap:", no backtrace.
@@ -188,11 +206,11 @@ fn the_component_run_passes_the_five_patterns_in_their_component_form() {
     let out = boundary(&["--abi", "component"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout.lines().last(), Some("5 passed, 0 failed"));
+    assert_eq!(stdout.lines().last(), Some(ALL_CHECKED));
     assert!(stdout.contains("[guest] point-add: returned { x: 130, y: 270 }"), "{stdout}");
     assert!(stdout.contains("pattern 3 passed: structs passed by value (a WIT record)"), "{stdout}");
     let quiet = boundary(&["--abi=component", "--quiet", "--profile", "winch"]);
-    assert_eq!(String::from_utf8_lossy(&quiet.stdout), "5 passed, 0 failed\n");
+    assert_eq!(String::from_utf8_lossy(&quiet.stdout), format!("{ALL_CHECKED}\n"));
 }
 
 #[test]

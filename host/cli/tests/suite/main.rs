@@ -7,3 +7,4 @@ mod support;
 mod cli;
 mod deadlines;
 mod guard_rails;
+mod hostile;
