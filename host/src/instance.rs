@@ -231,6 +231,11 @@ impl WasmHost {
         Ok(())
     }
 
+    /// The deadline pending on this store ([`WasmHost::with_deadline`]), if one is.
+    pub fn deadline(&self) -> Option<std::time::Instant> {
+        self.store.data().deadline
+    }
+
     /// The export whose trap discarded this store, if one did.
     pub fn discarded_by(&self) -> Option<&str> {
         self.poisoned.as_deref()

@@ -291,6 +291,11 @@ impl ComponentHost {
         Ok(())
     }
 
+    /// The deadline pending on this store ([`ComponentHost::with_deadline`]), if one is.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.store.data().deadline
+    }
+
     /// The export whose trap discarded this store, if one did.
     pub fn discarded_by(&self) -> Option<&str> {
         self.poisoned.as_deref()

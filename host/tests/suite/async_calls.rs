@@ -54,10 +54,11 @@ fn a_guest_with_async_host_functions_must_be_driven_async_and_says_so() {
     let err = guest.instantiate().unwrap_err();
     assert!(err.to_string().contains("instantiate it with `GuestModule::instantiate_async`"), "{err}");
     let mut host = block_on(guest.instantiate_async()).unwrap();
-    // A plain call on such a store is an error from wasmtime, not a panic; the store is discarded like after a trap.
+    // A plain call on such a store is wasmtime refusing the call (no host function is involved), not a panic; the
+    // store is discarded like after a trap.
     let err = host.just_add(15, 27).unwrap_err();
     assert!(
-        matches!(&err, Error::Trap { export, trap: TrapKind::Host(message) } if export == "just_add" && message.contains("_async")),
+        matches!(&err, Error::Trap { export, trap: TrapKind::Refused(message) } if export == "just_add" && message.contains("_async")),
         "{err:?}"
     );
     assert!(matches!(host.nop(), Err(Error::StoreDiscarded { .. })));
@@ -127,4 +128,45 @@ fn the_call_hook_sees_every_crossing() {
     let mut unhooked = styled(HostFuncStyle::Typed).instantiate().unwrap();
     unhooked.trigger_host_calls(7).unwrap();
     assert_eq!(unhooked.state().hook_calls, 0);
+}
+
+/// A host function whose future never completes: the guest waits in it until the embedder gives up.
+fn waiting_guest() -> GuestModule {
+    let text = mutated_wat(&[
+        (JUST_ADD, "(func (export \"just_add\") (param i64 i64) (result i64)\n    (call $wait) (i64.const 0))"),
+        ("(memory", "(import \"test\" \"wait\" (func $wait))\n  (memory"),
+    ]);
+    let profile = EngineProfile::Cranelift;
+    let engine = profile.engine().unwrap();
+    let options = HostOptions { host_funcs: HostFuncStyle::Async, ..quiet_options() };
+    GuestModule::load_with_linker("wait.wat".into(), text.as_bytes(), true, profile, &engine, options, |l| {
+        l.func_wrap_async("test", "wait", |_: wasmtime::Caller<'_, _>, (): ()| {
+            Box::new(std::future::pending::<()>()) as Box<dyn Future<Output = ()> + Send>
+        })?;
+        Ok(())
+    })
+    .unwrap()
+}
+
+#[test]
+fn an_async_call_dropped_part_way_discards_the_store() {
+    use futures::FutureExt;
+    let mut host = block_on(waiting_guest().instantiate_async()).unwrap();
+    // Polled once, it is waiting inside the host function; then dropped, as an embedder's timeout would.
+    assert!(host.just_add_async(1, 1).now_or_never().is_none());
+    assert_eq!(host.discarded_by(), Some("just_add"));
+    assert!(matches!(block_on(host.trigger_host_calls_async(7)), Err(Error::StoreDiscarded { .. })));
+    block_on(host.reset_async()).unwrap();
+    block_on(host.trigger_host_calls_async(7)).unwrap();
+    assert_eq!(host.state().shared_value, 54);
+}
+
+#[test]
+fn an_async_call_that_finishes_leaves_the_store_usable() {
+    use futures::FutureExt;
+    let guest = styled(HostFuncStyle::Async);
+    let mut host = block_on(guest.instantiate_async()).unwrap();
+    // Ready at its first poll: nothing was left half-done.
+    assert_eq!(host.just_add_async(15, 27).now_or_never().map(Result::unwrap), Some(42));
+    assert_eq!(host.discarded_by(), None);
 }

@@ -6,6 +6,7 @@ mod support;
 mod article_guest;
 mod async_calls;
 mod bad_input;
+mod budget;
 mod component;
 mod deadlines;
 mod memory_bounds;

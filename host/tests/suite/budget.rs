@@ -1,0 +1,115 @@
+//! One memory budget per store (`HostOptions::max_memory`): linear memories and tables count together, from their
+//! creation on, for a module and for all the core instances of a component; wasm GC is off, so nothing else can
+//! grow. Under every profile.
+
+use crate::support::{ComponentParts, mutated_wat, quiet_options, world_component};
+use boundary_host::wasmtime::Val;
+use boundary_host::{
+    EngineProfile, Error, GuestComponent, GuestModule, Grown, HostOptions, TABLE_ELEMENT_BYTES, TrapKind,
+};
+
+const MIB: usize = 1 << 20;
+const BUDGET: usize = 64 * MIB;
+
+fn budget(trap: bool) -> HostOptions {
+    HostOptions { max_memory: Some(BUDGET), trap_on_grow_failure: trap, ..quiet_options() }
+}
+
+/// The ABI fixture with `extra` before its memory (of `pages` pages) and `grow(n)`, an export that runs `body`.
+fn module(extra: &str, pages: u32, body: &str) -> String {
+    mutated_wat(&[(
+        "(memory (export \"memory\") 1)",
+        &format!("{extra}\n  (memory (export \"memory\") {pages})\n  (func (export \"grow\") (param $n i32) (result i32) {body})"),
+    )])
+}
+
+fn load(text: &str, profile: EngineProfile, options: HostOptions) -> GuestModule {
+    GuestModule::from_wat("budget.wat", text, profile, options).unwrap()
+}
+
+fn grow(host: &mut boundary_host::WasmHost, n: i32) -> Result<i32, Error> {
+    let mut result = [Val::I32(0)];
+    host.call_export("grow", &[Val::I32(n)], &mut result)?;
+    Ok(result[0].unwrap_i32())
+}
+
+#[test]
+fn memories_and_tables_draw_on_one_budget() {
+    let table_pages_worth = (32 * MIB / TABLE_ELEMENT_BYTES) as i32;
+    // 40 MiB of memory, then a table of 32 MiB's worth: each alone within 64 MiB, together past it.
+    let text = module("(table $t 0 funcref)", 640, "(table.grow $t (ref.null func) (local.get $n))");
+    for &profile in EngineProfile::ALL {
+        let mut host = load(&text, profile, budget(false)).instantiate().unwrap();
+        assert_eq!(host.state().limits.used, 640 * 65536, "{profile}");
+        // Quietly failing (-1), with the refusal kept.
+        assert_eq!(grow(&mut host, table_pages_worth).unwrap(), -1, "{profile}");
+        let refused = host.state().limits.refused.unwrap();
+        assert_eq!((refused.grown, refused.limit), (Grown::Table, BUDGET), "{profile}");
+        // A smaller table fits beside the memory.
+        assert_eq!(grow(&mut host, 1000).unwrap(), 0, "{profile}");
+        assert_eq!(host.state().limits.used, 640 * 65536 + 1000 * TABLE_ELEMENT_BYTES, "{profile}");
+        // Set to trap, the same growth traps, named as the budget's.
+        let mut host = load(&text, profile, budget(true)).instantiate().unwrap();
+        let err = grow(&mut host, table_pages_worth).unwrap_err();
+        assert!(err.is_memory_limit(), "{profile}: {err:?}");
+        assert!(matches!(err, Error::Trap { trap: TrapKind::MemoryLimit(ref l), .. } if l.grown == Grown::Table));
+        assert!(err.to_string().contains("past its budget of 64 MiB"), "{err}");
+    }
+}
+
+#[test]
+fn a_table_past_the_budget_is_refused_under_the_pooling_allocator_too() {
+    // The pool's table slots are small; a growth past the budget is still the budget's to refuse.
+    let text = module("(table $t 1 funcref)", 1, "(table.grow $t (ref.null func) (local.get $n))");
+    let mut host = load(&text, EngineProfile::Pooling, budget(true)).instantiate().unwrap();
+    assert!(grow(&mut host, 16_000_000).unwrap_err().is_memory_limit());
+    // Within the budget but past the pool's slot: -1, as wasm says.
+    host.reset().unwrap();
+    assert_eq!(grow(&mut host, 1_000_000).unwrap(), -1);
+}
+
+#[test]
+fn instantiation_past_the_budget_is_named_as_such() {
+    // A memory of 65 MiB at the start, and a start function that grows one of 40 MiB by 40 more.
+    let big = module("", 1040, "(i32.const 0)");
+    let growing = module("(func $start (drop (memory.grow (i32.const 640))))\n  (start $start)", 640, "(i32.const 0)");
+    for &profile in EngineProfile::ALL {
+        for text in [&big, &growing] {
+            let err = load(text, profile, budget(true)).instantiate().unwrap_err();
+            assert!(matches!(err, Error::OverBudget { .. }), "{profile}: {err:?}");
+            assert!(err.to_string().starts_with("instantiating budget.wat went past the memory budget: "), "{err}");
+        }
+    }
+}
+
+#[test]
+fn a_component_s_memories_draw_on_one_budget() {
+    // The correct component with two more core instances of 40 MiB each: 80 MiB together.
+    let extra = "(core module $big (memory (export \"m\") 640))
+  (core instance $big1 (instantiate $big))
+  (core instance $big2 (instantiate $big))";
+    let text = world_component(&ComponentParts { extra: Some(extra), ..ComponentParts::default() });
+    for &profile in EngineProfile::ALL {
+        let guest = GuestComponent::from_wat("memories.wat", &text, profile, budget(true)).unwrap();
+        let err = guest.instantiate().unwrap_err();
+        assert!(matches!(err, Error::OverBudget { .. }), "{profile}: {err:?}");
+        // With room for all three, it runs.
+        let roomy = HostOptions { max_memory: Some(128 * MIB), ..budget(true) };
+        let mut host = GuestComponent::from_wat("memories.wat", &text, profile, roomy).unwrap().instantiate().unwrap();
+        assert_eq!(host.just_add(15, 27).unwrap(), 42, "{profile}");
+        assert_eq!(host.state().limits.used, (1 + 640 + 640) * 65536, "{profile}");
+    }
+}
+
+#[test]
+fn wasm_gc_and_exceptions_are_refused_at_load_under_every_profile() {
+    let gc = module("(type $bytes (array (mut i8)))", 1, "(drop (array.new_default $bytes (local.get $n))) (i32.const 0)");
+    let exceptions = module("(tag $oops)", 1, "(throw $oops)");
+    for &profile in EngineProfile::ALL {
+        for (text, needle) in [(&gc, "gc"), (&exceptions, "exception")] {
+            let err = GuestModule::from_wat("gc.wat", text, profile, budget(true)).unwrap_err();
+            assert!(matches!(err, Error::Compile { .. }), "{profile}: {err:?}");
+            assert!(err.to_string().contains(needle), "{profile}: {err}");
+        }
+    }
+}
