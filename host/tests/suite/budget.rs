@@ -5,7 +5,7 @@
 use crate::support::{ComponentParts, mutated_wat, quiet_options, world_component};
 use boundary_host::wasmtime::Val;
 use boundary_host::{
-    EngineProfile, Error, GuestComponent, GuestModule, Grown, HostOptions, TABLE_ELEMENT_BYTES, TrapKind,
+    EngineProfile, Error, Grown, GuestComponent, GuestModule, HostOptions, TABLE_ELEMENT_BYTES, TrapKind,
 };
 
 const MIB: usize = 1 << 20;
@@ -19,7 +19,9 @@ fn budget(trap: bool) -> HostOptions {
 fn module(extra: &str, pages: u32, body: &str) -> String {
     mutated_wat(&[(
         "(memory (export \"memory\") 1)",
-        &format!("{extra}\n  (memory (export \"memory\") {pages})\n  (func (export \"grow\") (param $n i32) (result i32) {body})"),
+        &format!(
+            "{extra}\n  (memory (export \"memory\") {pages})\n  (func (export \"grow\") (param $n i32) (result i32) {body})"
+        ),
     )])
 }
 
@@ -103,7 +105,8 @@ fn a_component_s_memories_draw_on_one_budget() {
 
 #[test]
 fn wasm_gc_and_exceptions_are_refused_at_load_under_every_profile() {
-    let gc = module("(type $bytes (array (mut i8)))", 1, "(drop (array.new_default $bytes (local.get $n))) (i32.const 0)");
+    let gc =
+        module("(type $bytes (array (mut i8)))", 1, "(drop (array.new_default $bytes (local.get $n))) (i32.const 0)");
     let exceptions = module("(tag $oops)", 1, "(throw $oops)");
     for &profile in EngineProfile::ALL {
         for (text, needle) in [(&gc, "gc"), (&exceptions, "exception")] {

@@ -127,7 +127,7 @@ fn bad_input_gets_one_line_and_exit_2() {
         let mut cases = cases;
         cases.extend([
             (vec!["--host".into(), "cpp".into(), "--profile".into(), "winch".into()], "`winch`"),
-            (vec!["--host".into(), "cpp".into(), "--max-memory".into(), "64".into()], "Rust host only"),
+            (vec!["--host".into(), "cpp".into(), "--max-memory".into(), "0".into()], "--max-memory takes"),
             (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&text)], "not a wasm module"),
             (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&empty)], "empty"),
             (vec!["--host".into(), "cpp".into(), "--wasm".into(), p(&missing)], "`point_add`"),

@@ -6,7 +6,10 @@
 use crate::support::{memoryless_abi, mutated_wat, quiet_options};
 use boundary_host::guest::export;
 use boundary_host::wasmtime::{self, Trap};
-use boundary_host::{EngineProfile, Error, GuestModule, HostOptions, MemoryError, TrapKind, WasmHost};
+use boundary_host::{
+    EngineProfile, Error, Grown, GuestComponent, GuestModule, HostOptions, MemoryError, TABLE_ELEMENT_BYTES, TrapKind,
+    WasmHost,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -572,6 +575,99 @@ fn hostile_pointer() -> Observed {
     observed(outcomes.join("; "), main.join(" / "))
 }
 
+/// Under every profile, what `observe` makes of the host core's outcome, the same for all, or the first that
+/// differs with its profile.
+fn same_under_every_profile(observe: impl Fn(EngineProfile) -> String) -> String {
+    let first = observe(EngineProfile::ALL[0]);
+    for &profile in &EngineProfile::ALL[1..] {
+        let seen = observe(profile);
+        if seen != first {
+            return format!("{first} under {}, but under {profile}: {seen}", EngineProfile::ALL[0]);
+        }
+    }
+    format!("{first} under all {} profiles", EngineProfile::ALL.len())
+}
+
+fn table_grows_forever() -> Observed {
+    let text = crate::hostile::table_bomb();
+    let core = same_under_every_profile(|profile| {
+        let mut host = load(&text, profile, capped(true)).instantiate().unwrap();
+        match host.just_add(0, 0) {
+            Err(Error::Trap { trap: TrapKind::MemoryLimit(l), .. }) if l.grown == Grown::Table => {
+                format!("`TrapKind::MemoryLimit` for the table ({} bytes an element)", TABLE_ELEMENT_BYTES)
+            }
+            other => format!("{other:?}"),
+        }
+    });
+    let path = fixture_file("table-bomb.wat", text.as_bytes());
+    observed(core, main_job(&path, &["--max-memory", "64"], "--max-memory 64"))
+}
+
+fn component_memories_together() -> Observed {
+    let text = crate::hostile::component_with_several_memories();
+    let core = same_under_every_profile(|profile| {
+        let guest = GuestComponent::from_wat("memories.wat", &text, profile, capped(true)).unwrap();
+        match guest.instantiate() {
+            Err(Error::OverBudget { .. }) => "`Error::OverBudget` for 81 MiB of memories, 40 MiB or less each".into(),
+            other => format!("{:?}", other.map(|_| "instantiated")),
+        }
+    });
+    let path = fixture_file("memories.wat", text.as_bytes());
+    observed(core, main_job(&path, &["--abi", "component", "--max-memory", "64"], "--max-memory 64"))
+}
+
+fn gc_array_refused() -> Observed {
+    let text = crate::hostile::gc_array();
+    let core =
+        same_under_every_profile(|profile| match GuestModule::from_wat("gc.wat", &text, profile, capped(true)) {
+            Err(Error::Compile { message, .. }) if message.contains("without the gc feature") => {
+                "`Error::Compile`: wasm GC is off".to_string()
+            }
+            other => format!("{:?}", other.map(|_| "loaded")),
+        });
+    let path = fixture_file("gc-array.wat", text.as_bytes());
+    observed(core, main_job(&path, &["--max-memory", "64"], "without the gc feature"))
+}
+
+fn component_list_past_memory() -> Observed {
+    let parts = crate::support::ComponentParts {
+        batch_result: Some(
+            "(i32.store (i32.const 32) (i32.const -65536)) (i32.store (i32.const 36) (i32.const 8)) (i32.const 32)",
+        ),
+        ..Default::default()
+    };
+    let text = crate::support::world_component(&parts);
+    let core = same_under_every_profile(|profile| {
+        let mut host =
+            GuestComponent::from_wat("list.wat", &text, profile, quiet_options()).unwrap().instantiate().unwrap();
+        let points = [boundary_host::component::WitPoint { x: 1, y: 2 }];
+        match host.point_add_batch(&points, &points) {
+            Err(Error::Trap { trap: TrapKind::Abi(m), .. }) if m.contains("list pointer/length out of bounds") => {
+                "`TrapKind::Abi` naming the list".to_string()
+            }
+            other => format!("{other:?}"),
+        }
+    });
+    let path = fixture_file("list-past-memory.wat", text.as_bytes());
+    observed(core, main_job(&path, &["--abi", "component"], "broke the canonical ABI"))
+}
+
+fn hostile_name() -> Observed {
+    let name = "x\\0a[host] pattern 1 passed\\1b]0;t\\07";
+    let text = mutated_wat(&[(
+        "(memory (export \"memory\") 1)",
+        &format!("(import \"{name}\" \"f\" (func))\n  (memory (export \"memory\") 1)"),
+    )]);
+    let core = match GuestModule::from_wat("name.wat", &text, EngineProfile::Cranelift, quiet_options()) {
+        Err(e @ Error::UnknownImport { .. }) if !e.to_string().chars().any(char::is_control) => {
+            "`Error::UnknownImport`, the name's control characters escaped (`\\u{a}`)".to_string()
+        }
+        other => format!("{other:?}"),
+    };
+    let path = fixture_file("hostile-name.wat", text.as_bytes());
+    observed(core, main_job(&path, &[], "\\u{1b}"))
+}
+
 /// Every case, in README's order.
 const CASES: &[Case] = &[
     Case {
@@ -731,6 +827,24 @@ const CASES: &[Case] = &[
         expected_main: "(as above)",
     },
     Case {
+        what: "6. unbounded `table.grow` (16M elements at a time)",
+        observe: table_grows_forever,
+        expected_core: "`TrapKind::MemoryLimit` for the table (16 bytes an element) under all 9 profiles",
+        expected_main: "exit 2, one line (`--max-memory 64`)",
+    },
+    Case {
+        what: "6. a component with three memories of 1, 40 and 40 MiB",
+        observe: component_memories_together,
+        expected_core: "`Error::OverBudget` for 81 MiB of memories, 40 MiB or less each under all 9 profiles",
+        expected_main: "exit 2, one line (`--abi component --max-memory 64`)",
+    },
+    Case {
+        what: "6. a 1 GiB wasm GC array",
+        observe: gc_array_refused,
+        expected_core: "`Error::Compile`: wasm GC is off under all 9 profiles",
+        expected_main: "exit 2, one line (`--max-memory 64`)",
+    },
+    Case {
         what: "7. a host function returns an error",
         observe: host_func_error,
         expected_core: "`TrapKind::Host` with the function's error; a fresh instance then answers",
@@ -752,6 +866,18 @@ const CASES: &[Case] = &[
         what: "9. the guest static's pointer made hostile",
         observe: hostile_pointer,
         expected_core: "-1: `MemoryError`; 2 GiB, past the end: `MemoryError`; 2 bytes before the end: `MemoryError`; 1025, misaligned: `Error::MisalignedPointer`",
+        expected_main: "exit 2, one line",
+    },
+    Case {
+        what: "10. a component returns a list past the end of its memory",
+        observe: component_list_past_memory,
+        expected_core: "`TrapKind::Abi` naming the list under all 9 profiles",
+        expected_main: "exit 2, one line (`--abi component`)",
+    },
+    Case {
+        what: "11. an import named with a newline and a terminal escape",
+        observe: hostile_name,
+        expected_core: "`Error::UnknownImport`, the name's control characters escaped (`\\u{a}`)",
         expected_main: "exit 2, one line",
     },
 ];

@@ -291,3 +291,10 @@ fn every_optional_export_is_checked_and_a_wrong_one_fails_the_run() {
         assert!(stdout(&out).contains("; 1 more export checked, 1 of them failed (`nop`"), "{name}: {}", stdout(&out));
     }
 }
+
+/// The C++ host keeps the same budget through the C API's store limiter: the same cases, the same message.
+#[cfg(feature = "cpp")]
+#[test]
+fn the_cpp_host_keeps_max_memory_too() {
+    memory_cases_stay_within_the_budget("cpp", &["cranelift"]);
+}
