@@ -7,12 +7,14 @@
 //! Every export lookup, instantiation and memory reservation happens before the timed closures.
 
 use boundary_benches::component_ops::{self, BatchCopy, ComponentBench};
+use boundary_benches::invoke::{ComponentInvoke, CoreInvoke};
 use boundary_benches::native::{self, NativeHost};
 use boundary_benches::ops::{self, A, B, CoreBench, RawBench};
 use boundary_benches::overhead;
-use boundary_benches::raw::PointSlots;
+use boundary_benches::raw::{self, Linked, PointSlots};
 use boundary_benches::report::{self, Environment, Summary};
 use boundary_benches::rows::{self, Row};
+use boundary_benches::subject::{self, ModuleArgs, Needs, Prepared, Serves, Subject, Wasm};
 #[cfg(feature = "cpp")]
 use boundary_cpp_host::{CppHost, CppLoop};
 #[cfg(feature = "cpp")]
@@ -21,10 +23,12 @@ use boundary_host::wasmtime::{Engine, Trap};
 use boundary_host::{EngineProfile, HostFuncStyle, Point, WasmHost};
 use criterion::{Bencher, BenchmarkId, Criterion, Throughput};
 use futures::executor::block_on;
+use std::collections::HashSet;
 use std::hint::black_box;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 /// Guest calls per `call_host_n` in the per-callback rows are at most this many; each chunk's entry cost is
 /// measured right after it and subtracted.
@@ -121,6 +125,10 @@ fn bench_timed(
     timing: Option<(Duration, Duration)>,
     f: impl FnMut(&mut Bencher),
 ) {
+    // Only the rows planned for this run's module are registered (natives, which have no profile, always are).
+    if profile.is_some() && !PLAN.get().is_some_and(|plan| plan.contains(row_id)) {
+        return;
+    }
     let (family, rest) = row_id.split_once('/').expect("row ids are slash paths");
     let mut group = c.benchmark_group(family);
     if let Some((warm_up, measurement)) = timing {
@@ -128,6 +136,10 @@ fn bench_timed(
     }
     if let Some(n) = elements {
         group.throughput(Throughput::Elements(n));
+    }
+    if rows::COMPILE_ROWS.contains(&row_id) {
+        // An iteration takes milliseconds: fewer samples keep the row to a few seconds.
+        group.sample_size(10);
     }
     match profile {
         Some(p) => group.bench_function(BenchmarkId::new(rest, p), f),
@@ -261,33 +273,87 @@ fn bench_callbacks(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut Co
     assert!(hosts.hooked.host.state().hook_calls > 0, "the call hook never ran");
 }
 
-/// Instantiation: raw wasmtime through the `Linker` and through `InstancePre`, the host core, and `InstancePre` in
-/// 1, 2 and 4 threads at once.
-fn bench_instantiation(c: &mut Criterion, p: &str, raw: &RawBench, core: &CoreBench) {
-    let g = &raw.guest;
-    let guest = core.host.guest();
+/// Instantiation: raw wasmtime through the `Linker` and through `InstancePre`, the host core (for a module with the
+/// ABI), and `InstancePre` in 1, 2 and 4 threads at once.
+fn bench_instantiation(c: &mut Criterion, p: &str, linked: &Linked, core: Option<&CoreBench>) {
     bench_timed(c, rows::INSTANTIATE_LINKER.id, Some(p), None, Some(SHORT), |b| {
-        b.iter(|| ops::raw_instantiate_linker(g))
+        b.iter(|| ops::raw_instantiate_linker(linked))
     });
-    bench_timed(c, rows::INSTANTIATE_PRE.id, Some(p), None, Some(SHORT), |b| b.iter(|| ops::raw_instantiate_pre(g)));
-    bench_timed(c, rows::INSTANTIATE_CORE.id, Some(p), None, Some(SHORT), |b| b.iter(|| ops::core_instantiate(guest)));
+    bench_timed(c, rows::INSTANTIATE_PRE.id, Some(p), None, Some(SHORT), |b| {
+        b.iter(|| ops::raw_instantiate_pre(linked))
+    });
+    if let Some(core) = core {
+        let guest = core.host.guest();
+        bench_timed(c, rows::INSTANTIATE_CORE.id, Some(p), None, Some(SHORT), |b| {
+            b.iter(|| ops::core_instantiate(guest))
+        });
+    }
     for (row, threads) in
         [(rows::INSTANTIATE_THREADS_1, 1), (rows::INSTANTIATE_THREADS_2, 2), (rows::INSTANTIATE_THREADS_4, 4)]
     {
         bench_timed(c, row.id, Some(p), None, Some(SHORT), |b| {
-            b.iter_custom(|iters| ops::instantiate_in_threads(g, threads, iters))
+            b.iter_custom(|iters| ops::instantiate_in_threads(linked, threads, iters))
         });
+    }
+}
+
+/// Compiling the module and the component, and instantiating the component through the host core: rows that need
+/// nothing of the guest ABI, for any module.
+fn bench_lifecycle(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine, subject: &Subject) {
+    if let Some(wasm) = &subject.core {
+        bench_timed(c, rows::COMPILE.id, Some(p), None, Some(SHORT), |b| {
+            b.iter(|| raw::compile(engine, wasm).unwrap_or_else(|e| panic!("{e}")))
+        });
+    }
+    if let Some(wasm) = &subject.component {
+        bench_timed(c, rows::COMPONENT_COMPILE.id, Some(p), None, Some(SHORT), |b| {
+            b.iter(|| component_ops::compile(engine, wasm))
+        });
+        if rows::COMPONENT_INSTANTIATE.measured_under(p)
+            && PLAN.get().is_some_and(|plan| plan.contains(rows::COMPONENT_INSTANTIATE.id))
+        {
+            let linked = component_ops::link(profile, engine, wasm).unwrap_or_else(|e| panic!("{e}"));
+            bench_timed(c, rows::COMPONENT_INSTANTIATE.id, Some(p), None, Some(SHORT), |b| {
+                b.iter(|| linked.instantiate().unwrap_or_else(|e| panic!("{e}")))
+            });
+        }
+    }
+}
+
+/// The exports named by `--invoke`: a core module's called typed, untyped and unchecked, a component's untyped.
+/// Each is prepared (and called once) before anything is timed.
+fn bench_invoke(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine, subject: &Subject) {
+    for spec in &subject.invokes {
+        let name = spec.id_name();
+        if let Some(wasm) = &subject.core {
+            let linked = Linked::load(profile, engine, wasm).unwrap_or_else(|e| panic!("{e}"));
+            let mut store = raw::new_store(engine, profile);
+            let instance = linked.pre.instantiate(&mut store).unwrap_or_else(|e| panic!("{e:#}"));
+            let mut call = CoreInvoke::prepare(&mut store, &instance, spec).unwrap_or_else(|e| panic!("{e}"));
+            let row = |way| format!("invoke/{name}/{way}");
+            if call.typed_unsupported().is_none() {
+                bench(c, &row("typed"), Some(p), None, |b| b.iter(|| call.call_typed(&mut store).unwrap()));
+            }
+            bench(c, &row("untyped"), Some(p), None, |b| b.iter(|| call.call_untyped(&mut store).unwrap()));
+            bench(c, &row("unchecked"), Some(p), None, |b| b.iter(|| call.call_unchecked(&mut store).unwrap()));
+        }
+        if let Some(wasm) = &subject.component {
+            let linked = component_ops::link(profile, engine, wasm).unwrap_or_else(|e| panic!("{e}"));
+            let (mut store, instance) = linked.instantiate().unwrap_or_else(|e| panic!("{e}"));
+            let mut call = ComponentInvoke::prepare(&mut store, &instance, spec).unwrap_or_else(|e| panic!("{e}"));
+            bench(c, &format!("invoke/{name}/component"), Some(p), None, |b| b.iter(|| call.call(&mut store).unwrap()));
+        }
     }
 }
 
 /// A call that traps, with and without a wasm backtrace, beside the same call returning; the host core's trap and
 /// recovery, and its recovery alone. Instances of their own: a store that trapped is left as the trap left it.
-fn bench_traps(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine) {
+fn bench_traps(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine, wasm: &Wasm) {
     let mut config = profile.config().unwrap_or_else(|e| panic!("{e}"));
     config.wasm_backtrace_max_frames(None);
-    let mut no_backtrace = RawBench::with_engine(profile, &profile.engine_from(&config).unwrap());
-    let raw = &mut RawBench::with_engine(profile, engine);
-    let mut core = CoreBench::with_engine(profile, engine, HostFuncStyle::Typed);
+    let mut no_backtrace = RawBench::for_wasm(profile, &profile.engine_from(&config).unwrap(), wasm);
+    let raw = &mut RawBench::for_wasm(profile, engine, wasm);
+    let mut core = CoreBench::for_wasm(profile, engine, wasm, HostFuncStyle::Typed);
     // Each row measures what it says: a memory-out-of-bounds trap, with a backtrace or without.
     assert_eq!(ops::raw_point_add_trap(raw), (Trap::MemoryOutOfBounds, true));
     assert_eq!(ops::raw_point_add_trap(&mut no_backtrace), (Trap::MemoryOutOfBounds, false));
@@ -332,8 +398,15 @@ fn bench_structs(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut Core
 /// The guest as a component, beside the core module's rows: typed and untyped calls, the callback round trip and
 /// per callback, a record by value, and lists of 1, 64 and 4096 Points against the core module's batch with the
 /// same copies in and out.
-fn bench_component(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine, core: &mut CoreBench) {
-    let comp = &mut ComponentBench::with_engine(profile, engine);
+fn bench_component(
+    c: &mut Criterion,
+    p: &str,
+    profile: EngineProfile,
+    engine: &Engine,
+    wasm: &Wasm,
+    core: Option<&mut CoreBench>,
+) {
+    let comp = &mut ComponentBench::for_wasm(profile, engine, wasm);
     bench(c, rows::JUST_ADD_COMPONENT.id, Some(p), None, |b| b.iter(|| component_ops::component_just_add(comp)));
     bench(c, rows::JUST_ADD_COMPONENT_UNTYPED.id, Some(p), None, |b| {
         b.iter(|| component_ops::component_just_add_untyped(comp))
@@ -352,7 +425,8 @@ fn bench_component(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &
     component_ops::component_trigger(comp);
     assert_eq!((comp.host.state().shared_value, comp.host.state().last_logged), (54, Some(14)));
 
-    let copy = &mut BatchCopy::new(core);
+    let mut core = core.filter(|c| c.host.guest().exports_optional(&boundary_host::guest::export::POINT_ADD_BATCH));
+    let mut copy = core.as_deref_mut().map(BatchCopy::new);
     for ((copy_row, list_row), (_, _, n)) in [
         (rows::BATCH_COPY_1, rows::LIST_1),
         (rows::BATCH_COPY_64, rows::LIST_64),
@@ -362,11 +436,16 @@ fn bench_component(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &
     .zip(BATCH_SIZES)
     {
         let n = n as usize;
-        bench(c, copy_row.id, Some(p), copy_row.elements, |b| b.iter(|| component_ops::core_batch_copy(core, copy, n)));
         bench(c, list_row.id, Some(p), list_row.elements, |b| b.iter(|| component_ops::component_batch(comp, n)));
         let sums: Vec<Point> = component_ops::component_batch(comp, n).into_iter().map(Point::from).collect();
-        component_ops::core_batch_copy(core, copy, n);
-        assert_eq!(sums, copy.out[..n], "the component's list and the core module's batch disagree ({n} Points)");
+        assert_eq!(sums, component_ops::expected_batch(n), "the component's list gave wrong sums ({n} Points)");
+        if let (Some(core), Some(copy)) = (core.as_deref_mut(), copy.as_mut()) {
+            bench(c, copy_row.id, Some(p), copy_row.elements, |b| {
+                b.iter(|| component_ops::core_batch_copy(core, copy, n))
+            });
+            component_ops::core_batch_copy(core, copy, n);
+            assert_eq!(sums, copy.out[..n], "the component's list and the core module's batch disagree ({n} Points)");
+        }
     }
 }
 
@@ -395,30 +474,43 @@ fn bench_cpp(c: &mut Criterion, p: &str) {
     assert_eq!(out, boundary_host::guest::add_points(A, B), "the C++ round trip gave a wrong sum");
 }
 
-fn bench_profile(c: &mut Criterion, profile: EngineProfile) {
+fn bench_profile(c: &mut Criterion, profile: EngineProfile, subject: &Subject, serves: &Serves) {
     let p = profile.name();
-    let mut raw = RawBench::new(profile);
-    let engine = raw.guest.module.engine().clone();
-    let mut core = CoreBench::with_engine(profile, &engine, HostFuncStyle::Typed);
-    let mut callbacks = Callbacks {
-        untyped: CoreBench::with_engine(profile, &engine, HostFuncStyle::Untyped),
-        unchecked: CoreBench::with_engine(profile, &engine, HostFuncStyle::Unchecked),
-        asynchronous: CoreBench::with_engine(profile, &engine, HostFuncStyle::Async),
-        hooked: CoreBench::with_hook(profile, &engine),
-    };
-    bench_calls(c, p, &mut raw, &mut core, &mut callbacks.hooked);
-    bench_async(c, p, &mut raw, &mut core);
-    bench_callbacks(c, p, &mut raw, &mut core, &mut callbacks);
-    if rows::INSTANTIATION_PROFILES.contains(&p) {
-        bench_instantiation(c, p, &raw, &core);
+    let engine = profile.engine().unwrap_or_else(|e| panic!("{e}"));
+    let abi = serves.check(Needs::Abi).is_ok();
+    let mut core = None;
+    if let (Some(wasm), true) = (&subject.core, abi) {
+        let mut raw = RawBench::for_wasm(profile, &engine, wasm);
+        let mut with_abi = CoreBench::for_wasm(profile, &engine, wasm, HostFuncStyle::Typed);
+        let style = |s| CoreBench::for_wasm(profile, &engine, wasm, s);
+        let mut callbacks = Callbacks {
+            untyped: style(HostFuncStyle::Untyped),
+            unchecked: style(HostFuncStyle::Unchecked),
+            asynchronous: style(HostFuncStyle::Async),
+            hooked: CoreBench::with_hook(profile, &engine, wasm),
+        };
+        bench_calls(c, p, &mut raw, &mut with_abi, &mut callbacks.hooked);
+        bench_async(c, p, &mut raw, &mut with_abi);
+        bench_callbacks(c, p, &mut raw, &mut with_abi, &mut callbacks);
+        if rows::TRAP_PROFILES.contains(&p) {
+            bench_traps(c, p, profile, &engine, wasm);
+        }
+        bench_structs(c, p, &mut raw, &mut with_abi);
+        core = Some(with_abi);
     }
-    if rows::TRAP_PROFILES.contains(&p) {
-        bench_traps(c, p, profile, &engine);
+    if let (Some(wasm), true) = (&subject.core, rows::INSTANTIATION_PROFILES.contains(&p)) {
+        if serves.check(Needs::Module).is_ok() {
+            let linked = Linked::load(profile, &engine, wasm).unwrap_or_else(|e| panic!("{e}"));
+            bench_instantiation(c, p, &linked, core.as_ref());
+        }
     }
-    bench_structs(c, p, &mut raw, &mut core);
-    bench_component(c, p, profile, &engine, &mut core);
+    if let (Some(wasm), true) = (&subject.component, serves.check(Needs::World).is_ok()) {
+        bench_component(c, p, profile, &engine, wasm, core.as_mut());
+    }
+    bench_lifecycle(c, p, profile, &engine, subject);
+    bench_invoke(c, p, profile, &engine, subject);
     #[cfg(feature = "cpp")]
-    if profile == EngineProfile::Cranelift {
+    if profile == EngineProfile::Cranelift && subject.is_built_in() {
         bench_cpp(c, p);
     }
 }
@@ -496,6 +588,14 @@ fn main() -> ExitCode {
         };
     }
     let args = RunArgs::parse();
+    let module_args = match take_module_args() {
+        Ok(Taken::Reexec(code)) => return code,
+        Ok(Taken::Here(module_args)) => module_args,
+        Err(e) => {
+            eprintln!("error: {}", boundary_host::escape_controls(&e));
+            return ExitCode::from(2);
+        }
+    };
     if !cfg!(feature = "cpp") && args.filters.iter().any(|f| f.contains("cpp")) {
         eprintln!(
             "error: this build has no C++ host rows: run `cargo bench --features cpp -- {}` (the C++ host needs \
@@ -503,6 +603,23 @@ fn main() -> ExitCode {
             args.filters.join(" ")
         );
         return ExitCode::from(2);
+    }
+    let prepared = module_args.subject().and_then(|subject| subject::prepare(&subject).map(|p| (subject, p)));
+    let (subject, Prepared { serves, .. }) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            eprintln!("error: {}", boundary_host::escape_controls(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let profiles = module_args.profiles_or_all();
+    let (planned, skipped) = rows::for_subject(&subject, &serves, cfg!(feature = "cpp"));
+    let _ = PLAN.set(planned.iter().map(|row| row.id.to_string()).collect());
+    if !subject.is_built_in() {
+        println!("measuring {}", subject.describe());
+        for s in &skipped {
+            println!("skipped: {} ({})", s.id, s.why);
+        }
     }
     let criterion_dir = target_dir().join("criterion");
     let started = SystemTime::now();
@@ -514,25 +631,29 @@ fn main() -> ExitCode {
         .configure_from_args();
 
     bench_natives(&mut c);
-    for &profile in EngineProfile::ALL {
+    for &profile in &profiles {
         if args.measuring {
             println!("\n--- engine profile `{profile}`: {}", profile.summary());
         }
-        bench_profile(&mut c, profile);
+        bench_profile(&mut c, profile, &subject, &serves);
     }
     c.final_summary();
     if args.measuring {
-        println!(
-            "\n--- host core against raw wasmtime, interleaved, in {} processes of {} placements each",
-            overhead::PROCESSES,
-            overhead::PLACEMENTS
-        );
-        let checks = match overhead_checks() {
-            Ok(checks) => checks,
-            Err(e) => {
-                eprintln!("error: the host-core-against-raw check failed: {e}");
-                return ExitCode::FAILURE;
+        let checks = if subject.is_built_in() {
+            println!(
+                "\n--- host core against raw wasmtime, interleaved, in {} processes of {} placements each",
+                overhead::PROCESSES,
+                overhead::PLACEMENTS
+            );
+            match overhead_checks() {
+                Ok(checks) => checks,
+                Err(e) => {
+                    eprintln!("error: the host-core-against-raw check failed: {e}");
+                    return ExitCode::FAILURE;
+                }
             }
+        } else {
+            Vec::new()
         };
         for check in &checks {
             println!(
@@ -545,7 +666,8 @@ fn main() -> ExitCode {
                 check.measurements
             );
         }
-        if let Err(e) = finish(&args, &criterion_dir, started, checks) {
+        let run = Run { args: &args, subject: &subject, profiles: &profiles, planned: &planned, skipped: &skipped };
+        if let Err(e) = finish(&run, &criterion_dir, started, checks) {
             eprintln!("error: writing the results summary failed: {e}");
             return ExitCode::FAILURE;
         }
@@ -553,17 +675,71 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Summarises what this run measured: always into `target/boundary-results/latest/`, and into
-/// `results/<date>/` when the run was complete and not `--quick`.
+/// The rows planned for this process's module: [`bench_timed`] registers no other.
+static PLAN: OnceLock<HashSet<String>> = OnceLock::new();
+
+/// The environment variable that carries this matrix's own options (`--wasm`, `--abi`, `--invoke`, `--profile`) to
+/// the process that runs criterion, whose command line must hold criterion's options alone.
+const SUBJECT_VAR: &str = "BOUNDARY_BENCH_SUBJECT";
+
+/// What [`take_module_args`] did: this process goes on with them, or it ran a child with them and has its status.
+enum Taken {
+    Here(ModuleArgs),
+    Reexec(ExitCode),
+}
+
+/// Takes the module options ([`ModuleArgs`]) out of the command line. criterion refuses options it does not know,
+/// so when there are any, this process runs itself again with criterion's options alone and the module options in
+/// [`SUBJECT_VAR`], and returns the child's exit status.
+fn take_module_args() -> Result<Taken, String> {
+    if let Ok(own) = std::env::var(SUBJECT_VAR) {
+        let own: Vec<String> = serde_json::from_str(&own).map_err(|e| format!("{SUBJECT_VAR}: {e}"))?;
+        return ModuleArgs::parse(&own).map(Taken::Here);
+    }
+    let (own, criterion) = subject::split_module_args(std::env::args().skip(1).collect())?;
+    let parsed = ModuleArgs::parse(&own)?;
+    if own.is_empty() {
+        return Ok(Taken::Here(parsed));
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let json = serde_json::to_string(&own).map_err(|e| e.to_string())?;
+    let status = Command::new(exe)
+        .args(&criterion)
+        .env(SUBJECT_VAR, json)
+        .status()
+        .map_err(|e| format!("cannot run the matrix: {e}"))?;
+    Ok(Taken::Reexec(ExitCode::from(status.code().map_or(1, |c| c.clamp(0, 255) as u8))))
+}
+
+/// What a run was asked to measure, for its summary.
+struct Run<'a> {
+    args: &'a RunArgs,
+    subject: &'a Subject,
+    profiles: &'a [EngineProfile],
+    planned: &'a [Row],
+    skipped: &'a [rows::Skipped],
+}
+
+/// Summarises what this run measured: always into `target/boundary-results/latest/`; for the project's guest,
+/// into `results/<date>/` when the run was complete and not `--quick`; for a user's module, into
+/// `target/boundary-results/<module>-<hash>/`, never into `results/`.
 fn finish(
-    args: &RunArgs,
+    run: &Run<'_>,
     criterion_dir: &std::path::Path,
     started: SystemTime,
     overhead: Vec<overhead::OverheadCheck>,
 ) -> std::io::Result<()> {
+    let args = run.args;
     let measured = report::collect(criterion_dir, started)?;
-    let profiles = EngineProfile::names();
-    let expected = report::expected_ids(&profiles, cfg!(feature = "cpp"));
+    let profiles: Vec<&str> = run.profiles.iter().map(|p| p.name()).collect();
+    // The typed calls of an `--invoke` export whose signature the typed path does not cover are never registered.
+    let expected_rows: Vec<Row> = run
+        .planned
+        .iter()
+        .copied()
+        .filter(|row| !row.id.starts_with("invoke/") || measured.keys().any(|k| k.starts_with(row.id)))
+        .collect();
+    let expected = report::expected_ids(&profiles, &expected_rows);
     let missing: Vec<&String> = expected.iter().filter(|id| !measured.contains_key(*id)).collect();
     let mut mode = if args.quick {
         "criterion --quick".to_string()
@@ -574,8 +750,11 @@ fn finish(
         mode.push_str("; built without the C++ host, so no C++ rows (`cargo bench --features cpp` has them)");
     }
     let workspace = boundary_benches::workspace_root();
-    let env = Environment::capture(&workspace, args.command.clone(), mode);
-    let summary = Summary::build(env.clone(), &profiles, &measured, overhead);
+    let mut env = Environment::capture(&workspace, run_command(args, run.subject), mode);
+    if !run.subject.is_built_in() {
+        env.module = Some(run.subject.describe());
+    }
+    let summary = Summary::build(env.clone(), &profiles, &expected_rows, run.skipped, &measured, overhead);
     let scratch = target_dir().join("boundary-results").join("latest");
     summary.write(&scratch)?;
     println!("\nsummary of this run: {}", scratch.join("summary.md").display());
@@ -589,7 +768,21 @@ fn finish(
             o.overhead * 100.0
         );
     }
-    if args.quick || args.ignored || !args.filters.is_empty() || !missing.is_empty() {
+    if !run.subject.is_built_in() {
+        let dir = target_dir().join("boundary-results").join(run.subject.results_name());
+        summary.write(&dir)?;
+        if !missing.is_empty() {
+            println!("{} of {} benchmarks were not measured in this run (a filter?)", missing.len(), expected.len());
+        }
+        println!("results for {} written to {}", run.subject.describe(), dir.display());
+        return Ok(());
+    }
+    if args.quick
+        || args.ignored
+        || !args.filters.is_empty()
+        || !missing.is_empty()
+        || profiles.len() < EngineProfile::ALL.len()
+    {
         let why = if args.quick {
             "a --quick run".to_string()
         } else {
@@ -605,4 +798,16 @@ fn finish(
     report::write_readme_block(&workspace.join("README.md"), &results)?;
     println!("results written to {}", dir.display());
     Ok(())
+}
+
+/// The command as the user typed it, with the matrix's own options (which reached this process by
+/// [`SUBJECT_VAR`]).
+fn run_command(args: &RunArgs, subject: &Subject) -> String {
+    match std::env::var(SUBJECT_VAR).ok().and_then(|own| serde_json::from_str::<Vec<String>>(&own).ok()) {
+        Some(own) if !subject.is_built_in() || !own.is_empty() => {
+            let sep = if args.command.contains(" -- ") { " " } else { " -- " };
+            format!("{}{sep}{}", args.command, own.join(" "))
+        }
+        _ => args.command.clone(),
+    }
 }

@@ -3,10 +3,11 @@
 //! guarded), and the core module's counterpart of a list call, which copies the lists in and the sums out.
 
 use crate::ops::{A, B, CoreBench};
+use crate::subject::Wasm;
 use boundary_host::component::WitPoint;
 use boundary_host::wasmtime::Engine;
 use boundary_host::wasmtime::component::{Func, Val};
-use boundary_host::{ComponentHost, EngineProfile, GuestComponent, GuestOutput, HostOptions, Point, guest};
+use boundary_host::{ComponentHost, EngineProfile, GuestComponent, GuestOutput, HostOptions, LinkedComponent, Point};
 use std::hint::black_box;
 
 /// The largest list the rows pass.
@@ -32,11 +33,15 @@ impl ComponentBench {
 
     /// With an engine made from `profile` and adjusted (the gate's deterministic compilation).
     pub fn with_engine(profile: EngineProfile, engine: &Engine) -> Self {
+        Self::for_wasm(profile, engine, &Wasm::quiet_component())
+    }
+
+    /// For `wasm`, a component of the guest's WIT world.
+    pub fn for_wasm(profile: EngineProfile, engine: &Engine, wasm: &Wasm) -> Self {
         let options = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
-        let name = "the quiet guest component".to_string();
-        let guest =
-            GuestComponent::load_with_engine(name, guest::COMPONENT_QUIET_WASM, false, profile, engine, options)
-                .unwrap_or_else(|e| panic!("profile {profile}: {e}"));
+        let (name, bytes) = (wasm.name.clone(), &wasm.bytes);
+        let guest = GuestComponent::load_with_engine(name, bytes, wasm.is_text, profile, engine, options)
+            .unwrap_or_else(|e| panic!("profile {profile}: {e}"));
         let mut host = guest.instantiate().unwrap_or_else(|e| panic!("profile {profile}: {e}"));
         let just_add = host.func("just-add").unwrap_or_else(|e| panic!("{e}"));
         let nop = host.func("nop").unwrap_or_else(|e| panic!("{e}"));
@@ -133,4 +138,26 @@ pub fn core_batch_copy(core: &mut CoreBench, batch: &mut BatchCopy, n: usize) {
     let ptr = |at: usize| u32::try_from(at).unwrap_or_else(|_| panic!("offset {at:#x} is past 4 GiB"));
     host.point_add_batch(ptr(out_at), ptr(a_at), ptr(b_at), n as u32).unwrap();
     host.read_bytes(out_at, bytemuck::cast_slice_mut(&mut batch.out[..n])).unwrap();
+}
+
+/// The sums of the first `n` batch inputs ([`batch_inputs`]) by the native model.
+pub fn expected_batch(n: usize) -> Vec<Point> {
+    let (a, b) = batch_inputs(n);
+    a.into_iter().zip(b).map(|(a, b)| boundary_host::guest::add_points(a, b)).collect()
+}
+
+/// Compiles `wasm` as a component for `engine`: the component compile row. Panics on failure (bench setup checked it).
+pub fn compile(engine: &Engine, wasm: &Wasm) -> boundary_host::wasmtime::component::Component {
+    use boundary_host::wasmtime::component::Component;
+    let compiled =
+        if wasm.is_text { Component::new(engine, &wasm.bytes) } else { Component::from_binary(engine, &wasm.bytes) };
+    compiled.unwrap_or_else(|e| panic!("{} does not compile: {e:#}", wasm.name))
+}
+
+/// `wasm`, a component of any world, compiled and linked by the host core, for the instantiation and `--invoke`
+/// rows.
+pub fn link(profile: EngineProfile, engine: &Engine, wasm: &Wasm) -> Result<LinkedComponent, String> {
+    let options = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
+    LinkedComponent::load(wasm.name.clone(), &wasm.bytes, wasm.is_text, profile, engine, options)
+        .map_err(|e| e.to_string())
 }

@@ -6,6 +6,7 @@
 //! features, the count of one scenario repeats exactly from run to run and from machine to machine of the same
 //! kind.
 
+use crate::subject::{Needs, Serves, Subject};
 use boundary_host::EngineProfile;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -46,6 +47,11 @@ pub enum Kind {
     ComponentPointAdd,
     ComponentList64,
     CoreBatchCopy64,
+    /// The `--invoke` export at this index of the subject's list, called one way.
+    InvokeTyped(usize),
+    InvokeUntyped(usize),
+    InvokeUnchecked(usize),
+    InvokeComponent(usize),
 }
 
 /// One counted scenario: what one operation is, and how many operations one measurement runs.
@@ -58,6 +64,27 @@ pub struct Scenario {
 }
 
 impl Kind {
+    /// What the scenario needs of the module it counts.
+    pub fn needs(self) -> Needs {
+        match self {
+            Kind::RawNop | Kind::CoreNop => Needs::Nop,
+            Kind::CorePerCallback | Kind::CoreUncheckedPerCallback => Needs::CallHostN,
+            Kind::CoreBatch4096 | Kind::CoreBatchCopy64 => Needs::Batch,
+            Kind::RawInstantiatePre => Needs::Module,
+            Kind::ComponentTypedCall
+            | Kind::ComponentBindingsCall
+            | Kind::ComponentUntypedCall
+            | Kind::ComponentNop
+            | Kind::ComponentRoundTrip
+            | Kind::ComponentPerCallback
+            | Kind::ComponentPointAdd
+            | Kind::ComponentList64 => Needs::World,
+            Kind::InvokeTyped(_) | Kind::InvokeUntyped(_) | Kind::InvokeUnchecked(_) => Needs::Module,
+            Kind::InvokeComponent(_) => Needs::AnyComponent,
+            _ => Needs::Abi,
+        }
+    }
+
     /// How many processes count this scenario; the gate keeps the smallest count.
     ///
     /// Most scenarios count the same in every process. Those that create stores, fiber stacks or instances go
@@ -235,6 +262,84 @@ pub const SCENARIOS: &[Scenario] = &[
     ),
 ];
 
+/// The scenario `id` counts for `subject`: one of [`SCENARIOS`], or an `--invoke` export's
+/// (`invoke/<name>/<way>`), as [`for_subject`] names them.
+pub fn find(id: &str, subject: &Subject) -> Option<Scenario> {
+    if let Some(found) = SCENARIOS.iter().find(|s| s.id == id) {
+        return Some(*found);
+    }
+    let (name, way) = id.strip_prefix("invoke/")?.rsplit_once('/')?;
+    let index = subject.invokes.iter().position(|spec| spec.id_name() == name)?;
+    let kind = match way {
+        "typed" => Kind::InvokeTyped(index),
+        "untyped" => Kind::InvokeUntyped(index),
+        "unchecked" => Kind::InvokeUnchecked(index),
+        "component" => Kind::InvokeComponent(index),
+        _ => return None,
+    };
+    let id: &'static str = Box::leak(id.to_string().into_boxed_str());
+    Some(scenario(id, kind, "an `--invoke` export", 1000))
+}
+
+/// The scenarios the gate counts for `subject`: every one of [`SCENARIOS`] it serves, then three for each `--invoke`
+/// export of a core module (the typed one only if the typed path covers its signature, as `typed` says) and one for
+/// each of a component's; and the scenarios it skips, with the reason.
+pub fn for_subject(
+    subject: &Subject,
+    serves: &Serves,
+    typed: impl Fn(usize) -> Result<(), String>,
+) -> (Vec<Scenario>, Vec<(&'static str, String)>) {
+    let mut chosen = Vec::new();
+    let mut skipped = Vec::new();
+    for scenario in SCENARIOS {
+        match serves.check(scenario.kind.needs()) {
+            Ok(()) => chosen.push(*scenario),
+            Err(why) => skipped.push((scenario.id, why)),
+        }
+    }
+    let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
+    for (index, spec) in subject.invokes.iter().enumerate() {
+        let name = spec.id_name();
+        let what = |how: &str| leak(format!("`{}` called by {how}", spec.name));
+        if subject.core.is_some() {
+            let typed_id = leak(format!("invoke/{name}/typed"));
+            match typed(index) {
+                Ok(()) => chosen.push(scenario(typed_id, Kind::InvokeTyped(index), what("`TypedFunc::call`"), 1000)),
+                Err(why) => skipped.push((typed_id, why)),
+            }
+            let untyped = leak(format!("invoke/{name}/untyped"));
+            chosen.push(scenario(untyped, Kind::InvokeUntyped(index), what("`Func::call`"), 1000));
+            let unchecked = leak(format!("invoke/{name}/unchecked"));
+            chosen.push(scenario(unchecked, Kind::InvokeUnchecked(index), what("`Func::call_unchecked`"), 1000));
+        }
+        if subject.component.is_some() {
+            let id = leak(format!("invoke/{name}/component"));
+            chosen.push(scenario(id, Kind::InvokeComponent(index), what("`component::Func::call`"), 1000));
+        }
+    }
+    (chosen, skipped)
+}
+
+/// The counts in Bencher's metric format (BMF JSON: `{"<benchmark>": {"instructions": {"value": n}}}`), one
+/// benchmark per scenario and profile (`scenario/profile`), its value the instructions per operation.
+pub fn bmf(counts: &[Count]) -> serde_json::Value {
+    let mut benchmarks = serde_json::Map::new();
+    for c in counts {
+        let measure = serde_json::json!({ "instructions": { "value": c.instructions_per_op } });
+        benchmarks.insert(format!("{}/{}", c.scenario, c.profile), measure);
+    }
+    serde_json::Value::Object(benchmarks)
+}
+
+/// `baseline`'s counts with those of `fresh` put in place of the same scenario and profile (and added where there
+/// were none): what `--save-baseline --filter` keeps.
+pub fn merge_counts(baseline: &[Count], fresh: &[Count]) -> Vec<Count> {
+    let mut merged: Vec<Count> =
+        baseline.iter().filter(|b| !fresh.iter().any(|f| f.key() == b.key())).cloned().collect();
+    merged.extend(fresh.iter().cloned());
+    merged
+}
+
 /// The profiles the gate counts under.
 pub const PROFILES: &[EngineProfile] =
     &[EngineProfile::Cranelift, EngineProfile::Winch, EngineProfile::Pulley, EngineProfile::BoundsChecked];
@@ -284,6 +389,9 @@ pub struct Baseline {
     pub rustc: String,
     pub wasmtime: String,
     pub valgrind: String,
+    /// The module counted, when it is not the project's guest: its path and content hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
     pub counts: Vec<Count>,
 }
 
@@ -381,6 +489,7 @@ mod tests {
             rustc: String::new(),
             wasmtime: String::new(),
             valgrind: String::new(),
+            module: None,
             counts: vec![Count::new(&SCENARIOS[0], EngineProfile::Cranelift, (per_op * 1000.0) as u64)],
         }
     }

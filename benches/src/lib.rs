@@ -2,7 +2,9 @@
 //! floors, and the results writer.
 
 pub mod component_ops;
+pub mod counting;
 pub mod gate;
+pub mod invoke;
 pub mod native;
 pub mod ops;
 pub mod overhead;
@@ -10,6 +12,7 @@ pub mod paired;
 pub mod raw;
 pub mod report;
 pub mod rows;
+pub mod subject;
 
 use std::path::PathBuf;
 

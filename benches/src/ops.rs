@@ -2,9 +2,10 @@
 //! both time exactly the same code. Setup (instances, lookups, reserved slots) lives in [`RawBench`] and
 //! [`CoreBench`] and happens before any timing.
 
-use crate::raw::{PointSlots, RawGuest};
+use crate::raw::{Linked, PointSlots, RawGuest};
+use crate::subject::Wasm;
 use boundary_host::wasmtime::{Engine, Trap, Val, ValRaw, WasmBacktrace};
-use boundary_host::{EngineProfile, GuestModule, GuestOutput, HostFuncStyle, HostOptions, Point, WasmHost, guest};
+use boundary_host::{EngineProfile, GuestModule, GuestOutput, HostFuncStyle, HostOptions, Point, WasmHost};
 use futures::executor::block_on;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -31,6 +32,11 @@ impl RawBench {
     /// With an engine made from `profile` and adjusted (the gate's deterministic compilation).
     pub fn with_engine(profile: EngineProfile, engine: &Engine) -> Self {
         Self::with_guest(RawGuest::with_engine(profile, engine))
+    }
+
+    /// For `wasm`, a module with the guest ABI.
+    pub fn for_wasm(profile: EngineProfile, engine: &Engine, wasm: &Wasm) -> Self {
+        Self::with_guest(RawGuest::load(profile, engine, wasm).unwrap_or_else(|e| panic!("{e}")))
     }
 
     fn with_guest(mut guest: RawGuest) -> Self {
@@ -60,19 +66,24 @@ impl CoreBench {
 
     /// With an engine made from `profile` and adjusted (the gate's deterministic compilation).
     pub fn with_engine(profile: EngineProfile, engine: &Engine, host_funcs: HostFuncStyle) -> Self {
-        Self::with_options(profile, engine, HostOptions { host_funcs, ..HostOptions::default() })
+        Self::for_wasm(profile, engine, &Wasm::quiet_guest(), host_funcs)
+    }
+
+    /// For `wasm`, a module with the guest ABI.
+    pub fn for_wasm(profile: EngineProfile, engine: &Engine, wasm: &Wasm, host_funcs: HostFuncStyle) -> Self {
+        Self::with_options(profile, engine, wasm, HostOptions { host_funcs, ..HostOptions::default() })
     }
 
     /// The same with a call hook installed in the store.
-    pub fn with_hook(profile: EngineProfile, engine: &Engine) -> Self {
-        Self::with_options(profile, engine, HostOptions { call_hook: true, ..HostOptions::default() })
+    pub fn with_hook(profile: EngineProfile, engine: &Engine, wasm: &Wasm) -> Self {
+        Self::with_options(profile, engine, wasm, HostOptions { call_hook: true, ..HostOptions::default() })
     }
 
-    fn with_options(profile: EngineProfile, engine: &Engine, options: HostOptions) -> Self {
+    fn with_options(profile: EngineProfile, engine: &Engine, wasm: &Wasm, options: HostOptions) -> Self {
         let options = HostOptions { output: GuestOutput::Discard, ..options };
-        let name = "the quiet guest".to_string();
-        let guest = GuestModule::load_with_engine(name, guest::QUIET_WASM, false, profile, engine, options)
-            .unwrap_or_else(|e| panic!("profile {profile}: {e}"));
+        let guest =
+            GuestModule::load_with_engine(wasm.name.clone(), &wasm.bytes, wasm.is_text, profile, engine, options)
+                .unwrap_or_else(|e| panic!("profile {profile}: {e}"));
         let instantiated = match options.host_funcs {
             HostFuncStyle::Async => block_on(guest.instantiate_async()),
             _ => guest.instantiate(),
@@ -111,12 +122,18 @@ pub fn core_just_add(c: &mut CoreBench) -> u64 {
 
 #[inline]
 pub fn raw_nop(r: &mut RawBench) {
-    r.guest.nop.call(&mut r.guest.store, ()).unwrap()
+    r.guest
+        .nop
+        .as_ref()
+        .expect("the nop rows are registered for guests with `nop`")
+        .call(&mut r.guest.store, ())
+        .unwrap()
 }
 
 #[inline]
 pub fn raw_nop_untyped(r: &mut RawBench) {
-    r.guest.nop_func.call(&mut r.guest.store, &[], &mut []).unwrap()
+    let nop = r.guest.nop_func.as_ref().expect("the nop rows are registered for guests with `nop`");
+    nop.call(&mut r.guest.store, &[], &mut []).unwrap()
 }
 
 #[inline]
@@ -124,7 +141,9 @@ pub fn raw_nop_unchecked(r: &mut RawBench) {
     let buf: *mut [ValRaw] = &mut r.raw_buf;
     // SAFETY: `nop_func` is `nop`, () -> (), type-checked at setup: no parameters or results are read or
     // written, and the buffer holds no references.
-    unsafe { r.guest.nop_func.call_unchecked(&mut r.guest.store, buf) }.unwrap()
+    let nop = r.guest.nop_func.as_ref().expect("the nop rows are registered for guests with `nop`");
+    // SAFETY: as above.
+    unsafe { nop.call_unchecked(&mut r.guest.store, buf) }.unwrap()
 }
 
 #[inline]
@@ -265,15 +284,15 @@ pub fn core_reset(c: &mut CoreBench) {
 
 /// A new store and `Linker::instantiate`; the store (and with it the instance) is dropped at the end.
 #[inline]
-pub fn raw_instantiate_linker(g: &RawGuest) {
-    let mut store = g.new_store();
+pub fn raw_instantiate_linker(g: &Linked) {
+    let mut store = crate::raw::new_store(g.module.engine(), g.profile);
     black_box(g.linker.instantiate(&mut store, &g.module).unwrap());
 }
 
 /// A new store and `InstancePre::instantiate`; dropped at the end.
 #[inline]
-pub fn raw_instantiate_pre(g: &RawGuest) {
-    let mut store = g.new_store();
+pub fn raw_instantiate_pre(g: &Linked) {
+    let mut store = crate::raw::new_store(g.module.engine(), g.profile);
     black_box(g.pre.instantiate(&mut store).unwrap());
 }
 
@@ -285,7 +304,7 @@ pub fn core_instantiate(guest: &GuestModule) {
 
 /// Wall time for `threads` threads to make `iterations` instances at once through `InstancePre` (as evenly shared
 /// as they divide), each in its own store.
-pub fn instantiate_in_threads(g: &RawGuest, threads: u64, iterations: u64) -> Duration {
+pub fn instantiate_in_threads(g: &Linked, threads: u64, iterations: u64) -> Duration {
     let (pre, profile) = (&g.pre, g.profile);
     let engine = g.module.engine();
     let start = Instant::now();

@@ -2,9 +2,12 @@
 //! core's rows are compared with. Its host functions are deliberately written here again, plainly, so the
 //! comparison measures the core and not a shared helper.
 
+use crate::subject::Wasm;
 use boundary_host::guest::{self, export, import};
-use boundary_host::wasmtime::{Caller, Engine, Func, Instance, InstancePre, Linker, Memory, Module, Store, TypedFunc};
-use boundary_host::{EngineProfile, Point};
+use boundary_host::wasmtime::{
+    Caller, Engine, Func, Instance, InstancePre, Linker, Memory, Module, Store, TypedFunc, UnknownImportError,
+};
+use boundary_host::{EngineProfile, Point, escape_controls};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
@@ -27,8 +30,68 @@ pub struct RawState {
     wasi: WasiP1Ctx,
 }
 
-/// One instance of the quiet guest in a raw wasmtime store, with its exports looked up once; and the module, the
-/// linker and the pre-instantiated module it came from, for the instantiation rows.
+/// A core module compiled and linked in raw wasmtime (WASI preview 1 and the guest's three `env` functions, written
+/// plainly here), not yet instantiated: what the compile and instantiation rows need of any module, with or without
+/// the guest ABI.
+pub struct Linked {
+    pub profile: EngineProfile,
+    pub module: Module,
+    pub linker: Linker<RawState>,
+    pub pre: InstancePre<RawState>,
+}
+
+impl std::fmt::Debug for Linked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Linked").field("profile", &self.profile).finish_non_exhaustive()
+    }
+}
+
+impl Linked {
+    /// Compiles and links `wasm`; an error names what failed (a module that does not compile, an import nothing
+    /// provides).
+    pub fn load(profile: EngineProfile, engine: &Engine, wasm: &Wasm) -> Result<Self, String> {
+        let module = compile(engine, wasm)?;
+        let linker = raw_linker(engine);
+        let pre = linker.instantiate_pre(&module).map_err(|e| match e.downcast_ref::<UnknownImportError>() {
+            Some(unknown) => format!(
+                "{} imports `{}::{}`, which neither WASI preview 1 nor the guest ABI provides",
+                wasm.name,
+                escape_controls(unknown.module()),
+                escape_controls(unknown.name())
+            ),
+            None => format!("cannot link {}: {}", wasm.name, escape_controls(&format!("{e:#}"))),
+        })?;
+        Ok(Linked { profile, module, linker, pre })
+    }
+}
+
+/// Compiles `wasm` (binary or WAT text) for `engine`.
+pub fn compile(engine: &Engine, wasm: &Wasm) -> Result<Module, String> {
+    let compiled =
+        if wasm.is_text { Module::new(engine, &wasm.bytes) } else { Module::from_binary(engine, &wasm.bytes) };
+    compiled.map_err(|e| format!("{} does not compile: {}", wasm.name, escape_controls(&format!("{e:#}"))))
+}
+
+/// The raw host's linker: WASI preview 1 and the three `env` functions.
+fn raw_linker(engine: &Engine) -> Linker<RawState> {
+    let mut linker: Linker<RawState> = Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut RawState| &mut s.wasi).unwrap();
+    linker
+        .func_wrap(import::MODULE, import::HOST_LOG_VALUE.name, |mut c: Caller<'_, RawState>, v: i32| {
+            c.data_mut().last_logged = v;
+        })
+        .unwrap()
+        .func_wrap(import::MODULE, import::HOST_GET_SHARED_VALUE.name, |c: Caller<'_, RawState>| c.data().shared_value)
+        .unwrap()
+        .func_wrap(import::MODULE, import::HOST_SET_SHARED_VALUE.name, |mut c: Caller<'_, RawState>, v: i32| {
+            c.data_mut().shared_value = v;
+        })
+        .unwrap();
+    linker
+}
+
+/// One instance of a guest with the ABI in a raw wasmtime store, with its exports looked up once; and the module,
+/// the linker and the pre-instantiated module it came from, for the instantiation rows.
 pub struct RawGuest {
     pub profile: EngineProfile,
     pub module: Module,
@@ -38,11 +101,12 @@ pub struct RawGuest {
     pub instance: Instance,
     pub memory: Memory,
     pub just_add: TypedFunc<(u64, u64), u64>,
-    pub nop: TypedFunc<(), ()>,
+    /// `nop` is optional in the ABI: `None` for a guest without it (its rows are not registered).
+    pub nop: Option<TypedFunc<(), ()>>,
     pub trigger_host_calls: TypedFunc<i32, ()>,
     pub point_add: TypedFunc<(u32, u32, u32), ()>,
     pub just_add_func: Func,
-    pub nop_func: Func,
+    pub nop_func: Option<Func>,
 }
 
 impl RawGuest {
@@ -53,33 +117,27 @@ impl RawGuest {
     }
 
     pub fn with_engine(profile: EngineProfile, engine: &Engine) -> Self {
-        let module = Module::from_binary(engine, guest::QUIET_WASM).unwrap();
-        let mut linker: Linker<RawState> = Linker::new(engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut RawState| &mut s.wasi).unwrap();
-        linker
-            .func_wrap(import::MODULE, import::HOST_LOG_VALUE.name, |mut c: Caller<'_, RawState>, v: i32| {
-                c.data_mut().last_logged = v;
-            })
-            .unwrap()
-            .func_wrap(import::MODULE, import::HOST_GET_SHARED_VALUE.name, |c: Caller<'_, RawState>| {
-                c.data().shared_value
-            })
-            .unwrap()
-            .func_wrap(import::MODULE, import::HOST_SET_SHARED_VALUE.name, |mut c: Caller<'_, RawState>, v: i32| {
-                c.data_mut().shared_value = v;
-            })
-            .unwrap();
+        Self::load(profile, engine, &Wasm::quiet_guest()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Compiles and instantiates `wasm`, which must have the guest ABI (the caller checked it with
+    /// [`crate::subject::Serves`]); a module without it is an error naming the export it lacks.
+    pub fn load(profile: EngineProfile, engine: &Engine, wasm: &Wasm) -> Result<Self, String> {
+        let Linked { module, linker, pre, .. } = Linked::load(profile, engine, wasm)?;
         let mut store = new_store(engine, profile);
-        let instance = linker.instantiate(&mut store, &module).unwrap();
-        let pre = linker.instantiate_pre(&module).unwrap();
-        let memory = instance.get_memory(&mut store, guest::MEMORY).unwrap();
-        let just_add = instance.get_typed_func(&mut store, export::JUST_ADD.name).unwrap();
-        let nop = instance.get_typed_func(&mut store, export::NOP.name).unwrap();
-        let trigger_host_calls = instance.get_typed_func(&mut store, export::TRIGGER_HOST_CALLS.name).unwrap();
-        let point_add = instance.get_typed_func(&mut store, export::POINT_ADD.name).unwrap();
-        let just_add_func = instance.get_func(&mut store, export::JUST_ADD.name).unwrap();
-        let nop_func = instance.get_func(&mut store, export::NOP.name).unwrap();
-        RawGuest {
+        let instance = pre.instantiate(&mut store).map_err(|e| format!("cannot instantiate {}: {e:#}", wasm.name))?;
+        let missing = |what: &str| format!("{} lacks `{what}` (or it has another type)", wasm.name);
+        let memory = instance.get_memory(&mut store, guest::MEMORY).ok_or_else(|| missing(guest::MEMORY))?;
+        let just_add = instance.get_typed_func(&mut store, export::JUST_ADD.name).map_err(|_| missing("just_add"))?;
+        let nop = instance.get_typed_func(&mut store, export::NOP.name).ok();
+        let trigger_host_calls = instance
+            .get_typed_func(&mut store, export::TRIGGER_HOST_CALLS.name)
+            .map_err(|_| missing("trigger_host_calls"))?;
+        let point_add =
+            instance.get_typed_func(&mut store, export::POINT_ADD.name).map_err(|_| missing("point_add"))?;
+        let just_add_func = instance.get_func(&mut store, export::JUST_ADD.name).ok_or_else(|| missing("just_add"))?;
+        let nop_func = instance.get_func(&mut store, export::NOP.name);
+        Ok(RawGuest {
             profile,
             module,
             linker,
@@ -93,7 +151,7 @@ impl RawGuest {
             point_add,
             just_add_func,
             nop_func,
-        }
+        })
     }
 
     /// A fresh store for another instance of the same guest.

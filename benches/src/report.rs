@@ -2,7 +2,7 @@
 //! and the environment the figures were measured in. This is the project's one results writer.
 
 use crate::overhead::{self, OverheadCheck};
-use crate::rows::{self, OVERHEAD_LIMIT, PROFILED, Row};
+use crate::rows::{self, OVERHEAD_LIMIT, Row};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -100,6 +100,9 @@ pub struct Environment {
     pub git_revision: String,
     pub command: String,
     pub mode: String,
+    /// What was measured, when it was not the project's guest: the user's module, its path and content hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
 }
 
 impl Environment {
@@ -135,6 +138,7 @@ impl Environment {
             git_revision,
             command,
             mode,
+            module: None,
         }
     }
 }
@@ -214,36 +218,48 @@ pub struct Summary {
     pub rows: Vec<SummaryRow>,
     pub overhead_limit: f64,
     pub overhead: Vec<OverheadCheck>,
+    /// The rows this run did not measure because the module cannot serve them, with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedRow>,
 }
 
-/// The ids this matrix registers: every profiled row under every profile, and the natives; the C++ host's rows
-/// only `with_cpp` (a build with the `cpp` feature).
-pub fn expected_ids(profiles: &[&str], with_cpp: bool) -> Vec<String> {
+/// A row left out of a run, and why (the export it needs, for a user's module).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SkippedRow {
+    pub id: String,
+    pub why: String,
+}
+
+/// The ids this matrix registers for `rows`: each row under each of its profiles, and the natives.
+pub fn expected_ids(profiles: &[&str], rows: &[Row]) -> Vec<String> {
     let mut ids: Vec<String> = rows::native::ALL.iter().map(|(id, _)| id.to_string()).collect();
-    for row in PROFILED.iter().filter(|row| with_cpp || !row.needs_cpp) {
+    for row in rows {
         ids.extend(profiles.iter().filter(|p| row.measured_under(p)).map(|p| rows::criterion_id(row.id, p)));
     }
     ids
 }
 
 impl Summary {
-    /// Lays out measured estimates as the results table.
+    /// Lays out measured estimates of `rows` as the results table; `skipped` lists the rows left out.
     pub fn build(
         environment: Environment,
         profiles: &[&str],
+        rows: &[Row],
+        skipped: &[rows::Skipped],
         measured: &BTreeMap<String, Estimate>,
         overhead: Vec<OverheadCheck>,
     ) -> Self {
         let natives: BTreeMap<String, Estimate> =
             rows::native::ALL.iter().filter_map(|(id, _)| measured.get(*id).map(|e| (id.to_string(), *e))).collect();
-        let rows = PROFILED.iter().map(|row| summary_row(row, profiles, measured, &natives)).collect();
+        let table = rows.iter().map(|row| summary_row(row, profiles, measured, &natives)).collect();
         Summary {
             environment,
             profiles: profiles.iter().map(|p| p.to_string()).collect(),
             natives,
-            rows,
+            rows: table,
             overhead_limit: OVERHEAD_LIMIT,
             overhead,
+            skipped: skipped.iter().map(|s| SkippedRow { id: s.id.to_string(), why: s.why.clone() }).collect(),
         }
     }
 
@@ -296,6 +312,12 @@ impl Summary {
             }
             md.push('\n');
         }
+        if !self.skipped.is_empty() {
+            let _ = writeln!(md, "\n## Rows not measured\n\nThe module cannot serve these rows:\n");
+            for skipped in &self.skipped {
+                let _ = writeln!(md, "- `{}`: {}", skipped.id, skipped.why);
+            }
+        }
         let _ = writeln!(md, "\n## What each row does\n");
         for row in &self.rows {
             let _ = writeln!(md, "- `{}`: {}", row.id, row.what);
@@ -303,37 +325,46 @@ impl Summary {
         for (id, what) in rows::native::ALL {
             let _ = writeln!(md, "- `{id}`: {what}");
         }
-        let _ = writeln!(
-            md,
-            "\n## Host core against raw wasmtime\n\nThe host core's operation timed against raw wasmtime doing the \
+        if self.overhead.is_empty() {
+            let _ = writeln!(
+                md,
+                "\n## Host core against raw wasmtime\n\nNot measured in this run (it is measured on the project's \
+                 guest, in a complete run).\n"
+            );
+        } else {
+            let _ = writeln!(
+                md,
+                "\n## Host core against raw wasmtime\n\nThe host core's operation timed against raw wasmtime doing the \
              same work, in alternating blocks (ABBA, tens of microseconds each) so that both see the same machine. \
              Each pair is measured in {} processes (each at its own randomised addresses) with {} fresh pairs of \
              stores each ({} measurements; column n says how many a row has), because where code and data sit alone moves one measurement by several percent \
              (`benches/src/overhead.rs`). The ratio is the median of those measurements; the range is their \
              smallest and largest. The limit is {:.0}%. (The two criterion rows of a pair were measured seconds \
              apart and move with the machine; this check does not use them.)\n",
-            overhead::PROCESSES,
-            overhead::PLACEMENTS,
-            overhead::PROCESSES * overhead::PLACEMENTS,
-            self.overhead_limit * 100.0
-        );
-        let _ = writeln!(md, "| profile | core row | raw row | core | raw | core vs raw | range | n | within limit |");
-        let _ = writeln!(md, "|---|---|---|---:|---:|---:|---|---:|---|");
-        for o in &self.overhead {
-            let _ = writeln!(
-                md,
-                "| {} | `{}` | `{}` | {} | {} | {:+.1}% | {:+.1}% .. {:+.1}% | {} | {} |",
-                o.profile,
-                o.core_row,
-                o.raw_row,
-                format_ns(o.core_ns),
-                format_ns(o.raw_ns),
-                o.overhead * 100.0,
-                o.lowest * 100.0,
-                o.highest * 100.0,
-                o.measurements,
-                if o.within_limit { "yes" } else { "**no**" }
+                overhead::PROCESSES,
+                overhead::PLACEMENTS,
+                overhead::PROCESSES * overhead::PLACEMENTS,
+                self.overhead_limit * 100.0
             );
+            let _ =
+                writeln!(md, "| profile | core row | raw row | core | raw | core vs raw | range | n | within limit |");
+            let _ = writeln!(md, "|---|---|---|---:|---:|---:|---|---:|---|");
+            for o in &self.overhead {
+                let _ = writeln!(
+                    md,
+                    "| {} | `{}` | `{}` | {} | {} | {:+.1}% | {:+.1}% .. {:+.1}% | {} | {} |",
+                    o.profile,
+                    o.core_row,
+                    o.raw_row,
+                    format_ns(o.core_ns),
+                    format_ns(o.raw_ns),
+                    o.overhead * 100.0,
+                    o.lowest * 100.0,
+                    o.highest * 100.0,
+                    o.measurements,
+                    if o.within_limit { "yes" } else { "**no**" }
+                );
+            }
         }
         let _ = writeln!(md, "\n## Environment\n");
         let _ = writeln!(md, "| | |\n|---|---|");
@@ -347,6 +378,7 @@ impl Summary {
             ("rustc", env.rustc.clone()),
             ("wasmtime", env.wasmtime.clone()),
             ("git revision", env.git_revision.clone()),
+            ("module", env.module.clone().unwrap_or_else(|| "the project's guest".to_string())),
         ] {
             let _ = writeln!(md, "| {k} | {v} |");
         }
@@ -695,6 +727,8 @@ mod tests {
         let summary = Summary::build(
             Environment::capture(&dir, "cargo bench".into(), "test".into()),
             &["cranelift"],
+            rows::PROFILED,
+            &[],
             &BTreeMap::new(),
             Vec::new(),
         );
@@ -727,6 +761,7 @@ mod tests {
             git_revision: text(),
             command: text(),
             mode: text(),
+            module: None,
         };
         assert_eq!(run_dir(&results, &env), results.join("2026-11-24"));
         fs::create_dir_all(results.join("2026-11-24")).unwrap();

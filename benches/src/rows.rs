@@ -1,6 +1,8 @@
 //! Every row of the matrix, named once: the bench registers its closures under these ids and the results
 //! writer lays out its table from them.
 
+use crate::subject::{Needs, Serves, Subject};
+
 /// One row of the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Row {
@@ -16,11 +18,19 @@ pub struct Row {
     /// The profiles the row is measured under, for rows that do not apply to all (see [`INSTANTIATION_PROFILES`]
     /// and [`TRAP_PROFILES`]); the C++ host's rows run wasmtime's default configuration, `cranelift`, only.
     pub profiles: Option<&'static [&'static str]>,
-    /// Whether the row is the C++ host's, measured only in a build with the `cpp` feature.
+    /// Whether the row is the C++ host's, measured only in a build with the `cpp` feature (and for the project's
+    /// own guest: the C++ host's loops are written for it).
     pub needs_cpp: bool,
+    /// What the row needs of the module it measures ([`crate::subject::Serves`] says whether a module has it).
+    pub needs: Needs,
 }
 
 impl Row {
+    /// The same row needing `needs` of its module.
+    pub const fn needing(self, needs: Needs) -> Row {
+        Row { needs, ..self }
+    }
+
     /// Whether the row is measured under `profile`.
     pub fn measured_under(&self, profile: &str) -> bool {
         self.profiles.is_none_or(|only| only.contains(&profile))
@@ -28,17 +38,25 @@ impl Row {
 }
 
 const fn row(id: &'static str, what: &'static str, native: &'static str) -> Row {
-    Row { id, what, native: Some(native), elements: None, profiles: None, needs_cpp: false }
+    Row { id, what, native: Some(native), elements: None, profiles: None, needs_cpp: false, needs: Needs::Abi }
 }
 
 /// A row with no native floor, measured under `profiles`.
 const fn unfloored(id: &'static str, what: &'static str, profiles: &'static [&'static str]) -> Row {
-    Row { id, what, native: None, elements: None, profiles: Some(profiles), needs_cpp: false }
+    Row { id, what, native: None, elements: None, profiles: Some(profiles), needs_cpp: false, needs: Needs::Abi }
 }
 
 /// A row of the C++ host (`host/cpp`), which runs wasmtime's default configuration: the `cranelift` profile.
 const fn cpp(id: &'static str, what: &'static str, native: &'static str) -> Row {
-    Row { id, what, native: Some(native), elements: None, profiles: Some(&["cranelift"]), needs_cpp: true }
+    Row {
+        id,
+        what,
+        native: Some(native),
+        elements: None,
+        profiles: Some(&["cranelift"]),
+        needs_cpp: true,
+        needs: Needs::Abi,
+    }
 }
 
 const fn batch(id: &'static str, native: &'static str, n: u64) -> Row {
@@ -49,6 +67,7 @@ const fn batch(id: &'static str, native: &'static str, n: u64) -> Row {
         elements: Some(n),
         profiles: None,
         needs_cpp: false,
+        needs: Needs::Batch,
     }
 }
 
@@ -61,6 +80,7 @@ const fn batch_copy(id: &'static str, native: &'static str, n: u64) -> Row {
         elements: Some(n),
         profiles: None,
         needs_cpp: false,
+        needs: Needs::Batch,
     }
 }
 
@@ -73,6 +93,7 @@ const fn list(id: &'static str, native: &'static str, n: u64) -> Row {
         elements: Some(n),
         profiles: None,
         needs_cpp: false,
+        needs: Needs::World,
     }
 }
 
@@ -133,10 +154,11 @@ pub const JUST_ADD_CPP_LOOKUP: Row = cpp(
     "C++ host, the article's habit: `Instance::get` by name on every call, then `Func::call`",
     native::JUST_ADD,
 );
-pub const NOP_TYPED: Row = row("calls/nop/typed", "`TypedFunc::call` of `nop`", native::NOP);
-pub const NOP_UNTYPED: Row = row("calls/nop/untyped", "`Func::call` with empty `Val` buffers", native::NOP);
-pub const NOP_UNCHECKED: Row = row("calls/nop/unchecked", "`Func::call_unchecked`", native::NOP);
-pub const NOP_CORE: Row = row("calls/nop/core", "`WasmHost::nop` (the host core)", native::NOP);
+pub const NOP_TYPED: Row = row("calls/nop/typed", "`TypedFunc::call` of `nop`", native::NOP).needing(Needs::Nop);
+pub const NOP_UNTYPED: Row =
+    row("calls/nop/untyped", "`Func::call` with empty `Val` buffers", native::NOP).needing(Needs::Nop);
+pub const NOP_UNCHECKED: Row = row("calls/nop/unchecked", "`Func::call_unchecked`", native::NOP).needing(Needs::Nop);
+pub const NOP_CORE: Row = row("calls/nop/core", "`WasmHost::nop` (the host core)", native::NOP).needing(Needs::Nop);
 pub const TRIGGER_RAW: Row = row(
     "callbacks/trigger_host_calls/raw",
     "one call in, three typed host calls out, raw wasmtime",
@@ -156,12 +178,14 @@ pub const PER_CALLBACK_TYPED: Row = row(
     "callbacks/per_callback/typed",
     "one guest -> host call inside a guest loop (entry cost excluded), host function by `func_wrap`",
     native::HOST_LOG_VALUE,
-);
+)
+.needing(Needs::CallHostN);
 pub const PER_CALLBACK_UNTYPED: Row = row(
     "callbacks/per_callback/untyped",
     "the same with the host function defined by `func_new`",
     native::HOST_LOG_VALUE,
-);
+)
+.needing(Needs::CallHostN);
 pub const POINT_ADD_MEMCPY: Row = row(
     "structs/point_add/memcpy",
     "write two Points, call `point_add`, read one: one `Memory::write`/`read` per Point, bytes taken by raw pointer",
@@ -222,27 +246,32 @@ pub const PER_CALLBACK_UNCHECKED: Row = row(
     "callbacks/per_callback/unchecked",
     "one guest -> host call inside a guest loop, host function by `func_new_unchecked`",
     native::HOST_LOG_VALUE,
-);
+)
+.needing(Needs::CallHostN);
 pub const PER_CALLBACK_ASYNC: Row = row(
     "callbacks/per_callback/async",
     "one guest -> host call inside a guest loop, host function by `func_wrap_async`, the loop entered by `call_async`",
     native::HOST_LOG_VALUE,
-);
+)
+.needing(Needs::CallHostN);
 pub const PER_CALLBACK_HOOK: Row = row(
     "callbacks/per_callback/hook",
     "one guest -> host call inside a guest loop, `func_wrap`, with a call hook installed",
     native::HOST_LOG_VALUE,
-);
+)
+.needing(Needs::CallHostN);
 pub const INSTANTIATE_LINKER: Row = unfloored(
     "instantiate/linker",
     "a new store and `Linker::instantiate` of the quiet guest: imports resolved by name on every instantiation",
     INSTANTIATION_PROFILES,
-);
+)
+.needing(Needs::Module);
 pub const INSTANTIATE_PRE: Row = unfloored(
     "instantiate/pre",
     "a new store and `InstancePre::instantiate`: imports resolved once, beforehand",
     INSTANTIATION_PROFILES,
-);
+)
+.needing(Needs::Module);
 pub const INSTANTIATE_CORE: Row = unfloored(
     "instantiate/core",
     "`GuestModule::instantiate`: a new store with its WASI context, the instance, its exports typed",
@@ -252,17 +281,20 @@ pub const INSTANTIATE_THREADS_1: Row = unfloored(
     "instantiate/threads/1",
     "wall time per instance while 1 thread instantiates through `InstancePre` (the baseline of the two below)",
     INSTANTIATION_PROFILES,
-);
+)
+.needing(Needs::Module);
 pub const INSTANTIATE_THREADS_2: Row = unfloored(
     "instantiate/threads/2",
     "wall time per instance while 2 threads instantiate at once: half of /1 if it scales",
     INSTANTIATION_PROFILES,
-);
+)
+.needing(Needs::Module);
 pub const INSTANTIATE_THREADS_4: Row = unfloored(
     "instantiate/threads/4",
     "wall time per instance while 4 threads instantiate at once",
     INSTANTIATION_PROFILES,
-);
+)
+.needing(Needs::Module);
 pub const TRAP_RETURNS: Row = unfloored(
     "traps/point_add/returns",
     "`point_add` on valid pointers, returning normally: what the trapping calls below are compared with",
@@ -292,31 +324,37 @@ pub const JUST_ADD_COMPONENT: Row = row(
     "calls/just_add/component",
     "the guest as a component: `ComponentHost::just_add`, a typed call through `bindgen!`'s bindings",
     native::JUST_ADD,
-);
+)
+.needing(Needs::World);
 pub const JUST_ADD_COMPONENT_UNTYPED: Row = row(
     "calls/just_add/component_untyped",
     "the component's `just-add` by `component::Func::call` with reused `Val` buffers (through the host core)",
     native::JUST_ADD,
-);
+)
+.needing(Needs::World);
 pub const NOP_COMPONENT: Row =
-    row("calls/nop/component", "`ComponentHost::nop`: the component's empty export", native::NOP);
+    row("calls/nop/component", "`ComponentHost::nop`: the component's empty export", native::NOP).needing(Needs::World);
 pub const NOP_COMPONENT_UNTYPED: Row =
-    row("calls/nop/component_untyped", "the component's `nop` by `component::Func::call`", native::NOP);
+    row("calls/nop/component_untyped", "the component's `nop` by `component::Func::call`", native::NOP)
+        .needing(Needs::World);
 pub const TRIGGER_COMPONENT: Row = row(
     "callbacks/trigger_host_calls/component",
     "`ComponentHost::trigger_host_calls`: one call in, three calls of the imported `host` interface out",
     native::TRIGGER_HOST_CALLS,
-);
+)
+.needing(Needs::World);
 pub const PER_CALLBACK_COMPONENT: Row = row(
     "callbacks/per_callback/component",
     "one call of the component's imported `log-value` inside a guest loop (entry cost excluded)",
     native::HOST_LOG_VALUE,
-);
+)
+.needing(Needs::World);
 pub const POINT_ADD_COMPONENT: Row = row(
     "structs/point_add/component_record",
     "the component's `point-add`: two Points passed by value (a WIT record), the sum returned by value",
     native::POINT_ADD,
-);
+)
+.needing(Needs::World);
 pub const BATCH_1: Row = batch("structs/batch/1", native::BATCH_1, 1);
 pub const BATCH_64: Row = batch("structs/batch/64", native::BATCH_64, 64);
 pub const BATCH_4096: Row = batch("structs/batch/4096", native::BATCH_4096, 4096);
@@ -326,6 +364,34 @@ pub const BATCH_COPY_4096: Row = batch_copy("structs/batch_copy/4096", native::B
 pub const LIST_1: Row = list("structs/component_list/1", native::BATCH_1, 1);
 pub const LIST_64: Row = list("structs/component_list/64", native::BATCH_64, 64);
 pub const LIST_4096: Row = list("structs/component_list/4096", native::BATCH_4096, 4096);
+
+pub const COMPILE: Row = Row {
+    id: "lifecycle/compile",
+    what: "`Module::from_binary` of the module: compiling it for this profile",
+    native: None,
+    elements: None,
+    profiles: None,
+    needs_cpp: false,
+    needs: Needs::Module,
+};
+pub const COMPONENT_COMPILE: Row = Row {
+    id: "lifecycle/component_compile",
+    what: "`Component::from_binary` of the component: compiling it for this profile",
+    native: None,
+    elements: None,
+    profiles: None,
+    needs_cpp: false,
+    needs: Needs::AnyComponent,
+};
+pub const COMPONENT_INSTANTIATE: Row = unfloored(
+    "lifecycle/component_instantiate",
+    "a new store and `component::InstancePre::instantiate` of the component through the host core, dropped",
+    INSTANTIATION_PROFILES,
+)
+.needing(Needs::AnyComponent);
+
+/// The rows that compile, of whatever the subject has: they take milliseconds, so they are sampled less.
+pub const COMPILE_ROWS: &[&str] = &[COMPILE.id, COMPONENT_COMPILE.id];
 
 /// Every row measured under each profile, in table order.
 pub const PROFILED: &[Row] = &[
@@ -388,7 +454,68 @@ pub const PROFILED: &[Row] = &[
     TRAP_NO_BACKTRACE,
     TRAP_CORE,
     TRAP_RESET,
+    COMPILE,
+    COMPONENT_COMPILE,
+    COMPONENT_INSTANTIATE,
 ];
+
+/// The kinds of call an `--invoke` export is measured by, as the last segment of its rows' ids.
+pub const INVOKE_WAYS: &[(&str, &str)] = &[
+    ("typed", "`TypedFunc::call`"),
+    ("untyped", "`Func::call` with reused `Val` buffers"),
+    ("unchecked", "`Func::call_unchecked` with a reused `ValRaw` buffer"),
+];
+
+/// The row of an `--invoke` export of a core module called one way (`typed`, `untyped`, `unchecked`), or of a
+/// component's export (`component`). Its id and text live as long as the process, as the constant rows' do.
+pub fn invoke_row(export_id: &str, way: &str, what: &str) -> Row {
+    let id: &'static str = Box::leak(format!("invoke/{export_id}/{way}").into_boxed_str());
+    let what: &'static str = Box::leak(what.to_string().into_boxed_str());
+    let needs = if way == "component" { Needs::AnyComponent } else { Needs::Module };
+    Row { id, what, native: None, elements: None, profiles: None, needs_cpp: false, needs }
+}
+
+/// A row the subject cannot serve, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub id: &'static str,
+    pub why: String,
+}
+
+/// The rows a run measures for `subject`, in table order, and the rows it skips with the reason: every row of
+/// [`PROFILED`] the subject serves (the C++ host's only in a build `with_cpp`, and only for the project's guest),
+/// then a row per `--invoke` export and way.
+pub fn for_subject(subject: &Subject, serves: &Serves, with_cpp: bool) -> (Vec<Row>, Vec<Skipped>) {
+    let mut rows = Vec::new();
+    let mut skipped = Vec::new();
+    for row in PROFILED {
+        if row.needs_cpp && !with_cpp {
+            continue;
+        }
+        let verdict = if row.needs_cpp && !subject.is_built_in() {
+            Err("the C++ host's loops are written for the project's guest".to_string())
+        } else {
+            serves.check(row.needs)
+        };
+        match verdict {
+            Ok(()) => rows.push(*row),
+            Err(why) => skipped.push(Skipped { id: row.id, why }),
+        }
+    }
+    for spec in &subject.invokes {
+        let name = spec.id_name();
+        if subject.core.is_some() {
+            for (way, how) in INVOKE_WAYS {
+                rows.push(invoke_row(&name, way, &format!("`{}` called by {how}", spec.name)));
+            }
+        }
+        if subject.component.is_some() {
+            let what = format!("the component's `{}` by `component::Func::call` with reused `Val` buffers", spec.name);
+            rows.push(invoke_row(&name, "component", &what));
+        }
+    }
+    (rows, skipped)
+}
 
 /// The rows of the top-level README's headline table (the latest run, `report::readme_block`), with the words that
 /// name them there.

@@ -35,7 +35,7 @@ pub mod profile;
 pub mod slowdown;
 mod state;
 
-pub use component::{ComponentHost, GuestComponent};
+pub use component::{ComponentHost, GuestComponent, LinkedComponent};
 pub use error::{Error, Grown, HostFunctionError, MemoryError, MemoryLimitExceeded, TrapKind, escape_controls};
 pub use guest::Point;
 pub use instance::{WASM_PAGE, WasmHost, static_offset};

@@ -143,6 +143,53 @@ impl GuestComponent {
         engine: &Engine,
         options: HostOptions,
     ) -> Result<Self, Error> {
+        let linked = LinkedComponent::load(name, bytes, is_text, profile, engine, options)?;
+        let indices = bindings::GuestIndices::new(&linked.pre)
+            .map_err(|e| Error::ComponentWorld { component: linked.name.clone(), message: one_line(&e) })?;
+        let LinkedComponent { name, pre, .. } = linked;
+        Ok(GuestComponent {
+            name,
+            profile,
+            engine: engine.clone(),
+            pre,
+            indices: std::sync::Arc::new(indices),
+            options,
+        })
+    }
+}
+
+/// A component of any world, compiled and linked against what the host provides (WASI 0.2 and the guest world's
+/// `host` interface), without the check that it exports the guest's world: what the compile, instantiation and
+/// `--invoke` rows of the benches need of a user's component. [`GuestComponent`] is one of these that fits the world.
+#[derive(Clone)]
+pub struct LinkedComponent {
+    name: String,
+    profile: EngineProfile,
+    component: Component,
+    pre: InstancePre<HostState>,
+    options: HostOptions,
+}
+
+impl std::fmt::Debug for LinkedComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkedComponent")
+            .field("name", &self.name)
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LinkedComponent {
+    /// Compiles `bytes` (binary, or WAT text if `is_text`) with `engine`, made from `profile`, and links its imports;
+    /// an import the host does not provide is [`Error::ComponentWorld`] naming it.
+    pub fn load(
+        name: String,
+        bytes: &[u8],
+        is_text: bool,
+        profile: EngineProfile,
+        engine: &Engine,
+        options: HostOptions,
+    ) -> Result<Self, Error> {
         if options.host_funcs != HostFuncStyle::Typed {
             return Err(Error::Instantiate {
                 module: name,
@@ -157,23 +204,31 @@ impl GuestComponent {
         let component = if is_text {
             Component::new(engine, bytes).map_err(compile_error)?
         } else {
-            Self::compile_binary(&name, bytes, engine)?
+            GuestComponent::compile_binary(&name, bytes, engine)?
         };
-        let linked = make_linker(engine)
+        let pre = make_linker(engine)
             .and_then(|linker| linker.instantiate_pre(&component))
             .map_err(|e| Error::ComponentWorld { component: name.clone(), message: one_line(&e) })?;
-        let indices = bindings::GuestIndices::new(&linked)
-            .map_err(|e| Error::ComponentWorld { component: name.clone(), message: one_line(&e) })?;
-        Ok(GuestComponent {
-            name,
-            profile,
-            engine: engine.clone(),
-            pre: linked,
-            indices: std::sync::Arc::new(indices),
-            options,
-        })
+        Ok(LinkedComponent { name, profile, component, pre, options })
     }
 
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn component(&self) -> &Component {
+        &self.component
+    }
+
+    /// A new instance in a new store, set up as the profile requires, guarded as every instantiation is.
+    pub fn instantiate(&self) -> Result<(Store<HostState>, Instance), Error> {
+        let mut store = new_store(self.pre.engine(), self.profile, &self.options)?;
+        let instance = started(&self.name, catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut store))))?;
+        Ok((store, instance))
+    }
+}
+
+impl GuestComponent {
     /// Compiles a binary component, refusing what is not one with a sentence that says what it is.
     fn compile_binary(name: &str, bytes: &[u8], engine: &Engine) -> Result<Component, Error> {
         let name = name.to_string();

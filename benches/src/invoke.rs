@@ -1,0 +1,1108 @@
+//! The exports a user names with `--invoke NAME[=ARGS]`, on their own module or component, prepared once and then
+//! called over and over by the matrix and the gate. A core export is called three ways (`TypedFunc::call`,
+//! `Func::call` with reused `Val` buffers, `Func::call_unchecked` with a reused `ValRaw` buffer), a component's
+//! through `component::Func::call`. Everything that can fail or allocate (the lookup, the type checks, parsing the
+//! arguments, a trial call) happens in `prepare`, so a timed loop holds nothing but the call.
+
+use boundary_host::escape_controls;
+use boundary_host::wasmtime::component::types::ComponentItem;
+use boundary_host::wasmtime::component::{self, Type};
+use boundary_host::wasmtime::{self, Extern, Func, Instance, Store, TypedFunc, Val, ValRaw, ValType, WasmTy};
+use std::hint::black_box;
+
+/// One `--invoke NAME` or `--invoke NAME=ARGS` request (ARGS comma-separated numbers, one per parameter).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvokeSpec {
+    pub name: String,
+    pub args: Option<Vec<String>>,
+}
+
+impl InvokeSpec {
+    /// Parses `NAME` or `NAME=1,2` (empty NAME is an error; `NAME=` means zero args given explicitly). The name ends
+    /// at the first `=`; spaces around each argument are ignored, an empty argument in a list is an error.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let shown = escape_controls(text);
+        let (name, args) = match text.split_once('=') {
+            None => (text, None),
+            Some((name, "")) => (name, Some(Vec::new())),
+            Some((name, list)) => {
+                let args: Vec<String> = list.split(',').map(|arg| arg.trim().to_string()).collect();
+                if let Some(blank) = args.iter().position(String::is_empty) {
+                    return Err(format!("--invoke {shown}: argument {} is empty", blank + 1));
+                }
+                (name, Some(args))
+            }
+        };
+        if name.is_empty() {
+            return Err(format!("--invoke {shown}: the export name is empty (write NAME or NAME=ARGS)"));
+        }
+        Ok(InvokeSpec { name: name.to_string(), args })
+    }
+
+    /// A name safe for a benchmark id: the export name with every char outside [A-Za-z0-9_.-] replaced by '_'.
+    pub fn id_name(&self) -> String {
+        let keep = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+        self.name.chars().map(|c| if keep(c) { c } else { '_' }).collect()
+    }
+
+    /// The export's name as it may appear in a one-line message.
+    fn shown(&self) -> String {
+        escape_controls(&self.name).into_owned()
+    }
+}
+
+/// A wasmtime error and its causes on one line. The wasm backtrace wasmtime attaches as context is left out: it
+/// lists frames, not causes.
+fn one_line(error: &wasmtime::Error) -> String {
+    let causes: Vec<String> = error
+        .chain()
+        .map(|cause| cause.to_string())
+        .filter(|text| !text.starts_with("error while executing at wasm backtrace"))
+        .collect();
+    escape_controls(&causes.join(": ").split_whitespace().collect::<Vec<_>>().join(" ")).into_owned()
+}
+
+/// `text` as the bit pattern of a `bits`-wide integer, in the low bits: decimal within the type's range (negative
+/// only when `signed`), or `0x` hex of at most `bits` bits, taken as the bit pattern (so `0xffffffff` is -1 as an
+/// i32), which is how a wasm integer's value is usually written when its sign does not matter.
+fn parse_integer_bits(text: &str, bits: u32, signed: bool) -> Option<u64> {
+    let all_ones = (1u128 << bits) - 1;
+    if let Some(digits) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        // `from_str_radix` would take a sign after the prefix too; `0x-1` is no way to write a number.
+        if !digits.starts_with(|c: char| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let value = u128::from_str_radix(digits, 16).ok()?;
+        // Fits in `bits` bits, so no bit is lost.
+        return (value <= all_ones).then_some(value as u64);
+    }
+    let value: i128 = text.parse().ok()?;
+    let (min, max) = if signed { (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1) } else { (0, all_ones as i128) };
+    // In range, so the low `bits` bits of the two's complement are the value itself.
+    (min..=max).contains(&value).then_some((value as u128 & all_ones) as u64)
+}
+
+const INTEGER_FORMS: &str = "a decimal integer (negative allowed) or 0x-hex";
+const FLOAT_FORMS: &str = "a decimal number such as 2.5, 1e-3, inf or nan";
+
+/// A number type a core export's parameter or result may have: the ones a plain number on the command line can
+/// stand for, and the only ones whose `ValRaw` needs no store to be valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Num {
+    I32,
+    I64,
+    F32,
+    F64,
+}
+
+impl Num {
+    fn of(ty: &ValType) -> Option<Num> {
+        match ty {
+            ValType::I32 => Some(Num::I32),
+            ValType::I64 => Some(Num::I64),
+            ValType::F32 => Some(Num::F32),
+            ValType::F64 => Some(Num::F64),
+            ValType::V128 | ValType::Ref(_) => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Num::I32 => "i32",
+            Num::I64 => "i64",
+            Num::F32 => "f32",
+            Num::F64 => "f64",
+        }
+    }
+
+    fn zero(self) -> Val {
+        match self {
+            Num::I32 => Val::I32(0),
+            Num::I64 => Val::I64(0),
+            Num::F32 => Val::F32(0f32.to_bits()),
+            Num::F64 => Val::F64(0f64.to_bits()),
+        }
+    }
+
+    /// `text` as a value of this type, or what forms it may take.
+    fn parse(self, text: &str) -> Result<Val, &'static str> {
+        let parsed = match self {
+            // The low 32 bits are the i32's bit pattern.
+            Num::I32 => parse_integer_bits(text, 32, true).map(|bits| Val::I32(bits as u32 as i32)),
+            Num::I64 => parse_integer_bits(text, 64, true).map(|bits| Val::I64(bits as i64)),
+            Num::F32 => text.parse::<f32>().ok().map(|x| Val::F32(x.to_bits())),
+            Num::F64 => text.parse::<f64>().ok().map(|x| Val::F64(x.to_bits())),
+        };
+        parsed.ok_or(match self {
+            Num::I32 | Num::I64 => INTEGER_FORMS,
+            Num::F32 | Num::F64 => FLOAT_FORMS,
+        })
+    }
+
+    /// `value`, which `prepare` built for this type, in the form `Func::call_unchecked` reads.
+    fn to_raw(self, value: &Val) -> ValRaw {
+        match (self, value) {
+            (Num::I32, Val::I32(x)) => ValRaw::i32(*x),
+            (Num::I64, Val::I64(x)) => ValRaw::i64(*x),
+            (Num::F32, Val::F32(bits)) => ValRaw::f32(*bits),
+            (Num::F64, Val::F64(bits)) => ValRaw::f64(*bits),
+            // Unreachable: every value is built by `zero` or `parse` of its own type. Zero bits are still a valid
+            // value of every number type, so nothing unsound could follow from it.
+            _ => ValRaw::i64(0),
+        }
+    }
+
+    /// A result `Func::call_unchecked` left in `raw`.
+    fn read_raw(self, raw: &ValRaw) -> Val {
+        match self {
+            Num::I32 => Val::I32(raw.get_i32()),
+            Num::I64 => Val::I64(raw.get_i64()),
+            Num::F32 => Val::F32(raw.get_f32()),
+            Num::F64 => Val::F64(raw.get_f64()),
+        }
+    }
+}
+
+/// `(a, b) -> c`, `(a) -> (b, c)`, `() -> ()`: a signature as the messages and `Debug` show it.
+fn signature_text<'a>(params: impl Iterator<Item = String>, results: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let params = params.collect::<Vec<_>>().join(", ");
+    let results = if results.len() == 1 {
+        results.collect::<String>()
+    } else {
+        format!("({})", results.collect::<Vec<_>>().join(", "))
+    };
+    format!("({params}) -> {results}")
+}
+
+/// A Rust type the typed path passes or returns for one of the [`Num`] types.
+trait TypedNum: WasmTy + Copy {
+    const NUM: Num;
+    fn from_val(val: &Val) -> Option<Self>;
+    fn into_val(self) -> Val;
+}
+
+impl TypedNum for i32 {
+    const NUM: Num = Num::I32;
+    fn from_val(val: &Val) -> Option<Self> {
+        val.i32()
+    }
+    fn into_val(self) -> Val {
+        Val::I32(self)
+    }
+}
+
+impl TypedNum for i64 {
+    const NUM: Num = Num::I64;
+    fn from_val(val: &Val) -> Option<Self> {
+        val.i64()
+    }
+    fn into_val(self) -> Val {
+        Val::I64(self)
+    }
+}
+
+impl TypedNum for f32 {
+    const NUM: Num = Num::F32;
+    fn from_val(val: &Val) -> Option<Self> {
+        val.f32()
+    }
+    fn into_val(self) -> Val {
+        Val::F32(self.to_bits())
+    }
+}
+
+impl TypedNum for f64 {
+    const NUM: Num = Num::F64;
+    fn from_val(val: &Val) -> Option<Self> {
+        val.f64()
+    }
+    fn into_val(self) -> Val {
+        Val::F64(self.to_bits())
+    }
+}
+
+/// The parameter tuple of a typed call: its types, and the tuple built from the prepared values.
+trait TypedParams: wasmtime::WasmParams + Copy {
+    const NUMS: &'static [Num];
+    fn from_vals(vals: &[Val]) -> Option<Self>;
+}
+
+impl TypedParams for () {
+    const NUMS: &'static [Num] = &[];
+    fn from_vals(vals: &[Val]) -> Option<Self> {
+        vals.is_empty().then_some(())
+    }
+}
+
+impl<A: TypedNum> TypedParams for (A,) {
+    const NUMS: &'static [Num] = &[A::NUM];
+    fn from_vals(vals: &[Val]) -> Option<Self> {
+        match vals {
+            [a] => Some((A::from_val(a)?,)),
+            _ => None,
+        }
+    }
+}
+
+impl<A: TypedNum, B: TypedNum> TypedParams for (A, B) {
+    const NUMS: &'static [Num] = &[A::NUM, B::NUM];
+    fn from_vals(vals: &[Val]) -> Option<Self> {
+        match vals {
+            [a, b] => Some((A::from_val(a)?, B::from_val(b)?)),
+            _ => None,
+        }
+    }
+}
+
+impl<A: TypedNum, B: TypedNum, C: TypedNum> TypedParams for (A, B, C) {
+    const NUMS: &'static [Num] = &[A::NUM, B::NUM, C::NUM];
+    fn from_vals(vals: &[Val]) -> Option<Self> {
+        match vals {
+            [a, b, c] => Some((A::from_val(a)?, B::from_val(b)?, C::from_val(c)?)),
+            _ => None,
+        }
+    }
+}
+
+/// The `TypedFunc` of one parameter tuple, by its result.
+enum TypedRet<P> {
+    Unit(TypedFunc<P, ()>),
+    I32(TypedFunc<P, i32>),
+    I64(TypedFunc<P, i64>),
+    F32(TypedFunc<P, f32>),
+    F64(TypedFunc<P, f64>),
+}
+
+/// A typed function and its arguments, type-checked once: neither depends on the store's data type, so the
+/// [`CoreInvoke`] holding it need not either.
+struct Typed<P> {
+    params: P,
+    ret: TypedRet<P>,
+}
+
+impl<P: TypedParams> Typed<P> {
+    /// `None` when the results are more than the typed path covers.
+    fn new<T: 'static>(
+        store: &Store<T>,
+        func: &Func,
+        params: &[Val],
+        results: &[Num],
+    ) -> wasmtime::Result<Option<Self>> {
+        let params = P::from_vals(params)
+            .ok_or_else(|| wasmtime::format_err!("the parameter values do not match the typed parameters"))?;
+        let ret = match results {
+            [] => TypedRet::Unit(func.typed(store)?),
+            [Num::I32] => TypedRet::I32(func.typed(store)?),
+            [Num::I64] => TypedRet::I64(func.typed(store)?),
+            [Num::F32] => TypedRet::F32(func.typed(store)?),
+            [Num::F64] => TypedRet::F64(func.typed(store)?),
+            _ => return Ok(None),
+        };
+        Ok(Some(Typed { params, ret }))
+    }
+
+    /// One call; the result goes to `results[0]` so that the caller can look at it, as the untyped path leaves it.
+    #[inline]
+    fn call<T: 'static>(&self, store: &mut Store<T>, results: &mut [Val]) -> wasmtime::Result<()> {
+        let params = black_box(self.params);
+        let result = match &self.ret {
+            TypedRet::Unit(f) => {
+                black_box(f.call(&mut *store, params)?);
+                return Ok(());
+            }
+            TypedRet::I32(f) => black_box(f.call(&mut *store, params)?).into_val(),
+            TypedRet::I64(f) => black_box(f.call(&mut *store, params)?).into_val(),
+            TypedRet::F32(f) => black_box(f.call(&mut *store, params)?).into_val(),
+            TypedRet::F64(f) => black_box(f.call(&mut *store, params)?).into_val(),
+        };
+        if let Some(slot) = results.first_mut() {
+            *slot = result;
+        }
+        Ok(())
+    }
+}
+
+/// What `CoreInvoke::typed_unsupported` says the typed path covers; keep it in step with the list below.
+const TYPED_COVERAGE: &str = "the typed path covers up to two parameters of i32/i64/f32/f64 or three of i32/i64, \
+                              and at most one result";
+
+/// The typed path as one enum, a variant per parameter tuple (each holding the five results of [`TypedRet`]): a
+/// `TypedFunc<P, R>` has to name its types, so every signature the typed path covers is written out once, here.
+macro_rules! typed_shapes {
+    ($($variant:ident: $params:ty,)*) => {
+        enum TypedShape {
+            $($variant(Typed<$params>),)*
+        }
+
+        impl TypedShape {
+            /// The typed path of a function with these parameter and result types, `None` if it is not covered.
+            fn new<T: 'static>(
+                store: &Store<T>,
+                func: &Func,
+                param_types: &[Num],
+                params: &[Val],
+                results: &[Num],
+            ) -> wasmtime::Result<Option<Self>> {
+                $(
+                    if <$params as TypedParams>::NUMS == param_types {
+                        return Ok(Typed::<$params>::new(store, func, params, results)?.map(TypedShape::$variant));
+                    }
+                )*
+                Ok(None)
+            }
+
+            #[inline]
+            fn call<T: 'static>(&self, store: &mut Store<T>, results: &mut [Val]) -> wasmtime::Result<()> {
+                match self {
+                    $(TypedShape::$variant(typed) => typed.call(store, results),)*
+                }
+            }
+        }
+    };
+}
+
+typed_shapes! {
+    NoParams: (),
+    I32: (i32,),
+    I64: (i64,),
+    F32: (f32,),
+    F64: (f64,),
+    I32I32: (i32, i32),
+    I32I64: (i32, i64),
+    I32F32: (i32, f32),
+    I32F64: (i32, f64),
+    I64I32: (i64, i32),
+    I64I64: (i64, i64),
+    I64F32: (i64, f32),
+    I64F64: (i64, f64),
+    F32I32: (f32, i32),
+    F32I64: (f32, i64),
+    F32F32: (f32, f32),
+    F32F64: (f32, f64),
+    F64I32: (f64, i32),
+    F64I64: (f64, i64),
+    F64F32: (f64, f32),
+    F64F64: (f64, f64),
+    I32I32I32: (i32, i32, i32),
+    I32I32I64: (i32, i32, i64),
+    I32I64I32: (i32, i64, i32),
+    I32I64I64: (i32, i64, i64),
+    I64I32I32: (i64, i32, i32),
+    I64I32I64: (i64, i32, i64),
+    I64I64I32: (i64, i64, i32),
+    I64I64I64: (i64, i64, i64),
+}
+
+/// An export of a core instance, checked and ready to be called repeatedly three ways.
+pub struct CoreInvoke {
+    name: String,
+    func: Func,
+    param_types: Vec<Num>,
+    result_types: Vec<Num>,
+    params: Vec<Val>,
+    /// Where the typed and untyped paths leave their results.
+    results: Vec<Val>,
+    /// The parameters as `ValRaw`s, built once: copied into `raw` before each unchecked call, which overwrites them.
+    raw_params: Vec<ValRaw>,
+    /// The unchecked path's buffer, `max(params, results)` long.
+    raw: Vec<ValRaw>,
+    typed: Option<TypedShape>,
+}
+
+impl std::fmt::Debug for CoreInvoke {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CoreInvoke")
+            .field("name", &self.name)
+            .field("signature", &self.signature())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CoreInvoke {
+    /// Looks `spec.name` up in `instance`, checks it, builds the parameter values (zeros when `spec.args` is None,
+    /// else parsed per parameter type: integers for i32/i64 (decimal, negative allowed, or 0x-hex), floats for
+    /// f32/f64), and prepares the typed path when the signature is one the typed path covers. Then calls each path
+    /// once, so that a call that traps is an error here, before any measurement.
+    pub fn prepare<T: 'static>(store: &mut Store<T>, instance: &Instance, spec: &InvokeSpec) -> Result<Self, String> {
+        let shown = spec.shown();
+        let func = match instance.get_export(&mut *store, &spec.name) {
+            Some(Extern::Func(func)) => func,
+            Some(other) => {
+                let kind = match other {
+                    Extern::Func(_) => "function",
+                    Extern::Global(_) => "global",
+                    Extern::Table(_) => "table",
+                    Extern::Memory(_) => "memory",
+                    Extern::SharedMemory(_) => "shared memory",
+                    Extern::Tag(_) => "tag",
+                };
+                return Err(format!("export `{shown}` is a {kind}, not a function"));
+            }
+            None => return Err(format!("the module has no export named `{shown}`")),
+        };
+        let ty = func.ty(&*store);
+        let nums = |types: &mut dyn Iterator<Item = ValType>, what: &str| {
+            types
+                .map(|ty| Num::of(&ty).ok_or_else(|| format!("export `{shown}` has unsupported {what} type {ty}")))
+                .collect::<Result<Vec<Num>, String>>()
+        };
+        let param_types = nums(&mut ty.params(), "parameter")?;
+        let result_types = nums(&mut ty.results(), "result")?;
+        let params = match &spec.args {
+            None => param_types.iter().map(|num| num.zero()).collect(),
+            Some(args) => {
+                if args.len() != param_types.len() {
+                    return Err(format!(
+                        "export `{shown}` takes {} argument(s), but --invoke gave {}",
+                        param_types.len(),
+                        args.len()
+                    ));
+                }
+                let parse = |(i, (num, arg)): (usize, (&Num, &String))| {
+                    num.parse(arg).map_err(|forms| {
+                        let (n, arg, ty) = (i + 1, escape_controls(arg), num.name());
+                        format!("export `{shown}`: argument {n} `{arg}` is not an {ty} (write {forms})")
+                    })
+                };
+                param_types.iter().zip(args).enumerate().map(parse).collect::<Result<Vec<Val>, String>>()?
+            }
+        };
+        let typed = TypedShape::new(&*store, &func, &param_types, &params, &result_types)
+            .map_err(|e| format!("export `{shown}`: the typed path cannot be built: {}", one_line(&e)))?;
+        let raw_params = param_types.iter().zip(&params).map(|(num, value)| num.to_raw(value)).collect();
+        let mut call = CoreInvoke {
+            name: spec.name.clone(),
+            func,
+            results: result_types.iter().map(|num| num.zero()).collect(),
+            raw: vec![ValRaw::i64(0); param_types.len().max(result_types.len())],
+            raw_params,
+            param_types,
+            result_types,
+            params,
+            typed,
+        };
+        let trial = |way: &str, outcome: wasmtime::Result<()>| {
+            outcome.map_err(|e| {
+                format!(
+                    "export `{shown}`: the trial call through {way} failed: {}; a call that fails cannot be measured, \
+                     give arguments it accepts with `--invoke {shown}=ARGS`",
+                    one_line(&e)
+                )
+            })
+        };
+        trial("`Func::call`", call.call_untyped(store))?;
+        if call.typed.is_some() {
+            trial("`TypedFunc::call`", call.call_typed(store))?;
+        }
+        trial("`Func::call_unchecked`", call.call_unchecked(store))?;
+        Ok(call)
+    }
+
+    /// The export's type, e.g. `(i32, i64) -> f64` or `() -> ()`.
+    pub fn signature(&self) -> String {
+        let params = self.param_types.iter().map(|num| num.name().to_string());
+        signature_text(params, self.result_types.iter().map(|num| num.name()))
+    }
+
+    /// Why the typed path is not available for this signature, if it is not.
+    pub fn typed_unsupported(&self) -> Option<String> {
+        self.typed
+            .is_none()
+            .then(|| format!("{TYPED_COVERAGE}; `{}` is {}", escape_controls(&self.name), self.signature()))
+    }
+
+    /// One call through `TypedFunc::call`; an error if the typed path does not cover the signature.
+    #[inline]
+    pub fn call_typed<T: 'static>(&mut self, store: &mut Store<T>) -> wasmtime::Result<()> {
+        match &self.typed {
+            Some(typed) => typed.call(store, &mut self.results),
+            None => Err(wasmtime::format_err!("{}", self.typed_unsupported().unwrap_or_default())),
+        }
+    }
+
+    /// One call through `Func::call`, with the parameter and result buffers made in `prepare`.
+    #[inline]
+    pub fn call_untyped<T: 'static>(&mut self, store: &mut Store<T>) -> wasmtime::Result<()> {
+        self.func.call(&mut *store, black_box(&self.params), &mut self.results)?;
+        black_box(&self.results);
+        Ok(())
+    }
+
+    /// One call through `Func::call_unchecked`, the parameters copied into the `ValRaw` buffer made in `prepare`.
+    #[inline]
+    pub fn call_unchecked<T: 'static>(&mut self, store: &mut Store<T>) -> wasmtime::Result<()> {
+        let count = self.raw_params.len();
+        self.raw[..count].copy_from_slice(black_box(&self.raw_params));
+        let buffer = black_box(std::ptr::from_mut(self.raw.as_mut_slice()));
+        // SAFETY: `call_unchecked` asks for a valid pointer to an array with room for the parameters and for the
+        // results, the parameters written in with the function's types, valid reference values, and no call from
+        // within an async call. `buffer` points at `self.raw`, which nothing else touches while we hold `&mut self`;
+        // `prepare` made it max(parameters, results) long from this very function's type, which cannot change. The
+        // parameters just copied in were built by `Num::to_raw` for that type's parameters, in order, and `prepare`
+        // refused any parameter or result that is not i32/i64/f32/f64, so no reference (nor v128) is passed or
+        // returned. The caller holds `&mut Store<T>`, which wasm running in the store cannot have (a host function
+        // gets a `Caller`), so this call is not nested in another. A `Func` of another store panics in wasmtime's
+        // own store check, before any use of the buffer.
+        unsafe { self.func.call_unchecked(&mut *store, buffer) }?;
+        black_box(&self.raw);
+        Ok(())
+    }
+
+    /// The results the last typed or untyped call left (zeros before the first), as wasmtime `Val`s.
+    pub fn results(&self) -> &[Val] {
+        &self.results
+    }
+
+    /// The results the last unchecked call left in its buffer, read back by the result types. Allocates: not for a
+    /// timed loop.
+    pub fn unchecked_results(&self) -> Vec<Val> {
+        self.result_types.iter().zip(&self.raw).map(|(num, raw)| num.read_raw(raw)).collect()
+    }
+}
+
+/// A scalar type a component export's parameter or result may have: the ones a plain number, `true`/`false` or a
+/// character on the command line can stand for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WitScalar {
+    Bool,
+    S8,
+    U8,
+    S16,
+    U16,
+    S32,
+    U32,
+    S64,
+    U64,
+    F32,
+    F64,
+    Char,
+}
+
+impl WitScalar {
+    /// The scalar `ty` is, or its WIT name if it is none.
+    fn of(ty: &Type) -> Result<WitScalar, &'static str> {
+        Ok(match ty {
+            Type::Bool => WitScalar::Bool,
+            Type::S8 => WitScalar::S8,
+            Type::U8 => WitScalar::U8,
+            Type::S16 => WitScalar::S16,
+            Type::U16 => WitScalar::U16,
+            Type::S32 => WitScalar::S32,
+            Type::U32 => WitScalar::U32,
+            Type::S64 => WitScalar::S64,
+            Type::U64 => WitScalar::U64,
+            Type::Float32 => WitScalar::F32,
+            Type::Float64 => WitScalar::F64,
+            Type::Char => WitScalar::Char,
+            Type::String => return Err("string"),
+            Type::List(_) => return Err("list"),
+            Type::Map(_) => return Err("map"),
+            Type::Record(_) => return Err("record"),
+            Type::Tuple(_) => return Err("tuple"),
+            Type::Variant(_) => return Err("variant"),
+            Type::Enum(_) => return Err("enum"),
+            Type::Option(_) => return Err("option"),
+            Type::Result(_) => return Err("result"),
+            Type::Flags(_) => return Err("flags"),
+            Type::Own(_) => return Err("own"),
+            Type::Borrow(_) => return Err("borrow"),
+            Type::Future(_) => return Err("future"),
+            Type::Stream(_) => return Err("stream"),
+            Type::ErrorContext => return Err("error-context"),
+            Type::FixedLengthList(_) => return Err("fixed-length list"),
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            WitScalar::Bool => "bool",
+            WitScalar::S8 => "s8",
+            WitScalar::U8 => "u8",
+            WitScalar::S16 => "s16",
+            WitScalar::U16 => "u16",
+            WitScalar::S32 => "s32",
+            WitScalar::U32 => "u32",
+            WitScalar::S64 => "s64",
+            WitScalar::U64 => "u64",
+            WitScalar::F32 => "f32",
+            WitScalar::F64 => "f64",
+            WitScalar::Char => "char",
+        }
+    }
+
+    fn zero(self) -> component::Val {
+        use component::Val as V;
+        match self {
+            WitScalar::Bool => V::Bool(false),
+            WitScalar::S8 => V::S8(0),
+            WitScalar::U8 => V::U8(0),
+            WitScalar::S16 => V::S16(0),
+            WitScalar::U16 => V::U16(0),
+            WitScalar::S32 => V::S32(0),
+            WitScalar::U32 => V::U32(0),
+            WitScalar::S64 => V::S64(0),
+            WitScalar::U64 => V::U64(0),
+            WitScalar::F32 => V::Float32(0.0),
+            WitScalar::F64 => V::Float64(0.0),
+            WitScalar::Char => V::Char('\0'),
+        }
+    }
+
+    /// `text` as a value of this type, or what forms it may take. Integers as for a core export (hex is the bit
+    /// pattern); a char is the one character `text` is, else a code point written as an integer.
+    fn parse(self, text: &str) -> Result<component::Val, &'static str> {
+        use component::Val as V;
+        // Each integer's low bits, checked by `parse_integer_bits` to fit, are its bit pattern.
+        let int = |bits, signed| parse_integer_bits(text, bits, signed);
+        let parsed = match self {
+            WitScalar::Bool => match text {
+                "true" => Some(V::Bool(true)),
+                "false" => Some(V::Bool(false)),
+                _ => None,
+            },
+            WitScalar::S8 => int(8, true).map(|b| V::S8(b as u8 as i8)),
+            WitScalar::U8 => int(8, false).map(|b| V::U8(b as u8)),
+            WitScalar::S16 => int(16, true).map(|b| V::S16(b as u16 as i16)),
+            WitScalar::U16 => int(16, false).map(|b| V::U16(b as u16)),
+            WitScalar::S32 => int(32, true).map(|b| V::S32(b as u32 as i32)),
+            WitScalar::U32 => int(32, false).map(|b| V::U32(b as u32)),
+            WitScalar::S64 => int(64, true).map(|b| V::S64(b as i64)),
+            WitScalar::U64 => int(64, false).map(V::U64),
+            WitScalar::F32 => text.parse().ok().map(V::Float32),
+            WitScalar::F64 => text.parse().ok().map(V::Float64),
+            WitScalar::Char => {
+                let mut chars = text.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => Some(V::Char(c)),
+                    _ => int(32, false).and_then(|b| char::from_u32(b as u32)).map(V::Char),
+                }
+            }
+        };
+        parsed.ok_or(match self {
+            WitScalar::Bool => "true or false",
+            WitScalar::F32 | WitScalar::F64 => FLOAT_FORMS,
+            WitScalar::Char => "one character, or its code point as a decimal or 0x-hex integer",
+            WitScalar::S8 | WitScalar::S16 | WitScalar::S32 | WitScalar::S64 => INTEGER_FORMS,
+            WitScalar::U8 | WitScalar::U16 | WitScalar::U32 | WitScalar::U64 => "a decimal or 0x-hex integer",
+        })
+    }
+}
+
+/// An export of a component instance, called through `wasmtime::component::Func::call` with reused `Val` buffers.
+pub struct ComponentInvoke {
+    name: String,
+    func: component::Func,
+    param_names: Vec<String>,
+    param_types: Vec<WitScalar>,
+    result_types: Vec<WitScalar>,
+    params: Vec<component::Val>,
+    results: Vec<component::Val>,
+}
+
+impl std::fmt::Debug for ComponentInvoke {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComponentInvoke")
+            .field("name", &self.name)
+            .field("signature", &self.signature())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ComponentInvoke {
+    /// As [`CoreInvoke::prepare`]: parameters and results must be component scalar types: bool, s8..s64, u8..u64,
+    /// f32, f64, char (parsed as `true`/`false` for bool, a single character or a number for char). A name with
+    /// a `#` that is no top-level export is looked up as `INSTANCE#FUNCTION`, a function of an exported instance
+    /// (`my:pkg/iface#add`). Calls the export once, so that a call that traps is an error here.
+    pub fn prepare<T: 'static>(
+        store: &mut Store<T>,
+        instance: &component::Instance,
+        spec: &InvokeSpec,
+    ) -> Result<Self, String> {
+        let shown = spec.shown();
+        let found = instance.get_export(&mut *store, None, &spec.name).or_else(|| {
+            let (outer, name) = spec.name.rsplit_once('#')?;
+            let outer = instance.get_export_index(&mut *store, None, outer)?;
+            instance.get_export(&mut *store, Some(&outer), name)
+        });
+        let index = match found {
+            Some((ComponentItem::ComponentFunc(_), index)) => index,
+            Some((other, _)) => {
+                let kind = match other {
+                    ComponentItem::ComponentFunc(_) => "function",
+                    ComponentItem::CoreFunc(_) => "core function",
+                    ComponentItem::Module(_) => "core module",
+                    ComponentItem::Component(_) => "component",
+                    ComponentItem::ComponentInstance(_) => "instance",
+                    ComponentItem::Type(_) => "type",
+                    ComponentItem::Resource(_) => "resource",
+                };
+                return Err(format!("export `{shown}` is a {kind}, not a function"));
+            }
+            None => return Err(format!("the component has no export named `{shown}`")),
+        };
+        let func = instance
+            .get_func(&mut *store, index)
+            .ok_or_else(|| format!("export `{shown}` is not a lifted function"))?;
+        let ty = func.ty(&*store);
+        if ty.async_() {
+            return Err(format!("export `{shown}` is lifted async, and only a synchronous call is measured"));
+        }
+        let check = |ty: &Type, what: &str| {
+            WitScalar::of(ty).map_err(|name| format!("export `{shown}` has unsupported {what} type {name}"))
+        };
+        let mut param_names = Vec::new();
+        let mut param_types = Vec::new();
+        for (name, ty) in ty.params() {
+            param_names.push(name.to_string());
+            param_types.push(check(&ty, "parameter")?);
+        }
+        let result_types = ty.results().map(|ty| check(&ty, "result")).collect::<Result<Vec<_>, _>>()?;
+        let params = match &spec.args {
+            None => param_types.iter().map(|scalar| scalar.zero()).collect(),
+            Some(args) => {
+                if args.len() != param_types.len() {
+                    return Err(format!(
+                        "export `{shown}` takes {} argument(s), but --invoke gave {}",
+                        param_types.len(),
+                        args.len()
+                    ));
+                }
+                let parse = |(i, (scalar, arg)): (usize, (&WitScalar, &String))| {
+                    scalar.parse(arg).map_err(|forms| {
+                        let (n, arg, ty) = (i + 1, escape_controls(arg), scalar.name());
+                        format!("export `{shown}`: argument {n} `{arg}` is not a {ty} (write {forms})")
+                    })
+                };
+                param_types.iter().zip(args).enumerate().map(parse).collect::<Result<Vec<_>, String>>()?
+            }
+        };
+        let mut call = ComponentInvoke {
+            name: spec.name.clone(),
+            func,
+            results: result_types.iter().map(|scalar| scalar.zero()).collect(),
+            param_names,
+            param_types,
+            result_types,
+            params,
+        };
+        call.call(store).map_err(|e| {
+            format!(
+                "export `{shown}`: the trial call through `component::Func::call` failed: {}; a call that fails \
+                 cannot be measured, give arguments it accepts with `--invoke {shown}=ARGS`",
+                one_line(&e)
+            )
+        })?;
+        Ok(call)
+    }
+
+    /// The export's type with its parameter names, e.g. `(a: u32, b: u32) -> u32`.
+    pub fn signature(&self) -> String {
+        let names = self.param_names.iter().map(|name| escape_controls(name));
+        let params = names.zip(&self.param_types).map(|(name, scalar)| format!("{name}: {}", scalar.name()));
+        signature_text(params, self.result_types.iter().map(|scalar| scalar.name()))
+    }
+
+    /// One call through `component::Func::call`, with the buffers made in `prepare`. wasmtime 48 runs the
+    /// export's post-return itself, so there is nothing to call after it.
+    #[inline]
+    pub fn call<T: 'static>(&mut self, store: &mut Store<T>) -> wasmtime::Result<()> {
+        self.func.call(&mut *store, black_box(&self.params), &mut self.results)?;
+        black_box(&self.results);
+        Ok(())
+    }
+
+    /// The results the last call left (zeros before the first).
+    pub fn results(&self) -> &[component::Val] {
+        &self.results
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use boundary_host::wasmtime::{Engine, Module};
+
+    fn instance(wat: &str) -> (Store<()>, Instance) {
+        let engine = Engine::default();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        (store, instance)
+    }
+
+    const MODULE: &str = r#"
+        (module
+          (memory (export "mem") 1)
+          (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+          (func (export "double") (param f64) (result f64) local.get 0 local.get 0 f64.add)
+          (func (export "sum4") (param i32 i32 i32 i32) (result i32)
+            local.get 0 local.get 1 i32.add local.get 2 i32.add local.get 3 i32.add)
+          (func (export "pair") (result i32 i64) i32.const 7 i64.const -8)
+          (func (export "widen") (param i32) (result i64) local.get 0 i64.extend_i32_s)
+          (func (export "splat") (param v128))
+          (func (export "ref") (param externref))
+          (func (export "inverse") (param i32) (result i32) i32.const 100 local.get 0 i32.div_s)
+          (func (export "nothing"))
+          (func (export "odd name!") (param f32) (result f32) local.get 0))
+    "#;
+
+    fn prepare(text: &str) -> Result<(CoreInvoke, Store<()>), String> {
+        let (mut store, instance) = instance(MODULE);
+        let call = CoreInvoke::prepare(&mut store, &instance, &InvokeSpec::parse(text)?)?;
+        Ok((call, store))
+    }
+
+    fn prepare_err(text: &str) -> String {
+        prepare(text).map(|(call, _)| call).unwrap_err()
+    }
+
+    #[test]
+    fn specs_parse() {
+        assert_eq!(InvokeSpec::parse("f"), Ok(InvokeSpec { name: "f".into(), args: None }));
+        let two = InvokeSpec { name: "f".into(), args: Some(vec!["1".into(), "2".into()]) };
+        assert_eq!(InvokeSpec::parse("f=1,2"), Ok(two.clone()));
+        assert_eq!(InvokeSpec::parse("f= 1 , 2"), Ok(two));
+        assert_eq!(InvokeSpec::parse("f="), Ok(InvokeSpec { name: "f".into(), args: Some(Vec::new()) }));
+        assert!(InvokeSpec::parse("=1").unwrap_err().contains("empty"));
+        assert!(InvokeSpec::parse("").is_err());
+        assert!(InvokeSpec::parse("f=1,,2").unwrap_err().contains("argument 2 is empty"));
+        assert_eq!(InvokeSpec::parse("my:pkg/api#add-it=1").unwrap().id_name(), "my_pkg_api_add-it");
+        assert_eq!(InvokeSpec::parse("a.b_c-9").unwrap().id_name(), "a.b_c-9");
+    }
+
+    #[test]
+    fn integers_parse_as_decimal_or_hex_bits() {
+        assert_eq!(parse_integer_bits("-3", 32, true), Some(0xffff_fffd));
+        assert_eq!(parse_integer_bits("0xffffffff", 32, true), Some(0xffff_ffff));
+        assert_eq!(parse_integer_bits("0x1_0000_0000", 32, true), None);
+        assert_eq!(parse_integer_bits("0x100000000", 32, true), None);
+        assert_eq!(parse_integer_bits("2147483648", 32, true), None);
+        assert_eq!(parse_integer_bits("-2147483648", 32, true), Some(0x8000_0000));
+        assert_eq!(parse_integer_bits("-1", 8, false), None);
+        assert_eq!(parse_integer_bits("255", 8, false), Some(255));
+        assert_eq!(parse_integer_bits("0x-1", 32, true), None);
+        assert_eq!(parse_integer_bits("0x", 32, true), None);
+        assert_eq!(parse_integer_bits("-1", 64, true), Some(u64::MAX));
+        assert_eq!(parse_integer_bits("0xFFFFFFFFFFFFFFFF", 64, false), Some(u64::MAX));
+    }
+
+    #[test]
+    fn add_through_every_path() {
+        let (mut call, mut store) = prepare("add=40,2").unwrap();
+        assert_eq!(call.signature(), "(i32, i32) -> i32");
+        assert_eq!(call.typed_unsupported(), None);
+        call.results.fill(Val::I32(0));
+        call.call_typed(&mut store).unwrap();
+        assert_eq!(call.results()[0].i32(), Some(42));
+        call.results.fill(Val::I32(0));
+        call.call_untyped(&mut store).unwrap();
+        assert_eq!(call.results()[0].i32(), Some(42));
+        call.raw.fill(ValRaw::i32(0));
+        call.call_unchecked(&mut store).unwrap();
+        assert_eq!(call.unchecked_results()[0].i32(), Some(42));
+        // The buffer held the result; the next call must find the parameters again.
+        call.call_unchecked(&mut store).unwrap();
+        assert_eq!(call.unchecked_results()[0].i32(), Some(42));
+        assert_eq!(format!("{call:?}"), r#"CoreInvoke { name: "add", signature: "(i32, i32) -> i32", .. }"#);
+    }
+
+    #[test]
+    fn arguments_default_to_zeros_and_take_every_form() {
+        let (mut call, mut store) = prepare("add").unwrap();
+        call.call_untyped(&mut store).unwrap();
+        assert_eq!(call.results()[0].i32(), Some(0));
+        let (mut call, mut store) = prepare("add=0x10,-3").unwrap();
+        call.call_typed(&mut store).unwrap();
+        assert_eq!(call.results()[0].i32(), Some(13));
+        let (mut call, mut store) = prepare("widen=0xffffffff").unwrap();
+        call.call_untyped(&mut store).unwrap();
+        assert_eq!(call.results()[0].i64(), Some(-1));
+        let (mut call, mut store) = prepare("double=2.5").unwrap();
+        assert_eq!(call.signature(), "(f64) -> f64");
+        for way in [CoreInvoke::call_typed::<()>, CoreInvoke::call_untyped::<()>] {
+            call.results.fill(Val::F64(0));
+            way(&mut call, &mut store).unwrap();
+            assert_eq!(call.results()[0].f64(), Some(5.0));
+        }
+        call.call_unchecked(&mut store).unwrap();
+        assert_eq!(call.unchecked_results()[0].f64(), Some(5.0));
+        let (call, _) = prepare("nothing").unwrap();
+        assert_eq!(call.signature(), "() -> ()");
+        let (call, _) = prepare("nothing=").unwrap();
+        assert_eq!(call.typed_unsupported(), None);
+        assert_eq!(InvokeSpec::parse("odd name!").unwrap().id_name(), "odd_name_");
+        assert!(prepare("odd name!=-1.5").is_ok());
+    }
+
+    #[test]
+    fn signatures_past_the_typed_path_still_run_untyped_and_unchecked() {
+        let (mut call, mut store) = prepare("sum4=1,2,3,4").unwrap();
+        assert_eq!(call.signature(), "(i32, i32, i32, i32) -> i32");
+        let why = call.typed_unsupported().unwrap();
+        assert!(why.contains("typed path covers") && why.contains("`sum4`"), "{why}");
+        assert!(call.call_typed(&mut store).is_err());
+        call.call_untyped(&mut store).unwrap();
+        assert_eq!(call.results()[0].i32(), Some(10));
+        call.call_unchecked(&mut store).unwrap();
+        assert_eq!(call.unchecked_results()[0].i32(), Some(10));
+
+        // More results than parameters: the raw buffer is as long as the results.
+        let (mut call, mut store) = prepare("pair").unwrap();
+        assert_eq!(call.signature(), "() -> (i32, i64)");
+        assert!(call.typed_unsupported().is_some());
+        call.call_unchecked(&mut store).unwrap();
+        let results = call.unchecked_results();
+        assert_eq!((results[0].i32(), results[1].i64()), (Some(7), Some(-8)));
+        call.call_untyped(&mut store).unwrap();
+        assert_eq!((call.results()[0].i32(), call.results()[1].i64()), (Some(7), Some(-8)));
+    }
+
+    #[test]
+    fn bad_requests_are_errors_naming_the_export() {
+        let cases = [
+            ("missing", "no export named `missing`"),
+            ("mem", "export `mem` is a memory, not a function"),
+            ("splat", "export `splat` has unsupported parameter type v128"),
+            ("ref", "export `ref` has unsupported parameter type"),
+            ("add=1", "export `add` takes 2 argument(s), but --invoke gave 1"),
+            ("add=", "export `add` takes 2 argument(s), but --invoke gave 0"),
+            ("add=1,x", "export `add`: argument 2 `x` is not an i32"),
+            ("add=1,2.5", "export `add`: argument 2 `2.5` is not an i32"),
+            ("double=two", "export `double`: argument 1 `two` is not an f64"),
+        ];
+        for (text, expected) in cases {
+            let error = prepare_err(text);
+            assert!(error.contains(expected), "{text}: {error}");
+            assert!(!error.contains('\n'), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_trapping_trial_call_is_an_error_at_prepare() {
+        let error = prepare_err("inverse");
+        assert!(error.contains("export `inverse`: the trial call"), "{error}");
+        assert!(error.contains("divide by zero") && error.contains("--invoke inverse=ARGS"), "{error}");
+        assert!(!error.contains('\n'), "{error}");
+        let (mut call, mut store) = prepare("inverse=4").unwrap();
+        call.call_typed(&mut store).unwrap();
+        assert_eq!(call.results()[0].i32(), Some(25));
+    }
+
+    /// Every signature the typed path is documented to cover has a variant in `typed_shapes!`, and the ones just
+    /// past it do not: a variant missing from the list fails here, naming the signature.
+    #[test]
+    fn the_typed_path_covers_what_it_says() {
+        let all = ["i32", "i64", "f32", "f64"];
+        let mut param_lists: Vec<Vec<&str>> = vec![vec![]];
+        param_lists.extend(all.iter().map(|a| vec![*a]));
+        param_lists.extend(all.iter().flat_map(|a| all.iter().map(move |b| vec![*a, *b])));
+        let ints = ["i32", "i64"];
+        for a in ints {
+            for b in ints {
+                param_lists.extend(ints.iter().map(|c| vec![a, b, *c]));
+            }
+        }
+        let mut covered = Vec::new();
+        for params in &param_lists {
+            covered.push((params.clone(), vec![]));
+            covered.extend(all.iter().map(|r| (params.clone(), vec![*r])));
+        }
+        assert_eq!(covered.len(), 29 * 5);
+        let past = [
+            (vec!["f32", "i32", "i32"], vec![]),
+            (vec!["i32", "i32", "f64"], vec!["i32"]),
+            (vec!["i32"; 4], vec![]),
+            (vec![], vec!["i32", "i32"]),
+        ];
+        let wat_of = |(params, results): &(Vec<&str>, Vec<&str>)| {
+            let name = format!("{}->{}", params.join(","), results.join(","));
+            let zeros: String = results.iter().map(|r| format!(" {r}.const 0")).collect();
+            let func = format!(
+                r#"(func (export "{name}") (param {}) (result {}){zeros})"#,
+                params.join(" "),
+                results.join(" ")
+            );
+            (name, func)
+        };
+        let funcs: Vec<String> = covered.iter().chain(&past).map(|sig| wat_of(sig).1).collect();
+        let (mut store, instance) = instance(&format!("(module {})", funcs.join("\n")));
+        for sig in &covered {
+            let (name, _) = wat_of(sig);
+            let spec = InvokeSpec { name: name.clone(), args: None };
+            let mut call = CoreInvoke::prepare(&mut store, &instance, &spec).unwrap();
+            assert_eq!(call.typed_unsupported(), None, "{name} is not in `typed_shapes!`");
+            call.call_typed(&mut store).unwrap();
+        }
+        for sig in &past {
+            let (name, _) = wat_of(sig);
+            let spec = InvokeSpec { name: name.clone(), args: None };
+            let call = CoreInvoke::prepare(&mut store, &instance, &spec).unwrap();
+            assert!(call.typed_unsupported().is_some(), "{name} is past the documented coverage");
+        }
+    }
+
+    /// `greet` takes a string, which needs a memory and a `realloc` to lift, given here only to be refused.
+    const COMPONENT: &str = r#"
+        (component
+          (core module $m
+            (memory (export "mem") 1)
+            (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
+            (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+            (func (export "trap") unreachable)
+            (func (export "next") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+            (func (export "greet") (param i32 i32)))
+          (core instance $i (instantiate $m))
+          (alias core export $i "mem" (core memory $mem))
+          (alias core export $i "realloc" (core func $realloc))
+          (func (export "add") (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add")))
+          (func (export "trap") (canon lift (core func $i "trap")))
+          (func (export "next") (param "c" char) (result char) (canon lift (core func $i "next")))
+          (func (export "greet") (param "name" string)
+            (canon lift (core func $i "greet") (memory $mem) (realloc $realloc)))
+        )
+    "#;
+
+    fn component_instance(wat: &str) -> (Store<()>, component::Instance) {
+        let engine = Engine::default();
+        let component = component::Component::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = component::Linker::new(&engine).instantiate(&mut store, &component).unwrap();
+        (store, instance)
+    }
+
+    #[test]
+    fn a_component_export_is_called() {
+        let (mut store, instance) = component_instance(COMPONENT);
+        let spec = InvokeSpec::parse("add=40,2").unwrap();
+        let mut call = ComponentInvoke::prepare(&mut store, &instance, &spec).unwrap();
+        assert_eq!(call.signature(), "(a: u32, b: u32) -> u32");
+        assert_eq!(format!("{call:?}"), r#"ComponentInvoke { name: "add", signature: "(a: u32, b: u32) -> u32", .. }"#);
+        call.results.fill(component::Val::U32(0));
+        call.call(&mut store).unwrap();
+        call.call(&mut store).unwrap();
+        assert_eq!(call.results(), [component::Val::U32(42)]);
+
+        let mut call = ComponentInvoke::prepare(&mut store, &instance, &InvokeSpec::parse("next=a").unwrap()).unwrap();
+        assert_eq!(call.results(), [component::Val::Char('b')]);
+        call.call(&mut store).unwrap();
+        let mut call =
+            ComponentInvoke::prepare(&mut store, &instance, &InvokeSpec::parse("next=0x40").unwrap()).unwrap();
+        call.call(&mut store).unwrap();
+        assert_eq!(call.results(), [component::Val::Char('A')]);
+
+        let mut error = |text: &str| ComponentInvoke::prepare(&mut store, &instance, &InvokeSpec::parse(text).unwrap());
+        let cases = [
+            ("missing", "no export named `missing`"),
+            ("add=1", "export `add` takes 2 argument(s), but --invoke gave 1"),
+            ("add=1,-1", "export `add`: argument 2 `-1` is not a u32"),
+            ("next=ab", "export `next`: argument 1 `ab` is not a char"),
+            ("trap", "export `trap`: the trial call"),
+            ("greet", "export `greet` has unsupported parameter type string"),
+        ];
+        for (text, expected) in cases {
+            let message = error(text).unwrap_err();
+            assert!(message.contains(expected), "{text}: {message}");
+            assert!(!message.contains('\n'), "{text}: {message}");
+        }
+    }
+}
