@@ -805,8 +805,10 @@ fn finish(
 fn run_command(args: &RunArgs, subject: &Subject) -> String {
     match std::env::var(SUBJECT_VAR).ok().and_then(|own| serde_json::from_str::<Vec<String>>(&own).ok()) {
         Some(own) if !subject.is_built_in() || !own.is_empty() => {
-            let sep = if args.command.contains(" -- ") { " " } else { " -- " };
-            format!("{}{sep}{}", args.command, own.join(" "))
+            // Module options are the matrix's alone: the user named the bench target.
+            let command = args.command.replacen("cargo bench", "cargo bench --bench matrix", 1);
+            let sep = if command.contains(" -- ") { " " } else { " -- " };
+            format!("{command}{sep}{}", own.join(" "))
         }
         _ => args.command.clone(),
     }

@@ -8,7 +8,7 @@ use crate::gate::{self, Baseline, Count, Kind, MEASURED_SYMBOL, PROFILES, Scenar
 use crate::invoke::{ComponentInvoke, CoreInvoke};
 use crate::ops::{self, CoreBench, RawBench};
 use crate::raw::{self, Linked};
-use crate::subject::{self, ModuleArgs, Prepared, Subject};
+use crate::subject::{self, ModuleArgs, Needs, Prepared, Subject};
 use boundary_host::{EngineProfile, HostFuncStyle, Point};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -67,7 +67,9 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String]) -> Resu
         profile.engine_from(&profile.counting_config().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let core_wasm = || subject.core.clone().ok_or("this scenario needs a core module");
     let component_wasm = || subject.component.clone().ok_or("this scenario needs a component");
-    let wasm = core_wasm().or_else(|_| component_wasm())?;
+    let needs_component = matches!(scenario.kind.needs(), Needs::World | Needs::AnyComponent);
+    // The module the scenario's benches are made from: the component for a component scenario, else the core module.
+    let wasm = if needs_component { component_wasm()? } else { core_wasm()? };
     let raw = || RawBench::for_wasm(profile, &engine, &wasm);
     let core = || CoreBench::for_wasm(profile, &engine, &wasm, HostFuncStyle::Typed);
     let component = || ComponentBench::for_wasm(profile, &engine, &wasm);
