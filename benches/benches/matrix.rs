@@ -498,11 +498,10 @@ fn bench_profile(c: &mut Criterion, profile: EngineProfile, subject: &Subject, s
         bench_structs(c, p, &mut raw, &mut with_abi);
         core = Some(with_abi);
     }
-    if let (Some(wasm), true) = (&subject.core, rows::INSTANTIATION_PROFILES.contains(&p)) {
-        if serves.check(Needs::Module).is_ok() {
-            let linked = Linked::load(profile, &engine, wasm).unwrap_or_else(|e| panic!("{e}"));
-            bench_instantiation(c, p, &linked, core.as_ref());
-        }
+    let instantiates = rows::INSTANTIATION_PROFILES.contains(&p) && serves.check(Needs::Module).is_ok();
+    if let (Some(wasm), true) = (&subject.core, instantiates) {
+        let linked = Linked::load(profile, &engine, wasm).unwrap_or_else(|e| panic!("{e}"));
+        bench_instantiation(c, p, &linked, core.as_ref());
     }
     if let (Some(wasm), true) = (&subject.component, serves.check(Needs::World).is_ok()) {
         bench_component(c, p, profile, &engine, wasm, core.as_mut());

@@ -7,7 +7,7 @@
 use boundary_benches::counting::{self, Launcher, Options};
 use boundary_benches::gate::Baseline;
 use boundary_benches::subject::{self, ModuleArgs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The article's five exports, `memory`, and one export more (`scale`), by hand. `just_add` does `extra` more work
 /// in a changed copy.
@@ -63,7 +63,7 @@ fn launcher() -> Launcher {
 }
 
 /// The gate's options for `module`, its baseline `baseline`, counting only scenarios whose ids contain `filter`.
-fn options(module: &PathBuf, baseline: &PathBuf, filter: &str, extra: &[&str], save: bool) -> Options {
+fn options(module: &Path, baseline: &Path, filter: &str, extra: &[&str], save: bool) -> Options {
     let mut args: Vec<String> = ["--wasm", module.to_str().unwrap(), "--baseline", baseline.to_str().unwrap()]
         .iter()
         .chain(["--filter", filter].iter())
@@ -76,7 +76,7 @@ fn options(module: &PathBuf, baseline: &PathBuf, filter: &str, extra: &[&str], s
     counting::parse(&args).unwrap()
 }
 
-fn read(baseline: &PathBuf) -> Baseline {
+fn read(baseline: &Path) -> Baseline {
     serde_json::from_str(&std::fs::read_to_string(baseline).unwrap()).unwrap()
 }
 
