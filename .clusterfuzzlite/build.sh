@@ -24,6 +24,8 @@ for target in memory_io differential; do
     cp "$release/$target" "$OUT/"
     cp fuzz/memory_io.dict "$OUT/$target.dict"
 done
+# The isolation oracle's target decodes its own inputs: no dictionary or seeds of the memory I/O targets.
+cp "$release/isolation" "$OUT/"
 # The seed corpus serves both targets: they decode the same inputs. (Python's zipfile: `zip` is not everywhere.)
 python3 - "$OUT" fuzz/seeds/memory_io <<'PY'
 import os, sys, zipfile

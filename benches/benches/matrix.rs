@@ -26,7 +26,6 @@ use futures::executor::block_on;
 use std::collections::HashSet;
 use std::hint::black_box;
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
@@ -99,12 +98,6 @@ impl RunArgs {
             command,
         }
     }
-}
-
-/// `<target>/`: the bench executable lives in `<target>/<profile>/deps/`.
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the bench knows its own path");
-    exe.ancestors().nth(3).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"))
 }
 
 /// Registers one benchmark under its row id (and profile), in a group named by the id's first segment.
@@ -620,7 +613,7 @@ fn main() -> ExitCode {
             println!("skipped: {} ({})", s.id, s.why);
         }
     }
-    let criterion_dir = target_dir().join("criterion");
+    let criterion_dir = boundary_benches::target_dir().join("criterion");
     let started = SystemTime::now();
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(700))
@@ -754,7 +747,7 @@ fn finish(
         env.module = Some(run.subject.describe());
     }
     let summary = Summary::build(env.clone(), &profiles, &expected_rows, run.skipped, &measured, overhead);
-    let scratch = target_dir().join("boundary-results").join("latest");
+    let scratch = boundary_benches::target_dir().join("boundary-results").join("latest");
     summary.write(&scratch)?;
     println!("\nsummary of this run: {}", scratch.join("summary.md").display());
     for o in summary.overhead.iter().filter(|o| !o.within_limit) {
@@ -768,7 +761,7 @@ fn finish(
         );
     }
     if !run.subject.is_built_in() {
-        let dir = target_dir().join("boundary-results").join(run.subject.results_name());
+        let dir = boundary_benches::target_dir().join("boundary-results").join(run.subject.results_name());
         summary.write(&dir)?;
         if !missing.is_empty() {
             println!("{} of {} benchmarks were not measured in this run (a filter?)", missing.len(), expected.len());

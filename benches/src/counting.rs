@@ -4,10 +4,11 @@
 //! [`child`] from a test, so that tests count exactly as the gate does.
 
 use crate::component_ops::{self, BatchCopy, ComponentBench};
-use crate::gate::{self, Baseline, Count, Kind, MEASURED_SYMBOL, PROFILES, Scenario, Verdict};
+use crate::gate::{self, Baseline, Count, Kind, MEASURED_SYMBOL, Scenario, Verdict};
 use crate::invoke::{ComponentInvoke, CoreInvoke};
 use crate::ops::{self, CoreBench, RawBench};
 use crate::raw::{self, Linked};
+use crate::serving::{self, Server, Workload};
 use crate::subject::{self, ModuleArgs, Needs, Prepared, Subject};
 use boundary_host::{EngineProfile, HostFuncStyle, Point};
 use std::hint::black_box;
@@ -218,6 +219,13 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String]) -> Resu
             let mut copy = BatchCopy::new(&mut c);
             Box::new(repeat(move || component_ops::core_batch_copy(&mut c, &mut copy, 64)))
         }
+        Kind::RequestOnDemand | Kind::RequestPooled => {
+            let id = if scenario.kind == Kind::RequestOnDemand { "on-demand" } else { "pooled" };
+            let allocation = serving::allocation(id).ok_or("no such serving configuration")?;
+            let server = Server::new(&serving::counting_engine(allocation)?, &wasm)?;
+            let workload = if server.can_dirty(16) { Workload::Dirty(16) } else { Workload::Call };
+            Box::new(repeat(move || server.request(workload)))
+        }
         Kind::InvokeTyped(i) | Kind::InvokeUntyped(i) | Kind::InvokeUnchecked(i) => {
             let spec = subject.invokes.get(i).ok_or("no such --invoke export")?;
             let linked = Linked::load(profile, &engine, &core_wasm()?)?;
@@ -297,8 +305,8 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
                     .ok_or("--jobs takes a whole number of at least 1")?
             }
             "--filter" => options.filter = Some(value("--filter")?),
-            "--baseline" => options.baseline = Some(PathBuf::from(value("--baseline")?)),
-            "--bmf" => options.bmf = Some(PathBuf::from(value("--bmf")?)),
+            "--baseline" => options.baseline = Some(subject::user_path(&value("--baseline")?)),
+            "--bmf" => options.bmf = Some(subject::user_path(&value("--bmf")?)),
             flag @ ("--wasm" | "--abi" | "--invoke" | "--profile") => {
                 let v = value(flag)?;
                 options.subject_args.extend([flag.to_string(), v]);
@@ -399,7 +407,7 @@ fn count_all(
 ) -> Result<Vec<Count>, String> {
     let selected: Vec<(&Scenario, EngineProfile)> = scenarios
         .iter()
-        .flat_map(|s| PROFILES.iter().map(move |p| (s, *p)))
+        .flat_map(|s| s.kind.profiles().iter().map(move |p| (s, *p)))
         .filter(|(s, p)| {
             options.filter.as_ref().is_none_or(|f| s.id.contains(f.as_str()) || p.name().contains(f.as_str()))
         })

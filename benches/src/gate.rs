@@ -47,6 +47,10 @@ pub enum Kind {
     ComponentPointAdd,
     ComponentList64,
     CoreBatchCopy64,
+    /// One request of the serving path (`serving.rs`): a new store and instance, 16 pages dirtied, `just_add`, the
+    /// drop; on demand, and pooled (copy-on-write, nothing kept resident).
+    RequestOnDemand,
+    RequestPooled,
     /// The `--invoke` export at this index of the subject's list, called one way.
     InvokeTyped(usize),
     InvokeUntyped(usize),
@@ -70,7 +74,7 @@ impl Kind {
             Kind::RawNop | Kind::CoreNop => Needs::Nop,
             Kind::CorePerCallback | Kind::CoreUncheckedPerCallback => Needs::CallHostN,
             Kind::CoreBatch4096 | Kind::CoreBatchCopy64 => Needs::Batch,
-            Kind::RawInstantiatePre => Needs::Module,
+            Kind::RawInstantiatePre | Kind::RequestOnDemand | Kind::RequestPooled => Needs::Module,
             Kind::ComponentTypedCall
             | Kind::ComponentBindingsCall
             | Kind::ComponentUntypedCall
@@ -99,8 +103,19 @@ impl Kind {
             | Kind::CoreInstantiate
             | Kind::RawTrap
             | Kind::RawTrapNoBacktrace
-            | Kind::CoreTrapReset => 3,
+            | Kind::CoreTrapReset
+            | Kind::RequestOnDemand
+            | Kind::RequestPooled => 3,
             _ => 1,
+        }
+    }
+
+    /// The profiles the scenario is counted under: the gate's four, but for the serving requests, whose engines are
+    /// the serving configurations' own (on Cranelift), counted once.
+    pub fn profiles(self) -> &'static [EngineProfile] {
+        match self {
+            Kind::RequestOnDemand | Kind::RequestPooled => &[EngineProfile::Cranelift],
+            _ => PROFILES,
         }
     }
 }
@@ -252,6 +267,18 @@ pub const SCENARIOS: &[Scenario] = &[
         "component/structs/list_64",
         Kind::ComponentList64,
         "the component's `point-add-batch` over two `list<point>` of 64, the sums lifted into a new `Vec`",
+        100,
+    ),
+    scenario(
+        "serving/request_on_demand",
+        Kind::RequestOnDemand,
+        "a request: new store and instance from `InstancePre`, 16 pages dirtied, `just_add`, drop; on demand",
+        100,
+    ),
+    scenario(
+        "serving/request_pooled",
+        Kind::RequestPooled,
+        "the same request under the pooling allocator (copy-on-write, nothing kept resident)",
         100,
     ),
     scenario(

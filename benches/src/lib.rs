@@ -12,6 +12,8 @@ pub mod paired;
 pub mod raw;
 pub mod report;
 pub mod rows;
+pub mod serving;
+pub mod serving_report;
 pub mod subject;
 
 use std::path::PathBuf;
@@ -19,4 +21,12 @@ use std::path::PathBuf;
 /// The workspace root (the folder holding `results/`).
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+}
+
+/// `<target>/` of the running executable (bench and test executables live in `<target>/<profile>/deps/`).
+pub fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(PathBuf::from))
+        .unwrap_or_else(|| workspace_root().join("target"))
 }

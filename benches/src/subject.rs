@@ -247,7 +247,7 @@ impl ModuleArgs {
         while let Some(flag) = iter.next() {
             let value = iter.next().ok_or_else(|| format!("{flag} needs a value"))?;
             match flag.as_str() {
-                "--wasm" => parsed.wasm = Some(PathBuf::from(value)),
+                "--wasm" => parsed.wasm = Some(user_path(value)),
                 "--abi" => {
                     parsed.component = match value.as_str() {
                         "core" => false,
@@ -344,4 +344,18 @@ pub fn prepare(subject: &Subject) -> Result<Prepared, String> {
         typed.push(covered);
     }
     Ok(Prepared { serves, typed })
+}
+
+/// A path the user typed, relative to the directory they typed it in. cargo runs a bench or test from its
+/// package's folder, so a relative path is resolved against the shell's `PWD` (which cargo passes on unchanged),
+/// or, without one, against this process's working directory.
+pub fn user_path(text: &str) -> PathBuf {
+    let path = PathBuf::from(text);
+    if path.is_absolute() {
+        return path;
+    }
+    match std::env::var_os("PWD") {
+        Some(pwd) => PathBuf::from(pwd).join(path),
+        None => path,
+    }
 }

@@ -4,7 +4,9 @@
 use crate::error::{Error, one_line};
 use std::fmt;
 use std::str::FromStr;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Strategy};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Strategy,
+};
 
 /// Fuel given to a store under the `fuel` profile unless the caller sets a budget.
 pub const DEFAULT_FUEL: u64 = u64::MAX;
@@ -70,14 +72,53 @@ profiles! {
 /// guest's, with room to grow) stay resident when an instance is freed, and are reset by copying rather than
 /// by unmapping, so the next instance takes no page faults.
 fn pooling_config() -> PoolingAllocationConfig {
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_core_instances(64)
-        .total_memories(64)
-        .total_tables(64)
-        .max_memory_size(1 << 30)
-        .linear_memory_keep_resident(2 << 20)
-        .table_keep_resident(1 << 16);
+    let reset = SlotReset { copy_on_write: true, keep_resident: 2 << 20, pagemap_scan: false };
+    let mut pool = pool(64, 1 << 30, reset);
+    pool.table_keep_resident(1 << 16);
     pool
+}
+
+/// How a pooled slot is made ready for its next instance when an instance is freed: the settings the serving rows
+/// and the isolation oracle vary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SlotReset {
+    /// Memory initialised from a copy-on-write image of the module's data (`Config::memory_init_cow`), restored by
+    /// unmapping; without it, the data is copied in at instantiation.
+    pub copy_on_write: bool,
+    /// Bytes at the start of each memory reset by hand (zeroed or copied back) and kept resident instead of being
+    /// decommitted (`PoolingAllocationConfig::linear_memory_keep_resident`).
+    pub keep_resident: usize,
+    /// Whether the kernel's `PAGEMAP_SCAN` finds the pages to reset within `keep_resident`, instead of resetting all
+    /// of them (`PoolingAllocationConfig::pagemap_scan`; Linux 6.7 and later).
+    pub pagemap_scan: bool,
+}
+
+/// A pool of `slots` instances, each with one memory of at most `max_memory` bytes and one table, reset as `reset`
+/// says. (Copy-on-write is the engine's setting; [`pooled_config`] applies it.)
+fn pool(slots: u32, max_memory: usize, reset: SlotReset) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
+        .max_memory_size(max_memory)
+        .linear_memory_keep_resident(reset.keep_resident)
+        .pagemap_scan(if reset.pagemap_scan { Enabled::Yes } else { Enabled::No });
+    pool
+}
+
+/// The configuration of a pooling engine on Cranelift (the `pooling` profile's compiler and memory settings) with
+/// `slots` instances of at most `max_memory` bytes of memory each, reset between instances as `reset` says. An
+/// error names what wasmtime refused: `pagemap_scan` on a kernel without it, for one.
+pub fn pooled_config(slots: u32, max_memory: usize, reset: SlotReset) -> Result<Config, Error> {
+    let mut config = EngineProfile::Pooling.config()?;
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(slots, max_memory, reset)));
+    config.memory_init_cow(reset.copy_on_write);
+    Ok(config)
+}
+
+/// Whether this kernel has `PAGEMAP_SCAN`, which [`SlotReset::pagemap_scan`] needs.
+pub fn pagemap_scan_available() -> bool {
+    PoolingAllocationConfig::is_pagemap_scan_available()
 }
 
 impl EngineProfile {
@@ -112,12 +153,18 @@ impl EngineProfile {
     /// the host CPU's, so the generated code is the same on every machine of this architecture.
     pub fn counting_config(self) -> Result<Config, Error> {
         let mut config = self.config()?;
+        self.make_countable(&mut config)?;
+        Ok(config)
+    }
+
+    /// Adjusts a configuration derived from this profile for counting, as [`EngineProfile::counting_config`] does.
+    pub fn make_countable(self, config: &mut Config) -> Result<(), Error> {
         config.parallel_compilation(false);
         if self != EngineProfile::Pulley {
             // Naming the target explicitly is what turns off wasmtime's detection of the host's CPU features.
             config.target(crate::build_info::TARGET).map_err(|e| self.rejected(&e))?;
         }
-        Ok(config)
+        Ok(())
     }
 
     /// An engine for this profile; an error naming the profile if wasmtime rejects the configuration.

@@ -16,6 +16,7 @@
 //! - at the end, all of linear memory equals the shadow.
 
 pub mod component;
+pub mod isolation;
 
 use arbitrary::Arbitrary;
 use boundary_host::guest::{Point, add_points};
