@@ -387,6 +387,10 @@ pub struct Density {
     pub points: Vec<DensityPoint>,
     pub reached: usize,
     pub stopped_by: String,
+    /// Virtual memory the engine reserved when it was made, before any instance (the pooling allocator reserves
+    /// all of its slots then); the points' figures do not include it.
+    #[serde(default)]
+    pub engine_virtual: u64,
 }
 
 /// The density configuration called `id`.
@@ -415,19 +419,22 @@ fn density_engine(config: &DensityConfig) -> Result<Engine, String> {
 /// [`DENSITY_MAX_INSTANCES`] or [`DENSITY_MAX_RESIDENT`] of resident memory, recording memory per instance at
 /// [`DENSITY_POINTS`].
 pub fn density(config: &DensityConfig, wasm: &Wasm) -> Density {
-    let stopped = |reached: usize, why: String, points: Vec<DensityPoint>| Density {
+    let (_, before_engine) = process_memory();
+    let stopped = |reached: usize, why: String, points: Vec<DensityPoint>, engine_virtual: u64| Density {
         config: config.id.to_string(),
         points,
         reached,
         stopped_by: why,
+        engine_virtual,
     };
     let engine = match density_engine(config) {
         Ok(engine) => engine,
-        Err(e) => return stopped(0, format!("the engine could not be made: {e}"), Vec::new()),
+        Err(e) => return stopped(0, format!("the engine could not be made: {e}"), Vec::new(), 0),
     };
+    let engine_virtual = process_memory().1.saturating_sub(before_engine);
     let server = match Server::new(&engine, wasm) {
         Ok(server) => server,
-        Err(e) => return stopped(0, e, Vec::new()),
+        Err(e) => return stopped(0, e, Vec::new(), engine_virtual),
     };
     let (rss0, vsz0) = process_memory();
     let maps0 = process_mappings();
@@ -469,5 +476,5 @@ pub fn density(config: &DensityConfig, wasm: &Wasm) -> Density {
     };
     let reached = live.len();
     drop(live);
-    stopped(reached, why, points)
+    stopped(reached, why, points, engine_virtual)
 }

@@ -132,9 +132,19 @@ impl Record {
                 );
             }
         }
-        let _ = writeln!(md, "\n| configuration | live instances reached | stopped by |\n|---|---:|---|");
+        let _ = writeln!(
+            md,
+            "\n| configuration | virtual memory reserved with the engine | live instances reached | stopped by |\n|---|---:|---:|---|"
+        );
         for d in &self.density {
-            let _ = writeln!(md, "| `{}` | {} | {} |", d.config, d.reached, d.stopped_by);
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} | {} |",
+                d.config,
+                format_bytes(d.engine_virtual as f64),
+                d.reached,
+                d.stopped_by
+            );
         }
         let _ = writeln!(md, "\n## Environment\n\n| | |\n|---|---|");
         for (k, v) in [
