@@ -10,6 +10,7 @@
 //! cargo bench --bench serving -- --quick             # the same, rougher
 //! cargo bench --bench serving -- --wasm my.wasm      # your module (its `just_add` if it has one, else instances alone)
 //! cargo bench --bench serving -- --filter pooled     # only configurations whose id contains a string
+//! cargo bench --bench serving -- --reindex           # rewrite README's serving block from results/serving/
 //! ```
 
 use boundary_benches::report::{self, Environment};
@@ -54,6 +55,18 @@ const DENSITY_CHILD: &str = "--density-child";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--reindex") {
+        // Rewrites README's serving block from the newest committed record, measuring nothing.
+        let workspace = boundary_benches::workspace_root();
+        let serving = workspace.join("results").join("serving");
+        return match serving_report::write_readme_block(&workspace.join("README.md"), &serving) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: rewriting README's serving block failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.first().map(String::as_str) == Some(DENSITY_CHILD) {
         return match density_child(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,

@@ -307,18 +307,18 @@ pub fn readme_block(run: &str, record: &Record) -> String {
             report::format_ns(dirty.p99_ns as f64)
         );
     }
-    let _ = writeln!(md, "\n| live instances | memory per instance: resident / virtual | reached | stopped by |");
-    let _ = writeln!(md, "|---|---|---:|---|");
+    let _ = writeln!(
+        md,
+        "\n| density | resident per live instance | virtual per instance | reserved with the engine | instances reached | stopped by |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---|");
     for d in &record.density {
-        let at = d.points.last().map_or("-".to_string(), |p| {
-            format!(
-                "{} / {} (at {})",
-                format_bytes(p.resident_per_instance),
-                format_bytes(p.virtual_per_instance),
-                p.live
-            )
+        let (resident, virt) = d.points.last().map_or(("-".to_string(), "-".to_string()), |p| {
+            (format!("{} (at {})", format_bytes(p.resident_per_instance), p.live), format_bytes(p.virtual_per_instance))
         });
-        let _ = writeln!(md, "| `{}` | {at} | {} | {} |", d.config, d.reached, d.stopped_by);
+        let reserved = format_bytes(d.engine_virtual as f64);
+        let _ =
+            writeln!(md, "| `{}` | {resident} | {virt} | {reserved} | {} | {} |", d.config, d.reached, d.stopped_by);
     }
     md
 }
