@@ -530,15 +530,26 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
 
     if options.save {
         // With a filter, only the counted scenarios change: the rest of the baseline is kept as it was.
-        let kept = match (&options.filter, read_baseline(&baseline_path)) {
-            (Some(_), Ok(old)) => gate::merge_counts(&old.counts, &counts),
-            (Some(_), Err(_)) | (None, _) => counts.clone(),
+        // A baseline that exists but cannot be read is not replaced by a part of one.
+        let old = match (&options.filter, baseline_path.exists()) {
+            (Some(_), true) => Some(read_baseline(&baseline_path)?),
+            _ => None,
+        };
+        let kept = match &old {
+            Some(old) => gate::merge_counts(&old.counts, &counts),
+            None => counts.clone(),
         };
         let env = crate::report::Environment::capture(&workspace(), String::new(), String::new());
         let mut command = "cargo bench --bench gate -- --save-baseline".to_string();
         for arg in &options.subject_args {
             command.push(' ');
             command.push_str(arg);
+        }
+        if let (Some(filter), Some(old)) = (&options.filter, &old) {
+            command.push_str(&format!(
+                " --filter {filter} (the counts it selects; the others as counted at {} on {})",
+                old.git_revision, old.date
+            ));
         }
         let baseline = Baseline {
             date: env.date,

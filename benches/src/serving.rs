@@ -114,10 +114,15 @@ pub fn engine(allocation: &Allocation) -> Result<Engine, String> {
     Engine::new(&config(allocation)?).map_err(|e| format!("{}: {e:#}", allocation.id))
 }
 
-/// The same for the gate: compiled on one thread for the target's baseline features, so its counts repeat.
+/// The same for the gate: compiled on one thread for the target's baseline features, so its counts repeat. A
+/// pooled engine reserves 64 MiB per slot there instead of wasmtime's 4 GiB (and checks bounds in code past it):
+/// valgrind cannot reserve the 64 GiB the serving rows' pool of 16 slots takes.
 pub fn counting_engine(allocation: &Allocation) -> Result<Engine, String> {
     let mut config = config(allocation)?;
     EngineProfile::Cranelift.make_countable(&mut config).map_err(|e| e.to_string())?;
+    if matches!(allocation.allocator, Allocator::Pooled(_) | Allocator::PoolingProfile) {
+        config.memory_reservation(POOL_MAX_MEMORY as u64);
+    }
     Engine::new(&config).map_err(|e| format!("{}: {e:#}", allocation.id))
 }
 
