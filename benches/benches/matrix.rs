@@ -23,11 +23,11 @@ use boundary_host::wasmtime::{Engine, Trap};
 use boundary_host::{EngineProfile, HostFuncStyle, Point, WasmHost};
 use criterion::{Bencher, BenchmarkId, Criterion, Throughput};
 use futures::executor::block_on;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::hint::black_box;
 use std::io::Write as _;
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 /// Guest calls per `call_host_n` in the per-callback rows are at most this many; each chunk's entry cost is
 /// measured right after it and subtracted.
@@ -121,6 +121,9 @@ fn bench_timed(
     // Only the rows planned for this run's module are registered (natives, which have no profile, always are).
     if profile.is_some() && !PLAN.get().is_some_and(|plan| plan.contains(row_id)) {
         return;
+    }
+    if let Some(p) = profile {
+        REGISTERED.lock().unwrap_or_else(PoisonError::into_inner).insert(rows::criterion_id(row_id, p));
     }
     let (family, rest) = row_id.split_once('/').expect("row ids are slash paths");
     let mut group = c.benchmark_group(family);
@@ -626,6 +629,10 @@ fn main() -> ExitCode {
         bench_profile(&mut c, profile, &subject, &serves);
     }
     c.final_summary();
+    if let Err(e) = every_planned_row_registered(&planned, &profiles) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     if args.measuring {
         let checks = if subject.is_built_in() {
             println!(
@@ -665,6 +672,32 @@ fn main() -> ExitCode {
 
 /// The rows planned for this process's module: [`bench_timed`] registers no other.
 static PLAN: OnceLock<HashSet<String>> = OnceLock::new();
+/// Every row and profile [`bench_timed`] registered (whether or not criterion's filter then runs it).
+static REGISTERED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// A row planned for a profile but registered by no `bench` call is a missed step in adding a row (see
+/// benches/README.md, "Extending"): it would stop every complete run from writing `results/`. Every run checks it,
+/// `cargo test --benches` (CI) included, and names what to add.
+fn every_planned_row_registered(planned: &[Row], profiles: &[EngineProfile]) -> Result<(), String> {
+    let registered = REGISTERED.lock().unwrap_or_else(PoisonError::into_inner);
+    let missing: Vec<String> = planned
+        .iter()
+        .flat_map(|row| profiles.iter().filter(|p| row.measured_under(p.name())).map(move |p| (row, p)))
+        // An `--invoke` export's typed row is planned, and left out when the typed path does not cover it.
+        .filter(|(row, _)| !(row.id.starts_with("invoke/") && row.id.ends_with("/typed")))
+        .map(|(row, p)| rows::criterion_id(row.id, p.name()))
+        .filter(|id| !registered.contains(id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} planned benchmark(s) were never registered: {}; each row of `rows::PROFILED` needs a `bench(...)` call \
+         in benches/matrix.rs (see benches/README.md, \"Extending\")",
+        missing.len(),
+        missing.iter().take(8).cloned().collect::<Vec<_>>().join(", ")
+    ))
+}
 
 /// The environment variable that carries this matrix's own options (`--wasm`, `--abi`, `--invoke`, `--profile`) to
 /// the process that runs criterion, whose command line must hold criterion's options alone.

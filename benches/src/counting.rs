@@ -7,6 +7,7 @@ use crate::component_ops::{self, BatchCopy, ComponentBench};
 use crate::gate::{self, Baseline, Count, Kind, MEASURED_SYMBOL, Scenario, Verdict};
 use crate::invoke::{ComponentInvoke, CoreInvoke};
 use crate::ops::{self, CoreBench, RawBench};
+use crate::payload::{Buffers, ComponentMover, CoreMover, Method};
 use crate::raw::{self, Linked};
 use crate::serving::{self, Server, Workload};
 use crate::subject::{self, ModuleArgs, Needs, Prepared, Subject};
@@ -218,6 +219,18 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String]) -> Resu
             let mut c = core();
             let mut copy = BatchCopy::new(&mut c);
             Box::new(repeat(move || component_ops::core_batch_copy(&mut c, &mut copy, 64)))
+        }
+        Kind::PayloadDataMutSmall | Kind::PayloadDataMutLarge => {
+            let n = if scenario.kind == Kind::PayloadDataMutSmall { 64 } else { 1 << 20 };
+            let mut buffers = Buffers::new(n);
+            let mut mover = CoreMover::new(profile, &engine, &wasm, n);
+            Box::new(repeat(move || mover.run(Method::InDataMut, n, &mut buffers)))
+        }
+        Kind::PayloadListSmall | Kind::PayloadListLarge => {
+            let n = if scenario.kind == Kind::PayloadListSmall { 64 } else { 1 << 20 };
+            let mut buffers = Buffers::new(n);
+            let mut mover = ComponentMover::new(profile, &engine, &wasm);
+            Box::new(repeat(move || mover.run(Method::ListIn, n, &mut buffers)))
         }
         Kind::RequestOnDemand | Kind::RequestPooled => {
             let id = if scenario.kind == Kind::RequestOnDemand { "on-demand" } else { "pooled" };

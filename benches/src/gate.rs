@@ -51,6 +51,12 @@ pub enum Kind {
     /// drop; on demand, and pooled (copy-on-write, nothing kept resident).
     RequestOnDemand,
     RequestPooled,
+    /// A buffer across the boundary (`payload.rs`): the fastest way in measured (a copy into `data_mut` and the
+    /// guest's checksum) and the slowest (the component's `list<u8>`), at 64 bytes and at 1 MiB.
+    PayloadDataMutSmall,
+    PayloadDataMutLarge,
+    PayloadListSmall,
+    PayloadListLarge,
     /// The `--invoke` export at this index of the subject's list, called one way.
     InvokeTyped(usize),
     InvokeUntyped(usize),
@@ -83,6 +89,8 @@ impl Kind {
             | Kind::ComponentPerCallback
             | Kind::ComponentPointAdd
             | Kind::ComponentList64 => Needs::World,
+            Kind::PayloadDataMutSmall | Kind::PayloadDataMutLarge => Needs::Payload,
+            Kind::PayloadListSmall | Kind::PayloadListLarge => Needs::World,
             Kind::InvokeTyped(_) | Kind::InvokeUntyped(_) | Kind::InvokeUnchecked(_) => Needs::Module,
             Kind::InvokeComponent(_) => Needs::AnyComponent,
             _ => Needs::Abi,
@@ -281,6 +289,20 @@ pub const SCENARIOS: &[Scenario] = &[
         "the same request under the pooling allocator (copy-on-write, nothing kept resident)",
         100,
     ),
+    scenario(
+        "payload/in_data_mut_64",
+        Kind::PayloadDataMutSmall,
+        "64 bytes copied into `Memory::data_mut`, then the guest's `checksum_bytes` over them",
+        1000,
+    ),
+    scenario("payload/in_data_mut_1m", Kind::PayloadDataMutLarge, "the same with 1 MiB", 10),
+    scenario(
+        "payload/list_in_64",
+        Kind::PayloadListSmall,
+        "the component's `checksum-bytes` over a `list<u8>` of 64 bytes",
+        1000,
+    ),
+    scenario("payload/list_in_1m", Kind::PayloadListLarge, "the same with 1 MiB", 10),
     scenario(
         "structs/batch_copy_64_core",
         Kind::CoreBatchCopy64,
@@ -540,6 +562,28 @@ mod tests {
         let file = "version: 1\ncreator: callgrind-3.19.0\nevents: Ir\nfl=(1) x\nfn=(1) f\n0 5\nsummary: 123456\ntotals: 123456\n";
         assert_eq!(callgrind_total(file), Some(123456));
         assert_eq!(callgrind_total("events: Ir\n"), None);
+    }
+
+    /// A scenario without a baseline fails the gate; this says so in `cargo test`, before anyone runs the gate.
+    #[test]
+    fn every_scenario_of_the_project_s_guest_has_a_baseline() {
+        let path = crate::workspace_root().join("results").join("gate-baseline.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let baseline: Baseline = serde_json::from_str(&text).unwrap();
+        for scenario in SCENARIOS {
+            for profile in scenario.kind.profiles() {
+                let key = (scenario.id.to_string(), profile.name().to_string());
+                assert!(
+                    baseline.counts.iter().any(|c| c.key() == key),
+                    "{} under {} has no count in {}: count it with `cargo bench --bench gate -- --filter {} \
+                     --save-baseline` (benches/README.md, \"Extending\")",
+                    scenario.id,
+                    profile.name(),
+                    path.display(),
+                    scenario.id
+                );
+            }
+        }
     }
 
     #[test]

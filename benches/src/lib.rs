@@ -9,6 +9,8 @@ pub mod native;
 pub mod ops;
 pub mod overhead;
 pub mod paired;
+pub mod payload;
+pub mod payload_report;
 pub mod raw;
 pub mod report;
 pub mod rows;

@@ -131,6 +131,8 @@ pub enum Needs {
     Batch,
     /// The ABI and `call_host_n`.
     CallHostN,
+    /// The ABI and the payload exports `checksum_bytes` and `fill_bytes`.
+    Payload,
     /// A component of the guest's WIT world.
     World,
 }
@@ -144,6 +146,7 @@ pub struct Serves {
     nop: bool,
     batch: bool,
     call_host_n: bool,
+    payload: bool,
     world: Result<(), String>,
 }
 
@@ -154,9 +157,9 @@ impl Serves {
         let options = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
         let engine = profile.engine().map_err(|e| e.to_string());
         let none = |what: &str| Err(format!("the subject has no {what}"));
-        let (module, abi, (nop, batch, call_host_n)) = match (&subject.core, &engine) {
-            (None, _) => (none("core module"), none("core module"), (false, false, false)),
-            (Some(_), Err(e)) => (Err(e.clone()), Err(e.clone()), (false, false, false)),
+        let (module, abi, (nop, batch, call_host_n, payload)) = match (&subject.core, &engine) {
+            (None, _) => (none("core module"), none("core module"), (false, false, false, false)),
+            (Some(_), Err(e)) => (Err(e.clone()), Err(e.clone()), (false, false, false, false)),
             (Some(wasm), Ok(engine)) => {
                 let module = crate::raw::Linked::load(profile, engine, wasm).map(|_| ());
                 let name = wasm.name.clone();
@@ -167,10 +170,11 @@ impl Serves {
                             has(&guest::export::NOP),
                             has(&guest::export::POINT_ADD_BATCH),
                             has(&guest::export::CALL_HOST_N),
+                            has(&guest::export::CHECKSUM_BYTES) && has(&guest::export::FILL_BYTES),
                         );
                         (module, Ok(()), optional)
                     }
-                    Err(e) => (module, Err(format!("needs the guest ABI: {e}")), (false, false, false)),
+                    Err(e) => (module, Err(format!("needs the guest ABI: {e}")), (false, false, false, false)),
                 }
             }
         };
@@ -195,7 +199,7 @@ impl Serves {
                 (any, world)
             }
         };
-        Serves { module, any_component, abi, nop, batch, call_host_n, world }
+        Serves { module, any_component, abi, nop, batch, call_host_n, payload, world }
     }
 
     /// Whether the subject serves a row that needs `needs`, or why not (naming the export it lacks).
@@ -211,6 +215,7 @@ impl Serves {
             Needs::Nop => optional(self.nop, guest::export::NOP.name),
             Needs::Batch => optional(self.batch, guest::export::POINT_ADD_BATCH.name),
             Needs::CallHostN => optional(self.call_host_n, guest::export::CALL_HOST_N.name),
+            Needs::Payload => optional(self.payload, "checksum_bytes` and `fill_bytes"),
             Needs::World => self.world.clone(),
         }
     }

@@ -84,7 +84,13 @@ fn read(baseline: &Path) -> Baseline {
 #[ignore = "needs valgrind: `.ci/run` runs it"]
 fn a_user_module_is_gated_against_its_own_baseline_and_its_counts_repeat_exactly() {
     let it = scratch("it.wat", &module(""));
-    let (first, second) = (scratch("first.json", ""), scratch("second.json", ""));
+    // Fresh baselines: a file that exists must be a baseline (a saved count with --filter merges into it).
+    let fresh = |name: &str| {
+        let path = scratch(name, "");
+        std::fs::remove_file(&path).unwrap();
+        path
+    };
+    let (first, second) = (fresh("first.json"), fresh("second.json"));
     // The host core's typed call of `just_add`, and the extra export called typed.
     for filter in ["calls/core", "invoke/scale/typed"] {
         let extra = ["--invoke", "scale=21,2"];

@@ -60,6 +60,18 @@ impl self::Guest for Component {
     fn call_host_n(count: u32) {
         crate::call_host_n(count)
     }
+
+    fn checksum_bytes(bytes: Vec<u8>) -> u64 {
+        crate::checksum_slice(&bytes)
+    }
+
+    fn fill_bytes(len: u32, seed: u32) -> Vec<u8> {
+        (0..len as usize).map(|i| crate::fill_byte(seed, i)).collect()
+    }
+
+    fn checksum_string(text: String) -> u64 {
+        crate::checksum_slice(text.as_bytes())
+    }
 }
 
 fn say_point_add(_sum: crate::Point) {

@@ -106,6 +106,51 @@ pub extern "C" fn point_add_batch(out: *mut Point, a: *const Point, b: *const Po
     }
 }
 
+/// Whether `len` bytes at `ptr` lie inside linear memory, computed without wrapping; a buffer the guest cannot
+/// reach makes it trap (`unreachable`) before it touches anything, so a range is read or written whole or not at
+/// all. A null pointer is refused the same way unless the buffer is empty.
+fn buffer_in_memory(ptr: usize, len: u32) -> bool {
+    let size = core::arch::wasm32::memory_size(0) as u64 * 65536;
+    (ptr != 0 || len == 0) && ptr as u64 + u64::from(len) <= size
+}
+
+/// The checksum (`crate::checksum`) of `len` bytes at `ptr`, every byte read in wasm: the payload rows' guest-side
+/// work on a buffer the host wrote.
+#[unsafe(no_mangle)]
+pub extern "C" fn checksum_bytes(ptr: *const u8, len: u32) -> u64 {
+    if !buffer_in_memory(ptr as usize, len) {
+        core::arch::wasm32::unreachable();
+    }
+    // SAFETY (both closures): every address in `ptr .. ptr + len` is inside linear memory (checked just above), all
+    // of which wasm keeps readable and initialised; words and bytes are read through the raw pointer without
+    // alignment assumptions, so no reference to memory the guest does not own is made, and the host does not run
+    // while this does. `checksum` asks only for words and bytes inside `0..len`.
+    let word = |k: usize| unsafe { ptr.add(8 * k).cast::<u64>().read_unaligned() };
+    // SAFETY: as above.
+    let byte = |i: usize| unsafe { ptr.add(i).read() };
+    crate::checksum(len as usize, |k| u64::from_le(word(k)), byte)
+}
+
+/// Writes `len` bytes at `ptr`, byte `i` being `crate::fill_byte(seed, i)`: the guest producing a buffer the host
+/// then reads.
+#[unsafe(no_mangle)]
+pub extern "C" fn fill_bytes(ptr: *mut u8, len: u32, seed: u32) {
+    if !buffer_in_memory(ptr as usize, len) {
+        core::arch::wasm32::unreachable();
+    }
+    let len = len as usize;
+    for k in 0..len / 8 {
+        // SAFETY: as in `checksum_bytes`, every address of the range is inside linear memory; it is written through
+        // the raw pointer without alignment assumptions, no reference made. The host chose the range; that it holds
+        // nothing the guest still needs is the host's side of the ABI (README, "The guest ABI").
+        unsafe { ptr.add(8 * k).cast::<u64>().write_unaligned(crate::fill_word(seed, k).to_le()) };
+    }
+    for i in len / 8 * 8..len {
+        // SAFETY: as above.
+        unsafe { ptr.add(i).write(crate::fill_byte(seed, i)) };
+    }
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn get_plugin_shared_value_ptr() -> *mut i32 {
     crate::plugin_shared_value_ptr()

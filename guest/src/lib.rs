@@ -103,6 +103,49 @@ pub(crate) fn call_host_n(count: u32) {
     }
 }
 
+/// The checksum the payload rows have the guest compute over every byte it is given, so that the bytes are really
+/// read in wasm: FNV-1a's multiply over the 8-byte little-endian words of a buffer of `len` bytes, then over the
+/// bytes left, seeded with the length. `word(k)` gives the `k`th word, `byte(i)` the `i`th byte. The host's model is
+/// `boundary_host::guest::checksum`; the two must stay the same function.
+pub(crate) fn checksum(len: usize, word: impl Fn(usize) -> u64, byte: impl Fn(usize) -> u8) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let words = len / 8;
+    let mut acc = 0xcbf2_9ce4_8422_2325 ^ len as u64;
+    for k in 0..words {
+        acc = (acc ^ word(k)).wrapping_mul(PRIME);
+    }
+    for i in words * 8..len {
+        acc = (acc ^ u64::from(byte(i))).wrapping_mul(PRIME);
+    }
+    acc
+}
+
+/// [`checksum`] of a slice.
+pub(crate) fn checksum_slice(bytes: &[u8]) -> u64 {
+    let word = |k: usize| {
+        let at = 8 * k;
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    checksum(bytes.len(), word, |i| bytes[i])
+}
+
+/// The byte `fill_bytes` writes at index `i` of a buffer filled with `seed`. The host's model is
+/// `boundary_host::guest::fill_byte`.
+pub(crate) fn fill_byte(seed: u32, i: usize) -> u8 {
+    (seed.wrapping_add((i as u32).wrapping_mul(0x9e37_79b1)) >> 24) as u8
+}
+
+/// The eight bytes `fill_bytes` writes from index `8 * k`, as a little-endian word.
+pub(crate) fn fill_word(seed: u32, k: usize) -> u64 {
+    let mut w = [0u8; 8];
+    for (j, b) in w.iter_mut().enumerate() {
+        *b = fill_byte(seed, 8 * k + j);
+    }
+    u64::from_le_bytes(w)
+}
+
 /// One line of guest narration on stdout (WASI `fd_write` in the core module, `wasi:cli/stdout` in the
 /// component), prefixed so the log tells guest from host.
 #[cfg(feature = "verbose")]

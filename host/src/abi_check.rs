@@ -12,7 +12,7 @@ use wasmtime::{ExternType, FuncType, MemoryType, Module, ModuleExport, ValType};
 pub(crate) const INITIALIZE: AbiFunc = AbiFunc { name: "_initialize", params: &[], results: &[] };
 
 /// The only page size the host drives: it reserves memory (pattern 3) and reports sizes in wasm pages of 64 KiB.
-const PAGE_SIZE: u64 = crate::instance::WASM_PAGE as u64;
+const PAGE_SIZE: u64 = guest::WASM_PAGE as u64;
 
 fn abi_type(ty: &ValType) -> Option<AbiType> {
     match ty {
@@ -134,6 +134,8 @@ pub(crate) struct ExportIndices {
     pub nop: Option<ModuleExport>,
     pub point_add_batch: Option<ModuleExport>,
     pub call_host_n: Option<ModuleExport>,
+    pub checksum_bytes: Option<ModuleExport>,
+    pub fill_bytes: Option<ModuleExport>,
     /// Set once an instance of this module has had every export above typed with `Func::typed`, the checked way:
     /// from then on the same exports of its other instances are typed without the check (`exports.rs`). Private:
     /// only [`ExportIndices::mark_types_proven`] sets it, and only `Exports::resolve` calls that.
@@ -199,6 +201,8 @@ impl ExportIndices {
             nop: optional(&export::NOP)?,
             point_add_batch: optional(&export::POINT_ADD_BATCH)?,
             call_host_n: optional(&export::CALL_HOST_N)?,
+            checksum_bytes: optional(&export::CHECKSUM_BYTES)?,
+            fill_bytes: optional(&export::FILL_BYTES)?,
             types_proven: Arc::new(AtomicBool::new(false)),
         })
     }

@@ -75,6 +75,8 @@ pub(crate) struct Exports {
     pub(crate) nop: Option<TypedFunc<(), ()>>,
     pub(crate) point_add_batch: Option<TypedFunc<(u32, u32, u32, u32), ()>>,
     pub(crate) call_host_n: Option<TypedFunc<u32, ()>>,
+    pub(crate) checksum_bytes: Option<TypedFunc<(u32, u32), u64>>,
+    pub(crate) fill_bytes: Option<TypedFunc<(u32, u32, u32), ()>>,
 }
 
 impl Exports {
@@ -143,6 +145,8 @@ impl Exports {
                 nop: opt_typed(store, instance, &idx.nop, &export::NOP, proven)?,
                 point_add_batch: opt_typed(store, instance, &idx.point_add_batch, &export::POINT_ADD_BATCH, proven)?,
                 call_host_n: opt_typed(store, instance, &idx.call_host_n, &export::CALL_HOST_N, proven)?,
+                checksum_bytes: opt_typed(store, instance, &idx.checksum_bytes, &export::CHECKSUM_BYTES, proven)?,
+                fill_bytes: opt_typed(store, instance, &idx.fill_bytes, &export::FILL_BYTES, proven)?,
             })
         }
     }

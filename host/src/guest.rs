@@ -58,6 +58,29 @@ pub fn add_points(a: Point, b: Point) -> Point {
     Point::new(a.x.wrapping_add(b.x), a.y.wrapping_add(b.y))
 }
 
+/// The native model of the guest's checksum (`checksum_bytes`, and the component's `checksum-bytes` and
+/// `checksum-string`): FNV-1a's multiply over the little-endian 8-byte words, then over the bytes left, seeded with
+/// the length. The guest's `checksum` (guest/src/lib.rs) must stay the same function; the tests compare them.
+pub fn checksum(bytes: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut acc = 0xcbf2_9ce4_8422_2325 ^ bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        acc = (acc ^ u64::from_le_bytes(w)).wrapping_mul(PRIME);
+    }
+    for &byte in words.remainder() {
+        acc = (acc ^ u64::from(byte)).wrapping_mul(PRIME);
+    }
+    acc
+}
+
+/// The native model of the byte the guest's `fill_bytes` writes at index `i` of a buffer filled with `seed`.
+pub fn fill_byte(seed: u32, i: usize) -> u8 {
+    (seed.wrapping_add((i as u32).wrapping_mul(0x9e37_79b1)) >> 24) as u8
+}
+
 /// The value types that appear in the ABI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AbiType {
@@ -113,6 +136,9 @@ const fn func(name: &'static str, params: &'static [AbiType], results: &'static 
 /// The exported linear memory.
 pub const MEMORY: &str = "memory";
 
+/// The size of a page of that memory: the only page size the host drives (`abi_check.rs` refuses others).
+pub const WASM_PAGE: usize = 64 * 1024;
+
 /// Exports, by name and signature. Pointers are `i32` offsets into linear memory.
 pub mod export {
     use super::*;
@@ -131,13 +157,20 @@ pub mod export {
     pub const POINT_ADD_BATCH: AbiFunc = func("point_add_batch", &[I32, I32, I32, I32], &[]);
     /// Bench export: calls `host_log_value(i)` for `i` in `0..count`.
     pub const CALL_HOST_N: AbiFunc = func("call_host_n", &[I32], &[]);
+    /// Payload export: the checksum ([`super::checksum`]) of `len` bytes at `ptr`; traps (`unreachable`) if they do
+    /// not lie inside memory, or if `ptr` is null and `len` is not 0.
+    pub const CHECKSUM_BYTES: AbiFunc = func("checksum_bytes", &[I32, I32], &[I64]);
+    /// Payload export: writes `len` bytes at `ptr`, byte `i` being [`super::fill_byte`]`(seed, i)`; traps as
+    /// `checksum_bytes` does.
+    pub const FILL_BYTES: AbiFunc = func("fill_bytes", &[I32, I32, I32], &[]);
 
     /// What the five patterns need: the article's five exports. A module without one of these cannot be driven.
     pub const REQUIRED: &[AbiFunc] =
         &[JUST_ADD, SIMPLE_ADD, TRIGGER_HOST_CALLS, POINT_ADD, GET_PLUGIN_SHARED_VALUE_PTR];
 
     /// What the project's guest adds: may be absent, but if present must have this signature.
-    pub const OPTIONAL: &[AbiFunc] = &[READ_PLUGIN_SHARED_VALUE, NOP, POINT_ADD_BATCH, CALL_HOST_N];
+    pub const OPTIONAL: &[AbiFunc] =
+        &[READ_PLUGIN_SHARED_VALUE, NOP, POINT_ADD_BATCH, CALL_HOST_N, CHECKSUM_BYTES, FILL_BYTES];
 }
 
 /// Host functions the guest imports from module `env`.

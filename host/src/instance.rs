@@ -4,7 +4,7 @@
 use crate::deadline;
 use crate::error::{Crossing, Error, MemoryError, one_line};
 use crate::exports::{Exports, typed};
-use crate::guest::{AbiFunc, export};
+use crate::guest::{AbiFunc, WASM_PAGE, export};
 use crate::memory::{GuestMemory, checked_range, guest_offset};
 use crate::module::GuestModule;
 use crate::profile::EngineProfile;
@@ -351,6 +351,22 @@ impl WasmHost {
         call_typed(&mut self.store, &mut self.poisoned, f, abi, count, &self.instance)
     }
 
+    /// The guest's checksum of `len` bytes at `ptr` (`checksum_bytes`).
+    #[inline]
+    pub fn checksum_bytes(&mut self, ptr: u32, len: u32) -> Result<u64, Error> {
+        let abi = &export::CHECKSUM_BYTES;
+        let f = self.exports.checksum_bytes.as_ref().ok_or_else(|| absent(&self.guest.name, abi))?;
+        call_typed(&mut self.store, &mut self.poisoned, f, abi, (ptr, len), &self.instance)
+    }
+
+    /// Makes the guest fill `len` bytes at `ptr` with the pattern of `seed` (`fill_bytes`).
+    #[inline]
+    pub fn fill_bytes(&mut self, ptr: u32, len: u32, seed: u32) -> Result<(), Error> {
+        let abi = &export::FILL_BYTES;
+        let f = self.exports.fill_bytes.as_ref().ok_or_else(|| absent(&self.guest.name, abi))?;
+        call_typed(&mut self.store, &mut self.poisoned, f, abi, (ptr, len, seed), &self.instance)
+    }
+
     /// [`WasmHost::just_add`] from async code (`TypedFunc::call_async`).
     pub async fn just_add_async(&mut self, left: u64, right: u64) -> Result<u64, Error> {
         let f = &self.exports.just_add;
@@ -480,6 +496,3 @@ pub fn static_offset(ptr: u32, memory_size: usize) -> Result<usize, Error> {
     }
     Ok(at)
 }
-
-/// Size of a wasm page.
-pub const WASM_PAGE: usize = 64 * 1024;

@@ -148,6 +148,8 @@ impl GuestModule {
             (&guest::export::NOP, e.nop.is_some()),
             (&guest::export::POINT_ADD_BATCH, e.point_add_batch.is_some()),
             (&guest::export::CALL_HOST_N, e.call_host_n.is_some()),
+            (&guest::export::CHECKSUM_BYTES, e.checksum_bytes.is_some()),
+            (&guest::export::FILL_BYTES, e.fill_bytes.is_some()),
         ];
         present.iter().any(|(f, present)| *present && f.name == export.name)
     }

@@ -53,6 +53,8 @@ pub trait PatternHost {
     fn nop(&mut self) -> Result<(), Error>;
     fn point_add_batch(&mut self, out: u32, a: u32, b: u32, count: u32) -> Result<(), Error>;
     fn call_host_n(&mut self, count: u32) -> Result<(), Error>;
+    fn checksum_bytes(&mut self, ptr: u32, len: u32) -> Result<u64, Error>;
+    fn fill_bytes(&mut self, ptr: u32, len: u32, seed: u32) -> Result<(), Error>;
     /// Runs `run` under a deadline; a host that cannot interrupt a guest refuses with [`Error::NoDeadline`].
     fn within_deadline(
         &mut self,
@@ -125,6 +127,12 @@ impl PatternHost for WasmHost {
     }
     fn call_host_n(&mut self, count: u32) -> Result<(), Error> {
         WasmHost::call_host_n(self, count)
+    }
+    fn checksum_bytes(&mut self, ptr: u32, len: u32) -> Result<u64, Error> {
+        WasmHost::checksum_bytes(self, ptr, len)
+    }
+    fn fill_bytes(&mut self, ptr: u32, len: u32, seed: u32) -> Result<(), Error> {
+        WasmHost::fill_bytes(self, ptr, len, seed)
     }
     fn within_deadline(
         &mut self,
@@ -440,7 +448,7 @@ pub struct ExportCheck {
 }
 
 /// The checks of the optional exports, in the order the main job runs them.
-pub const EXPORT_CHECKS: [ExportCheck; 3] = [
+pub const EXPORT_CHECKS: [ExportCheck; 5] = [
     ExportCheck { export: &export::NOP, title: TITLE_NOP, run: |host, log| nop_does_nothing(host, log) },
     ExportCheck { export: &export::POINT_ADD_BATCH, title: TITLE_BATCH, run: batch_matches_model },
     ExportCheck {
@@ -448,11 +456,24 @@ pub const EXPORT_CHECKS: [ExportCheck; 3] = [
         title: TITLE_CALL_HOST_N,
         run: |host, log| calls_host_n_times(host, log),
     },
+    ExportCheck { export: &export::CHECKSUM_BYTES, title: TITLE_CHECKSUM, run: checksum_matches_model },
+    ExportCheck { export: &export::FILL_BYTES, title: TITLE_FILL, run: fill_matches_model },
 ];
 
 pub(crate) const TITLE_NOP: &str = "returns and calls no host function";
 pub(crate) const TITLE_BATCH: &str = "sums a batch of Points as the native model does";
 pub(crate) const TITLE_CALL_HOST_N: &str = "calls the host exactly n times";
+pub(crate) const TITLE_CHECKSUM: &str = "checksums a buffer as the native model does";
+pub(crate) const TITLE_FILL: &str = "fills a buffer as the native model does";
+
+/// The buffer lengths the checksum and fill checks pass: empty, shorter than a word, not a multiple of one, and a
+/// few pages.
+pub const CHECK_BUFFER_LENS: [usize; 4] = [0, 7, 1001, 3 * 65536 + 5];
+
+/// The bytes the checksum check passes: a pattern unlike the guest's fill, every byte value in it.
+pub fn check_buffer(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(7) as u8).collect()
+}
 
 /// How many Points the batch check passes, and how many host calls the `call_host_n` check asks for.
 pub const CHECK_BATCH_LEN: usize = 1000;
@@ -560,5 +581,38 @@ pub(crate) fn calls_host_n_times<H: GuestCalls + ?Sized>(host: &mut H, log: &mut
     check(log, "host functions called", expected, calls)?;
     let logged = logged.map_or("nothing".to_string(), |v| v.to_string());
     check(log, "the last value logged", (CHECK_HOST_CALLS - 1).to_string(), logged)?;
+    Ok(Verdict::Passed)
+}
+
+fn checksum_matches_model(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    let longest = CHECK_BUFFER_LENS.iter().copied().max().unwrap_or(0);
+    let base = host.reserve(longest)?;
+    let at = u32::try_from(base).map_err(|_| Failure::Host(Error::Memory(out_of_range(base))))?;
+    for len in CHECK_BUFFER_LENS {
+        let bytes = check_buffer(len);
+        host.write_bytes(base, &bytes)?;
+        let sum = host.checksum_bytes(at, len as u32)?;
+        check(log, &format!("checksum_bytes of {len} bytes"), guest::checksum(&bytes), sum)?;
+    }
+    Ok(Verdict::Passed)
+}
+
+fn fill_matches_model(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    let longest = CHECK_BUFFER_LENS.iter().copied().max().unwrap_or(0);
+    // A byte before and after the buffer shows that nothing outside it is written.
+    let base = host.reserve(longest + 2)?;
+    let at = u32::try_from(base + 1).map_err(|_| Failure::Host(Error::Memory(out_of_range(base))))?;
+    for (n, len) in CHECK_BUFFER_LENS.into_iter().enumerate() {
+        let seed = 0x5eed_0000 + n as u32;
+        host.write_bytes(base, &vec![0xa5; len + 2])?;
+        host.fill_bytes(at, len as u32, seed)?;
+        let mut seen = vec![0; len + 2];
+        host.read_bytes(base, &mut seen)?;
+        let expected: Vec<u8> = std::iter::once(0xa5)
+            .chain((0..len).map(|i| guest::fill_byte(seed, i)))
+            .chain(std::iter::once(0xa5))
+            .collect();
+        check(log, &format!("fill_bytes of {len} bytes, and the bytes around them"), true, seen == expected)?;
+    }
     Ok(Verdict::Passed)
 }

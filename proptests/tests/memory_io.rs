@@ -101,11 +101,12 @@ fn random_inputs_reach_every_kind_of_outcome() {
                 Op::ReadPoint { .. } | Op::ReadBytes { .. } | Op::ReadStatic => "host read",
                 Op::PointAdd { .. } | Op::PointAddBatch { .. } | Op::GuestReadsStatic => "guest call",
                 Op::Grow { .. } => "grow",
+                Op::Checksum { .. } | Op::Fill { .. } => "payload",
             };
             let outcome = match outcome {
                 Outcome::Wrote | Outcome::Read(_) => "in bounds",
                 Outcome::OutOfBounds(_) => "out of bounds",
-                Outcome::Returned | Outcome::Value(_) => "returned",
+                Outcome::Returned | Outcome::Value(_) | Outcome::Checksum(_) => "returned",
                 Outcome::Trapped(_) => "trapped",
                 Outcome::Grew(_) => "grew",
                 Outcome::Skipped => "skipped",
@@ -122,6 +123,8 @@ fn random_inputs_reach_every_kind_of_outcome() {
         ("guest call", "returned"),
         ("guest call", "trapped"),
         ("grow", "grew"),
+        ("payload", "returned"),
+        ("payload", "trapped"),
     ];
     for pair in wanted {
         assert!(seen.contains(&pair), "no random input reached {pair:?}; seen: {seen:?}");

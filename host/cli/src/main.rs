@@ -279,8 +279,8 @@ fn run(args: &Args) -> ExitCode {
     }
     // Then every optional export the host binds, which the patterns do not call: each under its own deadline, a
     // misbehaving guest ending the run as above.
-    let mut checks: Vec<CheckOutcome> = Vec::with_capacity(EXPORT_CHECKS.len());
-    for index in 0..EXPORT_CHECKS.len() {
+    let mut checks: Vec<CheckOutcome> = Vec::with_capacity(host.checks());
+    for index in 0..host.checks() {
         let what = format!("the check of `{}`", host.check_export(index));
         let check = deadlines.guest_step(&what, || host.run_check(index, &mut log, deadlines.interrupt));
         if let Ok(Err(Failure::Host(e))) = &check.result {
@@ -380,6 +380,14 @@ impl Loaded {
             Loaded::Component(_) => {
                 (component_patterns::PATTERNS[index].number, component_patterns::PATTERNS[index].title)
             }
+        }
+    }
+
+    /// How many export checks this form of the guest has.
+    fn checks(&self) -> usize {
+        match self {
+            Loaded::Core(_) => EXPORT_CHECKS.len(),
+            Loaded::Component(_) => component_patterns::EXPORT_CHECKS.len(),
         }
     }
 

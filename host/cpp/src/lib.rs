@@ -488,6 +488,14 @@ impl PatternHost for CppHost {
         Err(self.unbound(&export::CALL_HOST_N))
     }
 
+    fn checksum_bytes(&mut self, _ptr: u32, _len: u32) -> Result<u64, Error> {
+        Err(self.unbound(&export::CHECKSUM_BYTES))
+    }
+
+    fn fill_bytes(&mut self, _ptr: u32, _len: u32, _seed: u32) -> Result<(), Error> {
+        Err(self.unbound(&export::FILL_BYTES))
+    }
+
     fn within_deadline(
         &mut self,
         _timeout: Duration,

@@ -117,6 +117,47 @@ pub enum Op {
     Grow {
         pages: u8,
     },
+    /// The guest's checksum of `len` bytes at `at` (`checksum_bytes`).
+    Checksum {
+        at: Offset,
+        len: Len,
+    },
+    /// The guest's fill of `len` bytes at `at` with the pattern of `seed` (`fill_bytes`).
+    Fill {
+        at: Offset,
+        len: Len,
+        seed: u32,
+    },
+}
+
+/// A buffer length for the payload exports: mostly short enough to fit (so the checksum and the fill really run),
+/// sometimes any 32-bit length (so ranges past the end of memory and past 4 GiB are tried).
+#[derive(Clone, Copy, PartialEq, Eq, Arbitrary)]
+pub enum Len {
+    /// `n % (MAX_PAYLOAD + 1)`.
+    Short(u16),
+    Any(u32),
+}
+
+impl fmt::Debug for Len {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Len::Short(n) => write!(f, "Len::Short({n})"),
+            Len::Any(n) => write!(f, "Len::Any({n:#x})"),
+        }
+    }
+}
+
+/// Bytes a short payload length reaches at most.
+pub const MAX_PAYLOAD: u32 = 4096;
+
+impl Len {
+    fn get(self) -> u32 {
+        match self {
+            Len::Short(n) => u32::from(n) % (MAX_PAYLOAD + 1),
+            Len::Any(n) => n,
+        }
+    }
 }
 
 /// Any Point: its two fields from the input, in order.
@@ -176,6 +217,8 @@ impl fmt::Debug for Op {
             Op::WriteStatic { value } => write!(f, "WriteStatic {{ value: {value} }}"),
             Op::GuestReadsStatic => write!(f, "GuestReadsStatic"),
             Op::Grow { pages } => write!(f, "Grow {{ pages: {pages} }}"),
+            Op::Checksum { at, len } => write!(f, "Checksum {{ at: {at:?}, len: {len:?} }}"),
+            Op::Fill { at, len, seed } => write!(f, "Fill {{ at: {at:?}, len: {len:?}, seed: {seed:#x} }}"),
         }
     }
 }
@@ -193,6 +236,8 @@ pub enum Outcome {
     Returned,
     /// A guest call that returned a value.
     Value(i32),
+    /// The guest's checksum.
+    Checksum(u64),
     /// A guest call that trapped; the store was discarded and a fresh instance took its place.
     Trapped(wasmtime::Trap),
     /// Memory grew; the old size in bytes.
@@ -443,7 +488,33 @@ fn predict(shadow: &mut Shadow<'_>, op: &Op, r: &Resolver, grown: &mut u64) -> O
             shadow.size += pages as usize * WASM_PAGE;
             Outcome::Grew(size)
         }
+        Op::Checksum { at, len } => match payload_range(r.ptr(*at), len.get(), size) {
+            Some(range) => match shadow.read(range.start, range.len()) {
+                Some(bytes) => Outcome::Checksum(boundary_host::guest::checksum(&bytes)),
+                None => refused_payload(),
+            },
+            None => refused_payload(),
+        },
+        Op::Fill { at, len, seed } => match payload_range(r.ptr(*at), len.get(), size) {
+            Some(range) => {
+                let bytes: Vec<u8> = (0..range.len()).map(|i| boundary_host::guest::fill_byte(*seed, i)).collect();
+                if shadow.write(range.start, &bytes) { Outcome::Returned } else { refused_payload() }
+            }
+            None => refused_payload(),
+        },
     }
+}
+
+/// The bytes a payload export touches, if it touches them at all: the guest refuses (traps) a range that does not
+/// lie inside memory, computed without wrapping, and a null pointer with a non-empty length.
+fn payload_range(ptr: u32, len: u32, size: usize) -> Option<std::ops::Range<usize>> {
+    let (start, end) = (ptr as usize, ptr as usize + len as usize);
+    (end <= size && (ptr != 0 || len == 0)).then_some(start..end)
+}
+
+/// The guest's refusal of a payload range: it traps with `unreachable` before touching anything.
+fn refused_payload() -> Outcome {
+    Outcome::Trapped(wasmtime::Trap::UnreachableCodeReached)
 }
 
 fn call_outcome<T>(result: Result<T, Error>, ok: impl FnOnce(T) -> Outcome) -> Outcome {
@@ -481,6 +552,8 @@ fn perform(host: &mut WasmHost, op: &Op, r: &Resolver, skip: bool) -> Outcome {
         Op::Grow { pages } => {
             host.grow(grow_pages(*pages)).map_or_else(|e| Outcome::GrowRefused(e.to_string()), Outcome::Grew)
         }
+        Op::Checksum { at, len } => call_outcome(host.checksum_bytes(r.ptr(*at), len.get()), Outcome::Checksum),
+        Op::Fill { at, len, seed } => call_outcome(host.fill_bytes(r.ptr(*at), len.get(), *seed), returned),
     }
 }
 

@@ -48,6 +48,9 @@ pub mod export {
     pub const SET_PLUGIN_SHARED_VALUE: &str = "set-plugin-shared-value";
     pub const NOP: &str = "nop";
     pub const CALL_HOST_N: &str = "call-host-n";
+    pub const CHECKSUM_BYTES: &str = "checksum-bytes";
+    pub const FILL_BYTES: &str = "fill-bytes";
+    pub const CHECKSUM_STRING: &str = "checksum-string";
 }
 
 // The imported `host` interface: the same three functions the core module imports from `env`.
@@ -431,6 +434,24 @@ impl ComponentHost {
     #[inline]
     pub fn call_host_n(&mut self, count: u32) -> Result<(), Error> {
         call!(self, export::CALL_HOST_N, |b, store| b.call_call_host_n(store, count))
+    }
+
+    /// `checksum-bytes(bytes)`: the list lowered into the guest, which reads every byte.
+    #[inline]
+    pub fn checksum_bytes(&mut self, bytes: &[u8]) -> Result<u64, Error> {
+        call!(self, export::CHECKSUM_BYTES, |b, store| b.call_checksum_bytes(store, bytes))
+    }
+
+    /// `fill-bytes(len, seed)`: the guest's buffer lifted into a new `Vec`.
+    #[inline]
+    pub fn fill_bytes(&mut self, len: u32, seed: u32) -> Result<Vec<u8>, Error> {
+        call!(self, export::FILL_BYTES, |b, store| b.call_fill_bytes(store, len, seed))
+    }
+
+    /// `checksum-string(text)`: the string lowered into the guest as UTF-8.
+    #[inline]
+    pub fn checksum_string(&mut self, text: &str) -> Result<u64, Error> {
+        call!(self, export::CHECKSUM_STRING, |b, store| b.call_checksum_string(store, text))
     }
 
     /// What the guest wrote to stdout since the last take, when loaded with [`crate::GuestOutput::Keep`].

@@ -8,8 +8,9 @@ use super::{ComponentHost, WitPoint, export};
 use crate::error::Error;
 use crate::guest::{self, Point, add_points};
 use crate::patterns::{
-    self, CheckOutcome, Failure, GuestCalls, Log, Outcome, PLUGIN_VALUE_WRITTEN, TITLE_1, TITLE_2, TITLE_5,
-    TITLE_BATCH, TITLE_CALL_HOST_N, TITLE_NOP, Verdict, check, check_batch, check_sums,
+    self, CHECK_BUFFER_LENS, CheckOutcome, Failure, GuestCalls, Log, Outcome, PLUGIN_VALUE_WRITTEN, TITLE_1, TITLE_2,
+    TITLE_5, TITLE_BATCH, TITLE_CALL_HOST_N, TITLE_CHECKSUM, TITLE_FILL, TITLE_NOP, Verdict, check, check_batch,
+    check_buffer, check_sums,
 };
 use crate::state::HostCalls;
 use std::time::Duration;
@@ -136,13 +137,20 @@ pub struct ExportCheck {
     run: fn(&mut ComponentHost, &mut Log<'_>) -> Result<Verdict, Failure>,
 }
 
-pub const EXPORT_CHECKS: [ExportCheck; 3] = [
+pub const EXPORT_CHECKS: [ExportCheck; 6] = [
     ExportCheck { export: export::NOP, title: TITLE_NOP, run: patterns::nop_does_nothing::<ComponentHost> },
     ExportCheck { export: export::POINT_ADD_BATCH, title: TITLE_BATCH, run: batch_matches_model },
     ExportCheck {
         export: export::CALL_HOST_N,
         title: TITLE_CALL_HOST_N,
         run: patterns::calls_host_n_times::<ComponentHost>,
+    },
+    ExportCheck { export: export::CHECKSUM_BYTES, title: TITLE_CHECKSUM, run: checksum_matches_model },
+    ExportCheck { export: export::FILL_BYTES, title: TITLE_FILL, run: fill_matches_model },
+    ExportCheck {
+        export: export::CHECKSUM_STRING,
+        title: "checksums a string's UTF-8 bytes as the native model does",
+        run: string_checksum_matches_model,
     },
 ];
 
@@ -173,5 +181,32 @@ fn batch_matches_model(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Ve
     log(format_args!("calling point-add-batch with lists of {short} and {} Points", b.len()));
     let sums: Vec<Point> = host.point_add_batch(&wa[..short], &wb)?.into_iter().map(Point::from).collect();
     check_sums(log, &a[..short], &b, &sums)?;
+    Ok(Verdict::Passed)
+}
+
+fn checksum_matches_model(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    for len in CHECK_BUFFER_LENS {
+        let bytes = check_buffer(len);
+        let sum = host.checksum_bytes(&bytes)?;
+        check(log, &format!("checksum-bytes of {len} bytes"), guest::checksum(&bytes), sum)?;
+    }
+    Ok(Verdict::Passed)
+}
+
+fn fill_matches_model(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    for (n, len) in CHECK_BUFFER_LENS.into_iter().enumerate() {
+        let seed = 0x5eed_0000 + n as u32;
+        let bytes = host.fill_bytes(len as u32, seed)?;
+        let expected: Vec<u8> = (0..len).map(|i| guest::fill_byte(seed, i)).collect();
+        check(log, &format!("fill-bytes of {len} bytes"), true, bytes == expected)?;
+    }
+    Ok(Verdict::Passed)
+}
+
+fn string_checksum_matches_model(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    for text in ["", "é", "the boundary, ünïcödé and all: ✓", &"abcdefgh".repeat(4099)] {
+        let sum = host.checksum_string(text)?;
+        check(log, &format!("checksum-string of {} bytes", text.len()), guest::checksum(text.as_bytes()), sum)?;
+    }
     Ok(Verdict::Passed)
 }

@@ -79,7 +79,7 @@ pub fn bad_input_line(out: &Output, needle: &str) -> Result<(), String> {
 /// a hostile guest in component form.
 pub fn world_component_wat(body: &str, missing: &[&str]) -> String {
     // The WIT function, its core signature under the canonical ABI, and its canonical options.
-    let funcs: [(&str, &str, &str, &str); 9] = [
+    let funcs: [(&str, &str, &str, &str); 12] = [
         ("just-add", "(param \"left\" u64) (param \"right\" u64) (result u64)", "(param i64 i64) (result i64)", ""),
         ("simple-add", "(param \"left\" u64) (param \"right\" u64) (result u64)", "(param i64 i64) (result i64)", ""),
         ("trigger-host-calls", "(param \"input\" s32)", "(param i32)", ""),
@@ -99,6 +99,24 @@ pub fn world_component_wat(body: &str, missing: &[&str]) -> String {
         ("set-plugin-shared-value", "(param \"value\" s32)", "(param i32)", ""),
         ("nop", "", "", ""),
         ("call-host-n", "(param \"count\" u32)", "(param i32)", ""),
+        (
+            "checksum-bytes",
+            "(param \"bytes\" $bytes) (result u64)",
+            "(param i32 i32) (result i64)",
+            "(memory (core memory $i \"mem\")) (realloc (core func $i \"realloc\"))",
+        ),
+        (
+            "fill-bytes",
+            "(param \"len\" u32) (param \"seed\" u32) (result $bytes)",
+            "(param i32 i32) (result i32)",
+            "(memory (core memory $i \"mem\")) (realloc (core func $i \"realloc\"))",
+        ),
+        (
+            "checksum-string",
+            "(param \"text\" string) (result u64)",
+            "(param i32 i32) (result i64)",
+            "(memory (core memory $i \"mem\")) (realloc (core func $i \"realloc\"))",
+        ),
     ];
     let mut core = String::new();
     let mut lifted = String::new();
@@ -120,6 +138,7 @@ pub fn world_component_wat(body: &str, missing: &[&str]) -> String {
           (type $point' (record (field \"x\" s32) (field \"y\" s32)))
           (export $point \"point\" (type $point'))
           (type $points (list $point))
+          (type $bytes (list u8))
           {lifted})"
     )
 }
@@ -219,6 +238,43 @@ pub fn world_component(parts: &ComponentParts<'_>) -> String {
     (func (export "read-plugin-shared-value") (result i32) (global.get $shared))
     (func (export "set-plugin-shared-value") (param i32) (global.set $shared (local.get 0)))
     (func (export "nop"))
+    (func (export "checksum-bytes") (param $p i32) (param $n i32) (result i64)
+      (call $checksum (local.get $p) (local.get $n)))
+    (func (export "checksum-string") (param $p i32) (param $n i32) (result i64)
+      (call $checksum (local.get $p) (local.get $n)))
+    (func (export "fill-bytes") (param $n i32) (param $seed i32) (result i32)
+      (local $out i32) (local $i i32)
+      (local.set $out (call $realloc (i32.const 0) (i32.const 0) (i32.const 1) (local.get $n)))
+      (block $done
+        (loop $each
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (i32.store8 (i32.add (local.get $out) (local.get $i))
+            (i32.shr_u (i32.add (local.get $seed) (i32.mul (local.get $i) (i32.const 0x9e3779b1))) (i32.const 24)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $each)))
+      (i32.store (i32.const 40) (local.get $out))
+      (i32.store (i32.const 44) (local.get $n))
+      (i32.const 40))
+    ;; The checksum of the ABI (`boundary_host::guest::checksum`), byte by byte after the 8-byte words.
+    (func $checksum (param $p i32) (param $n i32) (result i64)
+      (local $acc i64) (local $i i32) (local $words i32)
+      (local.set $acc (i64.xor (i64.const 0xcbf29ce484222325) (i64.extend_i32_u (local.get $n))))
+      (local.set $words (i32.and (local.get $n) (i32.const -8)))
+      (block $done
+        (loop $each
+          (br_if $done (i32.ge_u (local.get $i) (local.get $words)))
+          (local.set $acc (i64.mul (i64.xor (local.get $acc) (i64.load (i32.add (local.get $p) (local.get $i))))
+            (i64.const 0x100000001b3)))
+          (local.set $i (i32.add (local.get $i) (i32.const 8)))
+          (br $each)))
+      (block $done
+        (loop $each
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (local.set $acc (i64.mul (i64.xor (local.get $acc) (i64.load8_u (i32.add (local.get $p) (local.get $i))))
+            (i64.const 0x100000001b3)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $each)))
+      (local.get $acc))
     (func (export "call-host-n") (param $n i32) (local $i i32)
       (block $done
         (loop $each
@@ -251,6 +307,17 @@ pub fn world_component(parts: &ComponentParts<'_>) -> String {
   (func $nop (canon lift (core func $i "nop")))
   (export "nop" (func $nop))
   (func $call-host-n (param "count" u32) (canon lift (core func $i "call-host-n")))
-  (export "call-host-n" (func $call-host-n)))"#
+  (export "call-host-n" (func $call-host-n))
+  (type $bytes (list u8))
+  (func $checksum-bytes (param "bytes" $bytes) (result u64)
+    (canon lift (core func $i "checksum-bytes") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))))
+  (export "checksum-bytes" (func $checksum-bytes))
+  (func $fill-bytes (param "len" u32) (param "seed" u32) (result $bytes)
+    (canon lift (core func $i "fill-bytes") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))
+      (post-return (core func $i "post-batch"))))
+  (export "fill-bytes" (func $fill-bytes))
+  (func $checksum-string (param "text" string) (result u64)
+    (canon lift (core func $i "checksum-string") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))))
+  (export "checksum-string" (func $checksum-string)))"#
     )
 }
