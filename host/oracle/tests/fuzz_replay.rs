@@ -53,3 +53,51 @@ fn differential_seeds_and_regressions_agree_across_engines() {
         }
     }
 }
+
+/// The seed corpus the fuzzer starts from reaches every kind of operation, the payload exports' included: a new
+/// operation that no seed decodes to would be left for the fuzzer to find by chance.
+#[test]
+fn the_seeds_reach_every_kind_of_operation() {
+    use boundary_oracle::Op;
+    use std::collections::BTreeSet;
+    let mut kinds = BTreeSet::new();
+    for (_, bytes) in inputs(&["seeds/memory_io"]) {
+        for op in oracle::decode(&bytes).map(|p| p.ops).unwrap_or_default() {
+            // The variant's name: what `Debug` prints before its fields.
+            let text = format!("{op:?}");
+            kinds.insert(text.split([' ', '{', '(']).next().unwrap_or_default().to_string());
+        }
+    }
+    let every = [
+        "WritePoint",
+        "ReadPoint",
+        "WriteBytes",
+        "ReadBytes",
+        "PointAdd",
+        "PointAddBatch",
+        "ReadStatic",
+        "WriteStatic",
+        "GuestReadsStatic",
+        "Grow",
+        "Checksum",
+        "Fill",
+    ];
+    for kind in every {
+        assert!(kinds.contains(kind), "no seed under fuzz/seeds/memory_io decodes to `{kind}`: add one; seen {kinds:?}");
+    }
+    // The list above is every variant: a new one must be added to it (the match does not compile without it).
+    let _exhaustive = |op: &Op| match op {
+        Op::WritePoint { .. }
+        | Op::ReadPoint { .. }
+        | Op::WriteBytes { .. }
+        | Op::ReadBytes { .. }
+        | Op::PointAdd { .. }
+        | Op::PointAddBatch { .. }
+        | Op::ReadStatic
+        | Op::WriteStatic { .. }
+        | Op::GuestReadsStatic
+        | Op::Grow { .. }
+        | Op::Checksum { .. }
+        | Op::Fill { .. } => (),
+    };
+}
