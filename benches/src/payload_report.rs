@@ -221,9 +221,13 @@ impl Record {
             let points = SIZES.iter().filter_map(|&n| Some((n, self.cell(m.id(), Some("cranelift"), n)?))).collect();
             lines.push((m.id().to_string(), colour.to_string(), String::new(), points));
         }
-        for (row, dash) in [(Native::CopyChecksum, "4 3"), (Native::FillCopy, "4 3"), (Native::Memcpy, "8 4")] {
+        for (row, colour, dash) in [
+            (Native::CopyChecksum, "#555753", "2 3"),
+            (Native::FillCopy, "#888a85", "5 3"),
+            (Native::Memcpy, "#000000", "9 4"),
+        ] {
             let points = SIZES.iter().filter_map(|&n| Some((n, self.cell(row.id(), None, n)?))).collect();
-            lines.push((row.id().to_string(), "#000000".to_string(), dash.to_string(), points));
+            lines.push((row.id().to_string(), colour.to_string(), dash.to_string(), points));
         }
         for (i, (name, colour, dash, points)) in lines.iter().enumerate() {
             let path: Vec<String> =
@@ -319,8 +323,10 @@ pub fn readme_block(run: &str, record: &Record) -> String {
     md
 }
 
+/// Rewrites the newest record's generated files from its `payload.json`, and README's payload block from it.
 pub fn write_readme_block(readme: &Path, payload_dir: &Path) -> io::Result<()> {
     let Some((run, record)) = latest(payload_dir)? else { return Ok(()) };
+    record.write(&payload_dir.join(&run))?;
     let text = fs::read_to_string(readme)?;
     let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
         return Err(io::Error::other("README.md lacks the payload-results markers"));

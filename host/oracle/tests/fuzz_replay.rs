@@ -83,7 +83,10 @@ fn the_seeds_reach_every_kind_of_operation() {
         "Fill",
     ];
     for kind in every {
-        assert!(kinds.contains(kind), "no seed under fuzz/seeds/memory_io decodes to `{kind}`: add one; seen {kinds:?}");
+        assert!(
+            kinds.contains(kind),
+            "no seed under fuzz/seeds/memory_io decodes to `{kind}`: add one; seen {kinds:?}"
+        );
     }
     // The list above is every variant: a new one must be added to it (the match does not compile without it).
     let _exhaustive = |op: &Op| match op {
