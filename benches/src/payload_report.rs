@@ -216,10 +216,10 @@ impl Record {
         }
         let colours =
             ["#204a87", "#3465a4", "#729fcf", "#4e9a06", "#73d216", "#8ae234", "#a40000", "#cc0000", "#f57900"];
-        let mut lines: Vec<(String, String, String, Vec<(usize, f64)>)> = Vec::new();
+        let mut lines: Vec<Line> = Vec::new();
         for (m, colour) in Method::ALL.iter().zip(colours) {
             let points = SIZES.iter().filter_map(|&n| Some((n, self.cell(m.id(), Some("cranelift"), n)?))).collect();
-            lines.push((m.id().to_string(), colour.to_string(), String::new(), points));
+            lines.push(Line { name: m.id(), colour, dash: "", points });
         }
         for (row, colour, dash) in [
             (Native::CopyChecksum, "#555753", "2 3"),
@@ -227,9 +227,9 @@ impl Record {
             (Native::Memcpy, "#000000", "9 4"),
         ] {
             let points = SIZES.iter().filter_map(|&n| Some((n, self.cell(row.id(), None, n)?))).collect();
-            lines.push((row.id().to_string(), colour.to_string(), dash.to_string(), points));
+            lines.push(Line { name: row.id(), colour, dash, points });
         }
-        for (i, (name, colour, dash, points)) in lines.iter().enumerate() {
+        for (i, Line { name, colour, dash, points }) in lines.iter().enumerate() {
             let path: Vec<String> =
                 points.iter().map(|(n, ns)| format!("{:.1},{:.1}", x(*n), y(*n as f64 / ns * 1e9))).collect();
             let dash = if dash.is_empty() { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
@@ -251,6 +251,16 @@ impl Record {
         svg.push_str("</svg>\n");
         svg
     }
+}
+
+/// One line of the chart: a row's bytes per second under `cranelift` (or natively) at each size it has.
+struct Line {
+    name: &'static str,
+    colour: &'static str,
+    /// An SVG `stroke-dasharray`, or empty for a solid line.
+    dash: &'static str,
+    /// (size, nanoseconds per iteration).
+    points: Vec<(usize, f64)>,
 }
 
 /// The newest committed record under `payload_dir`.
