@@ -775,6 +775,7 @@ fn finish(
     if !run.subject.is_built_in() {
         env.module = Some(run.subject.describe());
     }
+    env.elapsed_s = started.elapsed().ok().map(|d| d.as_secs_f64());
     let summary = Summary::build(env.clone(), &profiles, &expected_rows, run.skipped, &measured, overhead);
     let scratch = boundary_benches::target_dir().join("boundary-results").join("latest");
     summary.write(&scratch)?;

@@ -8,6 +8,7 @@
 //! cargo bench --bench payload                        # the sweep (about two minutes)
 //! cargo bench --bench payload -- --quick             # shorter batches
 //! cargo bench --bench payload -- --profile cranelift # one profile
+//! cargo bench --bench payload -- component/          # the methods whose ids contain a filter
 //! cargo bench --bench payload -- --reindex           # rewrite README's payload block from results/payload/
 //! ```
 
@@ -18,7 +19,7 @@ use boundary_benches::payload_report::{self, Cell, Record};
 use boundary_benches::report::Environment;
 use boundary_benches::subject::{self, ModuleArgs, Needs};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn main() -> ExitCode {
     match run() {
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
+    let started = Instant::now();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let workspace = boundary_benches::workspace_root();
     let payload_dir = workspace.join("results").join("payload");
@@ -44,12 +46,22 @@ fn run() -> Result<(), String> {
         return Err("the payload sweep takes no --invoke".into());
     }
     let (mut measuring, mut quick) = (false, false);
+    // Positional arguments filter the methods by their ids, as criterion's filters do the matrix's rows (so that
+    // `cargo bench -- FILTER`, which passes FILTER to every bench, works here too).
+    let mut filters: Vec<&str> = Vec::new();
     for arg in &rest {
         match arg.as_str() {
             "--bench" => measuring = true,
             "--quick" => quick = true,
-            other => return Err(format!("unexpected argument `{other}`")),
+            other if other.starts_with('-') => return Err(format!("unexpected argument `{other}`")),
+            other => filters.push(other),
         }
+    }
+    let methods: Vec<Method> =
+        Method::ALL.into_iter().filter(|m| filters.is_empty() || filters.iter().any(|f| m.id().contains(f))).collect();
+    if methods.is_empty() {
+        println!("payload: no method matches {}; nothing measured", filters.join(" "));
+        return Ok(());
     }
     let subject = module.subject()?;
     let serves = subject::prepare(&subject)?.serves;
@@ -80,7 +92,7 @@ fn run() -> Result<(), String> {
         let mut core_mover = core.map(|wasm| CoreMover::new(profile, &engine, wasm, max));
         let mut component_mover = component.map(|wasm| ComponentMover::new(profile, &engine, wasm));
         for &n in sizes.iter().filter(|&&n| n <= LARGE || LARGE_PROFILES.contains(&profile)) {
-            for method in Method::ALL {
+            for &method in &methods {
                 let ns = match (method.component(), core_mover.as_mut(), component_mover.as_mut()) {
                     (false, Some(m), _) => payload::time(|| m.run(method, n, &mut buffers), batch, rounds),
                     (true, _, Some(m)) => payload::time(|| m.run(method, n, &mut buffers), batch, rounds),
@@ -116,8 +128,9 @@ fn run() -> Result<(), String> {
     if !subject.is_built_in() {
         environment.module = Some(subject.describe());
     }
+    environment.elapsed_s = Some(started.elapsed().as_secs_f64());
     let record = Record { environment, cells };
-    let complete = !quick && profiles.len() == boundary_host::EngineProfile::ALL.len();
+    let complete = !quick && filters.is_empty() && profiles.len() == boundary_host::EngineProfile::ALL.len();
     let target = boundary_benches::target_dir().join("boundary-results");
     let dir = if !subject.is_built_in() {
         target.join(subject.results_name()).join("payload")
@@ -132,7 +145,7 @@ fn run() -> Result<(), String> {
             .map_err(|e| format!("README.md: {e}"))?;
     }
     println!("payload record written to {}", dir.display());
-    for method in Method::ALL {
+    for &method in &methods {
         let even = record.break_even(method, "cranelift").map_or("none".to_string(), payload_report::size_name);
         println!("break-even under cranelift: {:<22} {even}", method.id());
     }

@@ -18,7 +18,7 @@ use boundary_benches::serving::{self, ALLOCATIONS, DENSITY_CONFIGS, Density, Mea
 use boundary_benches::serving_report::{self, Record};
 use boundary_benches::subject::{self, ModuleArgs};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 struct Args {
     quick: bool,
@@ -86,6 +86,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
+    let started = Instant::now();
     let args = parse()?;
     let subject = args.module.subject()?;
     let wasm = subject.core.clone().ok_or("the serving rows need a core module")?;
@@ -166,6 +167,7 @@ fn run() -> Result<(), String> {
     if !subject.is_built_in() {
         environment.module = Some(subject.describe());
     }
+    environment.elapsed_s = Some(started.elapsed().as_secs_f64());
     let record = Record::new(environment, rows, densities, unavailable);
     let target = boundary_benches::target_dir().join("boundary-results");
     let complete = args.filter.is_none() && !args.quick;

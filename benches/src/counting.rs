@@ -320,7 +320,13 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
             "--filter" => options.filter = Some(value("--filter")?),
             "--baseline" => options.baseline = Some(subject::user_path(&value("--baseline")?)),
             "--bmf" => options.bmf = Some(subject::user_path(&value("--bmf")?)),
-            flag @ ("--wasm" | "--abi" | "--invoke" | "--profile") => {
+            "--wasm" => {
+                // Absolute, so that a counted child finds the module whatever its working directory (cargo bench
+                // starts this process in the package's folder, not where the user typed the command).
+                let path = subject::user_path(&value("--wasm")?);
+                options.subject_args.extend(["--wasm".to_string(), path.to_string_lossy().into_owned()]);
+            }
+            flag @ ("--abi" | "--invoke" | "--profile") => {
                 let v = value(flag)?;
                 options.subject_args.extend([flag.to_string(), v]);
             }

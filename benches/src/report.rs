@@ -103,6 +103,10 @@ pub struct Environment {
     /// What was measured, when it was not the project's guest: the user's module, its path and content hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
+    /// The run's wall-clock time in seconds, from the bench's start to its record (records before 2026-12-01 lack
+    /// it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_s: Option<f64>,
 }
 
 impl Environment {
@@ -139,7 +143,44 @@ impl Environment {
             command,
             mode,
             module: None,
+            elapsed_s: None,
         }
+    }
+
+    /// The record's "Environment" section: a heading and a two-column table; `guest` names what was measured when
+    /// it was the project's own guest.
+    pub fn markdown(&self, guest: &str) -> String {
+        let mut md = String::from("## Environment\n\n| | |\n|---|---|\n");
+        let mut rows = vec![
+            ("date", self.date.clone()),
+            ("command", format!("`{}`", self.command)),
+            ("sampling", self.mode.clone()),
+        ];
+        if let Some(seconds) = self.elapsed_s {
+            rows.push(("elapsed", format_elapsed(seconds)));
+        }
+        rows.extend([
+            ("CPU", self.cpu.clone()),
+            ("cores", self.cores.to_string()),
+            ("OS", self.os.clone()),
+            ("rustc", self.rustc.clone()),
+            ("wasmtime", self.wasmtime.clone()),
+            ("git revision", self.git_revision.clone()),
+            ("module", self.module.clone().unwrap_or_else(|| guest.to_string())),
+        ]);
+        for (k, v) in rows {
+            let _ = writeln!(md, "| {k} | {v} |");
+        }
+        md
+    }
+}
+
+/// A run's wall-clock time as minutes and seconds: `14 min 23 s`, or `48 s` under a minute.
+pub fn format_elapsed(seconds: f64) -> String {
+    let whole = seconds.round() as u64;
+    match (whole / 60, whole % 60) {
+        (0, s) => format!("{s} s"),
+        (m, s) => format!("{m} min {s} s"),
     }
 }
 
@@ -366,22 +407,7 @@ impl Summary {
                 );
             }
         }
-        let _ = writeln!(md, "\n## Environment\n");
-        let _ = writeln!(md, "| | |\n|---|---|");
-        for (k, v) in [
-            ("date", env.date.clone()),
-            ("command", format!("`{}`", env.command)),
-            ("sampling", env.mode.clone()),
-            ("CPU", env.cpu.clone()),
-            ("cores", env.cores.to_string()),
-            ("OS", env.os.clone()),
-            ("rustc", env.rustc.clone()),
-            ("wasmtime", env.wasmtime.clone()),
-            ("git revision", env.git_revision.clone()),
-            ("module", env.module.clone().unwrap_or_else(|| "the project's guest".to_string())),
-        ] {
-            let _ = writeln!(md, "| {k} | {v} |");
-        }
+        let _ = write!(md, "\n{}", env.markdown("the project's guest"));
         md
     }
 
@@ -762,6 +788,7 @@ mod tests {
             command: text(),
             mode: text(),
             module: None,
+            elapsed_s: None,
         };
         assert_eq!(run_dir(&results, &env), results.join("2026-11-24"));
         fs::create_dir_all(results.join("2026-11-24")).unwrap();
@@ -777,6 +804,8 @@ mod tests {
         assert_eq!(format_ns(31.27), "31.3 ns");
         assert_eq!(format_ns(4_560.0), "4.56 µs");
         assert_eq!(format_ns(123_456.0), "123 µs");
+        assert_eq!(format_elapsed(47.6), "48 s");
+        assert_eq!(format_elapsed(863.2), "14 min 23 s");
     }
 
     #[test]

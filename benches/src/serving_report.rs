@@ -146,21 +146,7 @@ impl Record {
                 d.stopped_by
             );
         }
-        let _ = writeln!(md, "\n## Environment\n\n| | |\n|---|---|");
-        for (k, v) in [
-            ("date", env.date.clone()),
-            ("command", format!("`{}`", env.command)),
-            ("sampling", env.mode.clone()),
-            ("CPU", env.cpu.clone()),
-            ("cores", env.cores.to_string()),
-            ("OS", env.os.clone()),
-            ("rustc", env.rustc.clone()),
-            ("wasmtime", env.wasmtime.clone()),
-            ("git revision", env.git_revision.clone()),
-            ("module", env.module.clone().unwrap_or_else(|| "the project's quiet guest".to_string())),
-        ] {
-            let _ = writeln!(md, "| {k} | {v} |");
-        }
+        let _ = write!(md, "\n{}", env.markdown("the project's quiet guest"));
         md
     }
 

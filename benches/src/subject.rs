@@ -359,8 +359,8 @@ pub fn user_path(text: &str) -> PathBuf {
     if path.is_absolute() {
         return path;
     }
-    match std::env::var_os("PWD") {
-        Some(pwd) => PathBuf::from(pwd).join(path),
-        None => path,
+    match std::env::var_os("PWD").map(PathBuf::from).filter(|pwd| pwd.is_absolute()) {
+        Some(pwd) => pwd.join(path),
+        None => std::env::current_dir().map_or(path.clone(), |dir| dir.join(&path)),
     }
 }

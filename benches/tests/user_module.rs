@@ -149,6 +149,11 @@ fn bad_input_is_one_line_naming_what_was_wrong() {
     let err = counting::parse(&["--wasm".into(), path(&good)]).unwrap_err();
     assert!(err.contains("--baseline"), "{err}");
     assert!(counting::parse(&["--threshold".into(), "lots".into()]).is_err());
+    // A relative module path reaches the counted children absolute: they may start in another folder.
+    let options =
+        counting::parse(&["--wasm".into(), "mine.wat".into(), "--baseline".into(), "mine.json".into()]).unwrap();
+    let wasm = options.subject_args.iter().skip_while(|a| *a != "--wasm").nth(1).expect("--wasm passed on");
+    assert!(Path::new(wasm).is_absolute() && wasm.ends_with("mine.wat"), "{wasm}");
 }
 
 /// The rows and scenarios a module without the optional exports serves, and those it skips with the export they
