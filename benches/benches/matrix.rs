@@ -7,12 +7,13 @@
 //! Every export lookup, instantiation and memory reservation happens before the timed closures.
 
 use boundary_benches::component_ops::{self, BatchCopy, ComponentBench};
+use boundary_benches::environment::{self, Environment};
 use boundary_benches::invoke::{ComponentInvoke, CoreInvoke};
 use boundary_benches::native::{self, NativeHost};
 use boundary_benches::ops::{self, A, B, CoreBench, RawBench};
 use boundary_benches::overhead;
 use boundary_benches::raw::{self, Linked, PointSlots};
-use boundary_benches::report::{self, Environment, Summary};
+use boundary_benches::report::{self, Summary};
 use boundary_benches::rows::{self, Row};
 use boundary_benches::subject::{self, ModuleArgs, Needs, Prepared, Serves, Subject, Wasm};
 #[cfg(feature = "cpp")]
@@ -821,7 +822,7 @@ fn finish(
         return Ok(());
     }
     let results = workspace.join("results");
-    let dir = report::run_dir(&results, &env);
+    let dir = environment::run_dir(&results, &env);
     summary.write(&dir)?;
     report::write_index(&results)?;
     report::write_readme_block(&workspace.join("README.md"), &results)?;

@@ -13,7 +13,8 @@
 //! cargo bench --bench serving -- --reindex           # rewrite README's serving block from results/serving/
 //! ```
 
-use boundary_benches::report::{self, Environment};
+use boundary_benches::environment::Environment;
+use boundary_benches::report;
 use boundary_benches::serving::{self, ALLOCATIONS, DENSITY_CONFIGS, Density, Measurement, Server, THREADS, WORKLOADS};
 use boundary_benches::serving_report::{self, Record};
 use boundary_benches::subject::{self, ModuleArgs};
@@ -24,6 +25,8 @@ struct Args {
     quick: bool,
     filter: Option<String>,
     module: ModuleArgs,
+    /// Why the serving rows do not apply to what was asked (an option of the matrix's), if they do not.
+    not_served: Option<&'static str>,
     /// Whether cargo ran this to measure (`cargo bench`), not as a test (`cargo test --benches`).
     measuring: bool,
 }
@@ -32,10 +35,18 @@ fn parse() -> Result<Args, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (own, rest) = subject::split_module_args(args)?;
     let module = ModuleArgs::parse(&own)?;
-    if !module.invokes.is_empty() || module.component || !module.profiles.is_empty() {
-        return Err("the serving rows take --wasm PATH (a core module) only".into());
-    }
-    let mut parsed = Args { quick: false, filter: None, module, measuring: false };
+    // `cargo bench -- ARGS` passes ARGS to the matrix, the payload sweep and this bench alike: an option that only
+    // the others take makes this one say so and measure nothing, rather than fail the whole `cargo bench`.
+    let not_served = if !module.invokes.is_empty() {
+        Some("--invoke is the matrix's (a request here calls `just_add`)")
+    } else if module.component {
+        Some("--abi component: the serving rows serve core modules")
+    } else if !module.profiles.is_empty() {
+        Some("--profile: each serving configuration is an engine of its own")
+    } else {
+        None
+    };
+    let mut parsed = Args { quick: false, filter: None, module, not_served, measuring: false };
     let mut iter = rest.into_iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -88,6 +99,15 @@ fn main() -> ExitCode {
 fn run() -> Result<(), String> {
     let started = Instant::now();
     let args = parse()?;
+    if let Some(why) = args.not_served {
+        println!("serving: nothing measured: {why}");
+        return Ok(());
+    }
+    let selected = |id: &str| args.filter.as_ref().is_none_or(|f| id.contains(f.as_str()));
+    if !ALLOCATIONS.iter().any(|a| selected(a.id)) && !DENSITY_CONFIGS.iter().any(|c| selected(c.id)) {
+        println!("serving: no configuration matches `{}`; nothing measured", args.filter.as_deref().unwrap_or(""));
+        return Ok(());
+    }
     let subject = args.module.subject()?;
     let wasm = subject.core.clone().ok_or("the serving rows need a core module")?;
     // Bad input is said once, before anything runs.
@@ -98,7 +118,6 @@ fn run() -> Result<(), String> {
         (true, true) => (Duration::from_millis(50), Duration::from_millis(150)),
         (true, false) => (Duration::from_millis(200), Duration::from_millis(800)),
     };
-    let selected = |id: &str| args.filter.as_ref().is_none_or(|f| id.contains(f.as_str()));
     let mut rows: Vec<Measurement> = Vec::new();
     let mut unavailable = Vec::new();
     for allocation in ALLOCATIONS.iter().filter(|a| selected(a.id)) {

@@ -558,7 +558,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
             Some(old) => gate::merge_counts(&old.counts, &counts),
             None => counts.clone(),
         };
-        let env = crate::report::Environment::capture(&workspace(), String::new(), String::new());
+        let env = crate::environment::Environment::capture(&workspace(), String::new(), String::new());
         let mut command = "cargo bench --bench gate -- --save-baseline".to_string();
         for arg in &options.subject_args {
             command.push(' ');

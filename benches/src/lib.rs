@@ -3,6 +3,7 @@
 
 pub mod component_ops;
 pub mod counting;
+pub mod environment;
 pub mod gate;
 pub mod invoke;
 pub mod native;

@@ -1,8 +1,8 @@
 //! The payload sweep's record (`cargo bench --bench payload`): `payload.md`, `payload.json`, `throughput.svg` and
 //! `environment.json` in a run's folder, and the top-level README's payload block, written from the newest record.
 
+use crate::environment::{self, Environment};
 use crate::payload::{LARGE, LARGE_PROFILES, Method, Native, SIZES, floor_of};
-use crate::report::{self, Environment};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::fs;
@@ -267,7 +267,7 @@ pub fn latest(payload_dir: &Path) -> io::Result<Option<(String, Record)>> {
 
 /// The folder of a new complete run under `results/payload/`.
 pub fn run_dir(payload_dir: &Path, environment: &Environment) -> PathBuf {
-    report::run_dir(payload_dir, environment)
+    environment::run_dir(payload_dir, environment)
 }
 
 const BEGIN: &str =

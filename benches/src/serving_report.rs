@@ -2,7 +2,8 @@
 //! `environment.json` in a run's folder, and the top-level README's serving block, written from the newest
 //! committed record.
 
-use crate::report::{self, Environment};
+use crate::environment::{self, Environment};
+use crate::report;
 use crate::serving::{ALLOCATIONS, DENSITY_CONFIGS, DENSITY_MAX_INSTANCES, DENSITY_MAX_RESIDENT, Density, Measurement};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -231,7 +232,7 @@ fn report_xml(text: &str) -> String {
 
 /// The folder of a new complete run under `results/serving/`: the date, with a number after a day's first.
 pub fn run_dir(serving_dir: &Path, environment: &Environment) -> PathBuf {
-    report::run_dir(serving_dir, environment)
+    environment::run_dir(serving_dir, environment)
 }
 
 /// The newest committed record under `results/serving/`, by folder name.

@@ -120,7 +120,8 @@ pub(crate) fn checksum(len: usize, word: impl Fn(usize) -> u64, byte: impl Fn(us
     acc
 }
 
-/// [`checksum`] of a slice.
+/// [`checksum`] of a slice (the component's `list<u8>` and `string`).
+#[cfg(feature = "component")]
 pub(crate) fn checksum_slice(bytes: &[u8]) -> u64 {
     let word = |k: usize| {
         let at = 8 * k;
@@ -137,7 +138,8 @@ pub(crate) fn fill_byte(seed: u32, i: usize) -> u8 {
     (seed.wrapping_add((i as u32).wrapping_mul(0x9e37_79b1)) >> 24) as u8
 }
 
-/// The eight bytes `fill_bytes` writes from index `8 * k`, as a little-endian word.
+/// The eight bytes `fill_bytes` writes from index `8 * k`, as a little-endian word (the core module's export).
+#[cfg(not(feature = "component"))]
 pub(crate) fn fill_word(seed: u32, k: usize) -> u64 {
     let mut w = [0u8; 8];
     for (j, b) in w.iter_mut().enumerate() {

@@ -1,0 +1,185 @@
+//! Where and how a run was measured, recorded beside every results writer's figures (the matrix's, the payload
+//! sweep's and the serving path's), and where a complete run's record goes.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+/// Where and how the figures were measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Environment {
+    pub date: String,
+    pub cpu: String,
+    pub cores: usize,
+    pub os: String,
+    pub rustc: String,
+    pub wasmtime: String,
+    pub git_revision: String,
+    pub command: String,
+    pub mode: String,
+    /// What was measured, when it was not the project's guest: the user's module, its path and content hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// The run's wall-clock time in seconds, from the bench's start to its record (records before 2026-12-01 lack
+    /// it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_s: Option<f64>,
+}
+
+impl Environment {
+    /// Reads the machine and the checkout; `command` is what was run, `mode` how criterion sampled.
+    pub fn capture(workspace: &Path, command: String, mode: String) -> Self {
+        let cpu = fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_string());
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let os =
+            command_output(Command::new("uname").args(["-srm"])).unwrap_or_else(|| std::env::consts::OS.to_string());
+        let revision = command_output(Command::new("git").arg("-C").arg(workspace).args(["rev-parse", "HEAD"]));
+        let dirty = command_output(Command::new("git").arg("-C").arg(workspace).args(["status", "--porcelain"]))
+            .is_some_and(|s| !s.is_empty());
+        let git_revision = match revision {
+            Some(rev) if dirty => format!("{rev} (with uncommitted changes)"),
+            Some(rev) => rev,
+            None => "unknown (not a git checkout)".to_string(),
+        };
+        Environment {
+            date: utc_timestamp(SystemTime::now()),
+            cpu,
+            cores,
+            os,
+            rustc: boundary_host::build_info::RUSTC_VERSION.to_string(),
+            wasmtime: boundary_host::build_info::WASMTIME_VERSION.to_string(),
+            git_revision,
+            command,
+            mode,
+            module: None,
+            elapsed_s: None,
+        }
+    }
+
+    /// The record's "Environment" section: a heading and a two-column table; `guest` names what was measured when
+    /// it was the project's own guest.
+    pub fn markdown(&self, guest: &str) -> String {
+        let mut md = String::from("## Environment\n\n| | |\n|---|---|\n");
+        let mut rows = vec![
+            ("date", self.date.clone()),
+            ("command", format!("`{}`", self.command)),
+            ("sampling", self.mode.clone()),
+        ];
+        if let Some(seconds) = self.elapsed_s {
+            rows.push(("elapsed", format_elapsed(seconds)));
+        }
+        rows.extend([
+            ("CPU", self.cpu.clone()),
+            ("cores", self.cores.to_string()),
+            ("OS", self.os.clone()),
+            ("rustc", self.rustc.clone()),
+            ("wasmtime", self.wasmtime.clone()),
+            ("git revision", self.git_revision.clone()),
+            ("module", self.module.clone().unwrap_or_else(|| guest.to_string())),
+        ]);
+        for (k, v) in rows {
+            let _ = writeln!(md, "| {k} | {v} |");
+        }
+        md
+    }
+}
+
+/// A run's wall-clock time as minutes and seconds: `14 min 23 s`, or `48 s` under a minute.
+pub fn format_elapsed(seconds: f64) -> String {
+    let whole = seconds.round() as u64;
+    match (whole / 60, whole % 60) {
+        (0, s) => format!("{s} s"),
+        (m, s) => format!("{m} min {s} s"),
+    }
+}
+
+fn command_output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a system time (UTC, proleptic Gregorian).
+pub fn utc_timestamp(time: SystemTime) -> String {
+    let secs = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's `civil_from_days`.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Where a complete run's results go: `results/<date>` under the workspace, or `<date>-2`, `<date>-3`, ... when
+/// runs of that day are already there, so a second run never replaces a committed one.
+pub fn run_dir(results_dir: &Path, env: &Environment) -> PathBuf {
+    let day = env.date.get(..10).unwrap_or("undated");
+    (1..)
+        .map(|n| if n == 1 { results_dir.join(day) } else { results_dir.join(format!("{day}-{n}")) })
+        .find(|dir| !dir.exists())
+        .expect("some numbered folder name is free")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_civil() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(20_780), (2026, 11, 23));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn a_second_run_of_the_day_gets_its_own_folder() {
+        let results = std::env::temp_dir().join(format!("boundary-run-dir-{}", std::process::id()));
+        let text = String::new;
+        let env = Environment {
+            date: "2026-11-24T09:00:00Z".to_string(),
+            cpu: text(),
+            cores: 2,
+            os: text(),
+            rustc: text(),
+            wasmtime: text(),
+            git_revision: text(),
+            command: text(),
+            mode: text(),
+            module: None,
+            elapsed_s: None,
+        };
+        assert_eq!(run_dir(&results, &env), results.join("2026-11-24"));
+        fs::create_dir_all(results.join("2026-11-24")).unwrap();
+        assert_eq!(run_dir(&results, &env), results.join("2026-11-24-2"));
+        fs::create_dir_all(results.join("2026-11-24-2")).unwrap();
+        assert_eq!(run_dir(&results, &env), results.join("2026-11-24-3"));
+        fs::remove_dir_all(&results).unwrap();
+    }
+
+    #[test]
+    fn elapsed_times_read_well() {
+        assert_eq!(format_elapsed(47.6), "48 s");
+        assert_eq!(format_elapsed(863.2), "14 min 23 s");
+    }
+}
