@@ -320,6 +320,12 @@ pub fn process_memory() -> (u64, u64) {
 pub const DENSITY_POINTS: [usize; 3] = [100, 1_000, 10_000];
 pub const DENSITY_MAX_INSTANCES: usize = 20_000;
 pub const DENSITY_MAX_RESIDENT: u64 = 8 << 30;
+/// Memory mappings a density run leaves free below the kernel's limit (`vm.max_map_count`). Past the limit every
+/// `mmap` fails, the Rust allocator's too, and an allocation that fails there aborts the process instead of
+/// returning an error: the run stops while the next [`DENSITY_MAP_CHECK`] instances and this much more still fit.
+pub const DENSITY_MAP_HEADROOM: usize = 2_048;
+/// How often, in instances, a density run counts its mappings (reading `/proc/self/maps` costs time at 60,000 lines).
+pub const DENSITY_MAP_CHECK: usize = 128;
 
 /// The memory configurations of a density run.
 #[derive(Debug, Clone, Copy)]
@@ -421,8 +427,8 @@ fn density_engine(config: &DensityConfig) -> Result<Engine, String> {
 }
 
 /// Makes live instances (each in its own store, each having served one call) until the first allocation failure,
-/// [`DENSITY_MAX_INSTANCES`] or [`DENSITY_MAX_RESIDENT`] of resident memory, recording memory per instance at
-/// [`DENSITY_POINTS`].
+/// [`DENSITY_MAX_INSTANCES`], [`DENSITY_MAX_RESIDENT`] of resident memory, or the kernel's mapping limit less
+/// [`DENSITY_MAP_HEADROOM`], recording memory per instance at [`DENSITY_POINTS`].
 pub fn density(config: &DensityConfig, wasm: &Wasm) -> Density {
     let (_, before_engine) = process_memory();
     let stopped = |reached: usize, why: String, points: Vec<DensityPoint>, engine_virtual: u64| Density {
@@ -443,6 +449,7 @@ pub fn density(config: &DensityConfig, wasm: &Wasm) -> Density {
     };
     let (rss0, vsz0) = process_memory();
     let maps0 = process_mappings();
+    let map_limit = max_map_count().and_then(|l| usize::try_from(l).ok());
     let mut live = Vec::with_capacity(DENSITY_MAX_INSTANCES);
     let mut points = Vec::new();
     let why = loop {
@@ -476,6 +483,16 @@ pub fn density(config: &DensityConfig, wasm: &Wasm) -> Density {
             }
             if rss >= DENSITY_MAX_RESIDENT {
                 break format!("the bound of {} GiB resident", DENSITY_MAX_RESIDENT >> 30);
+            }
+        }
+        if let Some(limit) = map_limit.filter(|_| n % DENSITY_MAP_CHECK == 0) {
+            let maps = process_mappings();
+            let next = maps.saturating_sub(maps0).div_ceil(n) * DENSITY_MAP_CHECK;
+            if maps + next + DENSITY_MAP_HEADROOM >= limit {
+                break format!(
+                    "the kernel's limit of {limit} mappings per process (vm.max_map_count): {maps} in use, and the \
+                     next {DENSITY_MAP_CHECK} instances with {DENSITY_MAP_HEADROOM} to spare would pass it"
+                );
             }
         }
     };

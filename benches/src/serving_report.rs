@@ -4,7 +4,10 @@
 
 use crate::environment::{self, Environment};
 use crate::report;
-use crate::serving::{ALLOCATIONS, DENSITY_CONFIGS, DENSITY_MAX_INSTANCES, DENSITY_MAX_RESIDENT, Density, Measurement};
+use crate::serving::{
+    ALLOCATIONS, DENSITY_CONFIGS, DENSITY_MAP_HEADROOM, DENSITY_MAX_INSTANCES, DENSITY_MAX_RESIDENT, Density,
+    Measurement,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::fs;
@@ -101,8 +104,10 @@ impl Record {
         let _ = writeln!(
             md,
             "Live instances, each in its own store and having served one call, made until the first allocation \
-             failure, {DENSITY_MAX_INSTANCES} instances or {} GiB resident, whichever comes first. Memory per \
-             instance is the process's growth (`VmRSS`, `VmSize`) since before the first, divided by the count.\n",
+             failure, {DENSITY_MAX_INSTANCES} instances, {} GiB resident, or {DENSITY_MAP_HEADROOM} memory \
+             mappings short of the kernel's limit (past it every allocation fails, and one in the harness itself \
+             would abort the run), whichever comes first. Memory per instance is the process's growth (`VmRSS`, \
+             `VmSize`) since before the first, divided by the count.\n",
             DENSITY_MAX_RESIDENT >> 30
         );
         for c in DENSITY_CONFIGS {
