@@ -5,7 +5,7 @@
 //! guest's world) writes `target/boundary-results/<module>-<hash>/payload/`.
 //!
 //! ```text
-//! cargo bench --bench payload                        # the sweep (about two minutes)
+//! cargo bench --bench payload                        # the sweep (1 min 15 s in results/payload/2026-12-01-2)
 //! cargo bench --bench payload -- --quick             # shorter batches
 //! cargo bench --bench payload -- --profile cranelift # one profile
 //! cargo bench --bench payload -- component/          # the methods whose ids contain a filter

@@ -489,10 +489,7 @@ pub fn density(config: &DensityConfig, wasm: &Wasm) -> Density {
             let maps = process_mappings();
             let next = maps.saturating_sub(maps0).div_ceil(n) * DENSITY_MAP_CHECK;
             if maps + next + DENSITY_MAP_HEADROOM >= limit {
-                break format!(
-                    "the kernel's limit of {limit} mappings per process (vm.max_map_count): {maps} in use, and the \
-                     next {DENSITY_MAP_CHECK} instances with {DENSITY_MAP_HEADROOM} to spare would pass it"
-                );
+                break format!("nearing the kernel's mapping limit (vm.max_map_count {limit}, {maps} in use)");
             }
         }
     };
