@@ -177,8 +177,9 @@ fn say_null(_export: &str) {
     crate::print_line(format_args!("{_export}: null pointer, nothing done"));
 }
 
-/// One line of guest narration on stdout (WASI `fd_write`), prefixed so the log tells guest from host.
+/// One line of guest narration on stdout (WASI `fd_write`). Unmarked: the host marks every line of a guest's
+/// output as the guest's when it shows it.
 #[cfg(feature = "verbose")]
 pub(crate) fn print_line(args: core::fmt::Arguments<'_>) {
-    println!("[guest] {args}");
+    println!("{args}");
 }

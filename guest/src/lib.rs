@@ -149,8 +149,8 @@ pub(crate) fn fill_word(seed: u32, k: usize) -> u64 {
 }
 
 /// One line of guest narration on stdout (WASI `fd_write` in the core module, `wasi:cli/stdout` in the
-/// component), prefixed so the log tells guest from host.
+/// component). Unmarked: the host marks every line of a guest's output as the guest's when it shows it.
 #[cfg(feature = "verbose")]
 pub(crate) fn print_line(args: core::fmt::Arguments<'_>) {
-    println!("[guest] {args}");
+    println!("{args}");
 }

@@ -20,11 +20,13 @@
 mod abi_check;
 pub mod build_info;
 pub mod component;
+pub mod console;
 mod deadline;
 pub mod error;
 mod exports;
 pub mod guest;
 mod instance;
+pub mod limits;
 pub mod memory;
 mod module;
 #[cfg(feature = "wasi")]
@@ -34,12 +36,14 @@ pub mod profile;
 #[cfg(feature = "inject-slowdown")]
 pub mod slowdown;
 mod state;
+pub mod watchdog;
 
 pub use component::{ComponentHost, GuestComponent, LinkedComponent};
 pub use error::{Error, Grown, HostFunctionError, MemoryError, MemoryLimitExceeded, TrapKind, escape_controls};
 pub use guest::Point;
 pub use guest::WASM_PAGE;
 pub use instance::{WasmHost, static_offset};
+pub use limits::Limits;
 pub use memory::{GuestMemory, GuestPtr, guest_offset};
 pub use module::GuestModule;
 pub use profile::EngineProfile;

@@ -7,7 +7,7 @@ use crate::error::{Crossing, Error, MemoryLimitExceeded, TrapKind, escape_contro
 use crate::guest;
 use crate::instance::{self, WasmHost};
 #[cfg(feature = "wasi")]
-use crate::output::KeptOutput;
+use crate::output::{GuestStream, KeptOutput};
 use crate::profile::EngineProfile;
 #[cfg(feature = "wasi")]
 use crate::state::GuestOutput;
@@ -282,24 +282,22 @@ pub(crate) fn new_store(
     Ok(store)
 }
 
-/// A store's WASI context, its stdout and stderr going where `output` says, and the kept output if it is kept.
+/// A store's WASI context, its stdout and stderr going where `output` says (shown through the console, never
+/// straight to the host's streams), and the kept output if it is kept. No environment, arguments or directories.
 #[cfg(feature = "wasi")]
 fn wasi_context(output: GuestOutput) -> (wasmtime_wasi::p1::WasiP1Ctx, Option<KeptOutput>) {
+    use crate::console::Stream;
     let mut wasi = WasiCtxBuilder::new();
-    let mut kept = None;
-    match output {
-        GuestOutput::Inherit => {
-            wasi.inherit_stdout().inherit_stderr();
-        }
-        GuestOutput::Discard => {}
-        GuestOutput::Keep { echo } => {
-            let output = KeptOutput::new(echo);
-            wasi.stdout(output.clone());
-            if echo {
-                wasi.inherit_stderr();
-            }
-            kept = Some(output);
-        }
+    let (kept, show) = match output {
+        GuestOutput::Inherit => (None, true),
+        GuestOutput::Discard => (None, false),
+        GuestOutput::Keep { echo } => (Some(KeptOutput::default()), echo),
+    };
+    if kept.is_some() || show {
+        wasi.stdout(GuestStream::new(Stream::Stdout, kept.clone(), show));
+    }
+    if show {
+        wasi.stderr(GuestStream::new(Stream::Stderr, None, true));
     }
     (wasi.build_p1(), kept)
 }

@@ -160,17 +160,18 @@ pub(crate) fn host_set_shared_value(state: &mut HostState, value: i32) {
     state.shared_value = value;
 }
 
-/// Where the guest's stdout and stderr go.
+/// Where the guest's stdout and stderr go. What is shown goes through [`crate::console`]: line by line, each line
+/// marked as the guest's, control characters escaped, at most [`crate::console::GUEST_SHOWN_BYTES`] per process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum GuestOutput {
-    /// To the host process's stdout and stderr.
+    /// Shown on the host process's stdout and stderr.
     #[default]
     Inherit,
-    /// Nowhere.
+    /// Nowhere (the guest's writes succeed).
     Discard,
     /// Stdout is kept for [`crate::WasmHost::take_output`] (the first [`crate::output::KEPT_BYTES`] bytes since
-    /// the last take) and, with `echo`, also written to the host process's stdout as it arrives; stderr goes to
-    /// the host's stderr with `echo`, nowhere without.
+    /// the last take, as the guest wrote them) and, with `echo`, also shown as it arrives; stderr is shown with
+    /// `echo`, dropped without.
     Keep { echo: bool },
 }
 

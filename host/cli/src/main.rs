@@ -6,19 +6,18 @@
 //! misbehaves (traps, runs away, grows memory past the limit, hands over a pointer the host will not follow), 3
 //! when nothing failed but a pattern could not be verified.
 
-mod watchdog;
-
 use boundary_host::component::patterns as component_patterns;
+use boundary_host::console::{self, host_err, host_out};
+use boundary_host::limits::{DEFAULT_MAX_MEMORY_MIB, DEFAULT_TIMEOUT, Deadline, MAX_MEMORY_MIB};
 use boundary_host::patterns::{
     self, CheckOutcome, EXPORT_CHECKS, Failure, Log, Outcome, PATTERNS, PatternHost, Verdict,
 };
 use boundary_host::{
-    ComponentHost, EngineProfile, Error, GuestComponent, GuestModule, GuestOutput, HostOptions, escape_controls,
+    ComponentHost, EngineProfile, Error, GuestComponent, GuestModule, GuestOutput, HostOptions, Limits, escape_controls,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use watchdog::{Watchdog, seconds};
 
 const USAGE: &str = "\
 Runs the five host <-> guest interaction patterns on Wasmtime and verifies each.
@@ -76,12 +75,6 @@ struct Args {
 }
 
 const DEFAULT_FUEL: u64 = 1_000_000_000;
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
-const DEFAULT_MAX_MEMORY_MIB: usize = 1024;
-/// A 32-bit linear memory holds at most 4 GiB.
-const MAX_MEMORY_MIB: usize = 4096;
-/// Under the `epoch` profile the guest is interrupted at the deadline; the watchdog waits this much longer.
-const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
 
 const EXIT_FAILED: u8 = 1;
 const EXIT_MISBEHAVED: u8 = 2;
@@ -200,45 +193,19 @@ fn main() -> ExitCode {
     run(&args)
 }
 
-/// How each step is watched: the watchdog, its limit for steps that run guest code, why it must act there, the
-/// deadline shown to the user, and the deadline the host core enforces itself (under `epoch` only).
-struct Deadlines {
-    watchdog: Watchdog,
-    limit: Duration,
-    why: String,
-    timeout: Duration,
-    interrupt: Option<Duration>,
-}
-
-impl Deadlines {
-    fn new(args: &Args) -> Self {
-        let interrupt = (args.host == HostKind::Rust && args.profile == EngineProfile::Epoch).then_some(args.timeout);
-        let why = match (args.host, interrupt) {
-            (HostKind::Cpp, _) => "the C++ host cannot interrupt a running guest".to_string(),
-            (_, Some(_)) => "it did not stop when interrupted (it may be blocked inside a host call)".to_string(),
-            (_, None) => format!("profile `{}` cannot interrupt it (`epoch` can; `fuel` bounds it)", args.profile),
-        };
-        let limit = if interrupt.is_some() { args.timeout.saturating_add(INTERRUPT_GRACE) } else { args.timeout };
-        Deadlines { watchdog: Watchdog::start(), limit, why, timeout: args.timeout, interrupt }
-    }
-
-    /// Runs a step in which guest code runs (instantiating, a pattern).
-    fn guest_step<R>(&self, what: &str, step: impl FnOnce() -> R) -> R {
-        let message = format!(
-            "{what} did not finish within {}: the guest was still running, and {}",
-            seconds(self.timeout),
-            self.why
-        );
-        self.watchdog.guard(message, self.limit, step)
-    }
-
-    /// Runs the compilation of the module, which no profile can interrupt.
-    fn compile_step<R>(&self, name: &str, step: impl FnOnce() -> R) -> R {
-        let message = format!(
-            "compiling {name} did not finish within {} (a large module may need a longer --timeout)",
-            seconds(self.timeout)
-        );
-        self.watchdog.guard(message, self.timeout, step)
+/// How each step is watched: the Rust host's deadlines come from the profile (`epoch` interrupts the guest itself,
+/// the others leave it to the watchdog); the C++ host cannot interrupt a guest, so the watchdog keeps its deadline.
+fn deadline(args: &Args) -> Deadline {
+    let limits =
+        Limits { timeout: args.timeout, max_memory_mib: args.max_memory_mib.unwrap_or(DEFAULT_MAX_MEMORY_MIB) };
+    match args.host {
+        HostKind::Rust => limits.for_profile(args.profile),
+        HostKind::Cpp => Deadline {
+            timeout: args.timeout,
+            limit: args.timeout,
+            why: "the C++ host cannot interrupt a running guest".to_string(),
+            interrupt: None,
+        },
     }
 }
 
@@ -246,10 +213,10 @@ fn run(args: &Args) -> ExitCode {
     let quiet = args.quiet;
     let say = |line: std::fmt::Arguments<'_>| {
         if !quiet {
-            println!("[host] {line}");
+            host_out(format_args!("[host] {line}"));
         }
     };
-    let deadlines = Deadlines::new(args);
+    let deadlines = deadline(args);
     let loaded = match args.abi {
         Abi::Core => load(args, &deadlines, &say).map(Loaded::Core),
         Abi::Component => load_component(args, &deadlines, &say).map(|host| Loaded::Component(Box::new(host))),
@@ -257,7 +224,8 @@ fn run(args: &Args) -> ExitCode {
     let mut host = match loaded {
         Ok(host) => host,
         Err(e) => {
-            eprintln!("error: {}", error_text(&e, args));
+            console::finish();
+            host_err(format_args!("error: {}", error_text(&e, args)));
             return ExitCode::from(EXIT_MISBEHAVED);
         }
     };
@@ -272,7 +240,8 @@ fn run(args: &Args) -> ExitCode {
         // a wrong answer: after what went wrong before it, one line, exit 2, and nothing more is asked of it.
         if let Err(Failure::Host(e)) = &outcome.result {
             report_failures(&outcomes);
-            eprintln!("error: {what}: {}", error_text(e, args));
+            console::finish();
+            host_err(format_args!("error: {what}: {}", error_text(e, args)));
             return ExitCode::from(EXIT_MISBEHAVED);
         }
         outcomes.push(outcome);
@@ -285,7 +254,8 @@ fn run(args: &Args) -> ExitCode {
         let check = deadlines.guest_step(&what, || host.run_check(index, &mut log, deadlines.interrupt));
         if let Ok(Err(Failure::Host(e))) = &check.result {
             report_failures(&outcomes);
-            eprintln!("error: {what}: {}", error_text(e, args));
+            console::finish();
+            host_err(format_args!("error: {what}: {}", error_text(e, args)));
             return ExitCode::from(EXIT_MISBEHAVED);
         }
         checks.push(check);
@@ -317,8 +287,8 @@ fn report(outcome: &Outcome, say: &dyn Fn(std::fmt::Arguments<'_>)) {
     let (number, title) = (outcome.number, outcome.title);
     match &outcome.result {
         Ok(Verdict::Passed) => say(format_args!("pattern {number} passed: {title}")),
-        Ok(Verdict::Unverified(why)) => println!("[host] pattern {number} UNVERIFIED: {title}: {why}"),
-        Err(e) => println!("[host] pattern {number} FAILED: {title}: {e}"),
+        Ok(Verdict::Unverified(why)) => host_out(format_args!("[host] pattern {number} UNVERIFIED: {title}: {why}")),
+        Err(e) => host_out(format_args!("[host] pattern {number} FAILED: {title}: {e}")),
     }
 }
 
@@ -337,7 +307,7 @@ fn summarise(outcomes: &[Outcome], checks: &[CheckOutcome], say: &dyn Fn(std::fm
                 None => unbound.push((why, vec![format!("`{}`", check.export)])),
             },
             Ok(Ok(_)) => say(format_args!("export `{}` checked: it {}", check.export, check.title)),
-            Ok(Err(e)) => println!("[host] export `{}` FAILED: it {}: {e}", check.export, check.title),
+            Ok(Err(e)) => host_out(format_args!("[host] export `{}` FAILED: it {}: {e}", check.export, check.title)),
         }
     }
     let passed = outcomes.iter().filter(|o| o.passed()).count();
@@ -358,7 +328,8 @@ fn summarise(outcomes: &[Outcome], checks: &[CheckOutcome], say: &dyn Fn(std::fm
         let groups: Vec<String> = unbound.iter().map(|(why, names)| format!("{} {why}", names.join(", "))).collect();
         summary.push_str(&format!(" ({})", groups.join("; ")));
     }
-    println!("{summary}");
+    console::finish();
+    host_out(format_args!("{summary}"));
     match (failed + checks_failed, unverified) {
         (0, 0) => ExitCode::SUCCESS,
         (0, _) => ExitCode::from(EXIT_UNVERIFIED),
@@ -432,7 +403,7 @@ fn rust_host_options(args: &Args) -> HostOptions {
 /// Loads the guest component into the Rust host, each step under its deadline.
 fn load_component(
     args: &Args,
-    deadlines: &Deadlines,
+    deadlines: &Deadline,
     say: &dyn Fn(std::fmt::Arguments<'_>),
 ) -> Result<ComponentHost, Error> {
     let options = rust_host_options(args);
@@ -451,7 +422,7 @@ fn load_component(
 /// Loads the module into the chosen host, each step under its deadline.
 fn load(
     args: &Args,
-    deadlines: &Deadlines,
+    deadlines: &Deadline,
     say: &dyn Fn(std::fmt::Arguments<'_>),
 ) -> Result<Box<dyn PatternHost>, Error> {
     let output = GuestOutput::Keep { echo: !args.quiet };
