@@ -19,34 +19,26 @@
 //! `boundary_gate_measured`: engine creation, compilation, instantiation and a warm-up are not counted. The
 //! counts do not depend on how many run at once.
 
-use boundary_benches::counting;
+use boundary_benches::{counting, options};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--gate-child") {
-        return match counting::child_from_env() {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => {
-                eprintln!("error: --gate-child is for the gate's own child processes");
-                ExitCode::from(2)
-            }
-            Err(e) => {
-                eprintln!("error: {}", boundary_host::escape_controls(&e));
-                ExitCode::from(2)
-            }
-        };
+    match counting::child_from_env() {
+        Ok(true) => return ExitCode::SUCCESS,
+        Ok(false) => {}
+        Err(e) => {
+            eprintln!("error: {}", boundary_host::escape_controls(&e));
+            return ExitCode::from(options::EXIT_BAD_INPUT);
+        }
     }
-    let result = counting::parse(&args).and_then(|options| {
-        let program = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-        counting::run(&options, &counting::Launcher { program, args: vec!["--gate-child".to_string()] })
-    });
+    let options: counting::Options = options::parse_or_exit(std::env::args());
+    let result = counting::Launcher::this(Vec::new()).and_then(|launcher| counting::run(&options, &launcher));
     match result {
         Ok(outcome) if outcome.passed => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {}", boundary_host::escape_controls(&e));
-            ExitCode::from(2)
+            ExitCode::from(options::EXIT_BAD_INPUT)
         }
     }
 }

@@ -6,28 +6,31 @@
 //!
 //! Every export lookup, instantiation and memory reservation happens before the timed closures.
 
+use boundary_benches::child::{self, Child, Launcher};
 use boundary_benches::component_ops::{self, BatchCopy, ComponentBench};
 use boundary_benches::environment::{self, Environment};
+use boundary_benches::guard::{self, Batches, OrStop, expect_eq};
 use boundary_benches::invoke::{ComponentInvoke, CoreInvoke};
 use boundary_benches::native::{self, NativeHost};
 use boundary_benches::ops::{self, A, B, CoreBench, RawBench};
+use boundary_benches::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions};
 use boundary_benches::overhead;
 use boundary_benches::raw::{self, Linked, PointSlots};
 use boundary_benches::report::{self, Summary};
 use boundary_benches::rows::{self, Row};
-use boundary_benches::subject::{self, ModuleArgs, Needs, Prepared, Serves, Subject, Wasm};
+use boundary_benches::subject::{self, Needs, Prepared, Serves, Subject, Wasm};
 #[cfg(feature = "cpp")]
 use boundary_cpp_host::{CppHost, CppLoop};
 #[cfg(feature = "cpp")]
 use boundary_host::patterns::PatternHost;
 use boundary_host::wasmtime::{Engine, Trap};
 use boundary_host::{EngineProfile, HostFuncStyle, Point, WasmHost};
-use criterion::{Bencher, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use futures::executor::block_on;
 use std::collections::{BTreeSet, HashSet};
 use std::hint::black_box;
 use std::io::Write as _;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 /// Guest calls per `call_host_n` in the per-callback rows are at most this many; each chunk's entry cost is
@@ -40,70 +43,58 @@ const BATCH_SIZES: [(Row, &str, u32); 3] = [
 ];
 const MAX_BATCH: usize = 4096;
 
-/// How this process was asked to run, read from the arguments cargo and the user passed.
+/// The matrix's own options: everything else on its command line is criterion's (filters, `--quick`,
+/// `--sample-size`, ...), handed to criterion as it is.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "cargo bench --bench matrix --",
+    about = "The criterion matrix of host <-> guest crossings under every engine profile.",
+    after_help = "Every other argument is criterion's (a filter, --quick, --sample-size N, ...) and is passed to it."
+)]
+struct MatrixOptions {
+    #[command(flatten)]
+    module: ModuleOptions,
+    #[command(flatten)]
+    invoke: InvokeOptions,
+    #[command(flatten)]
+    profiles: ProfileOptions,
+    #[command(flatten)]
+    limits: LimitOptions,
+    /// Rewrite results/README.md and README's latest-results block from the committed runs, measuring nothing.
+    #[arg(long)]
+    reindex: bool,
+}
+
+/// How criterion was asked to run, read from its part of the command line (the matrix's own options are apart).
 struct RunArgs {
     measuring: bool,
     quick: bool,
-    /// The user's filters (criterion's positional arguments).
-    filters: Vec<String>,
-    /// `--ignored`, which filters too.
-    ignored: bool,
     command: String,
 }
 
 impl RunArgs {
-    fn parse() -> Self {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let has = |flag: &str| args.iter().any(|a| a == flag);
-        // Options of criterion's command line that take a value, so their values are not read as filters.
-        const VALUED: &[&str] = &[
-            "--color",
-            "--save-baseline",
-            "--baseline",
-            "--baseline-lenient",
-            "--load-baseline",
-            "--format",
-            "--profile-time",
-            "--sample-size",
-            "--warm-up-time",
-            "--measurement-time",
-            "--nresamples",
-            "--noise-threshold",
-            "--confidence-level",
-            "--significance-level",
-            "--plotting-backend",
-            "--output-format",
-            "-c",
-            "-s",
-            "-b",
-        ];
-        let mut filters = Vec::new();
-        let mut iter = args.iter();
-        while let Some(arg) = iter.next() {
-            if VALUED.contains(&arg.as_str()) {
-                iter.next();
-            } else if !arg.starts_with('-') {
-                filters.push(arg.clone());
-            }
-        }
-        let user_args: Vec<&str> = args.iter().map(String::as_str).filter(|a| *a != "--bench").collect();
+    fn parse(criterion: &[String], own: &[String]) -> Self {
+        let has = |flag: &str| criterion.iter().any(|a| a == flag);
+        let user_args: Vec<&str> =
+            own.iter().chain(criterion).map(String::as_str).filter(|a| *a != "--bench").collect();
         let base = if cfg!(feature = "cpp") { "cargo bench --features cpp" } else { "cargo bench" };
-        let command =
-            if user_args.is_empty() { base.to_string() } else { format!("{base} -- {}", user_args.join(" ")) };
+        // The matrix's own options are the matrix's alone: with them, the user named the bench target.
+        let base = if own.is_empty() { base.to_string() } else { format!("{base} --bench matrix") };
+        let command = if user_args.is_empty() { base } else { format!("{base} -- {}", user_args.join(" ")) };
         RunArgs {
             // Criterion measures only when cargo passed `--bench` and nobody asked for `--test` or `--list`.
             measuring: has("--bench") && !has("--test") && !has("--list") && !has("--profile-time"),
             quick: has("--quick"),
-            filters,
-            ignored: has("--ignored"),
             command,
         }
     }
 }
 
-/// Registers one benchmark under its row id (and profile), in a group named by the id's first segment.
-fn bench(c: &mut Criterion, row_id: &str, profile: Option<&str>, elements: Option<u64>, f: impl FnMut(&mut Bencher)) {
-    bench_timed(c, row_id, profile, elements, None, f)
+/// Registers one benchmark under its row id (and profile), in a group named by the id's first segment: `op` is one
+/// iteration, timed as criterion's `Bencher::iter` times it, each batch of calls under the watchdog
+/// ([`guard::Batches`]).
+fn bench<O>(c: &mut Criterion, row_id: &str, profile: Option<&str>, elements: Option<u64>, op: impl FnMut() -> O) {
+    bench_timed(c, row_id, profile, elements, None, op)
 }
 
 /// Warm-up and measurement of the rows whose iteration takes microseconds (instantiation, traps): enough samples
@@ -111,13 +102,36 @@ fn bench(c: &mut Criterion, row_id: &str, profile: Option<&str>, elements: Optio
 const SHORT: (Duration, Duration) = (Duration::from_millis(300), Duration::from_millis(700));
 
 /// [`bench`], with the group's warm-up and measurement times set if `timing` is given.
-fn bench_timed(
+fn bench_timed<O>(
     c: &mut Criterion,
     row_id: &str,
     profile: Option<&str>,
     elements: Option<u64>,
     timing: Option<(Duration, Duration)>,
-    f: impl FnMut(&mut Bencher),
+    mut op: impl FnMut() -> O,
+) {
+    register(c, row_id, profile, elements, timing, move |batches, iters| batches.time(iters, &mut op))
+}
+
+/// A benchmark that times its own batches: `batch(n)` makes `n` iterations and returns the time they took.
+fn bench_custom(
+    c: &mut Criterion,
+    row_id: &str,
+    profile: Option<&str>,
+    timing: Option<(Duration, Duration)>,
+    mut batch: impl FnMut(u64) -> Duration,
+) {
+    register(c, row_id, profile, None, timing, move |batches, iters| batches.run(iters, || batch(iters)))
+}
+
+/// The one place a row becomes a criterion benchmark.
+fn register(
+    c: &mut Criterion,
+    row_id: &str,
+    profile: Option<&str>,
+    elements: Option<u64>,
+    timing: Option<(Duration, Duration)>,
+    mut run: impl FnMut(&mut Batches, u64) -> Duration,
 ) {
     // Only the rows planned for this run's module are registered (natives, which have no profile, always are).
     if profile.is_some() && !PLAN.get().is_some_and(|plan| plan.contains(row_id)) {
@@ -138,99 +152,97 @@ fn bench_timed(
         // An iteration takes milliseconds: fewer samples keep the row to a few seconds.
         group.sample_size(10);
     }
+    let what = match profile {
+        Some(p) => format!("matrix row `{row_id}` under `{p}`"),
+        None => format!("matrix row `{row_id}`"),
+    };
+    let mut batches = Batches::new(&what);
+    let mut body = |b: &mut criterion::Bencher| b.iter_custom(|iters| run(&mut batches, iters));
     match profile {
-        Some(p) => group.bench_function(BenchmarkId::new(rest, p), f),
-        None => group.bench_function(rest, f),
+        Some(p) => group.bench_function(BenchmarkId::new(rest, p), &mut body),
+        None => group.bench_function(rest, &mut body),
     };
     group.finish();
 }
 
 fn bench_natives(c: &mut Criterion) {
     use rows::native as n;
-    bench(c, n::JUST_ADD, None, None, |b| b.iter(|| native::just_add(black_box(15), black_box(27))));
-    bench(c, n::NOP, None, None, |b| b.iter(native::nop));
+    bench(c, n::JUST_ADD, None, None, || native::just_add(black_box(15), black_box(27)));
+    bench(c, n::NOP, None, None, native::nop);
     let (mut host, mut shared) = (NativeHost::default(), 42);
-    bench(c, n::TRIGGER_HOST_CALLS, None, None, |b| {
-        b.iter(|| native::trigger_host_calls(black_box(&mut host), black_box(&mut shared), black_box(7)))
+    bench(c, n::TRIGGER_HOST_CALLS, None, None, || {
+        native::trigger_host_calls(black_box(&mut host), black_box(&mut shared), black_box(7))
     });
-    bench(c, n::HOST_LOG_VALUE, None, None, |b| b.iter(|| native::log_value(black_box(&mut host), black_box(7))));
+    bench(c, n::HOST_LOG_VALUE, None, None, || native::log_value(black_box(&mut host), black_box(7)));
     let mut memory = [0u8; 64];
     let slots = PointSlots::at(8);
-    bench(c, n::POINT_ADD, None, None, |b| {
-        b.iter(|| {
-            let memory = black_box(&mut memory[..]);
-            memory[slots.a..slots.a + 8].copy_from_slice(bytemuck::bytes_of(&black_box(A)));
-            memory[slots.b..slots.b + 8].copy_from_slice(bytemuck::bytes_of(&black_box(B)));
-            native::point_add_in(memory, slots.out, slots.a, slots.b);
-            bytemuck::pod_read_unaligned::<Point>(&memory[slots.out..slots.out + 8])
-        })
+    bench(c, n::POINT_ADD, None, None, || {
+        let memory = black_box(&mut memory[..]);
+        memory[slots.a..slots.a + 8].copy_from_slice(bytemuck::bytes_of(&black_box(A)));
+        memory[slots.b..slots.b + 8].copy_from_slice(bytemuck::bytes_of(&black_box(B)));
+        native::point_add_in(memory, slots.out, slots.a, slots.b);
+        bytemuck::pod_read_unaligned::<Point>(&memory[slots.out..slots.out + 8])
     });
-    bench(c, n::POINT_WRITE_READ, None, None, |b| {
-        b.iter(|| {
-            let memory = black_box(&mut memory[..]);
-            memory[slots.a..slots.a + 8].copy_from_slice(bytemuck::bytes_of(&black_box(A)));
-            bytemuck::pod_read_unaligned::<Point>(&memory[slots.a..slots.a + 8])
-        })
+    bench(c, n::POINT_WRITE_READ, None, None, || {
+        let memory = black_box(&mut memory[..]);
+        memory[slots.a..slots.a + 8].copy_from_slice(bytemuck::bytes_of(&black_box(A)));
+        bytemuck::pod_read_unaligned::<Point>(&memory[slots.a..slots.a + 8])
     });
     let a: Vec<Point> = (0..MAX_BATCH as i32).map(|i| Point::new(i, -i)).collect();
     let bs: Vec<Point> = (0..MAX_BATCH as i32).map(|i| Point::new(3 * i, 7)).collect();
     let mut out = vec![Point::default(); MAX_BATCH];
     for (_, native_id, count) in BATCH_SIZES {
         let count = count as usize;
-        bench(c, native_id, None, Some(count as u64), |b| {
-            b.iter(|| {
-                native::point_add_batch(black_box(&mut out[..count]), black_box(&a[..count]), black_box(&bs[..count]))
-            })
+        bench(c, native_id, None, Some(count as u64), || {
+            native::point_add_batch(black_box(&mut out[..count]), black_box(&a[..count]), black_box(&bs[..count]))
         });
     }
 }
 
 fn bench_calls(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench, hooked: &mut CoreBench) {
-    bench(c, rows::JUST_ADD_TYPED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add(raw)));
-    bench(c, rows::JUST_ADD_UNTYPED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add_untyped(raw)));
-    bench(c, rows::JUST_ADD_UNCHECKED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add_unchecked(raw)));
-    bench(c, rows::JUST_ADD_CORE.id, Some(p), None, |b| b.iter(|| ops::core_just_add(core)));
-    bench(c, rows::NOP_TYPED.id, Some(p), None, |b| b.iter(|| ops::raw_nop(raw)));
-    bench(c, rows::NOP_UNTYPED.id, Some(p), None, |b| b.iter(|| ops::raw_nop_untyped(raw)));
-    bench(c, rows::NOP_UNCHECKED.id, Some(p), None, |b| b.iter(|| ops::raw_nop_unchecked(raw)));
-    bench(c, rows::NOP_CORE.id, Some(p), None, |b| b.iter(|| ops::core_nop(core)));
-    bench(c, rows::JUST_ADD_HOOK.id, Some(p), None, |b| b.iter(|| ops::core_just_add(hooked)));
+    bench(c, rows::JUST_ADD_TYPED.id, Some(p), None, || ops::raw_just_add(raw));
+    bench(c, rows::JUST_ADD_UNTYPED.id, Some(p), None, || ops::raw_just_add_untyped(raw));
+    bench(c, rows::JUST_ADD_UNCHECKED.id, Some(p), None, || ops::raw_just_add_unchecked(raw));
+    bench(c, rows::JUST_ADD_CORE.id, Some(p), None, || ops::core_just_add(core));
+    bench(c, rows::NOP_TYPED.id, Some(p), None, || ops::raw_nop(raw));
+    bench(c, rows::NOP_UNTYPED.id, Some(p), None, || ops::raw_nop_untyped(raw));
+    bench(c, rows::NOP_UNCHECKED.id, Some(p), None, || ops::raw_nop_unchecked(raw));
+    bench(c, rows::NOP_CORE.id, Some(p), None, || ops::core_nop(core));
+    bench(c, rows::JUST_ADD_HOOK.id, Some(p), None, || ops::core_just_add(hooked));
 }
 
 /// Async calls into the guest, each run to completion by `futures::executor::block_on`.
 fn bench_async(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench) {
-    bench(c, rows::JUST_ADD_ASYNC_TYPED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add_async(raw)));
-    bench(c, rows::JUST_ADD_ASYNC_UNTYPED.id, Some(p), None, |b| b.iter(|| ops::raw_just_add_async_untyped(raw)));
-    bench(c, rows::JUST_ADD_ASYNC_CORE.id, Some(p), None, |b| b.iter(|| ops::core_just_add_async(core)));
-    assert_eq!(ops::raw_just_add_async(raw), 42);
-    assert_eq!(ops::raw_just_add_async_untyped(raw), 42);
-    assert_eq!(ops::core_just_add_async(core), 42);
+    bench(c, rows::JUST_ADD_ASYNC_TYPED.id, Some(p), None, || ops::raw_just_add_async(raw));
+    bench(c, rows::JUST_ADD_ASYNC_UNTYPED.id, Some(p), None, || ops::raw_just_add_async_untyped(raw));
+    bench(c, rows::JUST_ADD_ASYNC_CORE.id, Some(p), None, || ops::core_just_add_async(core));
+    expect_eq("`just_add(15, 27)` called async", ops::raw_just_add_async(raw), 42);
+    expect_eq("`just_add(15, 27)` called async, untyped", ops::raw_just_add_async_untyped(raw), 42);
+    expect_eq("`just_add(15, 27)` called async through the host core", ops::core_just_add_async(core), 42);
 }
 
 /// One measured iteration is one guest -> host call: `iters` calls are made by as few `call_host_n` calls as
 /// fit (`call(n)` makes one), and each chunk's entry cost (a `call_host_n(0)` right after it) is subtracted.
-fn per_callback(mut call: impl FnMut(u32)) -> impl FnMut(&mut Bencher) {
-    move |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let chunk = left.min(CALLBACK_CHUNK);
-                left -= chunk;
-                let start = Instant::now();
-                call(black_box(chunk as u32));
-                let with_calls = start.elapsed();
-                let start = Instant::now();
-                call(black_box(0));
-                total += with_calls.saturating_sub(start.elapsed());
-            }
-            total
-        })
+fn per_callback(mut call: impl FnMut(u32)) -> impl FnMut(u64) -> Duration {
+    move |iters| {
+        let mut total = Duration::ZERO;
+        let mut left = iters;
+        while left > 0 {
+            let chunk = left.min(CALLBACK_CHUNK);
+            left -= chunk;
+            let start = Instant::now();
+            call(black_box(chunk as u32));
+            let with_calls = start.elapsed();
+            let start = Instant::now();
+            call(black_box(0));
+            total += with_calls.saturating_sub(start.elapsed());
+        }
+        total
     }
 }
 
 fn sync_callbacks(host: &mut WasmHost) -> impl FnMut(u32) + '_ {
-    move |n| host.call_host_n(n).unwrap()
+    move |n| host.call_host_n(n).or_stop()
 }
 
 /// The host cores whose host functions are defined each way.
@@ -242,55 +254,62 @@ struct Callbacks {
 }
 
 fn bench_callbacks(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench, hosts: &mut Callbacks) {
-    bench(c, rows::TRIGGER_RAW.id, Some(p), None, |b| b.iter(|| ops::raw_trigger(raw)));
-    bench(c, rows::TRIGGER_CORE.id, Some(p), None, |b| b.iter(|| ops::core_trigger(core)));
-    bench(c, rows::TRIGGER_ASYNC.id, Some(p), None, |b| b.iter(|| ops::core_trigger_async(&mut hosts.asynchronous)));
-    bench(c, rows::TRIGGER_HOOK.id, Some(p), None, |b| b.iter(|| ops::core_trigger(&mut hosts.hooked)));
-    bench(c, rows::PER_CALLBACK_TYPED.id, Some(p), None, per_callback(sync_callbacks(&mut core.host)));
-    bench(c, rows::PER_CALLBACK_UNTYPED.id, Some(p), None, per_callback(sync_callbacks(&mut hosts.untyped.host)));
-    bench(c, rows::PER_CALLBACK_UNCHECKED.id, Some(p), None, per_callback(sync_callbacks(&mut hosts.unchecked.host)));
-    bench(c, rows::PER_CALLBACK_HOOK.id, Some(p), None, per_callback(sync_callbacks(&mut hosts.hooked.host)));
+    bench(c, rows::TRIGGER_RAW.id, Some(p), None, || ops::raw_trigger(raw));
+    bench(c, rows::TRIGGER_CORE.id, Some(p), None, || ops::core_trigger(core));
+    bench(c, rows::TRIGGER_ASYNC.id, Some(p), None, || ops::core_trigger_async(&mut hosts.asynchronous));
+    bench(c, rows::TRIGGER_HOOK.id, Some(p), None, || ops::core_trigger(&mut hosts.hooked));
+    bench_custom(c, rows::PER_CALLBACK_TYPED.id, Some(p), None, per_callback(sync_callbacks(&mut core.host)));
+    bench_custom(
+        c,
+        rows::PER_CALLBACK_UNTYPED.id,
+        Some(p),
+        None,
+        per_callback(sync_callbacks(&mut hosts.untyped.host)),
+    );
+    bench_custom(
+        c,
+        rows::PER_CALLBACK_UNCHECKED.id,
+        Some(p),
+        None,
+        per_callback(sync_callbacks(&mut hosts.unchecked.host)),
+    );
+    bench_custom(c, rows::PER_CALLBACK_HOOK.id, Some(p), None, per_callback(sync_callbacks(&mut hosts.hooked.host)));
     let asynchronous = &mut hosts.asynchronous.host;
-    bench(
+    bench_custom(
         c,
         rows::PER_CALLBACK_ASYNC.id,
         Some(p),
         None,
-        per_callback(|n| block_on(asynchronous.call_host_n_async(n)).unwrap()),
+        per_callback(|n| block_on(asynchronous.call_host_n_async(n)).or_stop()),
     );
     // Each way of defining the host functions gives the guest the same host state.
+    let state = |host: &CoreBench| (host.host.state().shared_value, host.host.state().last_logged);
     for host in [&mut hosts.untyped, &mut hosts.unchecked, &mut hosts.hooked] {
         host.host.state_mut().shared_value = 42;
         ops::core_trigger(host);
-        assert_eq!((host.host.state().shared_value, host.host.state().last_logged), (54, Some(14)));
+        expect_eq("host state after `trigger_host_calls(7)` from 42", state(host), (54, Some(14)));
     }
     hosts.asynchronous.host.state_mut().shared_value = 42;
     ops::core_trigger_async(&mut hosts.asynchronous);
-    assert_eq!(hosts.asynchronous.host.state().shared_value, 54);
-    assert!(hosts.hooked.host.state().hook_calls > 0, "the call hook never ran");
+    expect_eq("host state after `trigger_host_calls(7)` called async", state(&hosts.asynchronous).0, 54);
+    if hosts.hooked.host.state().hook_calls == 0 {
+        guard::refuse("the call hook never ran");
+    }
 }
 
 /// Instantiation: raw wasmtime through the `Linker` and through `InstancePre`, the host core (for a module with the
 /// ABI), and `InstancePre` in 1, 2 and 4 threads at once.
 fn bench_instantiation(c: &mut Criterion, p: &str, linked: &Linked, core: Option<&CoreBench>) {
-    bench_timed(c, rows::INSTANTIATE_LINKER.id, Some(p), None, Some(SHORT), |b| {
-        b.iter(|| ops::raw_instantiate_linker(linked))
-    });
-    bench_timed(c, rows::INSTANTIATE_PRE.id, Some(p), None, Some(SHORT), |b| {
-        b.iter(|| ops::raw_instantiate_pre(linked))
-    });
+    bench_timed(c, rows::INSTANTIATE_LINKER.id, Some(p), None, Some(SHORT), || ops::raw_instantiate_linker(linked));
+    bench_timed(c, rows::INSTANTIATE_PRE.id, Some(p), None, Some(SHORT), || ops::raw_instantiate_pre(linked));
     if let Some(core) = core {
         let guest = core.host.guest();
-        bench_timed(c, rows::INSTANTIATE_CORE.id, Some(p), None, Some(SHORT), |b| {
-            b.iter(|| ops::core_instantiate(guest))
-        });
+        bench_timed(c, rows::INSTANTIATE_CORE.id, Some(p), None, Some(SHORT), || ops::core_instantiate(guest));
     }
     for (row, threads) in
         [(rows::INSTANTIATE_THREADS_1, 1), (rows::INSTANTIATE_THREADS_2, 2), (rows::INSTANTIATE_THREADS_4, 4)]
     {
-        bench_timed(c, row.id, Some(p), None, Some(SHORT), |b| {
-            b.iter_custom(|iters| ops::instantiate_in_threads(linked, threads, iters))
-        });
+        bench_custom(c, row.id, Some(p), Some(SHORT), |iters| ops::instantiate_in_threads(linked, threads, iters));
     }
 }
 
@@ -298,20 +317,18 @@ fn bench_instantiation(c: &mut Criterion, p: &str, linked: &Linked, core: Option
 /// nothing of the guest ABI, for any module.
 fn bench_lifecycle(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine, subject: &Subject) {
     if let Some(wasm) = &subject.core {
-        bench_timed(c, rows::COMPILE.id, Some(p), None, Some(SHORT), |b| {
-            b.iter(|| raw::compile(engine, wasm).unwrap_or_else(|e| panic!("{e}")))
-        });
+        bench_timed(c, rows::COMPILE.id, Some(p), None, Some(SHORT), || raw::compile(engine, wasm).or_stop());
     }
     if let Some(wasm) = &subject.component {
-        bench_timed(c, rows::COMPONENT_COMPILE.id, Some(p), None, Some(SHORT), |b| {
-            b.iter(|| component_ops::compile(engine, wasm))
-        });
+        bench_timed(c, rows::COMPONENT_COMPILE.id, Some(p), None, Some(SHORT), || component_ops::compile(engine, wasm));
         if rows::COMPONENT_INSTANTIATE.measured_under(p)
             && PLAN.get().is_some_and(|plan| plan.contains(rows::COMPONENT_INSTANTIATE.id))
         {
-            let linked = component_ops::link(profile, engine, wasm).unwrap_or_else(|e| panic!("{e}"));
-            bench_timed(c, rows::COMPONENT_INSTANTIATE.id, Some(p), None, Some(SHORT), |b| {
-                b.iter(|| linked.instantiate().unwrap_or_else(|e| panic!("{e}")))
+            let linked = guard::step(&format!("linking {} under `{p}`", wasm.name), || {
+                component_ops::link(profile, engine, wasm).or_stop()
+            });
+            bench_timed(c, rows::COMPONENT_INSTANTIATE.id, Some(p), None, Some(SHORT), || {
+                linked.instantiate().or_stop()
             });
         }
     }
@@ -322,23 +339,30 @@ fn bench_lifecycle(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &
 fn bench_invoke(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine, subject: &Subject) {
     for spec in &subject.invokes {
         let name = spec.id_name();
+        let what = format!("preparing `--invoke {}` under `{p}` (instantiating, a trial call)", spec.name);
         if let Some(wasm) = &subject.core {
-            let linked = Linked::load(profile, engine, wasm).unwrap_or_else(|e| panic!("{e}"));
-            let mut store = raw::new_store(engine, profile);
-            let instance = linked.pre.instantiate(&mut store).unwrap_or_else(|e| panic!("{e:#}"));
-            let mut call = CoreInvoke::prepare(&mut store, &instance, spec).unwrap_or_else(|e| panic!("{e}"));
+            let (mut store, mut call) = guard::step(&what, || {
+                let linked = Linked::load(profile, engine, wasm).or_stop();
+                let mut store = linked.new_store();
+                let instance = linked.pre.instantiate(&mut store).or_stop();
+                let call = CoreInvoke::prepare(&mut store, &instance, spec).or_stop();
+                (store, call)
+            });
             let row = |way| format!("invoke/{name}/{way}");
             if call.typed_unsupported().is_none() {
-                bench(c, &row("typed"), Some(p), None, |b| b.iter(|| call.call_typed(&mut store).unwrap()));
+                bench(c, &row("typed"), Some(p), None, || call.call_typed(&mut store).or_stop());
             }
-            bench(c, &row("untyped"), Some(p), None, |b| b.iter(|| call.call_untyped(&mut store).unwrap()));
-            bench(c, &row("unchecked"), Some(p), None, |b| b.iter(|| call.call_unchecked(&mut store).unwrap()));
+            bench(c, &row("untyped"), Some(p), None, || call.call_untyped(&mut store).or_stop());
+            bench(c, &row("unchecked"), Some(p), None, || call.call_unchecked(&mut store).or_stop());
         }
         if let Some(wasm) = &subject.component {
-            let linked = component_ops::link(profile, engine, wasm).unwrap_or_else(|e| panic!("{e}"));
-            let (mut store, instance) = linked.instantiate().unwrap_or_else(|e| panic!("{e}"));
-            let mut call = ComponentInvoke::prepare(&mut store, &instance, spec).unwrap_or_else(|e| panic!("{e}"));
-            bench(c, &format!("invoke/{name}/component"), Some(p), None, |b| b.iter(|| call.call(&mut store).unwrap()));
+            let (mut store, mut call) = guard::step(&what, || {
+                let linked = component_ops::link(profile, engine, wasm).or_stop();
+                let (mut store, instance) = linked.instantiate().or_stop();
+                let call = ComponentInvoke::prepare(&mut store, &instance, spec).or_stop();
+                (store, call)
+            });
+            bench(c, &format!("invoke/{name}/component"), Some(p), None, || call.call(&mut store).or_stop());
         }
     }
 }
@@ -346,48 +370,56 @@ fn bench_invoke(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Eng
 /// A call that traps, with and without a wasm backtrace, beside the same call returning; the host core's trap and
 /// recovery, and its recovery alone. Instances of their own: a store that trapped is left as the trap left it.
 fn bench_traps(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine, wasm: &Wasm) {
-    let mut config = profile.config().unwrap_or_else(|e| panic!("{e}"));
-    config.wasm_backtrace_max_frames(None);
-    let mut no_backtrace = RawBench::for_wasm(profile, &profile.engine_from(&config).unwrap(), wasm);
-    let raw = &mut RawBench::for_wasm(profile, engine, wasm);
-    let mut core = CoreBench::for_wasm(profile, engine, wasm, HostFuncStyle::Typed);
-    // Each row measures what it says: a memory-out-of-bounds trap, with a backtrace or without.
-    assert_eq!(ops::raw_point_add_trap(raw), (Trap::MemoryOutOfBounds, true));
-    assert_eq!(ops::raw_point_add_trap(&mut no_backtrace), (Trap::MemoryOutOfBounds, false));
-    assert_eq!(ops::core_point_add_trap_reset(&mut core), Some(Trap::MemoryOutOfBounds));
-    let short = Some(SHORT);
-    bench_timed(c, rows::TRAP_RETURNS.id, Some(p), None, short, |b| b.iter(|| ops::raw_point_add_returns(raw)));
-    bench_timed(c, rows::TRAP_BACKTRACE.id, Some(p), None, short, |b| b.iter(|| ops::raw_point_add_trap(raw)));
-    bench_timed(c, rows::TRAP_NO_BACKTRACE.id, Some(p), None, short, |b| {
-        b.iter(|| ops::raw_point_add_trap(&mut no_backtrace))
+    let (mut no_backtrace, mut raw, mut core) = guard::step(&format!("setting up the trap rows under `{p}`"), || {
+        let mut config = profile.config().or_stop();
+        config.wasm_backtrace_max_frames(None);
+        let no_backtrace = RawBench::for_wasm(profile, &profile.engine_from(&config).or_stop(), wasm);
+        let raw = RawBench::for_wasm(profile, engine, wasm);
+        let core = CoreBench::for_wasm(profile, engine, wasm, HostFuncStyle::Typed);
+        (no_backtrace, raw, core)
     });
-    bench_timed(c, rows::TRAP_CORE.id, Some(p), None, short, |b| b.iter(|| ops::core_point_add_trap_reset(&mut core)));
-    bench_timed(c, rows::TRAP_RESET.id, Some(p), None, short, |b| b.iter(|| ops::core_reset(&mut core)));
+    let raw = &mut raw;
+    // Each row measures what it says: a memory-out-of-bounds trap, with a backtrace or without.
+    expect_eq("`point_add` past memory", ops::raw_point_add_trap(raw), (Trap::MemoryOutOfBounds, true));
+    let trap = ops::raw_point_add_trap(&mut no_backtrace);
+    expect_eq("`point_add` past memory, without backtraces", trap, (Trap::MemoryOutOfBounds, false));
+    let trap = ops::core_point_add_trap_reset(&mut core);
+    expect_eq("`point_add` past memory, through the host core", trap, Some(Trap::MemoryOutOfBounds));
+    let short = Some(SHORT);
+    bench_timed(c, rows::TRAP_RETURNS.id, Some(p), None, short, || ops::raw_point_add_returns(raw));
+    bench_timed(c, rows::TRAP_BACKTRACE.id, Some(p), None, short, || ops::raw_point_add_trap(raw));
+    bench_timed(c, rows::TRAP_NO_BACKTRACE.id, Some(p), None, short, || ops::raw_point_add_trap(&mut no_backtrace));
+    bench_timed(c, rows::TRAP_CORE.id, Some(p), None, short, || ops::core_point_add_trap_reset(&mut core));
+    bench_timed(c, rows::TRAP_RESET.id, Some(p), None, short, || ops::core_reset(&mut core));
 }
 
 fn bench_structs(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut CoreBench) {
-    bench(c, rows::POINT_ADD_MEMCPY.id, Some(p), None, |b| b.iter(|| ops::raw_point_add_memcpy(raw)));
-    bench(c, rows::POINT_ADD_BYTEMUCK.id, Some(p), None, |b| b.iter(|| ops::raw_point_add_bytemuck(raw)));
-    bench(c, rows::POINT_ADD_CAST.id, Some(p), None, |b| b.iter(|| ops::raw_point_add_cast(raw)));
-    bench(c, rows::POINT_ADD_CORE.id, Some(p), None, |b| b.iter(|| ops::core_point_add(core)));
-    bench(c, rows::POINT_RW_RAW.id, Some(p), None, |b| b.iter(|| ops::raw_point_write_read(raw)));
-    bench(c, rows::POINT_RW_CORE.id, Some(p), None, |b| b.iter(|| ops::core_point_write_read(core)));
+    bench(c, rows::POINT_ADD_MEMCPY.id, Some(p), None, || ops::raw_point_add_memcpy(raw));
+    bench(c, rows::POINT_ADD_BYTEMUCK.id, Some(p), None, || ops::raw_point_add_bytemuck(raw));
+    bench(c, rows::POINT_ADD_CAST.id, Some(p), None, || ops::raw_point_add_cast(raw));
+    bench(c, rows::POINT_ADD_CORE.id, Some(p), None, || ops::core_point_add(core));
+    bench(c, rows::POINT_RW_RAW.id, Some(p), None, || ops::raw_point_write_read(raw));
+    bench(c, rows::POINT_RW_CORE.id, Some(p), None, || ops::core_point_write_read(core));
+    let sum = boundary_host::guest::add_points(A, B);
     for op in [ops::raw_point_add_memcpy, ops::raw_point_add_bytemuck, ops::raw_point_add_cast] {
-        assert_eq!(op(raw), boundary_host::guest::add_points(A, B), "a raw round trip gave a wrong sum");
+        expect_eq("`point_add` of two Points, raw wasmtime", op(raw), sum);
     }
-    assert_eq!(ops::core_point_add(core), boundary_host::guest::add_points(A, B));
+    expect_eq("`point_add` of two Points, through the host core", ops::core_point_add(core), sum);
 
+    if !core.host.guest().exports_optional(&boundary_host::guest::export::POINT_ADD_BATCH) {
+        return;
+    }
     let host = &mut core.host;
-    let base = host.reserve(3 * MAX_BATCH * size_of::<Point>()).unwrap();
+    let base = host.reserve(3 * MAX_BATCH * size_of::<Point>()).or_stop();
     let (a_at, b_at, out_at) = (base, base + MAX_BATCH * 8, base + 2 * MAX_BATCH * 8);
     for i in 0..MAX_BATCH {
-        host.write(a_at + 8 * i, &Point::new(i as i32, -(i as i32))).unwrap();
-        host.write(b_at + 8 * i, &Point::new(3 * i as i32, 7)).unwrap();
+        host.write(a_at + 8 * i, &Point::new(i as i32, -(i as i32))).or_stop();
+        host.write(b_at + 8 * i, &Point::new(3 * i as i32, 7)).or_stop();
     }
-    let ptr = |o: usize| u32::try_from(o).unwrap();
+    let ptr = |o: usize| u32::try_from(o).expect("reserved offsets lie in a 32-bit memory");
     for (row, _, count) in BATCH_SIZES {
-        bench(c, row.id, Some(p), row.elements, |b| {
-            b.iter(|| host.point_add_batch(ptr(out_at), ptr(a_at), ptr(b_at), black_box(count)).unwrap())
+        bench(c, row.id, Some(p), row.elements, || {
+            host.point_add_batch(ptr(out_at), ptr(a_at), ptr(b_at), black_box(count)).or_stop()
         });
     }
 }
@@ -406,38 +438,40 @@ fn bench_batch_copy(c: &mut Criterion, p: &str, core: &mut CoreBench) {
         [rows::BATCH_COPY_1, rows::BATCH_COPY_64, rows::BATCH_COPY_4096].into_iter().zip(BATCH_SIZES)
     {
         let n = n as usize;
-        bench(c, row.id, Some(p), row.elements, |b| b.iter(|| component_ops::core_batch_copy(core, copy, n)));
+        bench(c, row.id, Some(p), row.elements, || component_ops::core_batch_copy(core, copy, n));
         component_ops::core_batch_copy(core, copy, n);
-        assert_eq!(copy.out[..n], component_ops::expected_batch(n), "the core batch gave wrong sums ({n} Points)");
+        expect_eq("`point_add_batch` of copied Points", &copy.out[..n], &component_ops::expected_batch(n)[..]);
     }
 }
 
 fn bench_component(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine, wasm: &Wasm) {
-    let comp = &mut ComponentBench::for_wasm(profile, engine, wasm);
-    bench(c, rows::JUST_ADD_COMPONENT.id, Some(p), None, |b| b.iter(|| component_ops::component_just_add(comp)));
-    bench(c, rows::JUST_ADD_COMPONENT_UNTYPED.id, Some(p), None, |b| {
-        b.iter(|| component_ops::component_just_add_untyped(comp))
+    let comp = &mut guard::step(&format!("setting up the component rows under `{p}`"), || {
+        ComponentBench::for_wasm(profile, engine, wasm)
     });
-    bench(c, rows::NOP_COMPONENT.id, Some(p), None, |b| b.iter(|| component_ops::component_nop(comp)));
-    bench(c, rows::NOP_COMPONENT_UNTYPED.id, Some(p), None, |b| b.iter(|| component_ops::component_nop_untyped(comp)));
-    bench(c, rows::TRIGGER_COMPONENT.id, Some(p), None, |b| b.iter(|| component_ops::component_trigger(comp)));
+    bench(c, rows::JUST_ADD_COMPONENT.id, Some(p), None, || component_ops::component_just_add(comp));
+    bench(c, rows::JUST_ADD_COMPONENT_UNTYPED.id, Some(p), None, || component_ops::component_just_add_untyped(comp));
+    bench(c, rows::NOP_COMPONENT.id, Some(p), None, || component_ops::component_nop(comp));
+    bench(c, rows::NOP_COMPONENT_UNTYPED.id, Some(p), None, || component_ops::component_nop_untyped(comp));
+    bench(c, rows::TRIGGER_COMPONENT.id, Some(p), None, || component_ops::component_trigger(comp));
     let host = &mut comp.host;
-    bench(c, rows::PER_CALLBACK_COMPONENT.id, Some(p), None, per_callback(|n| host.call_host_n(n).unwrap()));
-    bench(c, rows::POINT_ADD_COMPONENT.id, Some(p), None, |b| b.iter(|| component_ops::component_point_add(comp)));
+    bench_custom(c, rows::PER_CALLBACK_COMPONENT.id, Some(p), None, per_callback(|n| host.call_host_n(n).or_stop()));
+    bench(c, rows::POINT_ADD_COMPONENT.id, Some(p), None, || component_ops::component_point_add(comp));
     // Every component row gives what the core module gives.
-    assert_eq!(component_ops::component_just_add(comp), 42);
-    assert_eq!(component_ops::component_just_add_untyped(comp), 42);
-    assert_eq!(component_ops::component_point_add(comp), boundary_host::guest::add_points(A, B));
+    expect_eq("the component's `just-add(15, 27)`", component_ops::component_just_add(comp), 42);
+    expect_eq("the component's `just-add(15, 27)`, untyped", component_ops::component_just_add_untyped(comp), 42);
+    let sum = boundary_host::guest::add_points(A, B);
+    expect_eq("the component's `point-add`", component_ops::component_point_add(comp), sum);
     comp.host.state_mut().shared_value = 42;
     component_ops::component_trigger(comp);
-    assert_eq!((comp.host.state().shared_value, comp.host.state().last_logged), (54, Some(14)));
+    let state = (comp.host.state().shared_value, comp.host.state().last_logged);
+    expect_eq("host state after the component's `trigger-host-calls(7)` from 42", state, (54, Some(14)));
 
     for (list_row, (_, _, n)) in [rows::LIST_1, rows::LIST_64, rows::LIST_4096].into_iter().zip(BATCH_SIZES) {
         let n = n as usize;
-        bench(c, list_row.id, Some(p), list_row.elements, |b| b.iter(|| component_ops::component_batch(comp, n)));
+        bench(c, list_row.id, Some(p), list_row.elements, || component_ops::component_batch(comp, n));
         let sums: Vec<Point> = component_ops::component_batch(comp, n).into_iter().map(Point::from).collect();
         // The core batch rows check theirs against the same model (`bench_batch_copy`).
-        assert_eq!(sums, component_ops::expected_batch(n), "the component's list gave wrong sums ({n} Points)");
+        expect_eq("the component's `point-add-batch`", sums, component_ops::expected_batch(n));
     }
 }
 
@@ -457,34 +491,38 @@ fn bench_cpp(c: &mut Criterion, p: &str) {
         (rows::TRIGGER_CPP, CppLoop::TriggerHostCalls),
         (rows::POINT_ADD_CPP, CppLoop::PointAdd),
     ] {
-        bench(c, row.id, Some(p), None, |b| b.iter_custom(|iters| host.time(which, iters, base).unwrap()));
+        bench_custom(c, row.id, Some(p), None, |iters| host.time(which, iters, base).or_stop());
     }
     // One more Point round trip leaves its sum in guest memory: check it, as the Rust rows check theirs.
-    host.time(CppLoop::PointAdd, 1, base).unwrap();
+    host.time(CppLoop::PointAdd, 1, base).or_stop();
     let mut out = Point::default();
-    host.read_bytes(base as usize + 16, bytemuck::bytes_of_mut(&mut out)).unwrap();
-    assert_eq!(out, boundary_host::guest::add_points(A, B), "the C++ round trip gave a wrong sum");
+    host.read_bytes(base as usize + 16, bytemuck::bytes_of_mut(&mut out)).or_stop();
+    expect_eq("the C++ host's Point round trip", out, boundary_host::guest::add_points(A, B));
 }
 
 fn bench_profile(c: &mut Criterion, profile: EngineProfile, subject: &Subject, serves: &Serves) {
     let p = profile.name();
-    let engine = profile.engine().unwrap_or_else(|e| panic!("{e}"));
+    let engine = profile.engine().or_stop();
     let abi = serves.check(Needs::Abi).is_ok();
     let mut core = None;
     if let (Some(wasm), true) = (&subject.core, abi) {
-        let mut raw = RawBench::for_wasm(profile, &engine, wasm);
-        let mut with_abi = CoreBench::for_wasm(profile, &engine, wasm, HostFuncStyle::Typed);
-        let style = |s| CoreBench::for_wasm(profile, &engine, wasm, s);
-        let mut callbacks = Callbacks {
-            untyped: style(HostFuncStyle::Untyped),
-            unchecked: style(HostFuncStyle::Unchecked),
-            asynchronous: style(HostFuncStyle::Async),
-            hooked: CoreBench::with_hook(profile, &engine, wasm),
-        };
+        let setup = format!("setting up the ABI rows under `{p}` (compiling and instantiating {})", wasm.name);
+        let (mut raw, mut with_abi, mut callbacks) = guard::step(&setup, || {
+            let raw = RawBench::for_wasm(profile, &engine, wasm);
+            let with_abi = CoreBench::for_wasm(profile, &engine, wasm, HostFuncStyle::Typed);
+            let style = |s| CoreBench::for_wasm(profile, &engine, wasm, s);
+            let callbacks = Callbacks {
+                untyped: style(HostFuncStyle::Untyped),
+                unchecked: style(HostFuncStyle::Unchecked),
+                asynchronous: style(HostFuncStyle::Async),
+                hooked: CoreBench::with_hook(profile, &engine, wasm),
+            };
+            (raw, with_abi, callbacks)
+        });
         bench_calls(c, p, &mut raw, &mut with_abi, &mut callbacks.hooked);
         bench_async(c, p, &mut raw, &mut with_abi);
         bench_callbacks(c, p, &mut raw, &mut with_abi, &mut callbacks);
-        if rows::TRAP_PROFILES.contains(&p) {
+        if rows::TRAP_PROFILES.contains(&p) && serves.check(Needs::Trap).is_ok() {
             bench_traps(c, p, profile, &engine, wasm);
         }
         bench_structs(c, p, &mut raw, &mut with_abi);
@@ -493,7 +531,9 @@ fn bench_profile(c: &mut Criterion, profile: EngineProfile, subject: &Subject, s
     }
     let instantiates = rows::INSTANTIATION_PROFILES.contains(&p) && serves.check(Needs::Module).is_ok();
     if let (Some(wasm), true) = (&subject.core, instantiates) {
-        let linked = Linked::load(profile, &engine, wasm).unwrap_or_else(|e| panic!("{e}"));
+        let linked = guard::step(&format!("compiling {} under `{p}`", wasm.name), || {
+            Linked::load(profile, &engine, wasm).or_stop()
+        });
         bench_instantiation(c, p, &linked, core.as_ref());
     }
     if let (Some(wasm), true) = (&subject.component, serves.check(Needs::World).is_ok()) {
@@ -507,8 +547,12 @@ fn bench_profile(c: &mut Criterion, profile: EngineProfile, subject: &Subject, s
     }
 }
 
-/// The argument that makes this executable a child of the overhead check (see `benches/src/overhead.rs`).
-const OVERHEAD_CHILD: &str = "--overhead-child";
+/// The role of this executable's child copies that measure the host-core-against-raw check (see
+/// `benches/src/overhead.rs`).
+const OVERHEAD_ROLE: &str = "overhead";
+/// The role of the child copy that runs criterion when the matrix's own options were on the command line: criterion
+/// refuses options it does not know, so the child gets criterion's alone and the matrix's in its role.
+const MATRIX_ROLE: &str = "matrix";
 
 /// The child: measures every pair under every profile and prints the samples as JSON lines on stdout.
 fn overhead_child() -> ExitCode {
@@ -526,17 +570,21 @@ fn overhead_child() -> ExitCode {
 
 /// The host core against raw wasmtime, pair by pair, in [`overhead::PROCESSES`] child processes.
 fn overhead_checks() -> Result<Vec<overhead::OverheadCheck>, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let launcher = Launcher::this(Vec::new())?;
     let mut samples = Vec::new();
     for process in 1..=overhead::PROCESSES {
         let started = Instant::now();
-        let output = Command::new(&exe)
-            .arg(OVERHEAD_CHILD)
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        let child = Child {
+            launcher: &launcher,
+            role: OVERHEAD_ROLE,
+            role_args: Vec::new(),
+            wrapper: Vec::new(),
+            capture: true,
+            deadline: None,
+        };
+        let output = child.run().map_err(|e| format!("measuring process {process} {e}"))?;
         if !output.status.success() {
-            return Err(format!("measuring process {process} failed ({})", output.status));
+            return Err(format!("measuring process {process} failed ({}): {}", output.status, output.stderr_line()));
         }
         for line in String::from_utf8_lossy(&output.stdout).lines() {
             let sample: overhead::Sample = serde_json::from_str(line)
@@ -555,48 +603,91 @@ fn overhead_checks() -> Result<Vec<overhead::OverheadCheck>, String> {
     Ok(overhead::summarise(&EngineProfile::names(), &samples))
 }
 
-/// The argument that rewrites `results/README.md` and the top-level README's latest-results block from the
-/// committed runs, measuring nothing: `cargo bench --bench matrix -- --reindex`.
-const REINDEX: &str = "--reindex";
+/// Rewrites `results/README.md` and the top-level README's latest-results block from the committed runs.
+fn reindex() -> ExitCode {
+    let workspace = boundary_benches::workspace_root();
+    let results = workspace.join("results");
+    let done =
+        report::write_index(&results).and_then(|()| report::write_readme_block(&workspace.join("README.md"), &results));
+    match done {
+        Ok(()) => {
+            println!("rewrote {} and the latest-results block of README.md", results.join("README.md").display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: rewriting the results index failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The program name and `words`, as clap parses a command line.
+fn with_program(words: &[String]) -> Vec<String> {
+    std::iter::once("matrix".to_string()).chain(words.iter().cloned()).collect()
+}
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some(OVERHEAD_CHILD) {
-        return overhead_child();
-    }
-    if std::env::args().any(|a| a == REINDEX) {
-        let workspace = boundary_benches::workspace_root();
-        let results = workspace.join("results");
-        let done = report::write_index(&results)
-            .and_then(|()| report::write_readme_block(&workspace.join("README.md"), &results));
-        return match done {
-            Ok(()) => {
-                println!("rewrote {} and the latest-results block of README.md", results.join("README.md").display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: rewriting the results index failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let args = RunArgs::parse();
-    let module_args = match take_module_args() {
-        Ok(Taken::Reexec(code)) => return code,
-        Ok(Taken::Here(module_args)) => module_args,
+    let (options, own, criterion) = match child::role() {
+        Ok(Some((role, _))) if role == OVERHEAD_ROLE => return overhead_child(),
+        Ok(Some((role, own))) if role == MATRIX_ROLE => {
+            let options: MatrixOptions = options::parse_or_exit(with_program(&own));
+            (options, own, std::env::args().skip(1).collect::<Vec<_>>())
+        }
+        Ok(Some((role, _))) => {
+            eprintln!("error: the matrix has no child role `{}`", boundary_host::escape_controls(&role));
+            return ExitCode::from(options::EXIT_BAD_INPUT);
+        }
         Err(e) => {
-            eprintln!("error: {}", boundary_host::escape_controls(&e));
-            return ExitCode::from(2);
+            eprintln!("error: {e}");
+            return ExitCode::from(options::EXIT_BAD_INPUT);
+        }
+        Ok(None) => {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            if args.iter().any(|a| a == "--help" || a == "-h") {
+                let _: MatrixOptions = options::parse_or_exit(with_program(&["--help".to_string()]));
+            }
+            let (own, criterion) = options::split_known::<MatrixOptions>(&args);
+            let options: MatrixOptions = options::parse_or_exit(with_program(&own));
+            if options.reindex {
+                return reindex();
+            }
+            if !own.is_empty() {
+                // Criterion gets a command line of its own; this process waits for it.
+                let child = Launcher::this(criterion).and_then(|launcher| {
+                    let child = Child {
+                        launcher: &launcher,
+                        role: MATRIX_ROLE,
+                        role_args: own,
+                        wrapper: Vec::new(),
+                        capture: false,
+                        deadline: None,
+                    };
+                    child.run().map_err(|e| format!("the matrix {e}"))
+                });
+                return match child {
+                    Ok(finished) => child::exit_code(finished.status),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::from(options::EXIT_BAD_INPUT)
+                    }
+                };
+            }
+            (options, own, criterion)
         }
     };
-    if !cfg!(feature = "cpp") && args.filters.iter().any(|f| f.contains("cpp")) {
+    guard::configure(options.limits.limits());
+    let args = RunArgs::parse(&criterion, &own);
+    let filters: Vec<&String> = criterion.iter().filter(|a| !a.starts_with('-')).collect();
+    if !cfg!(feature = "cpp") && filters.iter().any(|f| f.contains("cpp")) {
         eprintln!(
             "error: this build has no C++ host rows: run `cargo bench --features cpp -- {}` (the C++ host needs \
              cmake and a C++17 compiler; see README)",
-            args.filters.join(" ")
+            criterion.join(" ")
         );
         return ExitCode::from(2);
     }
-    let prepared = module_args.subject().and_then(|subject| subject::prepare(&subject).map(|p| (subject, p)));
+    let prepared = subject::Subject::from_options(&options.module, &options.invoke.invokes)
+        .and_then(|subject| subject::prepare(&subject).map(|p| (subject, p)));
     let (subject, Prepared { serves, .. }) = match prepared {
         Ok(prepared) => prepared,
         Err(e) => {
@@ -604,7 +695,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let profiles = module_args.profiles_or_all();
+    let profiles = options.profiles.or_all();
     let (planned, skipped) = rows::for_subject(&subject, &serves, cfg!(feature = "cpp"));
     let _ = PLAN.set(planned.iter().map(|row| row.id.to_string()).collect());
     if !subject.is_built_in() {
@@ -700,39 +791,6 @@ fn every_planned_row_registered(planned: &[Row], profiles: &[EngineProfile]) -> 
     ))
 }
 
-/// The environment variable that carries this matrix's own options (`--wasm`, `--abi`, `--invoke`, `--profile`) to
-/// the process that runs criterion, whose command line must hold criterion's options alone.
-const SUBJECT_VAR: &str = "BOUNDARY_BENCH_SUBJECT";
-
-/// What [`take_module_args`] did: this process goes on with them, or it ran a child with them and has its status.
-enum Taken {
-    Here(ModuleArgs),
-    Reexec(ExitCode),
-}
-
-/// Takes the module options ([`ModuleArgs`]) out of the command line. criterion refuses options it does not know,
-/// so when there are any, this process runs itself again with criterion's options alone and the module options in
-/// [`SUBJECT_VAR`], and returns the child's exit status.
-fn take_module_args() -> Result<Taken, String> {
-    if let Ok(own) = std::env::var(SUBJECT_VAR) {
-        let own: Vec<String> = serde_json::from_str(&own).map_err(|e| format!("{SUBJECT_VAR}: {e}"))?;
-        return ModuleArgs::parse(&own).map(Taken::Here);
-    }
-    let (own, criterion) = subject::split_module_args(std::env::args().skip(1).collect())?;
-    let parsed = ModuleArgs::parse(&own)?;
-    if own.is_empty() {
-        return Ok(Taken::Here(parsed));
-    }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let json = serde_json::to_string(&own).map_err(|e| e.to_string())?;
-    let status = Command::new(exe)
-        .args(&criterion)
-        .env(SUBJECT_VAR, json)
-        .status()
-        .map_err(|e| format!("cannot run the matrix: {e}"))?;
-    Ok(Taken::Reexec(ExitCode::from(status.code().map_or(1, |c| c.clamp(0, 255) as u8))))
-}
-
 /// What a run was asked to measure, for its summary.
 struct Run<'a> {
     args: &'a RunArgs,
@@ -772,7 +830,7 @@ fn finish(
         mode.push_str("; built without the C++ host, so no C++ rows (`cargo bench --features cpp` has them)");
     }
     let workspace = boundary_benches::workspace_root();
-    let mut env = Environment::capture(&workspace, run_command(args, run.subject), mode);
+    let mut env = Environment::capture(&workspace, args.command.clone(), mode);
     if !run.subject.is_built_in() {
         env.module = Some(run.subject.describe());
     }
@@ -800,12 +858,7 @@ fn finish(
         println!("results for {} written to {}", run.subject.describe(), dir.display());
         return Ok(());
     }
-    if args.quick
-        || args.ignored
-        || !args.filters.is_empty()
-        || !missing.is_empty()
-        || profiles.len() < EngineProfile::ALL.len()
-    {
+    if args.quick || !missing.is_empty() || profiles.len() < EngineProfile::ALL.len() {
         let why = if args.quick {
             "a --quick run".to_string()
         } else {
@@ -828,18 +881,4 @@ fn finish(
     report::write_readme_block(&workspace.join("README.md"), &results)?;
     println!("results written to {}", dir.display());
     Ok(())
-}
-
-/// The command as the user typed it, with the matrix's own options (which reached this process by
-/// [`SUBJECT_VAR`]).
-fn run_command(args: &RunArgs, subject: &Subject) -> String {
-    match std::env::var(SUBJECT_VAR).ok().and_then(|own| serde_json::from_str::<Vec<String>>(&own).ok()) {
-        Some(own) if !subject.is_built_in() || !own.is_empty() => {
-            // Module options are the matrix's alone: the user named the bench target.
-            let command = args.command.replacen("cargo bench", "cargo bench --bench matrix", 1);
-            let sep = if command.contains(" -- ") { " " } else { " -- " };
-            format!("{command}{sep}{}", own.join(" "))
-        }
-        _ => args.command.clone(),
-    }
 }

@@ -13,60 +13,77 @@
 //! ```
 
 use boundary_benches::environment::Environment;
+use boundary_benches::guard;
+use boundary_benches::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions};
 use boundary_benches::payload::{
     self, Buffers, ComponentMover, CoreMover, LARGE, LARGE_PROFILES, Method, Native, SIZES,
 };
 use boundary_benches::payload_report::{self, Cell, Record};
-use boundary_benches::subject::{self, ModuleArgs, Needs};
+use boundary_benches::subject::{self, Needs, Subject};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// The payload sweep's options. `cargo bench -- ARGS` passes the same ARGS to the matrix and the serving path, so
+/// `--invoke` is taken too, and makes this bench say that it measures nothing.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "cargo bench --bench payload --", about = "Bytes across the boundary, 8 bytes to 16 MiB.")]
+struct PayloadOptions {
+    #[command(flatten)]
+    module: ModuleOptions,
+    #[command(flatten)]
+    invoke: InvokeOptions,
+    #[command(flatten)]
+    profiles: ProfileOptions,
+    #[command(flatten)]
+    limits: LimitOptions,
+    /// Shorter batches, written under target/boundary-results/ only.
+    #[arg(long)]
+    quick: bool,
+    /// Only the methods whose ids contain one of these strings.
+    #[arg(value_name = "FILTER")]
+    filters: Vec<String>,
+    /// Rewrite README's payload block from the newest record in results/payload/, measuring nothing.
+    #[arg(long)]
+    reindex: bool,
+    /// Passed by `cargo bench` (not by `cargo test --benches`): measure and record.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
 fn main() -> ExitCode {
-    match run() {
+    match run(options::parse_or_exit(std::env::args())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", boundary_host::escape_controls(&e));
-            ExitCode::from(2)
+            ExitCode::from(options::EXIT_BAD_INPUT)
         }
     }
 }
 
-fn run() -> Result<(), String> {
+fn run(args: PayloadOptions) -> Result<(), String> {
     let started = Instant::now();
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let workspace = boundary_benches::workspace_root();
     let payload_dir = workspace.join("results").join("payload");
-    if args.iter().any(|a| a == "--reindex") {
+    if args.reindex {
         return payload_report::write_readme_block(&workspace.join("README.md"), &payload_dir)
             .map_err(|e| format!("rewriting README's payload block: {e}"));
     }
-    let (own, rest) = subject::split_module_args(args.clone())?;
-    let module = ModuleArgs::parse(&own)?;
     // `cargo bench -- ARGS` passes ARGS to the matrix and the serving path too: what only they take, or a module
     // without the payload exports, makes this bench say so and measure nothing, rather than fail the whole run.
-    if !module.invokes.is_empty() {
+    if !args.invoke.invokes.is_empty() {
         println!("payload: nothing measured: --invoke is the matrix's");
         return Ok(());
     }
-    let (mut measuring, mut quick) = (false, false);
-    // Positional arguments filter the methods by their ids, as criterion's filters do the matrix's rows (so that
-    // `cargo bench -- FILTER`, which passes FILTER to every bench, works here too).
-    let mut filters: Vec<&str> = Vec::new();
-    for arg in &rest {
-        match arg.as_str() {
-            "--bench" => measuring = true,
-            "--quick" => quick = true,
-            other if other.starts_with('-') => return Err(format!("unexpected argument `{other}`")),
-            other => filters.push(other),
-        }
-    }
+    guard::configure(args.limits.limits());
+    let (measuring, quick) = (args.bench, args.quick);
+    let filters = &args.filters;
     let methods: Vec<Method> =
         Method::ALL.into_iter().filter(|m| filters.is_empty() || filters.iter().any(|f| m.id().contains(f))).collect();
     if methods.is_empty() {
         println!("payload: no method matches {}; nothing measured", filters.join(" "));
         return Ok(());
     }
-    let subject = module.subject()?;
+    let subject = Subject::from_options(&args.module, &[])?;
     let serves = subject::prepare(&subject)?.serves;
     let core = subject.core.as_ref().filter(|_| serves.check(Needs::Payload).is_ok());
     let component = subject.component.as_ref().filter(|_| serves.check(Needs::World).is_ok());
@@ -86,23 +103,29 @@ fn run() -> Result<(), String> {
     let mut cells = Vec::new();
     for &n in &sizes {
         for row in Native::ALL {
-            let ns = payload::time(|| payload::native(row, n, &mut buffers), batch, rounds).as_nanos() as f64;
+            let what = format!("payload `{}` at {n} bytes", row.id());
+            let ns = payload::time(&what, || payload::native(row, n, &mut buffers), batch, rounds);
             cells.push(Cell { row: row.id().to_string(), profile: None, bytes: n, ns });
         }
     }
-    let profiles = module.profiles_or_all();
+    let profiles = args.profiles.or_all();
     for &profile in &profiles {
         let engine = profile.engine().map_err(|e| e.to_string())?;
-        let mut core_mover = core.map(|wasm| CoreMover::new(profile, &engine, wasm, max));
-        let mut component_mover = component.map(|wasm| ComponentMover::new(profile, &engine, wasm));
+        let (mut core_mover, mut component_mover) =
+            guard::step(&format!("setting up the payload rows under `{profile}`"), || {
+                (
+                    core.map(|wasm| CoreMover::new(profile, &engine, wasm, max)),
+                    component.map(|wasm| ComponentMover::new(profile, &engine, wasm)),
+                )
+            });
         for &n in sizes.iter().filter(|&&n| n <= LARGE || LARGE_PROFILES.contains(&profile)) {
             for &method in &methods {
+                let what = format!("payload `{}` under `{profile}` at {n} bytes", method.id());
                 let ns = match (method.component(), core_mover.as_mut(), component_mover.as_mut()) {
-                    (false, Some(m), _) => payload::time(|| m.run(method, n, &mut buffers), batch, rounds),
-                    (true, _, Some(m)) => payload::time(|| m.run(method, n, &mut buffers), batch, rounds),
+                    (false, Some(m), _) => payload::time(&what, || m.run(method, n, &mut buffers), batch, rounds),
+                    (true, _, Some(m)) => payload::time(&what, || m.run(method, n, &mut buffers), batch, rounds),
                     _ => continue,
-                }
-                .as_nanos() as f64;
+                };
                 cells.push(Cell {
                     row: method.id().to_string(),
                     profile: Some(profile.name().to_string()),
@@ -119,7 +142,7 @@ fn run() -> Result<(), String> {
         return Ok(());
     }
     let mut command = "cargo bench --bench payload".to_string();
-    let extra: Vec<&String> = args.iter().filter(|a| *a != "--bench").collect();
+    let extra: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     if !extra.is_empty() {
         command = format!("{command} -- {}", extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
     }

@@ -13,107 +13,112 @@
 //! cargo bench --bench serving -- --reindex           # rewrite README's serving block from results/serving/
 //! ```
 
+use boundary_benches::child::{self, Child, Launcher};
 use boundary_benches::environment::Environment;
+use boundary_benches::guard;
+use boundary_benches::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions};
 use boundary_benches::report;
 use boundary_benches::serving::{self, ALLOCATIONS, DENSITY_CONFIGS, Density, Measurement, Server, THREADS, WORKLOADS};
 use boundary_benches::serving_report::{self, Record};
-use boundary_benches::subject::{self, ModuleArgs};
+use boundary_benches::subject::{self, Subject};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-struct Args {
+/// The serving path's options. `cargo bench -- ARGS` passes the same ARGS to the matrix and the payload sweep, so
+/// their options are taken too, and make this bench say that it measures nothing.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "cargo bench --bench serving --", about = "The serving path: a fresh instance per request.")]
+struct ServingOptions {
+    #[command(flatten)]
+    module: ModuleOptions,
+    #[command(flatten)]
+    invoke: InvokeOptions,
+    #[command(flatten)]
+    profiles: ProfileOptions,
+    #[command(flatten)]
+    limits: LimitOptions,
+    /// Shorter measurements, written under target/boundary-results/ only.
+    #[arg(long)]
     quick: bool,
+    /// Only configurations whose id contains this string.
+    #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
-    module: ModuleArgs,
-    /// Why the serving rows do not apply to what was asked (an option of the matrix's), if they do not.
-    not_served: Option<&'static str>,
-    /// Whether cargo ran this to measure (`cargo bench`), not as a test (`cargo test --benches`).
-    measuring: bool,
+    /// A filter, as criterion takes one (the last one given counts).
+    #[arg(value_name = "FILTER")]
+    filters: Vec<String>,
+    /// Rewrite README's serving block from the newest record in results/serving/, measuring nothing.
+    #[arg(long)]
+    reindex: bool,
+    /// Passed by `cargo bench` (not by `cargo test --benches`): measure and record.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
-fn parse() -> Result<Args, String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (own, rest) = subject::split_module_args(args)?;
-    let module = ModuleArgs::parse(&own)?;
-    // `cargo bench -- ARGS` passes ARGS to the matrix, the payload sweep and this bench alike: an option that only
-    // the others take makes this one say so and measure nothing, rather than fail the whole `cargo bench`.
-    let not_served = if !module.invokes.is_empty() {
-        Some("--invoke is the matrix's (a request here calls `just_add`)")
-    } else if module.component {
-        Some("--abi component: the serving rows serve core modules")
-    } else if !module.profiles.is_empty() {
-        Some("--profile: each serving configuration is an engine of its own")
-    } else {
-        None
-    };
-    let mut parsed = Args { quick: false, filter: None, module, not_served, measuring: false };
-    let mut iter = rest.into_iter();
-    while let Some(arg) = iter.next() {
-        match arg.as_str() {
-            "--bench" => parsed.measuring = true,
-            "--quick" => parsed.quick = true,
-            "--filter" => parsed.filter = Some(iter.next().ok_or("--filter needs a value")?),
-            other if other.starts_with('-') => return Err(format!("unexpected argument `{other}`")),
-            // A positional argument is a filter, as criterion takes it.
-            other => parsed.filter = Some(other.to_string()),
+impl ServingOptions {
+    /// Why the serving rows do not apply to what was asked (an option of the matrix's), if they do not.
+    fn not_served(&self) -> Option<&'static str> {
+        if !self.invoke.invokes.is_empty() {
+            Some("--invoke is the matrix's (a request here calls `just_add`)")
+        } else if self.module.abi == options::Abi::Component {
+            Some("--abi component: the serving rows serve core modules")
+        } else if !self.profiles.profiles.is_empty() {
+            Some("--profile: each serving configuration is an engine of its own")
+        } else {
+            None
         }
     }
-    Ok(parsed)
+
+    fn filter(&self) -> Option<&str> {
+        self.filter.as_deref().or(self.filters.last().map(String::as_str))
+    }
 }
 
-/// The argument that makes this executable one density run's process (see [`density_in_child`]).
-const DENSITY_CHILD: &str = "--density-child";
+/// The role of the process that makes one density run (see [`density_in_child`]).
+const DENSITY_ROLE: &str = "density";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--reindex") {
-        // Rewrites README's serving block from the newest committed record, measuring nothing.
-        let workspace = boundary_benches::workspace_root();
-        let serving = workspace.join("results").join("serving");
-        return match serving_report::write_readme_block(&workspace.join("README.md"), &serving) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: rewriting README's serving block failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    if args.first().map(String::as_str) == Some(DENSITY_CHILD) {
-        return match density_child(&args[1..]) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {}", boundary_host::escape_controls(&e));
-                ExitCode::from(2)
-            }
-        };
-    }
-    match run() {
+    let done = match child::role() {
+        Ok(Some((role, args))) if role == DENSITY_ROLE => density_child(&args),
+        Ok(Some((role, _))) => Err(format!("the serving bench has no child role `{role}`")),
+        Ok(None) => run(options::parse_or_exit(std::env::args())),
+        Err(e) => Err(e),
+    };
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", boundary_host::escape_controls(&e));
-            ExitCode::from(2)
+            ExitCode::from(options::EXIT_BAD_INPUT)
         }
     }
 }
 
-fn run() -> Result<(), String> {
+fn run(args: ServingOptions) -> Result<(), String> {
     let started = Instant::now();
-    let args = parse()?;
-    if let Some(why) = args.not_served {
+    if args.reindex {
+        // Rewrites README's serving block from the newest committed record, measuring nothing.
+        let workspace = boundary_benches::workspace_root();
+        let serving = workspace.join("results").join("serving");
+        return serving_report::write_readme_block(&workspace.join("README.md"), &serving)
+            .map_err(|e| format!("rewriting README's serving block failed: {e}"));
+    }
+    if let Some(why) = args.not_served() {
         println!("serving: nothing measured: {why}");
         return Ok(());
     }
-    let selected = |id: &str| args.filter.as_ref().is_none_or(|f| id.contains(f.as_str()));
+    guard::configure(args.limits.limits());
+    let filter = args.filter();
+    let selected = |id: &str| filter.is_none_or(|f| id.contains(f));
     if !ALLOCATIONS.iter().any(|a| selected(a.id)) && !DENSITY_CONFIGS.iter().any(|c| selected(c.id)) {
-        println!("serving: no configuration matches `{}`; nothing measured", args.filter.as_deref().unwrap_or(""));
+        println!("serving: no configuration matches `{}`; nothing measured", filter.unwrap_or(""));
         return Ok(());
     }
-    let subject = args.module.subject()?;
+    let subject = Subject::from_options(&args.module, &[])?;
     let wasm = subject.core.clone().ok_or("the serving rows need a core module")?;
     // Bad input is said once, before anything runs.
     subject::prepare(&subject)?;
     // Under `cargo test --benches`: every configuration serves a few requests, nothing is recorded.
-    let (warm_up, duration) = match (args.measuring, args.quick) {
+    let measuring = args.bench;
+    let (warm_up, duration) = match (measuring, args.quick) {
         (false, _) => (Duration::ZERO, Duration::from_millis(5)),
         (true, true) => (Duration::from_millis(50), Duration::from_millis(150)),
         (true, false) => (Duration::from_millis(200), Duration::from_millis(800)),
@@ -129,7 +134,8 @@ fn run() -> Result<(), String> {
                 continue;
             }
         };
-        let server = Server::new(&engine, &wasm)?;
+        let server =
+            guard::step(&format!("compiling {} for `{}`", wasm.name, allocation.id), || Server::new(&engine, &wasm))?;
         for workload in WORKLOADS {
             if let serving::Workload::Dirty(n) = workload
                 && !server.can_dirty(n)
@@ -153,9 +159,9 @@ fn run() -> Result<(), String> {
         }
     }
     let mut densities: Vec<Density> = Vec::new();
-    if args.measuring {
+    if measuring {
         for config in DENSITY_CONFIGS.iter().filter(|c| selected(c.id)) {
-            let d = density_in_child(config.id, &args.module)?;
+            let d = density_in_child(config.id, &args)?;
             println!("density {:<22} {} live instances, stopped by {}", d.config, d.reached, d.stopped_by);
             for p in &d.points {
                 println!(
@@ -168,7 +174,7 @@ fn run() -> Result<(), String> {
             densities.push(d);
         }
     }
-    if !args.measuring {
+    if !measuring {
         return Ok(());
     }
     let workspace = boundary_benches::workspace_root();
@@ -189,7 +195,7 @@ fn run() -> Result<(), String> {
     environment.elapsed_s = Some(started.elapsed().as_secs_f64());
     let record = Record::new(environment, rows, densities, unavailable);
     let target = boundary_benches::target_dir().join("boundary-results");
-    let complete = args.filter.is_none() && !args.quick;
+    let complete = filter.is_none() && !args.quick;
     let dir = if !subject.is_built_in() {
         target.join(subject.results_name()).join("serving")
     } else if complete {
@@ -206,27 +212,53 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// One density run in a process of its own, which prints the result as JSON.
-fn density_in_child(id: &str, module: &ModuleArgs) -> Result<Density, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let mut command = std::process::Command::new(exe);
-    command.args([DENSITY_CHILD, id]);
-    if let Some(path) = &module.wasm {
-        command.arg("--wasm").arg(path);
+/// One density run in a process of its own, which prints the result as JSON. The child keeps the guard rails
+/// itself; an `error:` line of its own is passed on.
+fn density_in_child(id: &str, args: &ServingOptions) -> Result<Density, String> {
+    let launcher = Launcher::this(Vec::new())?;
+    let mut role_args = vec![
+        id.to_string(),
+        "--timeout".to_string(),
+        args.limits.timeout.as_secs_f64().to_string(),
+        "--max-memory".to_string(),
+        args.limits.max_memory_mib.to_string(),
+    ];
+    if let Some(path) = &args.module.wasm {
+        role_args.extend(["--wasm".to_string(), path.display().to_string()]);
     }
-    let out = command.output().map_err(|e| format!("cannot start the density run: {e}"))?;
+    let child = Child {
+        launcher: &launcher,
+        role: DENSITY_ROLE,
+        role_args,
+        wrapper: Vec::new(),
+        capture: true,
+        deadline: None,
+    };
+    let out = child.run().map_err(|e| format!("the density run of `{id}` {e}"))?;
     if !out.status.success() {
-        return Err(format!("the density run of {id} failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        let line = out.stderr_line();
+        return Err(format!("density `{id}`: {}", line.strip_prefix("error: ").unwrap_or(&line)));
     }
     serde_json::from_slice(&out.stdout).map_err(|e| format!("the density run of {id} printed no result: {e}"))
 }
 
-/// The density run's process: the configuration named by the first argument, the module by `--wasm`.
+/// The options of a density run's process: its configuration, the module and the guard rails.
+#[derive(Debug, Clone, clap::Parser)]
+struct DensityOptions {
+    config: String,
+    #[command(flatten)]
+    module: ModuleOptions,
+    #[command(flatten)]
+    limits: LimitOptions,
+}
+
+/// The density run's process: the configuration and the module its role names.
 fn density_child(args: &[String]) -> Result<(), String> {
-    let id = args.first().ok_or("which density configuration?")?;
-    let config = serving::density_config(id).ok_or(format!("no density configuration `{id}`"))?;
-    let module = ModuleArgs::parse(&args[1..])?;
-    let wasm = module.subject()?.core.ok_or("the serving rows need a core module")?;
+    let args: DensityOptions =
+        options::parse_or_exit(std::iter::once("density".to_string()).chain(args.iter().cloned()));
+    guard::configure(args.limits.limits());
+    let config = serving::density_config(&args.config).ok_or(format!("no density configuration `{}`", args.config))?;
+    let wasm = Subject::from_options(&args.module, &[])?.core.ok_or("the serving rows need a core module")?;
     let result = serving::density(config, &wasm);
     println!("{}", serde_json::to_string(&result).map_err(|e| e.to_string())?);
     Ok(())

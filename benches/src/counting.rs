@@ -1,23 +1,33 @@
 //! The instruction-count gate's runner (`cargo bench --bench gate`, and the tests that gate a module of their own):
 //! counting each scenario of `gate.rs` in a child process under callgrind, comparing with a baseline, saving one.
 //! The child is whatever executable [`Launcher`] names: the gate's bench binary, or a test binary running
-//! [`child`] from a test, so that tests count exactly as the gate does.
+//! [`child_from_env`] from a test, so that tests count exactly as the gate does.
+//!
+//! Before any child goes under callgrind, each scenario runs once natively ([`TRIAL_ROLE`]: its setup, one
+//! operation) under the plain `--timeout`, so a guest that loops, traps or takes too much memory fails in seconds,
+//! with one line naming the scenario. Under callgrind a child runs [`VALGRIND_SLOWDOWN`] times slower, and gets that
+//! many times `--timeout` for each step; the runner stops it at twice that.
 
+use crate::child::{Child, ChildError};
 use crate::component_ops::{self, BatchCopy, ComponentBench};
 use crate::gate::{self, Baseline, Count, Kind, MEASURED_SYMBOL, Scenario, Verdict};
+use crate::guard::{self, OrStop};
 use crate::invoke::{ComponentInvoke, CoreInvoke};
 use crate::ops::{self, CoreBench, RawBench};
+use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions};
 use crate::payload::{Buffers, ComponentMover, CoreMover, Method};
-use crate::raw::{self, Linked};
+use crate::raw::Linked;
 use crate::serving::{self, Server, Workload};
-use crate::subject::{self, ModuleArgs, Needs, Prepared, Subject};
+use crate::subject::{self, Needs, Prepared, Subject};
 use boundary_host::{EngineProfile, HostFuncStyle, Point};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+pub use crate::child::Launcher;
 
 /// Iterations of each scenario's body run before collection starts, so one-time work is not counted.
 const WARM_UP: u64 = 10;
@@ -38,33 +48,73 @@ fn repeat<R>(mut op: impl FnMut() -> R) -> impl FnMut(u64) {
     }
 }
 
-/// The environment variable that tells a child process which scenario to run: a JSON array of the scenario's id,
-/// the profile's name and the module options.
-pub const CHILD_VAR: &str = "BOUNDARY_GATE_CHILD";
+/// The role of a child that counts one scenario under callgrind: its arguments are the scenario's id, the
+/// profile's name and the module options.
+pub const COUNT_ROLE: &str = "gate-count";
+/// The role of a child that runs one scenario natively, once, before it is counted.
+pub const TRIAL_ROLE: &str = "gate-trial";
+/// How many times slower a child runs under callgrind than natively, as the gate allows for: each of its steps gets
+/// this many times `--timeout`.
+pub const VALGRIND_SLOWDOWN: u32 = 100;
 
-/// What counts a scenario: an executable that runs [`child_from_env`] when started with `args` (and [`CHILD_VAR`]
-/// set by the runner).
-#[derive(Debug, Clone)]
-pub struct Launcher {
-    pub program: PathBuf,
-    pub args: Vec<String>,
-}
-
-/// Runs the scenario [`CHILD_VAR`] names (in the child process, under valgrind); `Ok(false)` if it names none.
+/// Runs the scenario this process's role names (a child of the runner); `Ok(false)` if it is not a gate child.
 pub fn child_from_env() -> Result<bool, String> {
-    let Ok(json) = std::env::var(CHILD_VAR) else { return Ok(false) };
-    let args: Vec<String> = serde_json::from_str(&json).map_err(|e| format!("{CHILD_VAR}: {e}"))?;
+    let Some((role, args)) = crate::child::role()? else { return Ok(false) };
+    let trial = match role.as_str() {
+        TRIAL_ROLE => true,
+        COUNT_ROLE => false,
+        _ => return Ok(false),
+    };
     match args.as_slice() {
-        [scenario, profile, subject @ ..] => child(scenario, profile, subject).map(|()| true),
-        _ => Err(format!("{CHILD_VAR} names no scenario")),
+        [scenario, profile, subject @ ..] => child(scenario, profile, subject, trial).map(|()| true),
+        _ => Err(format!("the gate's child role names no scenario: {args:?}")),
     }
 }
 
-/// Runs one scenario (the child process, under valgrind).
-fn child(scenario_id: &str, profile_name: &str, subject_args: &[String]) -> Result<(), String> {
+/// The module options and guard rails a counted child is given.
+#[derive(Debug, Clone, clap::Parser)]
+struct ChildOptions {
+    #[command(flatten)]
+    module: ModuleOptions,
+    #[command(flatten)]
+    invoke: InvokeOptions,
+    #[command(flatten)]
+    limits: LimitOptions,
+}
+
+/// Runs one scenario: once natively (`trial`), or counted (under valgrind).
+fn child(scenario_id: &str, profile_name: &str, subject_args: &[String], trial: bool) -> Result<(), String> {
     let profile = EngineProfile::from_name(profile_name).map_err(|e| e.to_string())?;
-    let (subject, _) = parse_subject(subject_args)?;
+    let parsed: ChildOptions =
+        options::parse(std::iter::once("gate-child".to_string()).chain(subject_args.iter().cloned()))
+            .map_err(|e| format!("{e:?}"))?;
+    let mut limits = parsed.limits.limits();
+    if !trial {
+        limits.timeout = limits.timeout.saturating_mul(VALGRIND_SLOWDOWN);
+    }
+    guard::configure(limits);
+    let subject = Subject::from_options(&parsed.module, &parsed.invoke.invokes)?;
     let scenario = gate::find(scenario_id, &subject).ok_or(format!("unknown scenario `{scenario_id}`"))?;
+    let what = format!("gate scenario `{}` under `{}`", scenario.id, profile.name());
+    let body = guard::step(&format!("{what}: setting up (compiling, instantiating)"), || {
+        scenario_body(&scenario, profile, &subject)
+    })?;
+    let mut body = body;
+    if trial {
+        guard::step(&format!("{what}: one operation"), || body(1));
+        return Ok(());
+    }
+    guard::step(&format!("{what}: the warm-up"), || body(WARM_UP));
+    guard::step(&format!("{what}: the counted operations"), || boundary_gate_measured(&mut *body, scenario.iterations));
+    Ok(())
+}
+
+/// What one scenario runs, set up for `profile`: a body that runs the operation `n` times.
+fn scenario_body(
+    scenario: &Scenario,
+    profile: EngineProfile,
+    subject: &Subject,
+) -> Result<Box<dyn FnMut(u64)>, String> {
     let engine =
         profile.engine_from(&profile.counting_config().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let core_wasm = || subject.core.clone().ok_or("this scenario needs a core module");
@@ -75,7 +125,7 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String]) -> Resu
     let raw = || RawBench::for_wasm(profile, &engine, &wasm);
     let core = || CoreBench::for_wasm(profile, &engine, &wasm, HostFuncStyle::Typed);
     let component = || ComponentBench::for_wasm(profile, &engine, &wasm);
-    let mut body: Box<dyn FnMut(u64)> = match scenario.kind {
+    let body: Box<dyn FnMut(u64)> = match scenario.kind {
         Kind::RawTypedCall => {
             let mut r = raw();
             Box::new(repeat(move || ops::raw_just_add(&mut r)))
@@ -110,7 +160,7 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String]) -> Resu
         }
         Kind::CorePerCallback => {
             let mut c = core();
-            Box::new(move |n: u64| c.host.call_host_n(black_box(n as u32)).unwrap())
+            Box::new(move |n: u64| c.host.call_host_n(black_box(n as u32)).or_stop())
         }
         Kind::RawPointAddMemcpy => {
             let mut r = raw();
@@ -127,14 +177,14 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String]) -> Resu
         Kind::CoreBatch4096 => {
             let mut c = core();
             const N: usize = 4096;
-            let base = c.host.reserve(3 * N * size_of::<Point>()).unwrap();
+            let base = c.host.reserve(3 * N * size_of::<Point>()).or_stop();
             for i in 0..N {
-                c.host.write(base + 8 * i, &Point::new(i as i32, 1)).unwrap();
-                c.host.write(base + 8 * (N + i), &Point::new(2, -(i as i32))).unwrap();
+                c.host.write(base + 8 * i, &Point::new(i as i32, 1)).or_stop();
+                c.host.write(base + 8 * (N + i), &Point::new(2, -(i as i32))).or_stop();
             }
-            let p = |o: usize| u32::try_from(o).unwrap();
+            let p = |o: usize| u32::try_from(o).expect("reserved offsets lie in a 32-bit memory");
             let (a, b, out) = (p(base), p(base + 8 * N), p(base + 16 * N));
-            Box::new(repeat(move || c.host.point_add_batch(out, a, b, N as u32).unwrap()))
+            Box::new(repeat(move || c.host.point_add_batch(out, a, b, N as u32).or_stop()))
         }
         Kind::RawPointWriteRead => {
             let mut r = raw();
@@ -158,7 +208,7 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String]) -> Resu
         }
         Kind::CoreUncheckedPerCallback => {
             let mut c = CoreBench::for_wasm(profile, &engine, &wasm, HostFuncStyle::Unchecked);
-            Box::new(move |n: u64| c.host.call_host_n(black_box(n as u32)).unwrap())
+            Box::new(move |n: u64| c.host.call_host_n(black_box(n as u32)).or_stop())
         }
         Kind::RawInstantiatePre => {
             let linked = Linked::load(profile, &engine, &wasm)?;
@@ -205,7 +255,7 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String]) -> Resu
         }
         Kind::ComponentPerCallback => {
             let mut c = component();
-            Box::new(move |n: u64| c.host.call_host_n(black_box(n as u32)).unwrap())
+            Box::new(move |n: u64| c.host.call_host_n(black_box(n as u32)).or_stop())
         }
         Kind::ComponentPointAdd => {
             let mut c = component();
@@ -242,13 +292,13 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String]) -> Resu
         Kind::InvokeTyped(i) | Kind::InvokeUntyped(i) | Kind::InvokeUnchecked(i) => {
             let spec = subject.invokes.get(i).ok_or("no such --invoke export")?;
             let linked = Linked::load(profile, &engine, &core_wasm()?)?;
-            let mut store = raw::new_store(&engine, profile);
-            let instance = linked.pre.instantiate(&mut store).map_err(|e| format!("{e:#}"))?;
+            let mut store = linked.new_store();
+            let instance = linked.pre.instantiate(&mut store).map_err(|e| guard::describe(&e))?;
             let mut call = CoreInvoke::prepare(&mut store, &instance, spec)?;
             match scenario.kind {
-                Kind::InvokeTyped(_) => Box::new(repeat(move || call.call_typed(&mut store).unwrap())),
-                Kind::InvokeUntyped(_) => Box::new(repeat(move || call.call_untyped(&mut store).unwrap())),
-                _ => Box::new(repeat(move || call.call_unchecked(&mut store).unwrap())),
+                Kind::InvokeTyped(_) => Box::new(repeat(move || call.call_typed(&mut store).or_stop())),
+                Kind::InvokeUntyped(_) => Box::new(repeat(move || call.call_untyped(&mut store).or_stop())),
+                _ => Box::new(repeat(move || call.call_unchecked(&mut store).or_stop())),
             }
         }
         Kind::InvokeComponent(i) => {
@@ -256,98 +306,107 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String]) -> Resu
             let linked = component_ops::link(profile, &engine, &component_wasm()?)?;
             let (mut store, instance) = linked.instantiate().map_err(|e| e.to_string())?;
             let mut call = ComponentInvoke::prepare(&mut store, &instance, spec)?;
-            Box::new(repeat(move || call.call(&mut store).unwrap()))
+            Box::new(repeat(move || call.call(&mut store).or_stop()))
         }
     };
-    body(WARM_UP);
-    boundary_gate_measured(&mut *body, scenario.iterations);
-    Ok(())
+    Ok(body)
 }
 
-/// The gate's options, as its command line gives them.
-#[derive(Debug, Clone)]
+/// The gate's options (`cargo bench --bench gate -- OPTIONS`, `boundary gate OPTIONS`).
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "cargo bench --bench gate --",
+    about = "The performance gate: instruction counts of its scenarios under callgrind, against a baseline.",
+    after_help = "Each scenario first runs once natively under --timeout; counted under callgrind, where code runs \
+                  about 100 times slower, each of its steps gets 100 times --timeout."
+)]
 pub struct Options {
+    /// Fail on a growth of more than this many percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = gate::DEFAULT_THRESHOLD_PERCENT, value_parser = threshold_value)]
     pub threshold: f64,
+    /// Write the counts as the baseline instead of comparing with it (with --filter: only those scenarios change).
+    #[arg(long = "save-baseline")]
     pub save: bool,
-    pub repeat: usize,
+    /// Count everything this many times and report the spread.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Only scenarios (or profiles) whose names contain this string.
+    #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
-    pub jobs: usize,
-    /// The module's own options (`--wasm`, `--abi`, `--invoke`), passed on to every counted child.
-    pub subject_args: Vec<String>,
+    /// How many scenarios are counted at once [default: one per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    #[command(flatten)]
+    pub module: ModuleOptions,
+    #[command(flatten)]
+    pub invoke: InvokeOptions,
+    #[command(flatten)]
+    pub limits: LimitOptions,
+    /// The baseline to compare with or write [default: results/gate-baseline.json; needed with --wasm].
+    #[arg(long, value_name = "FILE", value_parser = user_path_value)]
     pub baseline: Option<PathBuf>,
+    /// Also write the counts in Bencher's metric format to FILE.
+    #[arg(long, value_name = "FILE", value_parser = user_path_value)]
     pub bmf: Option<PathBuf>,
+    /// Passed by `cargo bench`.
+    #[arg(long, hide = true)]
+    pub bench: bool,
 }
 
-/// Reads the gate's command line (without the program name).
-pub fn parse(args: &[String]) -> Result<Options, String> {
-    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut options = Options {
-        threshold: gate::DEFAULT_THRESHOLD_PERCENT,
-        save: false,
-        repeat: 1,
-        filter: None,
-        jobs,
-        subject_args: Vec::new(),
-        baseline: None,
-        bmf: None,
-    };
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        let mut value = |name: &str| iter.next().cloned().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--bench" => {}
-            "--save-baseline" => options.save = true,
-            "--threshold" => {
-                options.threshold = value("--threshold")?
-                    .parse()
-                    .ok()
-                    .filter(|t: &f64| t.is_finite() && *t >= 0.0)
-                    .ok_or("--threshold takes a number of percent, 0 or more")?
-            }
-            "--repeat" => {
-                options.repeat = value("--repeat")?.parse().map_err(|_| "--repeat takes a whole number")?;
-                if options.repeat == 0 {
-                    return Err("--repeat takes a number of at least 1".into());
-                }
-            }
-            "--jobs" => {
-                options.jobs = value("--jobs")?
-                    .parse()
-                    .ok()
-                    .filter(|j| *j > 0)
-                    .ok_or("--jobs takes a whole number of at least 1")?
-            }
-            "--filter" => options.filter = Some(value("--filter")?),
-            "--baseline" => options.baseline = Some(subject::user_path(&value("--baseline")?)),
-            "--bmf" => options.bmf = Some(subject::user_path(&value("--bmf")?)),
-            "--wasm" => {
-                // Absolute, so that a counted child finds the module whatever its working directory (cargo bench
-                // starts this process in the package's folder, not where the user typed the command).
-                let path = subject::user_path(&value("--wasm")?);
-                options.subject_args.extend(["--wasm".to_string(), path.to_string_lossy().into_owned()]);
-            }
-            flag @ ("--abi" | "--invoke" | "--profile") => {
-                let v = value(flag)?;
-                options.subject_args.extend([flag.to_string(), v]);
-            }
-            other => return Err(format!("unexpected argument `{other}` (see the top of benches/benches/gate.rs)")),
+impl Options {
+    /// The options a counted child needs to set up the same subject under the same guard rails.
+    fn child_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(path) = &self.module.wasm {
+            // Absolute already ([`options::user_path`]), so the child finds it whatever its working directory.
+            args.extend(["--wasm".to_string(), path.display().to_string()]);
         }
+        if self.module.abi == options::Abi::Component {
+            args.extend(["--abi".to_string(), "component".to_string()]);
+        }
+        for spec in &self.invoke.invokes {
+            args.extend(["--invoke".to_string(), spec.text()]);
+        }
+        args.extend([
+            "--timeout".to_string(),
+            self.limits.timeout.as_secs_f64().to_string(),
+            "--max-memory".to_string(),
+            self.limits.max_memory_mib.to_string(),
+        ]);
+        args
     }
-    if options.subject_args.iter().any(|a| a == "--wasm") && options.baseline.is_none() {
-        return Err("--wasm needs --baseline FILE: the file that keeps your module's counts (made by \
-                    --save-baseline)"
-            .into());
+
+    /// The module options as the user gave them, for the commands the gate prints.
+    fn subject_args(&self) -> Vec<String> {
+        let mut args = self.child_args();
+        args.truncate(args.len() - 4);
+        args
     }
-    Ok(options)
+
+    fn jobs(&self) -> usize {
+        self.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize)
+    }
 }
 
-/// The subject the module options name (the project's guest without `--wasm`), and whether they named one.
-fn parse_subject(args: &[String]) -> Result<(Subject, bool), String> {
-    let parsed = ModuleArgs::parse(args)?;
-    if !parsed.profiles.is_empty() {
-        return Err("the gate counts under its own four profiles; --profile is for the matrix".into());
-    }
-    Ok((parsed.subject()?, parsed.wasm.is_some()))
+fn threshold_value(text: &str) -> Result<f64, String> {
+    text.parse()
+        .ok()
+        .filter(|t: &f64| t.is_finite() && *t >= 0.0)
+        .ok_or_else(|| "--threshold takes a number of percent, 0 or more".to_string())
+}
+
+fn user_path_value(text: &str) -> Result<PathBuf, String> {
+    Ok(options::user_path(text))
+}
+
+/// Reads the gate's command line (without the program name); bad input is one line.
+pub fn parse(args: &[String]) -> Result<Options, String> {
+    let options: Options =
+        options::parse(std::iter::once("gate".to_string()).chain(args.iter().cloned())).map_err(|e| match e {
+            options::Parsed::Help(text) => text,
+            options::Parsed::Bad(line) => line,
+        })?;
+    Ok(options)
 }
 
 fn valgrind_version() -> Result<String, String> {
@@ -355,6 +414,27 @@ fn valgrind_version() -> Result<String, String> {
         "valgrind is not installed; the gate needs it (on Debian: `apt-get install valgrind`)".to_string()
     })?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Runs one scenario under one profile natively, once: its setup and one operation under the plain `--timeout`,
+/// before it goes under callgrind. The child ends a misbehaving guest itself, with one `error:` line.
+fn trial(launcher: &Launcher, scenario: &Scenario, profile: EngineProfile, options: &Options) -> Result<(), String> {
+    // The child's own watchdog stops it; this is a backstop for one that cannot even start its steps.
+    let deadline = options.limits.timeout.saturating_mul(4).saturating_add(Duration::from_secs(60));
+    let child = Child {
+        launcher,
+        role: TRIAL_ROLE,
+        role_args: role_args(scenario, profile, options),
+        wrapper: Vec::new(),
+        capture: true,
+        deadline: Some(deadline),
+    };
+    let finished = child.run().map_err(|e| format!("{} under {}: the trial run {e}", scenario.id, profile.name()))?;
+    if !finished.status.success() {
+        let line = finished.stderr_line();
+        return Err(line.strip_prefix("error: ").unwrap_or(&line).to_string());
+    }
+    Ok(())
 }
 
 /// Counts one scenario under one profile: the smallest count of [`Kind::processes`] runs of [`count_once`].
@@ -372,7 +452,7 @@ fn count(
     counts.into_iter().min_by_key(|c| c.total_instructions).ok_or_else(|| format!("{} counted no run", scenario.id))
 }
 
-/// Counts one scenario under one profile: runs this executable under callgrind in child mode.
+/// Counts one scenario under one profile: runs the launcher under callgrind in its counting role.
 fn count_once(
     launcher: &Launcher,
     out_dir: &Path,
@@ -381,19 +461,31 @@ fn count_once(
     options: &Options,
 ) -> Result<Count, String> {
     let out_file = out_dir.join(format!("{}.{}.callgrind", scenario.id.replace('/', "."), profile.name()));
-    let output = Command::new("valgrind")
-        .arg("--tool=callgrind")
-        .arg("--collect-atstart=no")
-        .arg(format!("--toggle-collect={MEASURED_SYMBOL}"))
-        .arg(format!("--callgrind-out-file={}", out_file.display()))
+    let wrapper = vec![
+        "valgrind".to_string(),
+        "--tool=callgrind".to_string(),
+        "--collect-atstart=no".to_string(),
+        format!("--toggle-collect={MEASURED_SYMBOL}"),
+        format!("--callgrind-out-file={}", out_file.display()),
         // A wasm trap is a signal; with this valgrind hands it to wasmtime's handler with exact registers.
-        .arg("--vex-iropt-register-updates=allregs-at-mem-access")
-        .arg("--quiet")
-        .arg(&launcher.program)
-        .args(&launcher.args)
-        .env(CHILD_VAR, child_json(scenario, profile, options)?)
-        .output()
-        .map_err(|e| format!("could not start valgrind: {e}"))?;
+        "--vex-iropt-register-updates=allregs-at-mem-access".to_string(),
+        "--quiet".to_string(),
+    ];
+    // The child's steps each get VALGRIND_SLOWDOWN times --timeout (setup, warm-up, the counted loop); this is a
+    // backstop for a child stuck where its own watchdog cannot end it.
+    let deadline = options.limits.timeout.saturating_mul(VALGRIND_SLOWDOWN * 2);
+    let child = Child {
+        launcher,
+        role: COUNT_ROLE,
+        role_args: role_args(scenario, profile, options),
+        wrapper,
+        capture: true,
+        deadline: Some(deadline),
+    };
+    let output = child.run().map_err(|e| match e {
+        ChildError::Start(why) => format!("could not start valgrind: {why}"),
+        timed_out => format!("{} under {}: the counted run {timed_out}", scenario.id, profile.name()),
+    })?;
     if !output.status.success() {
         return Err(format!(
             "{} under {}: the counted run failed: {}",
@@ -410,20 +502,15 @@ fn count_once(
     Ok(Count::new(scenario, profile, total))
 }
 
-/// What [`CHILD_VAR`] says to a child counting `scenario` under `profile`.
-fn child_json(scenario: &Scenario, profile: EngineProfile, options: &Options) -> Result<String, String> {
+/// The arguments of a child's role for `scenario` under `profile`.
+fn role_args(scenario: &Scenario, profile: EngineProfile, options: &Options) -> Vec<String> {
     let mut args = vec![scenario.id.to_string(), profile.name().to_string()];
-    args.extend(options.subject_args.iter().cloned());
-    serde_json::to_string(&args).map_err(|e| e.to_string())
+    args.extend(options.child_args());
+    args
 }
 
-/// Counts every selected scenario, [`Options::jobs`] at a time, and returns the counts in the scenarios' order.
-fn count_all(
-    launcher: &Launcher,
-    options: &Options,
-    scenarios: &[Scenario],
-    out_dir: &Path,
-) -> Result<Vec<Count>, String> {
+/// The scenarios and profiles `options` select.
+fn selected<'a>(options: &Options, scenarios: &'a [Scenario]) -> Result<Vec<(&'a Scenario, EngineProfile)>, String> {
     let selected: Vec<(&Scenario, EngineProfile)> = scenarios
         .iter()
         .flat_map(|s| s.kind.profiles().iter().map(move |p| (s, *p)))
@@ -434,34 +521,35 @@ fn count_all(
     if selected.is_empty() {
         return Err("the filter selects no scenario".into());
     }
+    Ok(selected)
+}
+
+/// What [`in_parallel`] says as each scenario ends: its place (`[ n/total]`), the scenario, the profile, the result
+/// and the time it took.
+type Report<'a, T> = &'a (dyn Fn(&str, &Scenario, EngineProfile, &Result<T, String>, Duration) + Sync);
+
+/// Runs `work` for every selected scenario, [`Options::jobs`] at a time, `report`ing each as it ends, and returns
+/// the results in the scenarios' order; after the first failure nothing new is begun, and the first failure in
+/// that order is the error.
+fn in_parallel<T: Clone + Send>(
+    options: &Options,
+    selected: &[(&Scenario, EngineProfile)],
+    work: impl Fn(&Scenario, EngineProfile) -> Result<T, String> + Sync,
+    report: Report<'_, T>,
+) -> Result<Vec<T>, String> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Count, String>>>> = Mutex::new(vec![None; selected.len()]);
+    let results: Mutex<Vec<Option<Result<T, String>>>> = Mutex::new(vec![None; selected.len()]);
     std::thread::scope(|scope| {
-        for _ in 0..options.jobs.min(selected.len()) {
+        for _ in 0..options.jobs().min(selected.len()) {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some((scenario, profile)) = selected.get(i) else { break };
                     let started = Instant::now();
-                    let result = count(launcher, out_dir, scenario, *profile, options);
+                    let result = work(scenario, *profile);
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    match &result {
-                        Ok(c) => println!(
-                            "[{n:>3}/{}] {:<32} {:<15} {:>12.1} instructions per op ({:.1} s)",
-                            selected.len(),
-                            scenario.id,
-                            profile.name(),
-                            c.instructions_per_op,
-                            started.elapsed().as_secs_f64()
-                        ),
-                        Err(e) => println!(
-                            "[{n:>3}/{}] {:<32} {:<15} failed: {e}",
-                            selected.len(),
-                            scenario.id,
-                            profile.name()
-                        ),
-                    }
+                    report(&format!("[{n:>3}/{}]", selected.len()), scenario, *profile, &result, started.elapsed());
                     let failed = result.is_err();
                     results.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(result);
                     if failed {
@@ -473,14 +561,55 @@ fn count_all(
         }
     });
     let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let mut counts = Vec::with_capacity(results.len());
+    let mut values = Vec::with_capacity(results.len());
     for result in results.into_iter().flatten() {
-        counts.push(result?);
+        values.push(result?);
     }
-    if counts.len() < selected.len() {
-        return Err("a count failed (see above)".into());
+    if values.len() < selected.len() {
+        return Err("a scenario failed (see above)".into());
     }
-    Ok(counts)
+    Ok(values)
+}
+
+/// Runs every selected scenario once natively; the first that failed is the error, naming it.
+fn trial_all(launcher: &Launcher, options: &Options, selected: &[(&Scenario, EngineProfile)]) -> Result<(), String> {
+    let started = Instant::now();
+    in_parallel(
+        options,
+        selected,
+        |scenario, profile| trial(launcher, scenario, profile, options),
+        &|_, _, _, _, _| {},
+    )?;
+    println!(
+        "{} scenario run(s) checked natively (setup and one operation, --timeout {} s) in {:.1} s",
+        selected.len(),
+        options.limits.timeout.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Counts every selected scenario and returns the counts in the scenarios' order.
+fn count_all(
+    launcher: &Launcher,
+    options: &Options,
+    selected: &[(&Scenario, EngineProfile)],
+    out_dir: &Path,
+) -> Result<Vec<Count>, String> {
+    let report =
+        |n: &str, scenario: &Scenario, profile: EngineProfile, result: &Result<Count, String>, took: Duration| {
+            match result {
+                Ok(c) => println!(
+                    "{n} {:<32} {:<15} {:>12.1} instructions per op ({:.1} s)",
+                    scenario.id,
+                    profile.name(),
+                    c.instructions_per_op,
+                    took.as_secs_f64()
+                ),
+                Err(e) => println!("{n} {:<32} {:<15} failed: {e}", scenario.id, profile.name()),
+            }
+        };
+    in_parallel(options, selected, |scenario, profile| count(launcher, out_dir, scenario, profile, options), &report)
 }
 
 fn workspace() -> PathBuf {
@@ -506,7 +635,14 @@ pub struct Outcome {
 
 /// Counts, then saves the baseline or compares with it. An `Err` is bad input or a count that failed, one line.
 pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
-    let (subject, named) = parse_subject(&options.subject_args)?;
+    if options.module.wasm.is_some() && options.baseline.is_none() {
+        return Err("--wasm needs --baseline FILE: the file that keeps your module's counts (made by \
+                    --save-baseline)"
+            .into());
+    }
+    guard::configure(options.limits.limits());
+    let subject = Subject::from_options(&options.module, &options.invoke.invokes)?;
+    let named = !subject.is_built_in();
     let Prepared { serves, typed } = subject::prepare(&subject)?;
     let valgrind = valgrind_version()?;
     let baseline_path = options.baseline.clone().unwrap_or_else(default_baseline);
@@ -521,12 +657,14 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     let out_dir = target.join("boundary-gate");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
 
+    let selected = selected(options, &scenarios)?;
+    trial_all(launcher, options, &selected)?;
     let mut runs = Vec::new();
     for round in 0..options.repeat {
         if options.repeat > 1 {
             println!("--- run {} of {}", round + 1, options.repeat);
         }
-        runs.push(count_all(launcher, options, &scenarios, &out_dir)?);
+        runs.push(count_all(launcher, options, &selected, &out_dir)?);
     }
     let counts = runs.last().cloned().unwrap_or_default();
     if options.repeat > 1 {
@@ -560,7 +698,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
         };
         let env = crate::environment::Environment::capture(&workspace(), String::new(), String::new());
         let mut command = "cargo bench --bench gate -- --save-baseline".to_string();
-        for arg in &options.subject_args {
+        for arg in &options.subject_args() {
             command.push(' ');
             command.push_str(arg);
         }
@@ -612,7 +750,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     let refresh = if named {
         format!(
             "`cargo bench --bench gate -- {} --baseline {} --save-baseline`",
-            options.subject_args.join(" "),
+            options.subject_args().join(" "),
             baseline_path.display()
         )
     } else {

@@ -93,6 +93,7 @@ impl Kind {
             Kind::PayloadListSmall | Kind::PayloadListLarge => Needs::World,
             Kind::InvokeTyped(_) | Kind::InvokeUntyped(_) | Kind::InvokeUnchecked(_) => Needs::Module,
             Kind::InvokeComponent(_) => Needs::AnyComponent,
+            Kind::RawTrap | Kind::RawTrapNoBacktrace | Kind::CoreTrapReset => Needs::Trap,
             _ => Needs::Abi,
         }
     }

@@ -4,6 +4,7 @@
 //! through `component::Func::call`. Everything that can fail or allocate (the lookup, the type checks, parsing the
 //! arguments, a trial call) happens in `prepare`, so a timed loop holds nothing but the call.
 
+use boundary_host::error::one_line;
 use boundary_host::escape_controls;
 use boundary_host::wasmtime::component::types::ComponentItem;
 use boundary_host::wasmtime::component::{self, Type};
@@ -39,6 +40,14 @@ impl InvokeSpec {
         Ok(InvokeSpec { name: name.to_string(), args })
     }
 
+    /// The request as the user writes it: `NAME` or `NAME=ARGS`.
+    pub fn text(&self) -> String {
+        match &self.args {
+            None => self.name.clone(),
+            Some(args) => format!("{}={}", self.name, args.join(",")),
+        }
+    }
+
     /// A name safe for a benchmark id: the export name with every char outside [A-Za-z0-9_.-] replaced by '_'.
     pub fn id_name(&self) -> String {
         let keep = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
@@ -49,17 +58,6 @@ impl InvokeSpec {
     fn shown(&self) -> String {
         escape_controls(&self.name).into_owned()
     }
-}
-
-/// A wasmtime error and its causes on one line. The wasm backtrace wasmtime attaches as context is left out: it
-/// lists frames, not causes.
-fn one_line(error: &wasmtime::Error) -> String {
-    let causes: Vec<String> = error
-        .chain()
-        .map(|cause| cause.to_string())
-        .filter(|text| !text.starts_with("error while executing at wasm backtrace"))
-        .collect();
-    escape_controls(&causes.join(": ").split_whitespace().collect::<Vec<_>>().join(" ")).into_owned()
 }
 
 /// `text` as the bit pattern of a `bits`-wide integer, in the low bits: decimal within the type's range (negative

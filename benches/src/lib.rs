@@ -1,13 +1,16 @@
 //! Support for the criterion matrix (`benches/matrix.rs`): the rows, the raw-wasmtime baseline, the native
 //! floors, and the results writer.
 
+pub mod child;
 pub mod component_ops;
 pub mod counting;
 pub mod environment;
 pub mod gate;
+pub mod guard;
 pub mod invoke;
 pub mod native;
 pub mod ops;
+pub mod options;
 pub mod overhead;
 pub mod paired;
 pub mod payload;

@@ -2,10 +2,11 @@
 //! both time exactly the same code. Setup (instances, lookups, reserved slots) lives in [`RawBench`] and
 //! [`CoreBench`] and happens before any timing.
 
+use crate::guard::OrStop;
 use crate::raw::{Linked, PointSlots, RawGuest};
 use crate::subject::Wasm;
 use boundary_host::wasmtime::{Engine, Trap, Val, ValRaw, WasmBacktrace};
-use boundary_host::{EngineProfile, GuestModule, GuestOutput, HostFuncStyle, HostOptions, Point, WasmHost};
+use boundary_host::{EngineProfile, GuestModule, HostFuncStyle, HostOptions, Point, WasmHost};
 use futures::executor::block_on;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -36,7 +37,7 @@ impl RawBench {
 
     /// For `wasm`, a module with the guest ABI.
     pub fn for_wasm(profile: EngineProfile, engine: &Engine, wasm: &Wasm) -> Self {
-        Self::with_guest(RawGuest::load(profile, engine, wasm).unwrap_or_else(|e| panic!("{e}")))
+        Self::with_guest(RawGuest::load(profile, engine, wasm).or_stop())
     }
 
     fn with_guest(mut guest: RawGuest) -> Self {
@@ -60,7 +61,7 @@ pub struct CoreBench {
 
 impl CoreBench {
     pub fn new(profile: EngineProfile, host_funcs: HostFuncStyle) -> Self {
-        let engine = profile.engine().unwrap_or_else(|e| panic!("{e}"));
+        let engine = profile.engine().or_stop();
         Self::with_engine(profile, &engine, host_funcs)
     }
 
@@ -80,28 +81,32 @@ impl CoreBench {
     }
 
     fn with_options(profile: EngineProfile, engine: &Engine, wasm: &Wasm, options: HostOptions) -> Self {
-        let options = HostOptions { output: GuestOutput::Discard, ..options };
+        let options = HostOptions {
+            host_funcs: options.host_funcs,
+            call_hook: options.call_hook,
+            ..crate::guard::host_options()
+        };
         let guest =
             GuestModule::load_with_engine(wasm.name.clone(), &wasm.bytes, wasm.is_text, profile, engine, options)
-                .unwrap_or_else(|e| panic!("profile {profile}: {e}"));
+                .or_stop();
         let instantiated = match options.host_funcs {
             HostFuncStyle::Async => block_on(guest.instantiate_async()),
             _ => guest.instantiate(),
         };
-        let mut host = instantiated.unwrap_or_else(|e| panic!("profile {profile}: {e}"));
-        let slots = PointSlots::at(host.reserve(3 * size_of::<Point>()).unwrap());
+        let mut host = instantiated.or_stop();
+        let slots = PointSlots::at(host.reserve(3 * size_of::<Point>()).or_stop());
         CoreBench { host, slots }
     }
 }
 
 #[inline]
 pub fn raw_just_add(r: &mut RawBench) -> u64 {
-    r.guest.just_add.call(&mut r.guest.store, (black_box(15), black_box(27))).unwrap()
+    r.guest.just_add.call(&mut r.guest.store, (black_box(15), black_box(27))).or_stop()
 }
 
 #[inline]
 pub fn raw_just_add_untyped(r: &mut RawBench) -> i64 {
-    r.guest.just_add_func.call(&mut r.guest.store, black_box(&r.params), &mut r.results).unwrap();
+    r.guest.just_add_func.call(&mut r.guest.store, black_box(&r.params), &mut r.results).or_stop();
     r.results[0].unwrap_i64()
 }
 
@@ -111,13 +116,13 @@ pub fn raw_just_add_unchecked(r: &mut RawBench) -> i64 {
     let buf: *mut [ValRaw] = &mut r.raw_buf;
     // SAFETY: `just_add_func` is `just_add`, (i64, i64) -> i64, type-checked at setup: the buffer holds two i64
     // parameters, has room for the one i64 result, holds no references, and outlives the call.
-    unsafe { r.guest.just_add_func.call_unchecked(&mut r.guest.store, buf) }.unwrap();
+    unsafe { r.guest.just_add_func.call_unchecked(&mut r.guest.store, buf) }.or_stop();
     r.raw_buf[0].get_i64()
 }
 
 #[inline]
 pub fn core_just_add(c: &mut CoreBench) -> u64 {
-    c.host.just_add(black_box(15), black_box(27)).unwrap()
+    c.host.just_add(black_box(15), black_box(27)).or_stop()
 }
 
 #[inline]
@@ -127,13 +132,13 @@ pub fn raw_nop(r: &mut RawBench) {
         .as_ref()
         .expect("the nop rows are registered for guests with `nop`")
         .call(&mut r.guest.store, ())
-        .unwrap()
+        .or_stop()
 }
 
 #[inline]
 pub fn raw_nop_untyped(r: &mut RawBench) {
     let nop = r.guest.nop_func.as_ref().expect("the nop rows are registered for guests with `nop`");
-    nop.call(&mut r.guest.store, &[], &mut []).unwrap()
+    nop.call(&mut r.guest.store, &[], &mut []).or_stop()
 }
 
 #[inline]
@@ -143,22 +148,22 @@ pub fn raw_nop_unchecked(r: &mut RawBench) {
     // written, and the buffer holds no references.
     let nop = r.guest.nop_func.as_ref().expect("the nop rows are registered for guests with `nop`");
     // SAFETY: as above.
-    unsafe { nop.call_unchecked(&mut r.guest.store, buf) }.unwrap()
+    unsafe { nop.call_unchecked(&mut r.guest.store, buf) }.or_stop()
 }
 
 #[inline]
 pub fn core_nop(c: &mut CoreBench) {
-    c.host.nop().unwrap()
+    c.host.nop().or_stop()
 }
 
 #[inline]
 pub fn raw_trigger(r: &mut RawBench) {
-    r.guest.trigger_host_calls.call(&mut r.guest.store, black_box(7)).unwrap()
+    r.guest.trigger_host_calls.call(&mut r.guest.store, black_box(7)).or_stop()
 }
 
 #[inline]
 pub fn core_trigger(c: &mut CoreBench) {
-    c.host.trigger_host_calls(black_box(7)).unwrap()
+    c.host.trigger_host_calls(black_box(7)).or_stop()
 }
 
 /// The 8 bytes of a Point, the way a C host's `memcpy` sees them.
@@ -172,11 +177,11 @@ fn point_bytes(point: &Point) -> &[u8] {
 #[inline]
 pub fn raw_point_add_memcpy(r: &mut RawBench) -> Point {
     let (g, s) = (&mut r.guest, r.slots);
-    g.memory.write(&mut g.store, s.a, point_bytes(&black_box(A))).unwrap();
-    g.memory.write(&mut g.store, s.b, point_bytes(&black_box(B))).unwrap();
-    g.point_add.call(&mut g.store, s.args()).unwrap();
+    g.memory.write(&mut g.store, s.a, point_bytes(&black_box(A))).or_stop();
+    g.memory.write(&mut g.store, s.b, point_bytes(&black_box(B))).or_stop();
+    g.point_add.call(&mut g.store, s.args()).or_stop();
     let mut out = [0u8; 8];
-    g.memory.read(&g.store, s.out, &mut out).unwrap();
+    g.memory.read(&g.store, s.out, &mut out).or_stop();
     // SAFETY: `out` holds 8 initialised bytes, every 8 bytes are a valid Point, and `read_unaligned` assumes no
     // alignment.
     unsafe { out.as_ptr().cast::<Point>().read_unaligned() }
@@ -189,30 +194,30 @@ pub fn raw_point_add_bytemuck(r: &mut RawBench) -> Point {
     let data = g.memory.data_mut(&mut g.store);
     data[s.a..s.a + 8].copy_from_slice(bytemuck::bytes_of(&black_box(A)));
     data[s.b..s.b + 8].copy_from_slice(bytemuck::bytes_of(&black_box(B)));
-    g.point_add.call(&mut g.store, s.args()).unwrap();
+    g.point_add.call(&mut g.store, s.args()).or_stop();
     bytemuck::pod_read_unaligned(&g.memory.data(&g.store)[s.out..s.out + 8])
 }
 
 /// Round trip with in-place `bytemuck` casts. `try_from_bytes` checks length and alignment: the slots are
-/// 8-aligned offsets in page-aligned memory, so the casts succeed, and `unwrap` states that.
+/// 8-aligned offsets in page-aligned memory, so the casts succeed, and `expect` states that.
 #[inline]
 pub fn raw_point_add_cast(r: &mut RawBench) -> Point {
     let (g, s) = (&mut r.guest, r.slots);
     let data = g.memory.data_mut(&mut g.store);
-    *bytemuck::try_from_bytes_mut::<Point>(&mut data[s.a..s.a + 8]).unwrap() = black_box(A);
-    *bytemuck::try_from_bytes_mut::<Point>(&mut data[s.b..s.b + 8]).unwrap() = black_box(B);
-    g.point_add.call(&mut g.store, s.args()).unwrap();
-    *bytemuck::try_from_bytes::<Point>(&g.memory.data(&g.store)[s.out..s.out + 8]).unwrap()
+    *bytemuck::try_from_bytes_mut::<Point>(&mut data[s.a..s.a + 8]).expect(ALIGNED) = black_box(A);
+    *bytemuck::try_from_bytes_mut::<Point>(&mut data[s.b..s.b + 8]).expect(ALIGNED) = black_box(B);
+    g.point_add.call(&mut g.store, s.args()).or_stop();
+    *bytemuck::try_from_bytes::<Point>(&g.memory.data(&g.store)[s.out..s.out + 8]).expect(ALIGNED)
 }
 
 #[inline]
 pub fn core_point_add(c: &mut CoreBench) -> Point {
     let s = c.slots;
     let (out, a, b) = s.args();
-    c.host.write(s.a, &black_box(A)).unwrap();
-    c.host.write(s.b, &black_box(B)).unwrap();
-    c.host.point_add(out, a, b).unwrap();
-    c.host.read::<Point>(s.out).unwrap()
+    c.host.write(s.a, &black_box(A)).or_stop();
+    c.host.write(s.b, &black_box(B)).or_stop();
+    c.host.point_add(out, a, b).or_stop();
+    c.host.read::<Point>(s.out).or_stop()
 }
 
 #[inline]
@@ -224,8 +229,8 @@ pub fn raw_point_write_read(r: &mut RawBench) -> Point {
 
 #[inline]
 pub fn core_point_write_read(c: &mut CoreBench) -> Point {
-    c.host.write(c.slots.a, &black_box(A)).unwrap();
-    c.host.read::<Point>(c.slots.a).unwrap()
+    c.host.write(c.slots.a, &black_box(A)).or_stop();
+    c.host.read::<Point>(c.slots.a).or_stop()
 }
 
 /// `point_add`'s output pointer for the trap rows: the last 4 bytes of the 32-bit address space, far past the
@@ -235,71 +240,82 @@ pub const TRAP_ARGS: (u32, u32, u32) = (u32::MAX - 3, 1024, 1024);
 
 #[inline]
 pub fn raw_just_add_async(r: &mut RawBench) -> u64 {
-    block_on(r.guest.just_add.call_async(&mut r.guest.store, (black_box(15), black_box(27)))).unwrap()
+    block_on(r.guest.just_add.call_async(&mut r.guest.store, (black_box(15), black_box(27)))).or_stop()
 }
 
 #[inline]
 pub fn raw_just_add_async_untyped(r: &mut RawBench) -> i64 {
-    block_on(r.guest.just_add_func.call_async(&mut r.guest.store, black_box(&r.params), &mut r.results)).unwrap();
+    block_on(r.guest.just_add_func.call_async(&mut r.guest.store, black_box(&r.params), &mut r.results)).or_stop();
     r.results[0].unwrap_i64()
 }
 
 #[inline]
 pub fn core_just_add_async(c: &mut CoreBench) -> u64 {
-    block_on(c.host.just_add_async(black_box(15), black_box(27))).unwrap()
+    block_on(c.host.just_add_async(black_box(15), black_box(27))).or_stop()
 }
 
 #[inline]
 pub fn core_trigger_async(c: &mut CoreBench) {
-    block_on(c.host.trigger_host_calls_async(black_box(7))).unwrap()
+    block_on(c.host.trigger_host_calls_async(black_box(7))).or_stop()
 }
 
 /// `point_add` returning normally: what the trap rows are compared with.
 #[inline]
 pub fn raw_point_add_returns(r: &mut RawBench) {
-    r.guest.point_add.call(&mut r.guest.store, black_box(r.slots.args())).unwrap()
+    r.guest.point_add.call(&mut r.guest.store, black_box(r.slots.args())).or_stop()
 }
 
-/// `point_add` trapping on its write; returns the trap and whether wasmtime captured a wasm backtrace.
+/// The slots are 8-aligned offsets in page-aligned memory.
+const ALIGNED: &str = "Point slots are 8-aligned";
+
+/// `point_add` trapping on its write; returns the trap and whether wasmtime captured a wasm backtrace. A guest
+/// whose `point_add` does not trap there is refused beforehand ([`crate::subject::Needs::Trap`]).
 #[inline]
 pub fn raw_point_add_trap(r: &mut RawBench) -> (Trap, bool) {
-    let e = r.guest.point_add.call(&mut r.guest.store, black_box(TRAP_ARGS)).unwrap_err();
-    let trap = *e.downcast_ref::<Trap>().unwrap();
-    (trap, e.downcast_ref::<WasmBacktrace>().is_some())
+    match r.guest.point_add.call(&mut r.guest.store, black_box(TRAP_ARGS)) {
+        Err(e) => match e.downcast_ref::<Trap>() {
+            Some(trap) => (*trap, e.downcast_ref::<WasmBacktrace>().is_some()),
+            None => crate::guard::ok(Err(e)),
+        },
+        Ok(()) => crate::guard::refuse("`point_add` returned where it should have trapped"),
+    }
 }
 
 /// The host core's trap policy: the call traps, the store is discarded, a fresh instance takes its place.
 #[inline]
 pub fn core_point_add_trap_reset(c: &mut CoreBench) -> Option<Trap> {
     let (out, a, b) = black_box(TRAP_ARGS);
-    let trap = c.host.point_add(out, a, b).unwrap_err().trap_code();
-    c.host.reset().unwrap();
+    let trap = match c.host.point_add(out, a, b) {
+        Err(e) => e.trap_code(),
+        Ok(()) => crate::guard::refuse("`point_add` returned where it should have trapped"),
+    };
+    c.host.reset().or_stop();
     trap
 }
 
 #[inline]
 pub fn core_reset(c: &mut CoreBench) {
-    c.host.reset().unwrap()
+    c.host.reset().or_stop()
 }
 
 /// A new store and `Linker::instantiate`; the store (and with it the instance) is dropped at the end.
 #[inline]
 pub fn raw_instantiate_linker(g: &Linked) {
     let mut store = crate::raw::new_store(g.module.engine(), g.profile);
-    black_box(g.linker.instantiate(&mut store, &g.module).unwrap());
+    black_box(g.linker.instantiate(&mut store, &g.module).or_stop());
 }
 
 /// A new store and `InstancePre::instantiate`; dropped at the end.
 #[inline]
 pub fn raw_instantiate_pre(g: &Linked) {
     let mut store = crate::raw::new_store(g.module.engine(), g.profile);
-    black_box(g.pre.instantiate(&mut store).unwrap());
+    black_box(g.pre.instantiate(&mut store).or_stop());
 }
 
 /// `GuestModule::instantiate`; the host is dropped at the end.
 #[inline]
 pub fn core_instantiate(guest: &GuestModule) {
-    black_box(guest.instantiate().unwrap());
+    black_box(guest.instantiate().or_stop());
 }
 
 /// Wall time for `threads` threads to make `iterations` instances at once through `InstancePre` (as evenly shared
@@ -314,7 +330,7 @@ pub fn instantiate_in_threads(g: &Linked, threads: u64, iterations: u64) -> Dura
             scope.spawn(move || {
                 for _ in 0..share {
                     let mut store = crate::raw::new_store(engine, profile);
-                    black_box(pre.instantiate(&mut store).unwrap());
+                    black_box(pre.instantiate(&mut store).or_stop());
                 }
             });
         }

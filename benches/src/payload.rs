@@ -10,12 +10,13 @@
 //! (`checksum-string`). Native Rust does the same copies with the same checksum and fill, and a plain `memcpy` of
 //! `n` bytes is the ceiling.
 
+use crate::guard::OrStop;
 use crate::ops::CoreBench;
 use crate::subject::Wasm;
 use boundary_host::wasmtime::{Engine, Memory, Store};
-use boundary_host::{ComponentHost, EngineProfile, GuestComponent, GuestOutput, HostFuncStyle, HostOptions, HostState};
+use boundary_host::{ComponentHost, EngineProfile, GuestComponent, HostFuncStyle, HostState};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The sizes of the sweep: 8 bytes to 8 MiB in steps of four, and 16 MiB.
 pub const SIZES: [usize; 12] =
@@ -176,7 +177,7 @@ impl CoreMover {
     /// `wasm` (with the payload exports) in a fresh instance, its memory grown by room for `max` bytes.
     pub fn new(profile: EngineProfile, engine: &Engine, wasm: &Wasm, max: usize) -> Self {
         let mut bench = CoreBench::for_wasm(profile, engine, wasm, HostFuncStyle::Typed);
-        let at = bench.host.reserve(max).unwrap_or_else(|e| panic!("{e}"));
+        let at = bench.host.reserve(max).or_stop();
         let memory = bench.host.memory().raw();
         let at32 = u32::try_from(at).unwrap_or_else(|_| panic!("offset {at:#x} is past 4 GiB"));
         CoreMover { bench, memory, at, at32 }
@@ -193,34 +194,34 @@ impl CoreMover {
         match method {
             Method::InWrite => {
                 let memory = self.memory;
-                memory.write(self.store(), at, black_box(&b.bytes[..n])).unwrap();
-                self.bench.host.checksum_bytes(at32, n as u32).unwrap()
+                memory.write(self.store(), at, black_box(&b.bytes[..n])).or_stop();
+                self.bench.host.checksum_bytes(at32, n as u32).or_stop()
             }
             Method::InDataMut => {
                 let memory = self.memory;
                 memory.data_mut(self.store())[at..at + n].copy_from_slice(black_box(&b.bytes[..n]));
-                self.bench.host.checksum_bytes(at32, n as u32).unwrap()
+                self.bench.host.checksum_bytes(at32, n as u32).or_stop()
             }
             Method::InBytemuck => {
                 let memory = self.memory;
                 let words: &[u8] = bytemuck::cast_slice(black_box(&b.words[..n / 4]));
                 memory.data_mut(self.store())[at..at + n].copy_from_slice(words);
-                self.bench.host.checksum_bytes(at32, n as u32).unwrap()
+                self.bench.host.checksum_bytes(at32, n as u32).or_stop()
             }
             Method::OutRead => {
-                self.bench.host.fill_bytes(at32, n as u32, SEED).unwrap();
+                self.bench.host.fill_bytes(at32, n as u32, SEED).or_stop();
                 let memory = self.memory;
-                memory.read(&*self.store(), at, &mut b.out[..n]).unwrap();
+                memory.read(&*self.store(), at, &mut b.out[..n]).or_stop();
                 u64::from(black_box(&b.out[..n]).last().copied().unwrap_or(0))
             }
             Method::OutData => {
-                self.bench.host.fill_bytes(at32, n as u32, SEED).unwrap();
+                self.bench.host.fill_bytes(at32, n as u32, SEED).or_stop();
                 let memory = self.memory;
                 b.out[..n].copy_from_slice(&memory.data(&*self.store())[at..at + n]);
                 u64::from(black_box(&b.out[..n]).last().copied().unwrap_or(0))
             }
             Method::OutBytemuck => {
-                self.bench.host.fill_bytes(at32, n as u32, SEED).unwrap();
+                self.bench.host.fill_bytes(at32, n as u32, SEED).or_stop();
                 let memory = self.memory;
                 let words: &mut [u8] = bytemuck::cast_slice_mut(&mut b.out_words[..n / 4]);
                 words.copy_from_slice(&memory.data(&*self.store())[at..at + n]);
@@ -239,22 +240,22 @@ pub struct ComponentMover {
 
 impl ComponentMover {
     pub fn new(profile: EngineProfile, engine: &Engine, wasm: &Wasm) -> Self {
-        let options = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
+        let options = crate::guard::host_options();
         let guest =
             GuestComponent::load_with_engine(wasm.name.clone(), &wasm.bytes, wasm.is_text, profile, engine, options)
-                .unwrap_or_else(|e| panic!("{e}"));
-        ComponentMover { host: guest.instantiate().unwrap_or_else(|e| panic!("{e}")) }
+                .or_stop();
+        ComponentMover { host: guest.instantiate().or_stop() }
     }
 
     #[inline]
     pub fn run(&mut self, method: Method, n: usize, b: &mut Buffers) -> u64 {
         match method {
-            Method::ListIn => self.host.checksum_bytes(black_box(&b.bytes[..n])).unwrap(),
+            Method::ListIn => self.host.checksum_bytes(black_box(&b.bytes[..n])).or_stop(),
             Method::ListOut => {
-                let bytes = self.host.fill_bytes(n as u32, SEED).unwrap();
+                let bytes = self.host.fill_bytes(n as u32, SEED).or_stop();
                 u64::from(black_box(bytes).last().copied().unwrap_or(0))
             }
-            Method::StringIn => self.host.checksum_string(black_box(&b.text[..n])).unwrap(),
+            Method::StringIn => self.host.checksum_string(black_box(&b.text[..n])).or_stop(),
             _ => unreachable!("a core method on a component"),
         }
     }
@@ -285,30 +286,18 @@ pub fn native(row: Native, n: usize, b: &mut Buffers) -> u64 {
     }
 }
 
-/// Times `op` and returns the median time of one iteration: batches of as many iterations as fill `batch`, `rounds`
-/// of them after one batch of warm-up.
-pub fn time(mut op: impl FnMut() -> u64, batch: Duration, rounds: usize) -> Duration {
+/// Times `op` and returns the median time of one iteration in nanoseconds (a fraction, never rounded to whole
+/// ones): batches of as many iterations as fill `batch`, `rounds` of them after one batch of warm-up, each under the
+/// watchdog as `what`.
+pub fn time(what: &str, mut op: impl FnMut() -> u64, batch: Duration, rounds: usize) -> f64 {
+    let mut batches = crate::guard::Batches::new(what);
     // How many iterations fill a batch: doubled from one until they do.
     let mut iterations = 1u64;
-    loop {
-        let start = Instant::now();
-        for _ in 0..iterations {
-            black_box(op());
-        }
-        if start.elapsed() >= batch / 4 || iterations >= 1 << 30 {
-            break;
-        }
+    while batches.time(iterations, &mut op) < batch / 4 && iterations < 1 << 30 {
         iterations *= 2;
     }
-    let mut per_iteration: Vec<Duration> = (0..rounds.max(1))
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..iterations {
-                black_box(op());
-            }
-            start.elapsed() / iterations as u32
-        })
-        .collect();
-    per_iteration.sort();
+    let mut per_iteration: Vec<f64> =
+        (0..rounds.max(1)).map(|_| batches.time(iterations, &mut op).as_secs_f64() * 1e9 / iterations as f64).collect();
+    per_iteration.sort_by(f64::total_cmp);
     per_iteration[per_iteration.len() / 2]
 }

@@ -7,7 +7,7 @@ use boundary_host::guest::{self, export, import};
 use boundary_host::wasmtime::{
     Caller, Engine, Func, Instance, InstancePre, Linker, Memory, Module, Store, TypedFunc, UnknownImportError,
 };
-use boundary_host::{EngineProfile, Point, escape_controls};
+use boundary_host::{EngineProfile, MemoryLimit, Point, escape_controls};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
@@ -23,10 +23,13 @@ impl std::fmt::Debug for RawGuest {
     }
 }
 
-/// Host state of the raw baseline: what the core keeps, in a plain struct.
+/// Host state of the raw baseline: what the core keeps, in a plain struct, and the store's memory budget (the host
+/// core's limiter: `--max-memory` for memories and tables together, a growth past it trapping). The limiter is
+/// asked only when the guest makes or grows a memory or table, never on a call.
 pub struct RawState {
     pub shared_value: i32,
     pub last_logged: i32,
+    limits: MemoryLimit,
     wasi: WasiP1Ctx,
 }
 
@@ -62,6 +65,11 @@ impl Linked {
             None => format!("cannot link {}: {}", wasm.name, escape_controls(&format!("{e:#}"))),
         })?;
         Ok(Linked { profile, module, linker, pre })
+    }
+
+    /// A fresh store for an instance of this module.
+    pub fn new_store(&self) -> Store<RawState> {
+        new_store(self.module.engine(), self.profile)
     }
 }
 
@@ -110,14 +118,14 @@ pub struct RawGuest {
 }
 
 impl RawGuest {
-    /// Compiles and instantiates the quiet guest under `profile`. Panics on failure: this is bench setup.
+    /// Compiles and instantiates the quiet guest under `profile`; a failure ends the run ([`crate::guard::ok`]).
     pub fn new(profile: EngineProfile) -> Self {
-        let engine = profile.engine().unwrap();
+        let engine = crate::guard::ok(profile.engine());
         Self::with_engine(profile, &engine)
     }
 
     pub fn with_engine(profile: EngineProfile, engine: &Engine) -> Self {
-        Self::load(profile, engine, &Wasm::quiet_guest()).unwrap_or_else(|e| panic!("{e}"))
+        crate::guard::ok(Self::load(profile, engine, &Wasm::quiet_guest()))
     }
 
     /// Compiles and instantiates `wasm`, which must have the guest ABI (the caller checked it with
@@ -161,20 +169,26 @@ impl RawGuest {
 
     /// Grows memory by one page and returns the offset of the new page: room nothing in the guest uses.
     pub fn reserve_page(&mut self) -> usize {
-        let pages = self.memory.grow(&mut self.store, 1).unwrap();
-        usize::try_from(pages).unwrap() * boundary_host::WASM_PAGE
+        let pages = crate::guard::ok(self.memory.grow(&mut self.store, 1));
+        crate::guard::ok(usize::try_from(pages).map_err(|e| e.to_string())) * boundary_host::WASM_PAGE
     }
 }
 
-/// A store with the raw host's initial state, set up as `profile` requires.
+/// A store with the raw host's initial state and the run's memory budget ([`crate::guard::max_memory`]), set up as
+/// `profile` requires. Its WASI context has no environment, arguments or directories, and drops what the guest
+/// writes.
 pub fn new_store(engine: &Engine, profile: EngineProfile) -> Store<RawState> {
+    let limits =
+        MemoryLimit { max_bytes: Some(crate::guard::max_memory()), trap_on_failure: true, ..MemoryLimit::default() };
     let state = RawState {
         shared_value: guest::HOST_SHARED_VALUE_INITIAL,
         last_logged: 0,
+        limits,
         wasi: WasiCtxBuilder::new().build_p1(),
     };
     let mut store = Store::new(engine, state);
-    profile.prepare_store(&mut store, boundary_host::profile::DEFAULT_FUEL).unwrap();
+    store.limiter(|state| &mut state.limits);
+    crate::guard::ok(profile.prepare_store(&mut store, boundary_host::profile::DEFAULT_FUEL));
     store
 }
 
@@ -189,11 +203,13 @@ pub struct PointSlots {
 }
 
 impl PointSlots {
-    /// Panics if the slots do not fit a 32-bit memory: this is bench setup.
+    /// Ends the run if the slots do not fit a 32-bit memory (a guest whose memory is already 4 GiB).
     pub fn at(base: usize) -> Self {
         let size = size_of::<Point>();
         let (a, b, out) = (base, base + size, base + 2 * size);
-        let p = |o: usize| u32::try_from(o).unwrap_or_else(|_| panic!("offset {o:#x} is outside a 32-bit memory"));
+        let p = |o: usize| {
+            crate::guard::ok(u32::try_from(o).map_err(|_| format!("offset {o:#x} is outside a 32-bit memory")))
+        };
         PointSlots { a, b, out, args: (p(out), p(a), p(b)) }
     }
 

@@ -299,27 +299,32 @@ pub const TRAP_RETURNS: Row = unfloored(
     "traps/point_add/returns",
     "`point_add` on valid pointers, returning normally: what the trapping calls below are compared with",
     TRAP_PROFILES,
-);
+)
+.needing(Needs::Trap);
 pub const TRAP_BACKTRACE: Row = unfloored(
     "traps/point_add/trap",
     "`point_add` writing out of bounds: the call traps, a wasm backtrace is captured (wasmtime's default)",
     TRAP_PROFILES,
-);
+)
+.needing(Needs::Trap);
 pub const TRAP_NO_BACKTRACE: Row = unfloored(
     "traps/point_add/trap_no_backtrace",
     "the same trap with `Config::wasm_backtrace_max_frames(None)` (no wasm backtrace)",
     TRAP_PROFILES,
-);
+)
+.needing(Needs::Trap);
 pub const TRAP_CORE: Row = unfloored(
     "traps/point_add/core",
     "the same trap through `WasmHost::point_add`, then `WasmHost::reset`: the host core's whole policy",
     TRAP_PROFILES,
-);
+)
+.needing(Needs::Trap);
 pub const TRAP_RESET: Row = unfloored(
     "traps/reset/core",
     "`WasmHost::reset` alone: the store discarded, a fresh store and instance",
     TRAP_PROFILES,
-);
+)
+.needing(Needs::Trap);
 pub const JUST_ADD_COMPONENT: Row = row(
     "calls/just_add/component",
     "the guest as a component: `ComponentHost::just_add`, a typed call through `bindgen!`'s bindings",

@@ -6,7 +6,8 @@
 //! disjoint 4 KiB pages of linear memory, for the workloads that do: what a request dirties is what a reset pays
 //! for), and the drop of the store. For a module without `just_add` it is the instance alone.
 
-use crate::raw::{self, Linked, RawState};
+use crate::guard::OrStop;
+use crate::raw::{Linked, RawState};
 use crate::subject::Wasm;
 use boundary_host::profile::{SlotReset, pagemap_scan_available, pooled_config};
 use boundary_host::wasmtime::{Config, Engine, Extern, Memory, ModuleExport, Store, TypedFunc};
@@ -164,7 +165,14 @@ impl Server {
         let profile = EngineProfile::Cranelift;
         let linked = Linked::load(profile, engine, wasm)?;
         let module = &linked.module;
-        let is_func = |name: &str| module.get_export(name).is_some_and(|t| t.func().is_some());
+        // `just_add` of the ABI's type; a module without it, or with another, is served as instances alone.
+        let is_func = |name: &str| {
+            module.get_export(name).and_then(|t| t.func().cloned()).is_some_and(|f| {
+                use boundary_host::wasmtime::ValType;
+                let i64 = |t: ValType| matches!(t, ValType::I64);
+                f.params().len() == 2 && f.params().all(i64) && f.results().len() == 1 && f.results().all(i64)
+            })
+        };
         let just_add = is_func(guest::export::JUST_ADD.name)
             .then(|| module.get_export_index(guest::export::JUST_ADD.name))
             .flatten();
@@ -192,12 +200,13 @@ impl Server {
                 .is_some_and(|bytes| bytes >= needed)
     }
 
-    /// One request: a new store and instance, the workload, the drop. Panics on failure: the rows checked the
-    /// module beforehand, and a request that fails must not be timed as one that succeeded.
+    /// One request: a new store and instance, the workload, the drop. A request that fails ends the run with one
+    /// `error:` line ([`crate::guard::ok`]): the rows checked the module beforehand, and a request that fails must
+    /// not be timed as one that succeeded.
     #[inline]
     pub fn request(&self, workload: Workload) {
-        let mut store: Store<RawState> = raw::new_store(self.linked.module.engine(), self.linked.profile);
-        let instance = self.linked.pre.instantiate(&mut store).unwrap_or_else(|e| panic!("a request failed: {e:#}"));
+        let mut store: Store<RawState> = self.linked.new_store();
+        let instance = self.linked.pre.instantiate(&mut store).or_stop();
         if let Workload::Dirty(n) = workload {
             let memory: Memory = match self.memory.as_ref().and_then(|m| instance.get_module_export(&mut store, m)) {
                 Some(Extern::Memory(memory)) => memory,
@@ -213,8 +222,8 @@ impl Server {
                 Some(Extern::Func(func)) => func,
                 _ => panic!("`just_add` is not a function"),
             };
-            let typed: TypedFunc<(u64, u64), u64> = func.typed(&store).unwrap_or_else(|e| panic!("{e:#}"));
-            std::hint::black_box(typed.call(&mut store, (15, 27)).unwrap_or_else(|e| panic!("{e:#}")));
+            let typed: TypedFunc<(u64, u64), u64> = func.typed(&store).or_stop();
+            std::hint::black_box(typed.call(&mut store, (15, 27)).or_stop());
         }
     }
 }
@@ -245,7 +254,9 @@ fn thread_minor_faults() -> u64 {
     if ok { usage.ru_minflt as u64 } else { 0 }
 }
 
-/// Serves requests from `threads` workers for `warm_up`, then for `duration`, timing each request.
+/// Serves requests from `threads` workers for `warm_up`, then for `duration`, timing each request. Each window of
+/// requests is armed on the watchdog once, outside every request's timing, for its length and `--timeout` more:
+/// a request that does not finish is stopped within `--timeout` of the window's end.
 pub fn measure(
     server: &Server,
     allocation: &str,
@@ -269,10 +280,18 @@ pub fn measure(
         }
         (histogram, requests, thread_minor_faults() - faults_before)
     };
+    let what = format!("serving `{allocation}`, {}, {threads} worker(s)", workload.id());
     let in_threads = |span: Duration, record: bool| {
         let until = Instant::now() + span;
+        let timeout = crate::guard::limits().timeout;
+        let message = format!(
+            "{what}: a request did not finish within {} after its window ended: the guest was still running (--timeout)",
+            boundary_host::watchdog::seconds(timeout)
+        );
+        let _armed = boundary_host::watchdog::watchdog().arm(message, span.saturating_add(timeout));
         std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(|| run(until, record))).collect();
+            let workers: Vec<_> =
+                (0..threads).map(|_| scope.spawn(|| crate::guard::in_step(&what, || run(until, record)))).collect();
             workers.into_iter().map(|w| w.join().unwrap_or_else(|_| panic!("a worker panicked"))).collect::<Vec<_>>()
         })
     };
@@ -456,20 +475,26 @@ pub fn density(config: &DensityConfig, wasm: &Wasm) -> Density {
         if live.len() >= DENSITY_MAX_INSTANCES {
             break format!("the bound of {DENSITY_MAX_INSTANCES} instances");
         }
-        let mut store: Store<RawState> = raw::new_store(&engine, server.linked.profile);
-        let instance = match server.linked.pre.instantiate(&mut store) {
-            Ok(instance) => instance,
-            Err(e) => {
-                break format!("the first allocation failure: {}", boundary_host::escape_controls(&format!("{e:#}")));
+        let what = format!("density `{}`: instance {}", config.id, live.len() + 1);
+        let made = crate::guard::step(&what, || {
+            let mut store: Store<RawState> = server.linked.new_store();
+            let instance = match server.linked.pre.instantiate(&mut store) {
+                Ok(instance) => instance,
+                // A guest's own failure ends the run; wasmtime's failing to allocate is where density stops.
+                Err(e) if e.downcast_ref::<boundary_host::wasmtime::Trap>().is_some() => crate::guard::ok(Err(e)),
+                Err(e) => return Err(format!("the first allocation failure: {}", boundary_host::error::one_line(&e))),
+            };
+            let just_add = server.just_add.as_ref().and_then(|i| instance.get_module_export(&mut store, i));
+            if let Some(func) = just_add.and_then(Extern::into_func) {
+                // A live instance that has served a call: its stack page is touched, as a real one's is.
+                func.typed::<(u64, u64), u64>(&store).and_then(|typed| typed.call(&mut store, (1, 2))).or_stop();
             }
-        };
-        let just_add = server.just_add.as_ref().and_then(|i| instance.get_module_export(&mut store, i));
-        if let Some(typed) = just_add.and_then(Extern::into_func).and_then(|f| f.typed::<(u64, u64), u64>(&store).ok())
-        {
-            // A live instance that has served a call: its stack page is touched, as a real one's is.
-            let _ = typed.call(&mut store, (1, 2));
+            Ok(store)
+        });
+        match made {
+            Ok(store) => live.push(store),
+            Err(why) => break why,
         }
-        live.push(store);
         let n = live.len();
         if DENSITY_POINTS.contains(&n) || n % 1000 == 0 {
             let (rss, vsz) = process_memory();

@@ -3,8 +3,10 @@
 //! Built-in and user modules go through the same code: every bench constructor takes a [`Wasm`] from here, and
 //! [`Serves`] says which rows a subject can serve and, for those it cannot, which export they need.
 
+use crate::guard;
 use crate::invoke::InvokeSpec;
-use boundary_host::{EngineProfile, GuestComponent, GuestModule, GuestOutput, HostOptions, guest};
+use crate::options::{Abi, ModuleOptions};
+use boundary_host::{EngineProfile, GuestComponent, GuestModule, guest};
 use std::path::{Path, PathBuf};
 
 /// A wasm binary (or WAT text) to load, with the name that stands for it in messages.
@@ -75,6 +77,23 @@ impl Subject {
         Ok(Subject { core, component, path: Some(path.to_path_buf()), hash: Some(hash), invokes })
     }
 
+    /// The subject the module options name (the user's file, or the project's guest), with the exports to invoke.
+    pub fn from_options(module: &ModuleOptions, invokes: &[InvokeSpec]) -> Result<Self, String> {
+        match &module.wasm {
+            Some(path) => {
+                let form = match module.abi {
+                    Abi::Core => Form::Core,
+                    Abi::Component => Form::Component,
+                };
+                Subject::from_file(path, form, invokes.to_vec())
+            }
+            None if !invokes.is_empty() || module.abi == Abi::Component => {
+                Err("--invoke and --abi component need --wasm PATH (the project's guest is measured whole)".into())
+            }
+            None => Ok(Subject::built_in()),
+        }
+    }
+
     pub fn is_built_in(&self) -> bool {
         self.path.is_none()
     }
@@ -133,6 +152,9 @@ pub enum Needs {
     CallHostN,
     /// The ABI and the payload exports `checksum_bytes` and `fill_bytes`.
     Payload,
+    /// The ABI, with a `point_add` that traps with an out-of-bounds access when its output lies past memory (as the
+    /// article's and the project's guests do): what the trap rows measure.
+    Trap,
     /// A component of the guest's WIT world.
     World,
 }
@@ -147,6 +169,7 @@ pub struct Serves {
     batch: bool,
     call_host_n: bool,
     payload: bool,
+    trap: Result<(), String>,
     world: Result<(), String>,
 }
 
@@ -154,7 +177,7 @@ impl Serves {
     /// Loads the subject's core module and component under the `cranelift` profile to see what they have.
     pub fn of(subject: &Subject) -> Self {
         let profile = EngineProfile::Cranelift;
-        let options = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
+        let options = crate::guard::host_options();
         let engine = profile.engine().map_err(|e| e.to_string());
         let none = |what: &str| Err(format!("the subject has no {what}"));
         let (module, abi, (nop, batch, call_host_n, payload)) = match (&subject.core, &engine) {
@@ -199,7 +222,9 @@ impl Serves {
                 (any, world)
             }
         };
-        Serves { module, any_component, abi, nop, batch, call_host_n, payload, world }
+        // Probed by [`prepare`], which runs guest code under the watchdog.
+        let trap = Err("not probed".to_string());
+        Serves { module, any_component, abi, nop, batch, call_host_n, payload, trap, world }
     }
 
     /// Whether the subject serves a row that needs `needs`, or why not (naming the export it lacks).
@@ -216,6 +241,7 @@ impl Serves {
             Needs::Batch => optional(self.batch, guest::export::POINT_ADD_BATCH.name),
             Needs::CallHostN => optional(self.call_host_n, guest::export::CALL_HOST_N.name),
             Needs::Payload => optional(self.payload, "checksum_bytes` and `fill_bytes"),
+            Needs::Trap => self.abi.clone().and_then(|()| self.trap.clone()),
             Needs::World => self.world.clone(),
         }
     }
@@ -231,84 +257,6 @@ impl Serves {
     }
 }
 
-/// The options that name what a run measures, shared by the matrix and the gate: `--wasm PATH`, `--abi core|component`,
-/// `--invoke NAME[=ARGS]` (repeatable) and, for the matrix, `--profile NAME` (repeatable).
-#[derive(Debug, Clone, Default)]
-pub struct ModuleArgs {
-    pub wasm: Option<PathBuf>,
-    pub component: bool,
-    pub invokes: Vec<InvokeSpec>,
-    pub profiles: Vec<EngineProfile>,
-}
-
-impl ModuleArgs {
-    /// The flags these options use, each taking one value.
-    pub const FLAGS: &[&str] = &["--wasm", "--abi", "--invoke", "--profile"];
-
-    /// Reads flag-value pairs (as [`split_module_args`] leaves them).
-    pub fn parse(pairs: &[String]) -> Result<Self, String> {
-        let mut parsed = ModuleArgs::default();
-        let mut iter = pairs.iter();
-        while let Some(flag) = iter.next() {
-            let value = iter.next().ok_or_else(|| format!("{flag} needs a value"))?;
-            match flag.as_str() {
-                "--wasm" => parsed.wasm = Some(user_path(value)),
-                "--abi" => {
-                    parsed.component = match value.as_str() {
-                        "core" => false,
-                        "component" => true,
-                        other => return Err(format!("unknown ABI `{other}` (known: core, component)")),
-                    }
-                }
-                "--invoke" => parsed.invokes.push(InvokeSpec::parse(value)?),
-                "--profile" => parsed.profiles.push(EngineProfile::from_name(value).map_err(|e| e.to_string())?),
-                other => return Err(format!("unexpected argument `{other}`")),
-            }
-        }
-        if parsed.wasm.is_none() && (!parsed.invokes.is_empty() || parsed.component) {
-            return Err("--invoke and --abi component need --wasm PATH (the project's guest is measured whole)".into());
-        }
-        Ok(parsed)
-    }
-
-    /// The profiles asked for, or every profile.
-    pub fn profiles_or_all(&self) -> Vec<EngineProfile> {
-        if self.profiles.is_empty() { EngineProfile::ALL.to_vec() } else { self.profiles.clone() }
-    }
-
-    /// The subject these options name: the user's file, or the project's guest.
-    pub fn subject(&self) -> Result<Subject, String> {
-        match &self.wasm {
-            Some(path) => {
-                let form = if self.component { Form::Component } else { Form::Core };
-                Subject::from_file(path, form, self.invokes.clone())
-            }
-            None => Ok(Subject::built_in()),
-        }
-    }
-}
-
-/// Splits a command line into the module options ([`ModuleArgs::FLAGS`], each with its value; `--flag=value` is
-/// split in two) and the rest.
-pub fn split_module_args(args: Vec<String>) -> Result<(Vec<String>, Vec<String>), String> {
-    let (mut own, mut rest) = (Vec::new(), Vec::new());
-    let mut iter = args.into_iter();
-    while let Some(arg) = iter.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if ModuleArgs::FLAGS.contains(&f) => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        if ModuleArgs::FLAGS.contains(&flag.as_str()) {
-            let value = inline.or_else(|| iter.next()).ok_or_else(|| format!("{flag} needs a value"))?;
-            own.push(flag);
-            own.push(value);
-        } else {
-            rest.push(arg);
-        }
-    }
-    Ok((own, rest))
-}
-
 /// A subject checked before anything is measured: what it serves, and for each `--invoke` export whether the
 /// typed path covers its signature (or why not).
 #[derive(Debug)]
@@ -321,7 +269,7 @@ pub struct Prepared {
 /// a module that does not compile or link (an import nothing provides), a name the module lacks, a signature that
 /// cannot be called, or a call that traps is an error here, one line, before any measurement.
 pub fn prepare(subject: &Subject) -> Result<Prepared, String> {
-    let serves = Serves::of(subject);
+    let mut serves = guard::step(&format!("loading {}", subject.describe()), || Serves::of(subject));
     if let Some(e) = serves.module_error().filter(|_| subject.core.is_some()) {
         return Err(e.to_string());
     }
@@ -330,37 +278,64 @@ pub fn prepare(subject: &Subject) -> Result<Prepared, String> {
     }
     let profile = EngineProfile::Cranelift;
     let engine = profile.engine().map_err(|e| e.to_string())?;
+    if let Some(wasm) = &subject.core {
+        let linked = crate::raw::Linked::load(profile, &engine, wasm)?;
+        guard::step(&format!("instantiating {} (its start function included)", wasm.name), || {
+            let mut store = linked.new_store();
+            linked.pre.instantiate(&mut store).map(|_| ()).map_err(|e| instantiate_error(&wasm.name, &e))
+        })?;
+        if serves.abi.is_ok() {
+            serves.trap = guard::step("calling `point_add` with its output past memory, as the trap rows do", || {
+                probe_trap(profile, &engine, wasm)
+            });
+        }
+    }
+    if let (Some(wasm), true) = (&subject.component, serves.any_component.is_ok()) {
+        let linked = crate::component_ops::link(profile, &engine, wasm)?;
+        guard::step(&format!("instantiating {} (its start functions included)", wasm.name), || {
+            linked.instantiate().map(|_| ()).map_err(|e| guard::describe(&e))
+        })?;
+    }
     let mut typed = Vec::new();
     for spec in &subject.invokes {
+        let what = format!("the trial call of `--invoke {}`", boundary_host::escape_controls(&spec.name));
         let mut covered = Err("a component's exports are called untyped only".to_string());
         if let Some(wasm) = &subject.core {
             let linked = crate::raw::Linked::load(profile, &engine, wasm)?;
-            let mut store = crate::raw::new_store(&engine, profile);
-            let instance =
-                linked.pre.instantiate(&mut store).map_err(|e| format!("cannot instantiate {}: {e:#}", wasm.name))?;
-            let call = crate::invoke::CoreInvoke::prepare(&mut store, &instance, spec)?;
-            covered = call.typed_unsupported().map_or(Ok(()), Err);
+            covered = guard::step(&what, || {
+                let mut store = linked.new_store();
+                let instance = linked.pre.instantiate(&mut store).map_err(|e| instantiate_error(&wasm.name, &e))?;
+                let call = crate::invoke::CoreInvoke::prepare(&mut store, &instance, spec)?;
+                Ok::<_, String>(call.typed_unsupported().map_or(Ok(()), Err))
+            })?;
         }
         if let Some(wasm) = &subject.component {
             let linked = crate::component_ops::link(profile, &engine, wasm)?;
-            let (mut store, instance) = linked.instantiate().map_err(|e| e.to_string())?;
-            crate::invoke::ComponentInvoke::prepare(&mut store, &instance, spec)?;
+            guard::step(&what, || {
+                let (mut store, instance) = linked.instantiate().map_err(|e| guard::describe(&e))?;
+                crate::invoke::ComponentInvoke::prepare(&mut store, &instance, spec).map(|_| ())
+            })?;
         }
         typed.push(covered);
     }
     Ok(Prepared { serves, typed })
 }
 
-/// A path the user typed, relative to the directory they typed it in. cargo runs a bench or test from its
-/// package's folder, so a relative path is resolved against the shell's `PWD` (which cargo passes on unchanged),
-/// or, without one, against this process's working directory.
-pub fn user_path(text: &str) -> PathBuf {
-    let path = PathBuf::from(text);
-    if path.is_absolute() {
-        return path;
-    }
-    match std::env::var_os("PWD").map(PathBuf::from).filter(|pwd| pwd.is_absolute()) {
-        Some(pwd) => pwd.join(path),
-        None => std::env::current_dir().map_or(path.clone(), |dir| dir.join(&path)),
+/// An instantiation that failed, as one line: the start function's trap, or the budget it went past.
+fn instantiate_error(name: &str, e: &boundary_host::wasmtime::Error) -> String {
+    format!("cannot instantiate {name}: {}", guard::describe(e))
+}
+
+/// Whether `point_add` traps with an out-of-bounds access when its output lies past memory, as the trap rows need.
+fn probe_trap(profile: EngineProfile, engine: &boundary_host::wasmtime::Engine, wasm: &Wasm) -> Result<(), String> {
+    use boundary_host::wasmtime::Trap;
+    let mut guest = crate::raw::RawGuest::load(profile, engine, wasm)?;
+    match guest.point_add.call(&mut guest.store, crate::ops::TRAP_ARGS) {
+        Err(e) if e.downcast_ref::<Trap>() == Some(&Trap::MemoryOutOfBounds) => Ok(()),
+        Err(e) => Err(format!(
+            "needs `point_add` to trap out of bounds on an output past memory; it failed: {}",
+            guard::describe(&e)
+        )),
+        Ok(()) => Err("needs `point_add` to trap on an output past memory; it returned".to_string()),
     }
 }

@@ -6,7 +6,8 @@
 
 use boundary_benches::counting::{self, Launcher, Options};
 use boundary_benches::gate::Baseline;
-use boundary_benches::subject::{self, ModuleArgs};
+use boundary_benches::options::{self, InvokeOptions, ModuleOptions, ProfileOptions};
+use boundary_benches::subject::{self, Subject};
 use std::path::{Path, PathBuf};
 
 /// The article's five exports, `memory`, and one export more (`scale`), by hand. `just_add` does `extra` more work
@@ -39,6 +40,24 @@ fn module(extra: &str) -> String {
 const MORE_WORK: &str = "(local $i i32) (loop $more
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $more (i32.lt_u (local.get $i) (i32.const 200))))";
+
+/// The module options as the matrix takes them.
+#[derive(Debug, clap::Parser)]
+struct ModuleArgs {
+    #[command(flatten)]
+    module: ModuleOptions,
+    #[command(flatten)]
+    invoke: InvokeOptions,
+    #[command(flatten)]
+    profiles: ProfileOptions,
+}
+
+/// The subject `args` name, or the one line that says why not.
+fn subject_of(args: &[String]) -> Result<Subject, String> {
+    let parsed: ModuleArgs = options::parse(std::iter::once("matrix".to_string()).chain(args.iter().cloned()))
+        .map_err(|e| format!("{e:?}"))?;
+    Subject::from_options(&parsed.module, &parsed.invoke.invokes)
+}
 
 fn scratch(name: &str, contents: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("user-module");
@@ -132,11 +151,11 @@ fn bad_input_is_one_line_naming_what_was_wrong() {
         (vec!["--wasm".into(), path(&good), "--invoke".into(), "scale=1".into()], "`scale`"),
         (vec!["--wasm".into(), path(&good), "--invoke".into(), "scale=x,1".into()], "`scale`"),
         (vec!["--invoke".into(), "f".into()], "need --wasm"),
-        (vec!["--wasm".into(), path(&good), "--abi".into(), "java".into()], "unknown ABI"),
+        (vec!["--wasm".into(), path(&good), "--abi".into(), "java".into()], "java"),
         (vec!["--wasm".into(), path(&good), "--profile".into(), "turbo".into()], "turbo"),
     ];
     for (args, needle) in cases {
-        let result = ModuleArgs::parse(&args).and_then(|m| m.subject()).and_then(|s| subject::prepare(&s).map(|_| ()));
+        let result = subject_of(&args).and_then(|s| subject::prepare(&s).map(|_| ()));
         match result {
             Err(e) => {
                 assert!(e.contains(needle), "{args:?}: {e:?} does not name {needle:?}");
@@ -146,14 +165,15 @@ fn bad_input_is_one_line_naming_what_was_wrong() {
         }
     }
     // The gate's own options: a user module needs a baseline of its own.
-    let err = counting::parse(&["--wasm".into(), path(&good)]).unwrap_err();
+    let options = counting::parse(&["--wasm".into(), path(&good)]).unwrap();
+    let err = counting::run(&options, &launcher()).unwrap_err();
     assert!(err.contains("--baseline"), "{err}");
     assert!(counting::parse(&["--threshold".into(), "lots".into()]).is_err());
     // A relative module path reaches the counted children absolute: they may start in another folder.
     let options =
         counting::parse(&["--wasm".into(), "mine.wat".into(), "--baseline".into(), "mine.json".into()]).unwrap();
-    let wasm = options.subject_args.iter().skip_while(|a| *a != "--wasm").nth(1).expect("--wasm passed on");
-    assert!(Path::new(wasm).is_absolute() && wasm.ends_with("mine.wat"), "{wasm}");
+    let wasm = options.module.wasm.expect("--wasm taken");
+    assert!(wasm.is_absolute() && wasm.ends_with("mine.wat"), "{}", wasm.display());
 }
 
 /// The rows and scenarios a module without the optional exports serves, and those it skips with the export they
@@ -162,10 +182,7 @@ fn bad_input_is_one_line_naming_what_was_wrong() {
 fn rows_a_module_cannot_serve_are_skipped_naming_the_export_they_need() {
     let good = scratch("rows.wat", &module(""));
     let subject =
-        ModuleArgs::parse(&["--wasm".into(), good.to_str().unwrap().into(), "--invoke".into(), "scale".into()])
-            .unwrap()
-            .subject()
-            .unwrap();
+        subject_of(&["--wasm".into(), good.to_str().unwrap().into(), "--invoke".into(), "scale".into()]).unwrap();
     let prepared = subject::prepare(&subject).unwrap();
     let (rows, skipped) = boundary_benches::rows::for_subject(&subject, &prepared.serves, false);
     let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
@@ -182,10 +199,7 @@ fn rows_a_module_cannot_serve_are_skipped_naming_the_export_they_need() {
     // A module with none of the ABI still serves the rows that need none.
     let bare = scratch("bare.wat", "(module (func (export \"answer\") (result i32) (i32.const 42)))");
     let subject =
-        ModuleArgs::parse(&["--wasm".into(), bare.to_str().unwrap().into(), "--invoke".into(), "answer".into()])
-            .unwrap()
-            .subject()
-            .unwrap();
+        subject_of(&["--wasm".into(), bare.to_str().unwrap().into(), "--invoke".into(), "answer".into()]).unwrap();
     let prepared = subject::prepare(&subject).unwrap();
     let (rows, skipped) = boundary_benches::rows::for_subject(&subject, &prepared.serves, false);
     let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();

@@ -302,7 +302,7 @@ pub struct MemoryError {
 
 /// A wasmtime error and its causes on one line, for messages that must stay one line. The wasm backtrace wasmtime
 /// attaches as context is left out: it lists frames, not causes.
-pub(crate) fn one_line(error: &wasmtime::Error) -> String {
+pub fn one_line(error: &wasmtime::Error) -> String {
     let causes: Vec<String> = error
         .chain()
         .map(|cause| cause.to_string())

@@ -1,0 +1,200 @@
+//! The command-line options every command shares, defined once (clap's derive): the module a command runs
+//! (`--wasm`, `--abi`), the exports it calls by name (`--invoke`), the engine profiles (`--profile`), and the
+//! guard rails (`--timeout`, `--max-memory`). The main job (`boundary run`), the matrix, the payload sweep, the
+//! serving path and the gate flatten the groups they take into their own options; nothing parses these by hand.
+//!
+//! Parse errors are one `error:` line, as every other bad input is ([`parse_or_exit`]).
+
+use crate::invoke::InvokeSpec;
+use boundary_host::limits::{DEFAULT_MAX_MEMORY_MIB, MAX_MEMORY_MIB};
+use boundary_host::{EngineProfile, Limits};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, CommandFactory, FromArgMatches, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which form of a guest a command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Abi {
+    /// A core wasm module of the guest ABI (README's ABI table).
+    #[default]
+    Core,
+    /// A component of the guest's WIT world (guest/wit/boundary.wit).
+    Component,
+}
+
+/// The module a command runs: the built-in guest, or the user's.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ModuleOptions {
+    /// Run this module instead of the built-in guest: binary .wasm, or WAT text if PATH ends in .wat (with
+    /// --abi component, a component). A relative PATH is taken from the directory the command was typed in.
+    #[arg(long, value_name = "PATH", value_parser = user_path_value)]
+    pub wasm: Option<PathBuf>,
+    /// The guest as a core wasm module (the article's ABI), or as a component of the guest's WIT world.
+    #[arg(long, value_enum, default_value_t = Abi::Core)]
+    pub abi: Abi,
+}
+
+/// The exports a command calls by name.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InvokeOptions {
+    /// Also measure calling this export of --wasm's module, with these arguments (comma-separated numbers, one per
+    /// parameter; zeros if none are given). Repeatable.
+    #[arg(long = "invoke", value_name = "NAME[=ARGS]", value_parser = InvokeSpec::parse)]
+    pub invokes: Vec<InvokeSpec>,
+}
+
+/// The engine profiles a measuring command runs under.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProfileOptions {
+    /// Measure under this engine profile only (repeatable; every profile if none is given).
+    #[arg(long = "profile", value_name = "NAME", value_parser = profile_parser())]
+    pub profiles: Vec<EngineProfile>,
+}
+
+impl ProfileOptions {
+    /// The profiles asked for, or every profile.
+    pub fn or_all(&self) -> Vec<EngineProfile> {
+        if self.profiles.is_empty() { EngineProfile::ALL.to_vec() } else { self.profiles.clone() }
+    }
+}
+
+/// The guard rails: how long each step may take and how much memory each store may take.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LimitOptions {
+    /// The most time each step may take, in seconds: compiling the module, instantiating it (its start function
+    /// included), and each call or batch of measured calls.
+    #[arg(long, value_name = "SECS", default_value = "20", value_parser = timeout_value)]
+    pub timeout: Duration,
+    /// The memory budget of each store, in MiB: its linear memories and tables together may not grow past it, and
+    /// growing past it traps.
+    #[arg(long = "max-memory", value_name = "MIB", default_value_t = DEFAULT_MAX_MEMORY_MIB, value_parser = mib_value)]
+    pub max_memory_mib: usize,
+}
+
+impl Default for LimitOptions {
+    fn default() -> Self {
+        let limits = Limits::default();
+        LimitOptions { timeout: limits.timeout, max_memory_mib: limits.max_memory_mib }
+    }
+}
+
+impl LimitOptions {
+    pub fn limits(&self) -> Limits {
+        Limits { timeout: self.timeout, max_memory_mib: self.max_memory_mib }
+    }
+}
+
+/// The parser of a profile's name: any of [`EngineProfile::ALL`], listed in `--help`.
+pub fn profile_parser() -> impl clap::builder::TypedValueParser<Value = EngineProfile> {
+    PossibleValuesParser::new(EngineProfile::names()).map(|name| {
+        // The possible values are the profiles' names, so the lookup cannot fail.
+        EngineProfile::from_name(&name).unwrap_or(EngineProfile::Cranelift)
+    })
+}
+
+fn timeout_value(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("--timeout takes a positive number of seconds, not `{text}`"))
+}
+
+fn mib_value(text: &str) -> Result<usize, String> {
+    text.parse()
+        .ok()
+        .filter(|m| (1..=MAX_MEMORY_MIB).contains(m))
+        .ok_or_else(|| format!("--max-memory takes a number of MiB from 1 to {MAX_MEMORY_MIB}, not `{text}`"))
+}
+
+fn user_path_value(text: &str) -> Result<PathBuf, String> {
+    Ok(user_path(text))
+}
+
+/// A path the user typed, relative to the directory they typed it in. cargo runs a bench or test from its
+/// package's folder, so a relative path is resolved against the shell's `PWD` (which cargo passes on unchanged),
+/// or, without one, against this process's working directory.
+pub fn user_path(text: &str) -> PathBuf {
+    let path = PathBuf::from(text);
+    if path.is_absolute() {
+        return path;
+    }
+    match std::env::var_os("PWD").map(PathBuf::from).filter(|pwd| pwd.is_absolute()) {
+        Some(pwd) => pwd.join(path),
+        None => std::env::current_dir().map_or(path.clone(), |dir| dir.join(&path)),
+    }
+}
+
+/// Exit status of bad input, as the main job gives it.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Parses `args` (the program's name first) into `T`: `--help` printed (exit 0), or a parse error as one `error:`
+/// line naming the argument (exit 2), never clap's several-line report.
+pub fn parse_or_exit<T: CommandFactory + FromArgMatches>(args: impl IntoIterator<Item = String>) -> T {
+    match parse(args) {
+        Ok(parsed) => parsed,
+        Err(Parsed::Help(text)) => {
+            print!("{text}");
+            std::process::exit(0)
+        }
+        Err(Parsed::Bad(line)) => {
+            eprintln!("error: {}", boundary_host::escape_controls(&line));
+            std::process::exit(i32::from(EXIT_BAD_INPUT))
+        }
+    }
+}
+
+/// Why parsing gave no options: help asked for, or bad input (one line, without `error: `).
+#[derive(Debug)]
+pub enum Parsed {
+    Help(String),
+    Bad(String),
+}
+
+/// Parses `args` (the program's name first) into `T`.
+pub fn parse<T: CommandFactory + FromArgMatches>(args: impl IntoIterator<Item = String>) -> Result<T, Parsed> {
+    let command = T::command().color(clap::ColorChoice::Never);
+    let matches = command.try_get_matches_from(args).map_err(|e| match e.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => Parsed::Help(e.to_string()),
+        _ => Parsed::Bad(one_line_error(&e)),
+    })?;
+    T::from_arg_matches(&matches).map_err(|e| Parsed::Bad(one_line_error(&e)))
+}
+
+/// clap's report as one line: its first line, without `error: `, with a pointer to `--help`.
+fn one_line_error(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("bad arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    format!("{first} (see --help)")
+}
+
+/// Splits a command line into the arguments `T` defines (each flag with its value) and the rest, in order: how a
+/// measuring command built on criterion takes its own options and hands criterion the rest, whatever they are.
+/// `--flag=value` and `--flag value` are both taken; positional arguments are left to the rest.
+pub fn split_known<T: CommandFactory>(args: &[String]) -> (Vec<String>, Vec<String>) {
+    let command = T::command();
+    let known: Vec<(String, bool)> = command
+        .get_arguments()
+        .filter_map(|arg| arg.get_long().map(|long| (format!("--{long}"), arg.get_action().takes_values())))
+        .collect();
+    let (mut own, mut rest) = (Vec::new(), Vec::new());
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let flag = arg.split_once('=').map_or(arg.as_str(), |(flag, _)| flag);
+        match known.iter().find(|(long, _)| long == flag) {
+            Some((_, takes_value)) => {
+                own.push(arg.clone());
+                if *takes_value
+                    && !arg.contains('=')
+                    && let Some(value) = iter.next()
+                {
+                    own.push(value.clone());
+                }
+            }
+            None => rest.push(arg.clone()),
+        }
+    }
+    (own, rest)
+}
