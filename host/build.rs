@@ -89,6 +89,16 @@ const BUILDS: &[GuestBuild] = &[
         rustflags: None,
         target_dir: "component",
     },
+    // A component of the world as it stood before its payload exports: a test fixture (`wit-before-payload/`).
+    GuestBuild {
+        name: "component-before-payload",
+        target: COMPONENT_TARGET,
+        folder: "",
+        crate_file: "boundary_guest",
+        features: Some("world-before-payload,verbose"),
+        rustflags: None,
+        target_dir: "component",
+    },
     GuestBuild {
         name: "article",
         target: CORE_TARGET,

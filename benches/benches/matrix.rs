@@ -466,6 +466,9 @@ fn bench_component(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &
     let state = (comp.host.state().shared_value, comp.host.state().last_logged);
     expect_eq("host state after the component's `trigger-host-calls(7)` from 42", state, (54, Some(14)));
 
+    if !comp.host.exports_optional(boundary_host::component::export::POINT_ADD_BATCH) {
+        return;
+    }
     for (list_row, (_, _, n)) in [rows::LIST_1, rows::LIST_64, rows::LIST_4096].into_iter().zip(BATCH_SIZES) {
         let n = n as usize;
         bench(c, list_row.id, Some(p), list_row.elements, || component_ops::component_batch(comp, n));

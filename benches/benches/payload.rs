@@ -87,6 +87,11 @@ fn run(args: PayloadOptions) -> Result<(), String> {
     let serves = subject::prepare(&subject)?.serves;
     let core = subject.core.as_ref().filter(|_| serves.check(Needs::Payload).is_ok());
     let component = subject.component.as_ref().filter(|_| serves.check(Needs::World).is_ok());
+    // A component's methods each need their own optional export of the world.
+    let methods: Vec<Method> = methods
+        .into_iter()
+        .filter(|m| m.component_export().is_none_or(|export| serves.check(Needs::WorldExport(export)).is_ok()))
+        .collect();
     if core.is_none() && component.is_none() {
         let why = serves.check(Needs::Payload).err().or(serves.check(Needs::World).err()).unwrap_or_default();
         println!("payload: nothing measured: the module serves no payload method: {why}");

@@ -119,7 +119,7 @@ fn scenario_body(
         profile.engine_from(&profile.counting_config().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let core_wasm = || subject.core.clone().ok_or("this scenario needs a core module");
     let component_wasm = || subject.component.clone().ok_or("this scenario needs a component");
-    let needs_component = matches!(scenario.kind.needs(), Needs::World | Needs::AnyComponent);
+    let needs_component = matches!(scenario.kind.needs(), Needs::World | Needs::WorldExport(_) | Needs::AnyComponent);
     // The module the scenario's benches are made from: the component for a component scenario, else the core module.
     let wasm = if needs_component { component_wasm()? } else { core_wasm()? };
     let raw = || RawBench::for_wasm(profile, &engine, &wasm);

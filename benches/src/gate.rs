@@ -8,6 +8,7 @@
 
 use crate::subject::{Needs, Serves, Subject};
 use boundary_host::EngineProfile;
+use boundary_host::component::export as cexport;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -84,13 +85,13 @@ impl Kind {
             Kind::ComponentTypedCall
             | Kind::ComponentBindingsCall
             | Kind::ComponentUntypedCall
-            | Kind::ComponentNop
             | Kind::ComponentRoundTrip
-            | Kind::ComponentPerCallback
-            | Kind::ComponentPointAdd
-            | Kind::ComponentList64 => Needs::World,
+            | Kind::ComponentPointAdd => Needs::World,
+            Kind::ComponentNop => Needs::WorldExport(cexport::NOP),
+            Kind::ComponentPerCallback => Needs::WorldExport(cexport::CALL_HOST_N),
+            Kind::ComponentList64 => Needs::WorldExport(cexport::POINT_ADD_BATCH),
             Kind::PayloadDataMutSmall | Kind::PayloadDataMutLarge => Needs::Payload,
-            Kind::PayloadListSmall | Kind::PayloadListLarge => Needs::World,
+            Kind::PayloadListSmall | Kind::PayloadListLarge => Needs::WorldExport(cexport::CHECKSUM_BYTES),
             Kind::InvokeTyped(_) | Kind::InvokeUntyped(_) | Kind::InvokeUnchecked(_) => Needs::Module,
             Kind::InvokeComponent(_) => Needs::AnyComponent,
             Kind::RawTrap | Kind::RawTrapNoBacktrace | Kind::CoreTrapReset => Needs::Trap,

@@ -97,6 +97,17 @@ impl Method {
     pub fn component(self) -> bool {
         matches!(self, Method::ListIn | Method::ListOut | Method::StringIn)
     }
+
+    /// The component's optional export a component method calls.
+    pub fn component_export(self) -> Option<&'static str> {
+        use boundary_host::component::export;
+        match self {
+            Method::ListIn => Some(export::CHECKSUM_BYTES),
+            Method::ListOut => Some(export::FILL_BYTES),
+            Method::StringIn => Some(export::CHECKSUM_STRING),
+            _ => None,
+        }
+    }
 }
 
 /// The native rows: the same work without wasm, and the copy alone.

@@ -2,6 +2,7 @@
 //! writer lays out its table from them.
 
 use crate::subject::{Needs, Serves, Subject};
+use boundary_host::component::export as cexport;
 
 /// One row of the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +94,7 @@ const fn list(id: &'static str, native: &'static str, n: u64) -> Row {
         elements: Some(n),
         profiles: None,
         needs_cpp: false,
-        needs: Needs::World,
+        needs: Needs::WorldExport(cexport::POINT_ADD_BATCH),
     }
 }
 
@@ -338,10 +339,11 @@ pub const JUST_ADD_COMPONENT_UNTYPED: Row = row(
 )
 .needing(Needs::World);
 pub const NOP_COMPONENT: Row =
-    row("calls/nop/component", "`ComponentHost::nop`: the component's empty export", native::NOP).needing(Needs::World);
+    row("calls/nop/component", "`ComponentHost::nop`: the component's empty export", native::NOP)
+        .needing(Needs::WorldExport(cexport::NOP));
 pub const NOP_COMPONENT_UNTYPED: Row =
     row("calls/nop/component_untyped", "the component's `nop` by `component::Func::call`", native::NOP)
-        .needing(Needs::World);
+        .needing(Needs::WorldExport(cexport::NOP));
 pub const TRIGGER_COMPONENT: Row = row(
     "callbacks/trigger_host_calls/component",
     "`ComponentHost::trigger_host_calls`: one call in, three calls of the imported `host` interface out",
@@ -353,7 +355,7 @@ pub const PER_CALLBACK_COMPONENT: Row = row(
     "one call of the component's imported `log-value` inside a guest loop (entry cost excluded)",
     native::HOST_LOG_VALUE,
 )
-.needing(Needs::World);
+.needing(Needs::WorldExport(cexport::CALL_HOST_N));
 pub const POINT_ADD_COMPONENT: Row = row(
     "structs/point_add/component_record",
     "the component's `point-add`: two Points passed by value (a WIT record), the sum returned by value",

@@ -157,6 +157,9 @@ pub enum Needs {
     Trap,
     /// A component of the guest's WIT world.
     World,
+    /// A component of the guest's WIT world with this one of its optional exports
+    /// (`boundary_host::component::export::OPTIONAL`).
+    WorldExport(&'static str),
 }
 
 /// Which rows a subject can serve, worked out once by loading it; each `Err` says why not.
@@ -171,6 +174,8 @@ pub struct Serves {
     payload: bool,
     trap: Result<(), String>,
     world: Result<(), String>,
+    /// The optional exports the component has.
+    world_exports: Vec<&'static str>,
 }
 
 impl Serves {
@@ -201,9 +206,9 @@ impl Serves {
                 }
             }
         };
-        let (any_component, world) = match (&subject.component, &engine) {
-            (None, _) => (none("component"), none("component")),
-            (Some(_), Err(e)) => (Err(e.clone()), Err(e.clone())),
+        let (any_component, world, world_exports) = match (&subject.component, &engine) {
+            (None, _) => (none("component"), none("component"), Vec::new()),
+            (Some(_), Err(e)) => (Err(e.clone()), Err(e.clone()), Vec::new()),
             (Some(wasm), Ok(engine)) => {
                 let load = |name: String| {
                     boundary_host::LinkedComponent::load(name, &wasm.bytes, wasm.is_text, profile, engine, options)
@@ -217,14 +222,19 @@ impl Serves {
                     engine,
                     options,
                 )
-                .map(|_| ())
                 .map_err(|e| format!("needs a component of the guest's WIT world: {e}"));
-                (any, world)
+                let exports = world.as_ref().map_or(Vec::new(), |guest| {
+                    boundary_host::component::export::OPTIONAL
+                        .into_iter()
+                        .filter(|e| guest.exports_optional(e))
+                        .collect()
+                });
+                (any, world.map(|_| ()), exports)
             }
         };
         // Probed by [`prepare`], which runs guest code under the watchdog.
         let trap = Err("not probed".to_string());
-        Serves { module, any_component, abi, nop, batch, call_host_n, payload, trap, world }
+        Serves { module, any_component, abi, nop, batch, call_host_n, payload, trap, world, world_exports }
     }
 
     /// Whether the subject serves a row that needs `needs`, or why not (naming the export it lacks).
@@ -243,6 +253,13 @@ impl Serves {
             Needs::Payload => optional(self.payload, "checksum_bytes` and `fill_bytes"),
             Needs::Trap => self.abi.clone().and_then(|()| self.trap.clone()),
             Needs::World => self.world.clone(),
+            Needs::WorldExport(export) => self.world.clone().and_then(|()| {
+                if self.world_exports.contains(&export) {
+                    Ok(())
+                } else {
+                    Err(format!("needs the component's optional export `{export}`"))
+                }
+            }),
         }
     }
 

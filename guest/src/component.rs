@@ -2,8 +2,17 @@
 //! the logic the core module's exports share (`crate`). No `unsafe` here: the canonical ABI's lifting and lowering
 //! is generated code, and no pointer crosses this boundary.
 
+#[cfg(not(feature = "world-before-payload"))]
 wit_bindgen::generate!({
     path: "wit",
+    world: "guest",
+});
+
+// The world as it stood before its payload exports (`wit-before-payload/`, package version 0.1.0 as now): a
+// component of an earlier form of the world, which the host must still run (a test fixture).
+#[cfg(feature = "world-before-payload")]
+wit_bindgen::generate!({
+    path: "wit-before-payload",
     world: "guest",
 });
 
@@ -61,14 +70,17 @@ impl self::Guest for Component {
         crate::call_host_n(count)
     }
 
+    #[cfg(not(feature = "world-before-payload"))]
     fn checksum_bytes(bytes: Vec<u8>) -> u64 {
         crate::checksum_slice(&bytes)
     }
 
+    #[cfg(not(feature = "world-before-payload"))]
     fn fill_bytes(len: u32, seed: u32) -> Vec<u8> {
         (0..len as usize).map(|i| crate::fill_byte(seed, i)).collect()
     }
 
+    #[cfg(not(feature = "world-before-payload"))]
     fn checksum_string(text: String) -> u64 {
         crate::checksum_slice(text.as_bytes())
     }

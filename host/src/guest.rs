@@ -29,6 +29,12 @@ pub const COMPONENT_VERBOSE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR")
 /// The component without printing: what the component rows of the benches drive.
 pub const COMPONENT_QUIET_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-component-quiet.wasm"));
 
+/// A test fixture: the guest as a component of its world as it stood before the payload exports (`checksum-bytes`,
+/// `fill-bytes`, `checksum-string`; `guest/wit-before-payload/`), verbose. A component written to an earlier form of
+/// the world runs the five patterns and the checks of the optional exports it has.
+pub const COMPONENT_BEFORE_PAYLOAD_WASM: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/guest-component-before-payload.wasm"));
+
 /// A test fixture: a guest written as the reference article writes it (`../guest/article`), with the article's
 /// five exports and no `read_plugin_shared_value`, printing on every call. Tests check that both hosts drive it.
 pub const ARTICLE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-article.wasm"));

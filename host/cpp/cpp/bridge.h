@@ -50,6 +50,9 @@ boundary_cpp_host *boundary_cpp_host_new(const uint8_t *wasm, size_t len, int ou
  * growth past them (the C API's own `wasmtime_store_limiter` cannot make growth trap). */
 struct wasmtime_store;
 void boundary_rust_set_store_budget(struct wasmtime_store *store, int64_t memory_bytes, int64_t table_elements);
+/* Defined by the Rust side: shows `len` bytes the guest wrote to its stdout (`stream` 1) or stderr (2) as the Rust
+ * host shows a guest's output (`boundary_host::console`: marked line by line, escaped, capped per process). */
+void boundary_rust_guest_output(int stream, const uint8_t *bytes, size_t len);
 void boundary_cpp_host_free(boundary_cpp_host *host);
 /* The reason the last failing call on `host` failed; valid until the next call on `host`. */
 const char *boundary_cpp_last_error(const boundary_cpp_host *host);

@@ -49,15 +49,26 @@ Config default_config_without_gc() {
 
 } // namespace
 
-// The WASI stdout callback when the output is kept: appends what fits, echoes everything when asked.
+// The WASI stdout callback when the output is kept: appends what fits, shows everything when asked (through the
+// Rust side's console, as the Rust host shows a guest's output: never straight to the terminal).
 ptrdiff_t keep_stdout(void *data, const unsigned char *buf, size_t len) {
   auto *kept = static_cast<KeptOutput *>(data);
   size_t room = KeptOutput::limit - std::min(kept->bytes.size(), KeptOutput::limit);
   kept->bytes.append(reinterpret_cast<const char *>(buf), std::min(len, room));
   if (kept->echo) {
-    std::fwrite(buf, 1, len, stdout);
-    std::fflush(stdout);
+    boundary_rust_guest_output(1, buf, len);
   }
+  return static_cast<ptrdiff_t>(len);
+}
+
+// The WASI stdout and stderr callbacks when the output is shown and not kept.
+ptrdiff_t show_stdout(void *, const unsigned char *buf, size_t len) {
+  boundary_rust_guest_output(1, buf, len);
+  return static_cast<ptrdiff_t>(len);
+}
+
+ptrdiff_t show_stderr(void *, const unsigned char *buf, size_t len) {
+  boundary_rust_guest_output(2, buf, len);
   return static_cast<ptrdiff_t>(len);
 }
 
@@ -88,10 +99,10 @@ std::unique_ptr<WasmHost> WasmHost::create(const uint8_t *wasm, size_t len, Outp
   // The C API, not `WasiConfig`: wasmtime.hh has no way to hand WASI a stdout callback.
   wasi_config_t *wasi = wasi_config_new();
   if (output == Output::Inherit || output == Output::KeepAndEcho) {
-    wasi_config_inherit_stderr(wasi);
+    wasi_config_set_stderr_custom(wasi, show_stderr, nullptr, nullptr);
   }
   if (output == Output::Inherit) {
-    wasi_config_inherit_stdout(wasi);
+    wasi_config_set_stdout_custom(wasi, show_stdout, nullptr, nullptr);
   } else if (output == Output::Keep || output == Output::KeepAndEcho) {
     host->kept_->echo = output == Output::KeepAndEcho;
     wasi_config_set_stdout_custom(wasi, keep_stdout, host->kept_.get(), nullptr);

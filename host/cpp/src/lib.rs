@@ -8,6 +8,7 @@
 //! ([`boundary_host::GuestModule`]), so both hosts refuse the same modules with the same errors; the C++ host
 //! still looks up and type-checks every export itself.
 
+use boundary_host::console;
 use boundary_host::guest::{AbiFunc, export};
 use boundary_host::patterns::{Failure, PatternHost, Verdict};
 use boundary_host::wasmtime::StoreLimitsBuilder;
@@ -150,6 +151,25 @@ pub unsafe extern "C" fn boundary_rust_set_store_budget(
         .trap_on_grow_failure(true)
         .build();
     wasmtime_c_api::wasmtime_store_context(store).data_mut().store_limits = caps;
+}
+
+/// Shows what a guest of the C++ host wrote to its stdout (`stream` 1) or stderr (2), as the Rust host shows a
+/// guest's output ([`boundary_host::console`]).
+///
+/// # Safety
+///
+/// `bytes` must point to `len` readable bytes (or be null with `len` 0), alive for the whole call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn boundary_rust_guest_output(stream: c_int, bytes: *const u8, len: usize) {
+    let bytes = if bytes.is_null() || len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: the caller's contract: WASI's write callback hands over its buffer of `len` bytes, alive until
+        // the callback returns, which is after this call.
+        unsafe { std::slice::from_raw_parts(bytes, len) }
+    };
+    let stream = if stream == 2 { console::Stream::Stderr } else { console::Stream::Stdout };
+    console::guest(stream, bytes);
 }
 
 /// One instance of a guest in the C++ host. Not `Send`: the C++ host is used from the thread that made it.

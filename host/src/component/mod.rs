@@ -20,17 +20,21 @@ use crate::profile::EngineProfile;
 use crate::state::{self, HostFuncStyle, HostOptions, HostState};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, Func, HasSelf, Instance, InstancePre, Linker, Val};
+use wasmtime::component::{
+    Component, ComponentExportIndex, Func, HasSelf, Instance, InstancePre, Linker, TypedFunc, Val,
+};
 use wasmtime::{Engine, Store};
 
-/// What `bindgen!` generates from the guest's world: `Guest` (the exports, typed), `GuestIndices`, the `point`
-/// record and the `Host` trait of the imported `host` interface. Public so that benches can measure the generated
-/// calls without the host core around them ([`ComponentHost::raw_parts`]).
+/// What `bindgen!` generates from the guest's world without its optional exports (`guest-required` in
+/// `guest/wit/boundary.wit`): `GuestRequired` (those exports, typed), `GuestRequiredIndices`, the `point` record and
+/// the `Host` trait of the imported `host` interface. The optional exports are looked up one by one
+/// ([`OptionalExports`]). Public so that benches can measure the generated calls without the host core around them
+/// ([`ComponentHost::raw_parts`]).
 #[allow(missing_docs, missing_debug_implementations, clippy::all)]
 pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../guest/wit",
-        world: "guest",
+        world: "guest-required",
     });
 }
 
@@ -51,6 +55,65 @@ pub mod export {
     pub const CHECKSUM_BYTES: &str = "checksum-bytes";
     pub const FILL_BYTES: &str = "fill-bytes";
     pub const CHECKSUM_STRING: &str = "checksum-string";
+
+    /// The exports a component of the world may lack, as the core ABI's optional exports.
+    pub const OPTIONAL: [&str; 6] = [POINT_ADD_BATCH, NOP, CALL_HOST_N, CHECKSUM_BYTES, FILL_BYTES, CHECKSUM_STRING];
+}
+
+/// A component's optional exports ([`export::OPTIONAL`]), each found in the component or not: indices found once
+/// per component ([`GuestComponent`]), functions type-checked once per instance ([`OptionalExports`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct OptionalIndices([Option<ComponentExportIndex>; 6]);
+
+impl OptionalIndices {
+    fn of(component: &Component) -> Self {
+        OptionalIndices(export::OPTIONAL.map(|name| component.get_export_index(None, name)))
+    }
+}
+
+/// A component instance's optional exports, each type-checked against the world (an export of another type is
+/// [`Error::ComponentWorld`]) and called, as `bindgen!`'s calls are, through a `TypedFunc` made without a second
+/// check.
+#[derive(Debug, Clone, Copy, Default)]
+struct OptionalExports([Option<Func>; 6]);
+
+/// Which of [`export::OPTIONAL`] each call is.
+const BATCH: usize = 0;
+const NOP: usize = 1;
+const CALL_HOST_N: usize = 2;
+const CHECKSUM_BYTES: usize = 3;
+const FILL_BYTES: usize = 4;
+const CHECKSUM_STRING: usize = 5;
+
+impl OptionalExports {
+    /// The optional exports `indices` found, in `instance`, each checked to have its type in the world.
+    fn load(
+        component: &str,
+        store: &mut Store<HostState>,
+        instance: &Instance,
+        indices: &OptionalIndices,
+    ) -> Result<Self, Error> {
+        let mut funcs = [None; 6];
+        for (slot, (index, name)) in indices.0.iter().zip(export::OPTIONAL).enumerate() {
+            let Some(index) = index else { continue };
+            let checked = match slot {
+                BATCH => instance
+                    .get_typed_func::<(&[WitPoint], &[WitPoint]), (Vec<WitPoint>,)>(&mut *store, index)
+                    .map(|f| *f.func()),
+                NOP => instance.get_typed_func::<(), ()>(&mut *store, index).map(|f| *f.func()),
+                CALL_HOST_N => instance.get_typed_func::<(u32,), ()>(&mut *store, index).map(|f| *f.func()),
+                CHECKSUM_BYTES => instance.get_typed_func::<(&[u8],), (u64,)>(&mut *store, index).map(|f| *f.func()),
+                FILL_BYTES => instance.get_typed_func::<(u32, u32), (Vec<u8>,)>(&mut *store, index).map(|f| *f.func()),
+                _ => instance.get_typed_func::<(&str,), (u64,)>(&mut *store, index).map(|f| *f.func()),
+            };
+            let func = checked.map_err(|e| Error::ComponentWorld {
+                component: component.to_string(),
+                message: format!("its optional export `{name}` does not have the world's type: {}", one_line(&e)),
+            })?;
+            funcs[slot] = Some(func);
+        }
+        Ok(OptionalExports(funcs))
+    }
 }
 
 // The imported `host` interface: the same three functions the core module imports from `env`.
@@ -89,7 +152,8 @@ pub struct GuestComponent {
     profile: EngineProfile,
     engine: Engine,
     pre: InstancePre<HostState>,
-    indices: std::sync::Arc<bindings::GuestIndices>,
+    indices: std::sync::Arc<bindings::GuestRequiredIndices>,
+    optional: OptionalIndices,
     options: HostOptions,
 }
 
@@ -136,8 +200,9 @@ impl GuestComponent {
     }
 
     /// Loads with a given engine, which must have been made from `profile`. The component must be the guest's
-    /// world: it may import the `host` interface and WASI 0.2, and must export every function of the world with
-    /// its WIT type ([`Error::ComponentWorld`] names the first that does not fit).
+    /// world: it may import the `host` interface and WASI 0.2, must export every function of `guest-required` with
+    /// its WIT type ([`Error::ComponentWorld`] names the first that does not fit), and may export any of the optional
+    /// ones ([`export::OPTIONAL`]), each checked when the component is instantiated.
     pub fn load_with_engine(
         name: String,
         bytes: &[u8],
@@ -147,8 +212,9 @@ impl GuestComponent {
         options: HostOptions,
     ) -> Result<Self, Error> {
         let linked = LinkedComponent::load(name, bytes, is_text, profile, engine, options)?;
-        let indices = bindings::GuestIndices::new(&linked.pre)
+        let indices = bindings::GuestRequiredIndices::new(&linked.pre)
             .map_err(|e| Error::ComponentWorld { component: linked.name.clone(), message: one_line(&e) })?;
+        let optional = OptionalIndices::of(&linked.component);
         let LinkedComponent { name, pre, .. } = linked;
         Ok(GuestComponent {
             name,
@@ -156,6 +222,7 @@ impl GuestComponent {
             engine: engine.clone(),
             pre,
             indices: std::sync::Arc::new(indices),
+            optional,
             options,
         })
     }
@@ -263,6 +330,11 @@ impl GuestComponent {
         &self.engine
     }
 
+    /// Whether the component exports `name`, one of the world's optional exports ([`export::OPTIONAL`]).
+    pub fn exports_optional(&self, name: &str) -> bool {
+        export::OPTIONAL.iter().zip(self.optional.0).any(|(optional, index)| *optional == name && index.is_some())
+    }
+
     /// A new instance in a new store, with the host state at its initial values.
     pub fn instantiate(&self) -> Result<ComponentHost, Error> {
         self.instantiate_until(None)
@@ -273,8 +345,8 @@ impl GuestComponent {
     fn instantiate_until(&self, deadline: Option<Instant>) -> Result<ComponentHost, Error> {
         let mut store = new_store(&self.engine, self.profile, &self.options)?;
         store.data_mut().deadline = deadline;
-        let (instance, bindings) = self.instantiate_in(&mut store)?;
-        Ok(ComponentHost { guest: self.clone(), store, instance, bindings, poisoned: None })
+        let (instance, bindings, optional) = self.instantiate_in(&mut store)?;
+        Ok(ComponentHost { guest: self.clone(), store, instance, bindings, optional, poisoned: None })
     }
 
     /// [`GuestComponent::instantiate`] under a deadline (needs the `epoch` profile, as
@@ -290,14 +362,18 @@ impl GuestComponent {
         Ok(host)
     }
 
-    fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<(Instance, bindings::Guest), Error> {
+    fn instantiate_in(
+        &self,
+        store: &mut Store<HostState>,
+    ) -> Result<(Instance, bindings::GuestRequired, OptionalExports), Error> {
         // A component's start functions can call a host function: caught here as in every call.
         let instance = started(&self.name, catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store))))?;
         let bindings = self
             .indices
             .load(&mut *store, &instance)
             .map_err(|e| Error::ComponentWorld { component: self.name.clone(), message: one_line(&e) })?;
-        Ok((instance, bindings))
+        let optional = OptionalExports::load(&self.name, store, &instance, &self.optional)?;
+        Ok((instance, bindings, optional))
     }
 }
 
@@ -307,7 +383,7 @@ fn make_linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     #[cfg(feature = "wasi")]
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    bindings::Guest::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+    bindings::GuestRequired::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
     Ok(linker)
 }
 
@@ -319,7 +395,8 @@ pub struct ComponentHost {
     guest: GuestComponent,
     store: Store<HostState>,
     instance: Instance,
-    bindings: bindings::Guest,
+    bindings: bindings::GuestRequired,
+    optional: OptionalExports,
     poisoned: Option<String>,
 }
 
@@ -339,6 +416,31 @@ macro_rules! call {
         let $bindings = &$self.bindings;
         guarded(&mut $self.store, &mut $self.poisoned, $export, Crossing::Lifted, |$store| $call)
     }};
+}
+
+/// Calls one of the optional exports, the `slot` of [`OptionalExports`], as `bindgen!`'s calls do, guarded as
+/// every call of the host core is; [`Error::MissingExport`] if the component lacks it.
+macro_rules! call_optional {
+    ($self:ident, $slot:expr, $params:ty, $results:ty, $args:expr) => {{
+        let name = export::OPTIONAL[$slot];
+        match $self.optional.0[$slot] {
+            None => Err(absent(&$self.guest.name, name)),
+            Some(func) => {
+                // SAFETY: `func` was type-checked as `TypedFunc<$params, $results>` when the instance was made
+                // (`OptionalExports::load`), as `bindgen!`'s generated calls check theirs once and then make their
+                // `TypedFunc`s the same way.
+                let typed = unsafe { TypedFunc::<$params, $results>::new_unchecked(func) };
+                guarded(&mut $self.store, &mut $self.poisoned, name, Crossing::Lifted, |store| typed.call(store, $args))
+            }
+        }
+    }};
+}
+
+/// An optional export the component lacks.
+#[cold]
+#[inline(never)]
+fn absent(component: &str, export: &str) -> Error {
+    Error::MissingExport { module: component.to_string(), export: export.to_string(), kind: "a function" }
 }
 
 impl ComponentHost {
@@ -379,7 +481,7 @@ impl ComponentHost {
     /// The generated bindings and the store, for measuring the bindings' own calls beside this core's guarded
     /// ones. A call made through them that traps is not seen by this host: the caller must not use the store
     /// afterwards.
-    pub fn raw_parts(&mut self) -> (&bindings::Guest, &mut Store<HostState>) {
+    pub fn raw_parts(&mut self) -> (&bindings::GuestRequired, &mut Store<HostState>) {
         (&self.bindings, &mut self.store)
     }
 
@@ -411,7 +513,12 @@ impl ComponentHost {
     /// `point-add-batch(a, b)`: both lists lowered into the guest, the sums lifted back into a new `Vec`.
     #[inline]
     pub fn point_add_batch(&mut self, a: &[WitPoint], b: &[WitPoint]) -> Result<Vec<WitPoint>, Error> {
-        call!(self, export::POINT_ADD_BATCH, |g, store| g.call_point_add_batch(store, a, b))
+        call_optional!(self, BATCH, (&[WitPoint], &[WitPoint]), (Vec<WitPoint>,), (a, b)).map(|(sums,)| sums)
+    }
+
+    /// Whether this instance's component exports `name`, one of the world's optional exports.
+    pub fn exports_optional(&self, name: &str) -> bool {
+        self.guest.exports_optional(name)
     }
 
     /// Pattern 4, the component's form: the guest's own reading of its static.
@@ -427,31 +534,31 @@ impl ComponentHost {
     /// The empty export.
     #[inline]
     pub fn nop(&mut self) -> Result<(), Error> {
-        call!(self, export::NOP, |b, store| b.call_nop(store))
+        call_optional!(self, NOP, (), (), ())
     }
 
     /// Makes the guest call `log-value` `count` times.
     #[inline]
     pub fn call_host_n(&mut self, count: u32) -> Result<(), Error> {
-        call!(self, export::CALL_HOST_N, |b, store| b.call_call_host_n(store, count))
+        call_optional!(self, CALL_HOST_N, (u32,), (), (count,))
     }
 
     /// `checksum-bytes(bytes)`: the list lowered into the guest, which reads every byte.
     #[inline]
     pub fn checksum_bytes(&mut self, bytes: &[u8]) -> Result<u64, Error> {
-        call!(self, export::CHECKSUM_BYTES, |b, store| b.call_checksum_bytes(store, bytes))
+        call_optional!(self, CHECKSUM_BYTES, (&[u8],), (u64,), (bytes,)).map(|(sum,)| sum)
     }
 
     /// `fill-bytes(len, seed)`: the guest's buffer lifted into a new `Vec`.
     #[inline]
     pub fn fill_bytes(&mut self, len: u32, seed: u32) -> Result<Vec<u8>, Error> {
-        call!(self, export::FILL_BYTES, |b, store| b.call_fill_bytes(store, len, seed))
+        call_optional!(self, FILL_BYTES, (u32, u32), (Vec<u8>,), (len, seed)).map(|(bytes,)| bytes)
     }
 
     /// `checksum-string(text)`: the string lowered into the guest as UTF-8.
     #[inline]
     pub fn checksum_string(&mut self, text: &str) -> Result<u64, Error> {
-        call!(self, export::CHECKSUM_STRING, |b, store| b.call_checksum_string(store, text))
+        call_optional!(self, CHECKSUM_STRING, (&str,), (u64,), (text,)).map(|(sum,)| sum)
     }
 
     /// What the guest wrote to stdout since the last take, when loaded with [`crate::GuestOutput::Keep`].
@@ -485,5 +592,46 @@ impl ComponentHost {
         }
         let engine = self.guest.engine.clone();
         Ok(deadline::within(self, &engine, timeout, |host| &mut host.store.data_mut().deadline, run))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::export;
+
+    /// The lines of `world NAME { ... }` in the guest's WIT file, without comments and blank lines.
+    fn world_lines(wit: &str, name: &str) -> Vec<String> {
+        let open = format!("world {name} {{");
+        let lines: Vec<&str> = wit.lines().map(str::trim).collect();
+        let start = lines.iter().position(|l| *l == open).unwrap_or_else(|| panic!("no `{open}` in boundary.wit"));
+        let mut depth = 0usize;
+        let mut body = Vec::new();
+        for line in &lines[start + 1..] {
+            if *line == "}" {
+                if depth == 0 {
+                    break;
+                }
+                depth -= 1;
+            } else if line.ends_with('{') {
+                depth += 1;
+            }
+            if !line.is_empty() && !line.starts_with("//") {
+                body.push(line.to_string());
+            }
+        }
+        body
+    }
+
+    /// The host's bindings come from `guest-required`, the guest's from `guest`: the first must be the second
+    /// without its optional exports, line for line.
+    #[test]
+    fn the_required_world_is_the_guest_world_without_its_optional_exports() {
+        let wit = include_str!("../../../guest/wit/boundary.wit");
+        let optional = |line: &String| export::OPTIONAL.iter().any(|name| line.starts_with(&format!("export {name}:")));
+        let guest: Vec<String> = world_lines(wit, "guest").into_iter().filter(|l| !optional(l)).collect();
+        assert_eq!(world_lines(wit, "guest-required"), guest);
+        for name in export::OPTIONAL {
+            assert!(world_lines(wit, "guest").iter().any(|l| l.starts_with(&format!("export {name}:"))), "{name}");
+        }
     }
 }

@@ -97,13 +97,67 @@ fn a_core_module_is_not_a_component_and_the_other_way_round() {
 }
 
 #[test]
-fn a_component_missing_an_export_is_refused_naming_it() {
-    for missing in ["just-add", "point-add-batch", "nop"] {
+fn a_component_missing_a_required_export_is_refused_naming_it() {
+    for missing in ["just-add", "point-add", "read-plugin-shared-value", "set-plugin-shared-value"] {
         let text = world_component_wat("unreachable", &[missing]);
         let err =
             GuestComponent::from_wat("partial.wat", &text, EngineProfile::Cranelift, quiet_options()).unwrap_err();
         assert!(matches!(err, Error::ComponentWorld { .. }), "{err}");
         assert!(err.to_string().contains(missing), "{missing}: {err}");
+    }
+}
+
+/// Each optional export of the world may be missing on its own, as in the core ABI: the component loads, says it
+/// lacks that one (and has the others), and a call of it is `Error::MissingExport`.
+#[test]
+fn a_component_may_lack_each_optional_export_on_its_own() {
+    use boundary_host::component::export::OPTIONAL;
+    for missing in OPTIONAL {
+        let text = world_component_wat("unreachable", &[missing]);
+        let guest = GuestComponent::from_wat("partial.wat", &text, EngineProfile::Cranelift, quiet_options())
+            .unwrap_or_else(|e| panic!("without `{missing}`: {e}"));
+        for export in OPTIONAL {
+            assert_eq!(guest.exports_optional(export), export != missing, "without `{missing}`: `{export}`");
+        }
+        let mut host = guest.instantiate().unwrap();
+        let err = match missing {
+            "nop" => host.nop().unwrap_err(),
+            "point-add-batch" => host.point_add_batch(&[], &[]).unwrap_err(),
+            "call-host-n" => host.call_host_n(1).unwrap_err(),
+            "checksum-bytes" => host.checksum_bytes(b"x").unwrap_err(),
+            "fill-bytes" => host.fill_bytes(1, 2).map(|_| ()).unwrap_err(),
+            _ => host.checksum_string("x").map(|_| ()).unwrap_err(),
+        };
+        assert!(matches!(&err, Error::MissingExport { export, .. } if export == missing), "{missing}: {err}");
+        // A missing export is not a trap: the store goes on.
+        assert_eq!(host.discarded_by(), None);
+    }
+}
+
+/// A component of the world as it stood before its payload exports (same package version) runs the five patterns
+/// and the checks of the optional exports it has, under every profile.
+#[test]
+fn a_component_of_the_world_before_its_payload_exports_passes() {
+    for &profile in EngineProfile::ALL {
+        let guest = GuestComponent::from_binary(
+            "before-payload",
+            guest::COMPONENT_BEFORE_PAYLOAD_WASM,
+            profile,
+            quiet_options(),
+        )
+        .unwrap_or_else(|e| panic!("{profile}: {e}"));
+        let mut host = guest.instantiate().unwrap();
+        let outcomes = patterns::run_all(&mut host, &mut |_| {});
+        assert!(outcomes.iter().all(|o| o.passed()), "{profile}: {outcomes:?}");
+        let checks: Vec<_> =
+            patterns::EXPORT_CHECKS.iter().map(|c| patterns::run_check(&mut host, c, &mut |_| {}, None)).collect();
+        for check in &checks {
+            let payload = ["checksum-bytes", "fill-bytes", "checksum-string"].contains(&check.export);
+            match &check.result {
+                Err(why) => assert!(payload && *why == "not exported", "{profile}: {}: {why}", check.export),
+                Ok(result) => assert!(!payload && result.is_ok(), "{profile}: {}: {result:?}", check.export),
+            }
+        }
     }
 }
 
@@ -118,9 +172,11 @@ fn a_component_with_a_wrongly_typed_export_is_refused() {
         text.replacen("(func (export \"nop\")  unreachable)", "(func (export \"nop\") (param i32) unreachable)", 1);
     assert!(text.contains("(param \"x\" u32)"), "the fixture changed shape:\n{text}");
     assert!(text.contains("(export \"nop\") (param i32)"), "the fixture changed shape:\n{text}");
-    let err = GuestComponent::from_wat("typed.wat", &text, EngineProfile::Cranelift, quiet_options()).unwrap_err();
+    // An optional export is checked when the component is instantiated, before anything is called.
+    let guest = GuestComponent::from_wat("typed.wat", &text, EngineProfile::Cranelift, quiet_options()).unwrap();
+    let err = guest.instantiate().unwrap_err();
     assert!(matches!(err, Error::ComponentWorld { .. }), "{err}");
-    assert!(err.to_string().contains("nop"), "{err}");
+    assert!(err.to_string().contains("optional export `nop`"), "{err}");
 }
 
 #[test]
