@@ -5,7 +5,7 @@
 //!
 //! Parse errors are one `error:` line, as every other bad input is ([`parse_or_exit`]).
 
-use crate::invoke::InvokeSpec;
+use crate::ops::invoke::InvokeSpec;
 use boundary_host::limits::{DEFAULT_MAX_MEMORY_MIB, MAX_MEMORY_MIB};
 use boundary_host::{EngineProfile, Limits};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -35,6 +35,20 @@ pub struct ModuleOptions {
     pub abi: Abi,
 }
 
+impl ModuleOptions {
+    /// The options as a command line gives them, for a child copy or a record (paths absolute).
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(path) = &self.wasm {
+            args.extend(["--wasm".to_string(), path.display().to_string()]);
+        }
+        if self.abi == Abi::Component {
+            args.extend(["--abi".to_string(), "component".to_string()]);
+        }
+        args
+    }
+}
+
 /// The exports a command calls by name.
 #[derive(Debug, Clone, Default, Args)]
 pub struct InvokeOptions {
@@ -42,6 +56,13 @@ pub struct InvokeOptions {
     /// parameter; zeros if none are given). Repeatable.
     #[arg(long = "invoke", value_name = "NAME[=ARGS]", value_parser = InvokeSpec::parse)]
     pub invokes: Vec<InvokeSpec>,
+}
+
+impl InvokeOptions {
+    /// The options as a command line gives them.
+    pub fn to_args(&self) -> Vec<String> {
+        self.invokes.iter().flat_map(|spec| ["--invoke".to_string(), spec.text()]).collect()
+    }
 }
 
 /// The engine profiles a measuring command runs under.
@@ -56,6 +77,11 @@ impl ProfileOptions {
     /// The profiles asked for, or every profile.
     pub fn or_all(&self) -> Vec<EngineProfile> {
         if self.profiles.is_empty() { EngineProfile::ALL.to_vec() } else { self.profiles.clone() }
+    }
+
+    /// The options as a command line gives them.
+    pub fn to_args(&self) -> Vec<String> {
+        self.profiles.iter().flat_map(|p| ["--profile".to_string(), p.name().to_string()]).collect()
     }
 }
 
@@ -82,6 +108,19 @@ impl Default for LimitOptions {
 impl LimitOptions {
     pub fn limits(&self) -> Limits {
         Limits { timeout: self.timeout, max_memory_mib: self.max_memory_mib }
+    }
+
+    /// The options as a command line gives them, defaults left out.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let default = LimitOptions::default();
+        if self.timeout != default.timeout {
+            args.extend(["--timeout".to_string(), self.timeout.as_secs_f64().to_string()]);
+        }
+        if self.max_memory_mib != default.max_memory_mib {
+            args.extend(["--max-memory".to_string(), self.max_memory_mib.to_string()]);
+        }
+        args
     }
 }
 
@@ -128,6 +167,18 @@ pub fn user_path(text: &str) -> PathBuf {
 
 /// Exit status of bad input, as the main job gives it.
 pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// The exit status of a command that ran (`Ok`) or met bad input or a misbehaving guest (`Err`, said here as one
+/// `error:` line, exit status 2).
+pub fn exit_status(done: Result<(), String>) -> std::process::ExitCode {
+    match done {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", boundary_host::escape_controls(&e));
+            std::process::ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
 
 /// Parses `args` (the program's name first) into `T`: `--help` printed (exit 0), or a parse error as one `error:`
 /// line naming the argument (exit 2), never clap's several-line report.

@@ -1,33 +1,12 @@
-//! What the matrix and the gate measure: the project's own guest (its core module and its component), or a module or
-//! component the user names with `--wasm PATH` (and `--abi component`), with the exports they name with `--invoke`.
-//! Built-in and user modules go through the same code: every bench constructor takes a [`Wasm`] from here, and
-//! [`Serves`] says which rows a subject can serve and, for those it cannot, which export they need.
+//! What a run measures: the project's own guest (its core module and its component), or a module or component the
+//! user names with `--wasm PATH` (and `--abi component`), with the exports they name with `--invoke`, and what each
+//! row or scenario needs of it ([`Needs`]). Built-in and user modules go through the same code: every operation takes
+//! a [`Wasm`], and `probe.rs` works out which needs a subject meets.
 
-use crate::guard;
-use crate::invoke::InvokeSpec;
+use crate::ops::invoke::InvokeSpec;
 use crate::options::{Abi, ModuleOptions};
-use boundary_host::{EngineProfile, GuestComponent, GuestModule, guest};
+use boundary_host::Wasm;
 use std::path::{Path, PathBuf};
-
-/// A wasm binary (or WAT text) to load, with the name that stands for it in messages.
-#[derive(Debug, Clone)]
-pub struct Wasm {
-    pub name: String,
-    pub bytes: Vec<u8>,
-    pub is_text: bool,
-}
-
-impl Wasm {
-    /// The project's quiet guest as a core module.
-    pub fn quiet_guest() -> Self {
-        Wasm { name: "the quiet guest".into(), bytes: guest::QUIET_WASM.to_vec(), is_text: false }
-    }
-
-    /// The project's quiet guest as a component.
-    pub fn quiet_component() -> Self {
-        Wasm { name: "the quiet guest component".into(), bytes: guest::COMPONENT_QUIET_WASM.to_vec(), is_text: false }
-    }
-}
 
 /// Which form a user's file is loaded as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,14 +44,11 @@ impl Subject {
 
     /// The user's file at `path`, as a core module or a component; binary, or WAT text if it ends in `.wat`.
     pub fn from_file(path: &Path, form: Form, invokes: Vec<InvokeSpec>) -> Result<Self, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read module {}: {e}", path.display()))?;
-        let is_text = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wat"));
-        let name = boundary_host::escape_controls(&path.display().to_string()).into_owned();
-        let hash = format!("{:016x}", fnv1a(&bytes));
-        let wasm = Some(Wasm { name, bytes, is_text });
+        let wasm = Wasm::from_file(path).map_err(|e| e.to_string())?;
+        let hash = format!("{:016x}", wasm.fingerprint());
         let (core, component) = match form {
-            Form::Core => (wasm, None),
-            Form::Component => (None, wasm),
+            Form::Core => (Some(wasm), None),
+            Form::Component => (None, Some(wasm)),
         };
         Ok(Subject { core, component, path: Some(path.to_path_buf()), hash: Some(hash), invokes })
     }
@@ -98,8 +74,8 @@ impl Subject {
         self.path.is_none()
     }
 
-    /// The folder name of a user's run under `target/boundary-results/`: the file's stem and the first 8 hex digits of
-    /// its hash, so that a changed module gets a folder of its own.
+    /// The folder name of a user's run: the file's stem and the first 8 hex digits of its hash, so that a changed
+    /// module gets a folder of its own.
     pub fn results_name(&self) -> String {
         let stem = self
             .path
@@ -130,11 +106,6 @@ impl Subject {
     }
 }
 
-/// The 64-bit FNV-1a hash of `bytes`: a content fingerprint for naming result folders, not a security measure.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-}
-
 /// What a row needs of the subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
@@ -160,199 +131,4 @@ pub enum Needs {
     /// A component of the guest's WIT world with this one of its optional exports
     /// (`boundary_host::component::export::OPTIONAL`).
     WorldExport(&'static str),
-}
-
-/// Which rows a subject can serve, worked out once by loading it; each `Err` says why not.
-#[derive(Debug, Clone)]
-pub struct Serves {
-    module: Result<(), String>,
-    any_component: Result<(), String>,
-    abi: Result<(), String>,
-    nop: bool,
-    batch: bool,
-    call_host_n: bool,
-    payload: bool,
-    trap: Result<(), String>,
-    world: Result<(), String>,
-    /// The optional exports the component has.
-    world_exports: Vec<&'static str>,
-}
-
-impl Serves {
-    /// Loads the subject's core module and component under the `cranelift` profile to see what they have.
-    pub fn of(subject: &Subject) -> Self {
-        let profile = EngineProfile::Cranelift;
-        let options = crate::guard::host_options();
-        let engine = profile.engine().map_err(|e| e.to_string());
-        let none = |what: &str| Err(format!("the subject has no {what}"));
-        let (module, abi, (nop, batch, call_host_n, payload)) = match (&subject.core, &engine) {
-            (None, _) => (none("core module"), none("core module"), (false, false, false, false)),
-            (Some(_), Err(e)) => (Err(e.clone()), Err(e.clone()), (false, false, false, false)),
-            (Some(wasm), Ok(engine)) => {
-                let module = crate::raw::Linked::load(profile, engine, wasm).map(|_| ());
-                let name = wasm.name.clone();
-                match GuestModule::load_with_engine(name, &wasm.bytes, wasm.is_text, profile, engine, options) {
-                    Ok(guest) => {
-                        let has = |f| guest.exports_optional(f);
-                        let optional = (
-                            has(&guest::export::NOP),
-                            has(&guest::export::POINT_ADD_BATCH),
-                            has(&guest::export::CALL_HOST_N),
-                            has(&guest::export::CHECKSUM_BYTES) && has(&guest::export::FILL_BYTES),
-                        );
-                        (module, Ok(()), optional)
-                    }
-                    Err(e) => (module, Err(format!("needs the guest ABI: {e}")), (false, false, false, false)),
-                }
-            }
-        };
-        let (any_component, world, world_exports) = match (&subject.component, &engine) {
-            (None, _) => (none("component"), none("component"), Vec::new()),
-            (Some(_), Err(e)) => (Err(e.clone()), Err(e.clone()), Vec::new()),
-            (Some(wasm), Ok(engine)) => {
-                let load = |name: String| {
-                    boundary_host::LinkedComponent::load(name, &wasm.bytes, wasm.is_text, profile, engine, options)
-                };
-                let any = load(wasm.name.clone()).map(|_| ()).map_err(|e| e.to_string());
-                let world = GuestComponent::load_with_engine(
-                    wasm.name.clone(),
-                    &wasm.bytes,
-                    wasm.is_text,
-                    profile,
-                    engine,
-                    options,
-                )
-                .map_err(|e| format!("needs a component of the guest's WIT world: {e}"));
-                let exports = world.as_ref().map_or(Vec::new(), |guest| {
-                    boundary_host::component::export::OPTIONAL
-                        .into_iter()
-                        .filter(|e| guest.exports_optional(e))
-                        .collect()
-                });
-                (any, world.map(|_| ()), exports)
-            }
-        };
-        // Probed by [`prepare`], which runs guest code under the watchdog.
-        let trap = Err("not probed".to_string());
-        Serves { module, any_component, abi, nop, batch, call_host_n, payload, trap, world, world_exports }
-    }
-
-    /// Whether the subject serves a row that needs `needs`, or why not (naming the export it lacks).
-    pub fn check(&self, needs: Needs) -> Result<(), String> {
-        let optional = |present: bool, export: &str| {
-            self.abi.clone()?;
-            if present { Ok(()) } else { Err(format!("needs the optional export `{export}`")) }
-        };
-        match needs {
-            Needs::Module => self.module.clone(),
-            Needs::AnyComponent => self.any_component.clone(),
-            Needs::Abi => self.abi.clone(),
-            Needs::Nop => optional(self.nop, guest::export::NOP.name),
-            Needs::Batch => optional(self.batch, guest::export::POINT_ADD_BATCH.name),
-            Needs::CallHostN => optional(self.call_host_n, guest::export::CALL_HOST_N.name),
-            Needs::Payload => optional(self.payload, "checksum_bytes` and `fill_bytes"),
-            Needs::Trap => self.abi.clone().and_then(|()| self.trap.clone()),
-            Needs::World => self.world.clone(),
-            Needs::WorldExport(export) => self.world.clone().and_then(|()| {
-                if self.world_exports.contains(&export) {
-                    Ok(())
-                } else {
-                    Err(format!("needs the component's optional export `{export}`"))
-                }
-            }),
-        }
-    }
-
-    /// Whether the core module loads at all (compiles and links): what every core row needs first. An error here
-    /// is the user's module being unusable, not a row being skipped.
-    pub fn module_error(&self) -> Option<&str> {
-        self.module.as_ref().err().map(String::as_str)
-    }
-
-    pub fn component_error(&self) -> Option<&str> {
-        self.any_component.as_ref().err().map(String::as_str)
-    }
-}
-
-/// A subject checked before anything is measured: what it serves, and for each `--invoke` export whether the
-/// typed path covers its signature (or why not).
-#[derive(Debug)]
-pub struct Prepared {
-    pub serves: Serves,
-    pub typed: Vec<Result<(), String>>,
-}
-
-/// Loads `subject` and prepares (and calls once) every `--invoke` export under `cranelift`: a file that is not wasm,
-/// a module that does not compile or link (an import nothing provides), a name the module lacks, a signature that
-/// cannot be called, or a call that traps is an error here, one line, before any measurement.
-pub fn prepare(subject: &Subject) -> Result<Prepared, String> {
-    let mut serves = guard::step(&format!("loading {}", subject.describe()), || Serves::of(subject));
-    if let Some(e) = serves.module_error().filter(|_| subject.core.is_some()) {
-        return Err(e.to_string());
-    }
-    if let Some(e) = serves.component_error().filter(|_| subject.component.is_some() && subject.core.is_none()) {
-        return Err(e.to_string());
-    }
-    let profile = EngineProfile::Cranelift;
-    let engine = profile.engine().map_err(|e| e.to_string())?;
-    if let Some(wasm) = &subject.core {
-        let linked = crate::raw::Linked::load(profile, &engine, wasm)?;
-        guard::step(&format!("instantiating {} (its start function included)", wasm.name), || {
-            let mut store = linked.new_store();
-            linked.pre.instantiate(&mut store).map(|_| ()).map_err(|e| instantiate_error(&wasm.name, &e))
-        })?;
-        if serves.abi.is_ok() {
-            serves.trap = guard::step("calling `point_add` with its output past memory, as the trap rows do", || {
-                probe_trap(profile, &engine, wasm)
-            });
-        }
-    }
-    if let (Some(wasm), true) = (&subject.component, serves.any_component.is_ok()) {
-        let linked = crate::component_ops::link(profile, &engine, wasm)?;
-        guard::step(&format!("instantiating {} (its start functions included)", wasm.name), || {
-            linked.instantiate().map(|_| ()).map_err(|e| guard::describe(&e))
-        })?;
-    }
-    let mut typed = Vec::new();
-    for spec in &subject.invokes {
-        let what = format!("the trial call of `--invoke {}`", boundary_host::escape_controls(&spec.name));
-        let mut covered = Err("a component's exports are called untyped only".to_string());
-        if let Some(wasm) = &subject.core {
-            let linked = crate::raw::Linked::load(profile, &engine, wasm)?;
-            covered = guard::step(&what, || {
-                let mut store = linked.new_store();
-                let instance = linked.pre.instantiate(&mut store).map_err(|e| instantiate_error(&wasm.name, &e))?;
-                let call = crate::invoke::CoreInvoke::prepare(&mut store, &instance, spec)?;
-                Ok::<_, String>(call.typed_unsupported().map_or(Ok(()), Err))
-            })?;
-        }
-        if let Some(wasm) = &subject.component {
-            let linked = crate::component_ops::link(profile, &engine, wasm)?;
-            guard::step(&what, || {
-                let (mut store, instance) = linked.instantiate().map_err(|e| guard::describe(&e))?;
-                crate::invoke::ComponentInvoke::prepare(&mut store, &instance, spec).map(|_| ())
-            })?;
-        }
-        typed.push(covered);
-    }
-    Ok(Prepared { serves, typed })
-}
-
-/// An instantiation that failed, as one line: the start function's trap, or the budget it went past.
-fn instantiate_error(name: &str, e: &boundary_host::wasmtime::Error) -> String {
-    format!("cannot instantiate {name}: {}", guard::describe(e))
-}
-
-/// Whether `point_add` traps with an out-of-bounds access when its output lies past memory, as the trap rows need.
-fn probe_trap(profile: EngineProfile, engine: &boundary_host::wasmtime::Engine, wasm: &Wasm) -> Result<(), String> {
-    use boundary_host::wasmtime::Trap;
-    let mut guest = crate::raw::RawGuest::load(profile, engine, wasm)?;
-    match guest.point_add.call(&mut guest.store, crate::ops::TRAP_ARGS) {
-        Err(e) if e.downcast_ref::<Trap>() == Some(&Trap::MemoryOutOfBounds) => Ok(()),
-        Err(e) => Err(format!(
-            "needs `point_add` to trap out of bounds on an output past memory; it failed: {}",
-            guard::describe(&e)
-        )),
-        Ok(()) => Err("needs `point_add` to trap on an output past memory; it returned".to_string()),
-    }
 }

@@ -3,7 +3,7 @@
 //! `fuzz/README.md` cites. Each failure says what to change.
 
 use boundary_benches::gate::{self, Baseline};
-use boundary_benches::rows;
+use boundary_benches::matrix::rows;
 use boundary_host::EngineProfile;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -146,7 +146,7 @@ fn ids_in_first_column(rows_of_table: &[Vec<&str>], table_name: &str) -> BTreeSe
 fn the_gate_counts_the_readme_states_are_the_codes() {
     let readme = flat(&benches_readme());
     let scenarios = gate::SCENARIOS;
-    let source = "`gate::SCENARIOS` (benches/src/gate.rs)";
+    let source = "`gate::SCENARIOS` (benches/src/gate/mod.rs)";
     let found = numbers_between(&readme, "The gate counts ", " scenarios");
     assert_stated(&found, scenarios.len(), "The gate counts N scenarios", source);
 
@@ -221,7 +221,7 @@ fn every_row_is_in_the_readmes_row_table_and_every_id_there_is_a_row() {
     assert!(
         unknown.is_empty(),
         "benches/README.md's row table names {unknown:?}, which are no rows: add each to `rows::PROFILED` \
-         (benches/src/rows.rs), or correct the README"
+         (benches/src/matrix/rows.rs), or correct the README"
     );
 }
 
@@ -240,7 +240,7 @@ fn every_scenario_is_in_the_readmes_scenario_table_and_every_id_there_is_a_scena
     assert!(
         unknown.is_empty(),
         "benches/README.md's scenario table names {unknown:?}, which are no gate scenarios: add each to \
-         `gate::SCENARIOS` (benches/src/gate.rs), or correct the README"
+         `gate::SCENARIOS` (benches/src/gate/mod.rs), or correct the README"
     );
 }
 

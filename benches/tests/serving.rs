@@ -1,9 +1,9 @@
-//! The serving path's request and configurations (`benches/src/serving.rs`): every configuration serves the
+//! The serving path's request and configurations (`benches/src/serving/mod.rs`): every configuration serves the
 //! project's guest and a module without `just_add`, the pooled ones from two threads sharing an engine, and the
 //! measurement counts what it says.
 
 use boundary_benches::serving::{self, ALLOCATIONS, Server, Workload};
-use boundary_benches::subject::Wasm;
+use boundary_host::Wasm;
 use std::time::Duration;
 
 fn wat(name: &str, text: &str) -> Wasm {

@@ -4,10 +4,11 @@
 //! `.ci/run` (`cargo test --release -p boundary-benches --test user_module -- --include-ignored`); the bad-input
 //! tests need nothing and always run.
 
-use boundary_benches::counting::{self, Launcher, Options};
 use boundary_benches::gate::Baseline;
+use boundary_benches::gate::runner::{self as counting, Launcher, Options};
 use boundary_benches::options::{self, InvokeOptions, ModuleOptions, ProfileOptions};
-use boundary_benches::subject::{self, Subject};
+use boundary_benches::probe;
+use boundary_benches::subject::Subject;
 use std::path::{Path, PathBuf};
 
 /// The article's five exports, `memory`, and one export more (`scale`), by hand. `just_add` does `extra` more work
@@ -155,7 +156,7 @@ fn bad_input_is_one_line_naming_what_was_wrong() {
         (vec!["--wasm".into(), path(&good), "--profile".into(), "turbo".into()], "turbo"),
     ];
     for (args, needle) in cases {
-        let result = subject_of(&args).and_then(|s| subject::prepare(&s).map(|_| ()));
+        let result = subject_of(&args).and_then(|s| probe::prepare(&s).map(|_| ()));
         match result {
             Err(e) => {
                 assert!(e.contains(needle), "{args:?}: {e:?} does not name {needle:?}");
@@ -183,8 +184,8 @@ fn rows_a_module_cannot_serve_are_skipped_naming_the_export_they_need() {
     let good = scratch("rows.wat", &module(""));
     let subject =
         subject_of(&["--wasm".into(), good.to_str().unwrap().into(), "--invoke".into(), "scale".into()]).unwrap();
-    let prepared = subject::prepare(&subject).unwrap();
-    let (rows, skipped) = boundary_benches::rows::for_subject(&subject, &prepared.serves, false);
+    let prepared = probe::prepare(&subject).unwrap();
+    let (rows, skipped) = boundary_benches::matrix::rows::for_subject(&subject, &prepared.serves, false);
     let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
     for served in
         ["calls/just_add/typed", "calls/just_add/core", "instantiate/pre", "lifecycle/compile", "invoke/scale/typed"]
@@ -200,8 +201,8 @@ fn rows_a_module_cannot_serve_are_skipped_naming_the_export_they_need() {
     let bare = scratch("bare.wat", "(module (func (export \"answer\") (result i32) (i32.const 42)))");
     let subject =
         subject_of(&["--wasm".into(), bare.to_str().unwrap().into(), "--invoke".into(), "answer".into()]).unwrap();
-    let prepared = subject::prepare(&subject).unwrap();
-    let (rows, skipped) = boundary_benches::rows::for_subject(&subject, &prepared.serves, false);
+    let prepared = probe::prepare(&subject).unwrap();
+    let (rows, skipped) = boundary_benches::matrix::rows::for_subject(&subject, &prepared.serves, false);
     let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
     assert_eq!(
         ids,

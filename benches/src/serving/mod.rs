@@ -6,9 +6,14 @@
 //! disjoint 4 KiB pages of linear memory, for the workloads that do: what a request dirties is what a reset pays
 //! for), and the drop of the store. For a module without `just_add` it is the instance alone.
 
+mod command;
+pub mod record;
+
+pub use command::{DENSITY_ROLE, ServingOptions, cargo_main, density_child, run};
+
 use crate::guard::OrStop;
-use crate::raw::{Linked, RawState};
-use crate::subject::Wasm;
+use crate::ops::raw::{Linked, RawState};
+use boundary_host::Wasm;
 use boundary_host::profile::{SlotReset, pagemap_scan_available, pooled_config};
 use boundary_host::wasmtime::{Config, Engine, Extern, Memory, ModuleExport, Store, TypedFunc};
 use boundary_host::{EngineProfile, guest};

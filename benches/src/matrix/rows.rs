@@ -1,7 +1,8 @@
 //! Every row of the matrix, named once: the bench registers its closures under these ids and the results
 //! writer lays out its table from them.
 
-use crate::subject::{Needs, Serves, Subject};
+use crate::probe::Serves;
+use crate::subject::{Needs, Subject};
 use boundary_host::component::export as cexport;
 
 /// One row of the matrix.

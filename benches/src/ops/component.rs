@@ -4,7 +4,7 @@
 
 use crate::guard::OrStop;
 use crate::ops::{A, B, CoreBench};
-use crate::subject::Wasm;
+use boundary_host::Wasm;
 use boundary_host::component::WitPoint;
 use boundary_host::wasmtime::Engine;
 use boundary_host::wasmtime::component::{Func, Val};

@@ -183,3 +183,84 @@ mod tests {
         assert_eq!(format_elapsed(863.2), "14 min 23 s");
     }
 }
+
+/// `text` escaped for XML character data and attribute values (the charts' SVG).
+pub fn xml(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A duration in nanoseconds, to three significant figures with a unit.
+pub fn format_ns(ns: f64) -> String {
+    let (value, unit) = match ns {
+        n if n < 1e3 => (n, "ns"),
+        n if n < 1e6 => (n / 1e3, "µs"),
+        n if n < 1e9 => (n / 1e6, "ms"),
+        n => (n / 1e9, "s"),
+    };
+    let digits = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
+    format!("{value:.digits$} {unit}")
+}
+
+/// The workspace root of the checkout this was built from (the folder holding `results/`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+}
+
+/// Where a command writes what it records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Records {
+    /// The checkout's `results/`, where a complete run of the project's guest goes, to be committed; `None` for the
+    /// installed `boundary`, which writes everything under `scratch`.
+    pub committed: Option<PathBuf>,
+    /// Where every other record goes: `target/boundary-results/` under `cargo bench`, `--out` (by default
+    /// `./boundary-results/`) for `boundary`.
+    pub scratch: PathBuf,
+    /// Criterion's own folder (its estimates, which the matrix's record reads back).
+    pub criterion: PathBuf,
+    /// The program the user ran, as records write its command line: `cargo bench` or `boundary`.
+    pub program: String,
+}
+
+impl Records {
+    /// The places of a `cargo bench` run in this checkout: `results/` and `<target>/boundary-results/`, where
+    /// `<target>` holds the running executable (`<target>/<profile>/deps/`).
+    pub fn checkout() -> Self {
+        let target = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.ancestors().nth(3).map(PathBuf::from))
+            .unwrap_or_else(|| workspace_root().join("target"));
+        Records {
+            committed: Some(workspace_root().join("results")),
+            scratch: target.join("boundary-results"),
+            criterion: target.join("criterion"),
+            program: "cargo bench".to_string(),
+        }
+    }
+
+    /// The command line a record writes for a run of this process: `cargo bench --bench TARGET -- ARGS` or
+    /// `boundary ARGS`, from the arguments this process was given.
+    pub fn command_line(&self, cargo_target: &str) -> String {
+        let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+        if self.committed.is_none() {
+            return std::iter::once(self.program.clone()).chain(args).collect::<Vec<_>>().join(" ");
+        }
+        let command = format!("{} --bench {cargo_target}", self.program);
+        if args.is_empty() { command } else { format!("{command} -- {}", args.join(" ")) }
+    }
+
+    /// The places of the `boundary` command: everything under `out`.
+    pub fn under(out: &Path) -> Self {
+        Records {
+            committed: None,
+            scratch: out.to_path_buf(),
+            criterion: out.join("criterion"),
+            program: "boundary".to_string(),
+        }
+    }
+}

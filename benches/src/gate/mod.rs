@@ -6,7 +6,10 @@
 //! features, the count of one scenario repeats exactly from run to run and from machine to machine of the same
 //! kind.
 
-use crate::subject::{Needs, Serves, Subject};
+pub mod runner;
+
+use crate::probe::Serves;
+use crate::subject::{Needs, Subject};
 use boundary_host::EngineProfile;
 use boundary_host::component::export as cexport;
 use serde::{Deserialize, Serialize};
@@ -569,7 +572,7 @@ mod tests {
     /// A scenario without a baseline fails the gate; this says so in `cargo test`, before anyone runs the gate.
     #[test]
     fn every_scenario_of_the_project_s_guest_has_a_baseline() {
-        let path = crate::workspace_root().join("results").join("gate-baseline.json");
+        let path = crate::record::workspace_root().join("results").join("gate-baseline.json");
         let text = std::fs::read_to_string(&path).unwrap();
         let baseline: Baseline = serde_json::from_str(&text).unwrap();
         for scenario in SCENARIOS {

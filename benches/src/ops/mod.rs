@@ -2,9 +2,14 @@
 //! both time exactly the same code. Setup (instances, lookups, reserved slots) lives in [`RawBench`] and
 //! [`CoreBench`] and happens before any timing.
 
+pub mod component;
+pub mod invoke;
+pub mod native;
+pub mod raw;
+
 use crate::guard::OrStop;
-use crate::raw::{Linked, PointSlots, RawGuest};
-use crate::subject::Wasm;
+use crate::ops::raw::{Linked, PointSlots, RawGuest};
+use boundary_host::Wasm;
 use boundary_host::wasmtime::{Engine, Trap, Val, ValRaw, WasmBacktrace};
 use boundary_host::{EngineProfile, GuestModule, HostFuncStyle, HostOptions, Point, WasmHost};
 use futures::executor::block_on;
@@ -301,14 +306,14 @@ pub fn core_reset(c: &mut CoreBench) {
 /// A new store and `Linker::instantiate`; the store (and with it the instance) is dropped at the end.
 #[inline]
 pub fn raw_instantiate_linker(g: &Linked) {
-    let mut store = crate::raw::new_store(g.module.engine(), g.profile);
+    let mut store = crate::ops::raw::new_store(g.module.engine(), g.profile);
     black_box(g.linker.instantiate(&mut store, &g.module).or_stop());
 }
 
 /// A new store and `InstancePre::instantiate`; dropped at the end.
 #[inline]
 pub fn raw_instantiate_pre(g: &Linked) {
-    let mut store = crate::raw::new_store(g.module.engine(), g.profile);
+    let mut store = crate::ops::raw::new_store(g.module.engine(), g.profile);
     black_box(g.pre.instantiate(&mut store).or_stop());
 }
 
@@ -329,7 +334,7 @@ pub fn instantiate_in_threads(g: &Linked, threads: u64, iterations: u64) -> Dura
             let share = iterations / threads + u64::from(t < iterations % threads);
             scope.spawn(move || {
                 for _ in 0..share {
-                    let mut store = crate::raw::new_store(engine, profile);
+                    let mut store = crate::ops::raw::new_store(engine, profile);
                     black_box(pre.instantiate(&mut store).or_stop());
                 }
             });

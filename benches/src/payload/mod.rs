@@ -10,9 +10,14 @@
 //! (`checksum-string`). Native Rust does the same copies with the same checksum and fill, and a plain `memcpy` of
 //! `n` bytes is the ceiling.
 
+mod command;
+pub mod record;
+
+pub use command::{PayloadOptions, cargo_main, run};
+
 use crate::guard::OrStop;
 use crate::ops::CoreBench;
-use crate::subject::Wasm;
+use boundary_host::Wasm;
 use boundary_host::wasmtime::{Engine, Memory, Store};
 use boundary_host::{ComponentHost, EngineProfile, GuestComponent, HostFuncStyle, HostState};
 use std::hint::black_box;

@@ -2,7 +2,7 @@
 //! core's rows are compared with. Its host functions are deliberately written here again, plainly, so the
 //! comparison measures the core and not a shared helper.
 
-use crate::subject::Wasm;
+use boundary_host::Wasm;
 use boundary_host::guest::{self, export, import};
 use boundary_host::wasmtime::{
     Caller, Engine, Func, Instance, InstancePre, Linker, Memory, Module, Store, TypedFunc, UnknownImportError,

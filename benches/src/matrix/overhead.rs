@@ -1,4 +1,4 @@
-//! The host core against raw wasmtime: each pair of operations timed in interleaved blocks ([`crate::paired`])
+//! The host core against raw wasmtime: each pair of operations timed in interleaved blocks ([`crate::matrix::paired`])
 //! at many memory layouts, and summarised as the median over layouts.
 //!
 //! Why many layouts: on the project's machines the ratio of one pair depends on where code, stacks, stores and
@@ -10,9 +10,9 @@
 //! [`PROCESSES`] child processes (each with its own randomised addresses), each with [`PLACEMENTS`] fresh pairs of
 //! stores, and reports the median of all those ratios with their range.
 
+use crate::matrix::paired::{self, Paired};
+use crate::matrix::rows::{self, Row};
 use crate::ops::{self, CoreBench, RawBench};
-use crate::paired::{self, Paired};
-use crate::rows::{self, Row};
 use boundary_host::{EngineProfile, HostFuncStyle};
 use serde::{Deserialize, Serialize};
 use std::hint::black_box;

@@ -9,20 +9,21 @@
 //! many times `--timeout` for each step; the runner stops it at twice that.
 
 use crate::child::{Child, ChildError};
-use crate::component_ops::{self, BatchCopy, ComponentBench};
 use crate::gate::{self, Baseline, Count, Kind, MEASURED_SYMBOL, Scenario, Verdict};
 use crate::guard::{self, OrStop};
-use crate::invoke::{ComponentInvoke, CoreInvoke};
+use crate::ops::component::{self as component_ops, BatchCopy, ComponentBench};
+use crate::ops::invoke::{ComponentInvoke, CoreInvoke};
+use crate::ops::raw::Linked;
 use crate::ops::{self, CoreBench, RawBench};
 use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions};
 use crate::payload::{Buffers, ComponentMover, CoreMover, Method};
-use crate::raw::Linked;
+use crate::probe::{self, Prepared};
 use crate::serving::{self, Server, Workload};
-use crate::subject::{self, Needs, Prepared, Subject};
+use crate::subject::{Needs, Subject};
 use boundary_host::{EngineProfile, HostFuncStyle, Point};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -68,6 +69,22 @@ pub fn child_from_env() -> Result<bool, String> {
     match args.as_slice() {
         [scenario, profile, subject @ ..] => child(scenario, profile, subject, trial).map(|()| true),
         _ => Err(format!("the gate's child role names no scenario: {args:?}")),
+    }
+}
+
+/// Runs the gate's child role `role` with its arguments (see [`crate::roles`]): exit status 0 when the scenario ran,
+/// or one `error:` line and 2.
+pub fn child_role(role: &str, args: &[String]) -> ExitCode {
+    let run = match args {
+        [scenario, profile, subject @ ..] => child(scenario, profile, subject, role == TRIAL_ROLE),
+        _ => Err(format!("the gate's child role names no scenario: {args:?}")),
+    };
+    match run {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", boundary_host::escape_controls(&e));
+            ExitCode::from(options::EXIT_BAD_INPUT)
+        }
     }
 }
 
@@ -356,30 +373,15 @@ pub struct Options {
 impl Options {
     /// The options a counted child needs to set up the same subject under the same guard rails.
     fn child_args(&self) -> Vec<String> {
-        let mut args = Vec::new();
-        if let Some(path) = &self.module.wasm {
-            // Absolute already ([`options::user_path`]), so the child finds it whatever its working directory.
-            args.extend(["--wasm".to_string(), path.display().to_string()]);
-        }
-        if self.module.abi == options::Abi::Component {
-            args.extend(["--abi".to_string(), "component".to_string()]);
-        }
-        for spec in &self.invoke.invokes {
-            args.extend(["--invoke".to_string(), spec.text()]);
-        }
-        args.extend([
-            "--timeout".to_string(),
-            self.limits.timeout.as_secs_f64().to_string(),
-            "--max-memory".to_string(),
-            self.limits.max_memory_mib.to_string(),
-        ]);
+        let mut args = self.subject_args();
+        args.extend(self.limits.to_args());
         args
     }
 
-    /// The module options as the user gave them, for the commands the gate prints.
+    /// The module options as the user gave them (paths absolute), for the commands the gate prints.
     fn subject_args(&self) -> Vec<String> {
-        let mut args = self.child_args();
-        args.truncate(args.len() - 4);
+        let mut args = self.module.to_args();
+        args.extend(self.invoke.to_args());
         args
     }
 
@@ -397,6 +399,16 @@ fn threshold_value(text: &str) -> Result<f64, String> {
 
 fn user_path_value(text: &str) -> Result<PathBuf, String> {
     Ok(options::user_path(text))
+}
+
+/// Runs the gate with `options`, counting in child copies of this executable: exit status 0 when it passed, 1 on
+/// a regression (or a scenario without a baseline), 2 with one `error:` line on bad input or a failed count.
+pub fn command(options: &Options) -> ExitCode {
+    match Launcher::this(Vec::new()).and_then(|launcher| run(options, &launcher)) {
+        Ok(outcome) if outcome.passed => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => options::exit_status(Err(e)),
+    }
 }
 
 /// Reads the gate's command line (without the program name); bad input is one line.
@@ -613,7 +625,7 @@ fn count_all(
 }
 
 fn workspace() -> PathBuf {
-    crate::workspace_root()
+    crate::record::workspace_root()
 }
 
 fn default_baseline() -> PathBuf {
@@ -643,7 +655,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     guard::configure(options.limits.limits());
     let subject = Subject::from_options(&options.module, &options.invoke.invokes)?;
     let named = !subject.is_built_in();
-    let Prepared { serves, typed } = subject::prepare(&subject)?;
+    let Prepared { serves, typed } = probe::prepare(&subject)?;
     let valgrind = valgrind_version()?;
     let baseline_path = options.baseline.clone().unwrap_or_else(default_baseline);
     let (scenarios, skipped) = gate::for_subject(&subject, &serves, |i| typed[i].clone());
@@ -696,7 +708,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
             Some(old) => gate::merge_counts(&old.counts, &counts),
             None => counts.clone(),
         };
-        let env = crate::environment::Environment::capture(&workspace(), String::new(), String::new());
+        let env = crate::record::Environment::capture(&workspace(), String::new(), String::new());
         let mut command = "cargo bench --bench gate -- --save-baseline".to_string();
         for arg in &options.subject_args() {
             command.push(' ');

@@ -1,0 +1,175 @@
+//! The payload sweep's command (`cargo bench --bench payload`, `boundary payload`): bytes across the boundary, 8
+//! bytes to 16 MiB, by direction and method (`mod.rs`), against native Rust doing the same work and a plain
+//! `memcpy`. A complete run of the project's guest under `cargo bench` writes `results/payload/<date>/` and README's
+//! payload block; any other run writes under the scratch folder ([`Records`]): `payload/`, or
+//! `<module>-<hash>/payload/` for a user's module (with `checksum_bytes` and `fill_bytes`; with `--abi component`,
+//! a component of the guest's world).
+//!
+//! ```text
+//! cargo bench --bench payload                        # the sweep
+//! cargo bench --bench payload -- --quick             # shorter batches
+//! cargo bench --bench payload -- --profile cranelift # one profile
+//! cargo bench --bench payload -- component/          # the methods whose ids contain a filter
+//! cargo bench --bench payload -- --reindex           # rewrite README's payload block from results/payload/
+//! ```
+
+use super::record::{self as payload_report, Cell, Record};
+use super::{self as payload, Buffers, ComponentMover, CoreMover, LARGE, LARGE_PROFILES, Method, Native, SIZES};
+use crate::guard;
+use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions};
+use crate::probe;
+use crate::record::{Environment, Records};
+use crate::subject::{Needs, Subject};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// The payload sweep's options. `cargo bench -- ARGS` passes the same ARGS to the matrix and the serving path, so
+/// `--invoke` is taken too, and makes this bench say that it measures nothing.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "cargo bench --bench payload --", about = "Bytes across the boundary, 8 bytes to 16 MiB.")]
+pub struct PayloadOptions {
+    #[command(flatten)]
+    pub module: ModuleOptions,
+    #[command(flatten)]
+    pub invoke: InvokeOptions,
+    #[command(flatten)]
+    pub profiles: ProfileOptions,
+    #[command(flatten)]
+    pub limits: LimitOptions,
+    /// Shorter batches, written under target/boundary-results/ only.
+    #[arg(long)]
+    pub quick: bool,
+    /// Only the methods whose ids contain one of these strings.
+    #[arg(value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Rewrite README's payload block from the newest record in results/payload/, measuring nothing.
+    #[arg(long)]
+    pub reindex: bool,
+    /// Passed by `cargo bench` (not by `cargo test --benches`): measure and record.
+    #[arg(long, hide = true)]
+    pub bench: bool,
+}
+
+/// `cargo bench --bench payload -- ARGS`.
+pub fn cargo_main() -> ExitCode {
+    options::exit_status(run(options::parse_or_exit(std::env::args()), &Records::checkout()))
+}
+
+/// Sweeps the payload methods the options select, and records the run in `records`.
+pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
+    let started = Instant::now();
+    let workspace = crate::record::workspace_root();
+    let payload_dir = workspace.join("results").join("payload");
+    if args.reindex {
+        return payload_report::write_readme_block(&workspace.join("README.md"), &payload_dir)
+            .map_err(|e| format!("rewriting README's payload block: {e}"));
+    }
+    // `cargo bench -- ARGS` passes ARGS to the matrix and the serving path too: what only they take, or a module
+    // without the payload exports, makes this bench say so and measure nothing, rather than fail the whole run.
+    if !args.invoke.invokes.is_empty() {
+        println!("payload: nothing measured: --invoke is the matrix's");
+        return Ok(());
+    }
+    guard::configure(args.limits.limits());
+    let (measuring, quick) = (args.bench, args.quick);
+    let filters = &args.filters;
+    let methods: Vec<Method> =
+        Method::ALL.into_iter().filter(|m| filters.is_empty() || filters.iter().any(|f| m.id().contains(f))).collect();
+    if methods.is_empty() {
+        println!("payload: no method matches {}; nothing measured", filters.join(" "));
+        return Ok(());
+    }
+    let subject = Subject::from_options(&args.module, &[])?;
+    let serves = probe::prepare(&subject)?.serves;
+    let core = subject.core.as_ref().filter(|_| serves.check(Needs::Payload).is_ok());
+    let component = subject.component.as_ref().filter(|_| serves.check(Needs::World).is_ok());
+    // A component's methods each need their own optional export of the world.
+    let methods: Vec<Method> = methods
+        .into_iter()
+        .filter(|m| m.component_export().is_none_or(|export| serves.check(Needs::WorldExport(export)).is_ok()))
+        .collect();
+    if core.is_none() && component.is_none() {
+        let why = serves.check(Needs::Payload).err().or(serves.check(Needs::World).err()).unwrap_or_default();
+        println!("payload: nothing measured: the module serves no payload method: {why}");
+        return Ok(());
+    }
+    // Under `cargo test --benches`: every method once at the smallest size and a middling one, nothing recorded.
+    let (sizes, batch, rounds): (Vec<usize>, Duration, usize) = match (measuring, quick) {
+        (false, _) => (vec![SIZES[0], SIZES[5]], Duration::ZERO, 1),
+        (true, true) => (SIZES.to_vec(), Duration::from_millis(8), 3),
+        (true, false) => (SIZES.to_vec(), Duration::from_millis(25), 7),
+    };
+    let max = *sizes.iter().max().unwrap_or(&SIZES[0]);
+    let mut buffers = Buffers::new(max);
+    let mut cells = Vec::new();
+    for &n in &sizes {
+        for row in Native::ALL {
+            let what = format!("payload `{}` at {n} bytes", row.id());
+            let ns = payload::time(&what, || payload::native(row, n, &mut buffers), batch, rounds);
+            cells.push(Cell { row: row.id().to_string(), profile: None, bytes: n, ns });
+        }
+    }
+    let profiles = args.profiles.or_all();
+    for &profile in &profiles {
+        let engine = profile.engine().map_err(|e| e.to_string())?;
+        let (mut core_mover, mut component_mover) =
+            guard::step(&format!("setting up the payload rows under `{profile}`"), || {
+                (
+                    core.map(|wasm| CoreMover::new(profile, &engine, wasm, max)),
+                    component.map(|wasm| ComponentMover::new(profile, &engine, wasm)),
+                )
+            });
+        for &n in sizes.iter().filter(|&&n| n <= LARGE || LARGE_PROFILES.contains(&profile)) {
+            for &method in &methods {
+                let what = format!("payload `{}` under `{profile}` at {n} bytes", method.id());
+                let ns = match (method.component(), core_mover.as_mut(), component_mover.as_mut()) {
+                    (false, Some(m), _) => payload::time(&what, || m.run(method, n, &mut buffers), batch, rounds),
+                    (true, _, Some(m)) => payload::time(&what, || m.run(method, n, &mut buffers), batch, rounds),
+                    _ => continue,
+                };
+                cells.push(Cell {
+                    row: method.id().to_string(),
+                    profile: Some(profile.name().to_string()),
+                    bytes: n,
+                    ns,
+                });
+            }
+        }
+        if measuring {
+            println!("{profile}: done");
+        }
+    }
+    if !measuring {
+        return Ok(());
+    }
+    let command = records.command_line("payload");
+    let mode = if quick {
+        "--quick: batches of 8 ms, the median of 3".to_string()
+    } else {
+        "batches of 25 ms, the median of 7".to_string()
+    };
+    let mut environment = Environment::capture(&workspace, command, mode);
+    if !subject.is_built_in() {
+        environment.module = Some(subject.describe());
+    }
+    environment.elapsed_s = Some(started.elapsed().as_secs_f64());
+    let record = Record { environment, cells };
+    let complete = !quick && filters.is_empty() && profiles.len() == boundary_host::EngineProfile::ALL.len();
+    let committed = records.committed.as_ref().map(|results| results.join("payload")).filter(|_| complete);
+    let dir = match (&committed, subject.is_built_in()) {
+        (_, false) => records.scratch.join(subject.results_name()).join("payload"),
+        (Some(payload_dir), true) => crate::record::run_dir(payload_dir, &record.environment),
+        (None, true) => records.scratch.join("payload"),
+    };
+    record.write(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if let (Some(payload_dir), true) = (&committed, subject.is_built_in()) {
+        payload_report::write_readme_block(&workspace.join("README.md"), payload_dir)
+            .map_err(|e| format!("README.md: {e}"))?;
+    }
+    println!("payload record written to {}", dir.display());
+    for &method in &methods {
+        let even = record.break_even(method, "cranelift").map_or("none".to_string(), payload_report::size_name);
+        println!("break-even under cranelift: {:<22} {even}", method.id());
+    }
+    Ok(())
+}

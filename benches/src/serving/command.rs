@@ -1,0 +1,245 @@
+//! The serving path's command (`cargo bench --bench serving`, `boundary serve`): for each way of allocating and
+//! resetting instances (`mod.rs`), each request workload and 1 and 2 worker threads sharing one engine: requests per
+//! second, latency percentiles and minor page faults per request; then how much memory live instances take and how
+//! many fit. A complete run of the project's guest under `cargo bench` writes `results/serving/<date>/`; any other
+//! run writes under the scratch folder ([`Records`]): `serving/`, or `<module>-<hash>/serving/` for a user's module.
+//!
+//! ```text
+//! cargo bench --bench serving                        # everything (about two minutes)
+//! cargo bench --bench serving -- --quick             # the same, rougher
+//! cargo bench --bench serving -- --wasm my.wasm      # your module (its `just_add` if it has one, else instances alone)
+//! cargo bench --bench serving -- --filter pooled     # only configurations whose id contains a string
+//! cargo bench --bench serving -- --reindex           # rewrite README's serving block from results/serving/
+//! ```
+
+use super::record::{self as serving_report, Record};
+use super::{self as serving, ALLOCATIONS, DENSITY_CONFIGS, Density, Measurement, Server, THREADS, WORKLOADS};
+use crate::child::{Child, Launcher};
+use crate::guard;
+use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions};
+use crate::probe;
+use crate::record::{Environment, Records};
+use crate::subject::Subject;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// The serving path's options. `cargo bench -- ARGS` passes the same ARGS to the matrix and the payload sweep, so
+/// their options are taken too, and make this bench say that it measures nothing.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "cargo bench --bench serving --", about = "The serving path: a fresh instance per request.")]
+pub struct ServingOptions {
+    #[command(flatten)]
+    pub module: ModuleOptions,
+    #[command(flatten)]
+    pub invoke: InvokeOptions,
+    #[command(flatten)]
+    pub profiles: ProfileOptions,
+    #[command(flatten)]
+    pub limits: LimitOptions,
+    /// Shorter measurements, written under target/boundary-results/ only.
+    #[arg(long)]
+    pub quick: bool,
+    /// Only configurations whose id contains this string.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// A filter, as criterion takes one (the last one given counts).
+    #[arg(value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Rewrite README's serving block from the newest record in results/serving/, measuring nothing.
+    #[arg(long)]
+    pub reindex: bool,
+    /// Passed by `cargo bench` (not by `cargo test --benches`): measure and record.
+    #[arg(long, hide = true)]
+    pub bench: bool,
+}
+
+impl ServingOptions {
+    /// Why the serving rows do not apply to what was asked (an option of the matrix's), if they do not.
+    fn not_served(&self) -> Option<&'static str> {
+        if !self.invoke.invokes.is_empty() {
+            Some("--invoke is the matrix's (a request here calls `just_add`)")
+        } else if self.module.abi == options::Abi::Component {
+            Some("--abi component: the serving rows serve core modules")
+        } else if !self.profiles.profiles.is_empty() {
+            Some("--profile: each serving configuration is an engine of its own")
+        } else {
+            None
+        }
+    }
+
+    fn filter(&self) -> Option<&str> {
+        self.filter.as_deref().or(self.filters.last().map(String::as_str))
+    }
+}
+
+/// The role of the process that makes one density run (see [`density_in_child`]).
+pub const DENSITY_ROLE: &str = "density";
+
+/// `cargo bench --bench serving -- ARGS`.
+pub fn cargo_main() -> ExitCode {
+    options::exit_status(run(options::parse_or_exit(std::env::args()), &Records::checkout()))
+}
+
+/// Serves requests under every configuration the options select, and records the run in `records`.
+pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
+    let started = Instant::now();
+    if args.reindex {
+        // Rewrites README's serving block from the newest committed record, measuring nothing.
+        let workspace = crate::record::workspace_root();
+        let serving = workspace.join("results").join("serving");
+        return serving_report::write_readme_block(&workspace.join("README.md"), &serving)
+            .map_err(|e| format!("rewriting README's serving block failed: {e}"));
+    }
+    if let Some(why) = args.not_served() {
+        println!("serving: nothing measured: {why}");
+        return Ok(());
+    }
+    guard::configure(args.limits.limits());
+    let filter = args.filter();
+    let selected = |id: &str| filter.is_none_or(|f| id.contains(f));
+    if !ALLOCATIONS.iter().any(|a| selected(a.id)) && !DENSITY_CONFIGS.iter().any(|c| selected(c.id)) {
+        println!("serving: no configuration matches `{}`; nothing measured", filter.unwrap_or(""));
+        return Ok(());
+    }
+    let subject = Subject::from_options(&args.module, &[])?;
+    let wasm = subject.core.clone().ok_or("the serving rows need a core module")?;
+    // Bad input is said once, before anything runs.
+    probe::prepare(&subject)?;
+    // Under `cargo test --benches`: every configuration serves a few requests, nothing is recorded.
+    let measuring = args.bench;
+    let (warm_up, duration) = match (measuring, args.quick) {
+        (false, _) => (Duration::ZERO, Duration::from_millis(5)),
+        (true, true) => (Duration::from_millis(50), Duration::from_millis(150)),
+        (true, false) => (Duration::from_millis(200), Duration::from_millis(800)),
+    };
+    let mut rows: Vec<Measurement> = Vec::new();
+    let mut unavailable = Vec::new();
+    for allocation in ALLOCATIONS.iter().filter(|a| selected(a.id)) {
+        let engine = match serving::engine(allocation) {
+            Ok(engine) => engine,
+            Err(why) => {
+                println!("{}: not measured: {why}", allocation.id);
+                unavailable.push((allocation.id.to_string(), why));
+                continue;
+            }
+        };
+        let server =
+            guard::step(&format!("compiling {} for `{}`", wasm.name, allocation.id), || Server::new(&engine, &wasm))?;
+        for workload in WORKLOADS {
+            if let serving::Workload::Dirty(n) = workload
+                && !server.can_dirty(n)
+            {
+                continue;
+            }
+            for threads in THREADS {
+                let m = serving::measure(&server, allocation.id, workload, threads, warm_up, duration);
+                println!(
+                    "{:<24} {:<9} {threads} thread(s): {:>9.0} requests/s  p50 {:>8}  p99 {:>8}  p99.9 {:>8}  {:>6.1} faults/request",
+                    allocation.id,
+                    m.workload,
+                    m.requests_per_second,
+                    crate::record::format_ns(m.p50_ns as f64),
+                    crate::record::format_ns(m.p99_ns as f64),
+                    crate::record::format_ns(m.p999_ns as f64),
+                    m.minor_faults_per_request
+                );
+                rows.push(m);
+            }
+        }
+    }
+    let mut densities: Vec<Density> = Vec::new();
+    if measuring {
+        for config in DENSITY_CONFIGS.iter().filter(|c| selected(c.id)) {
+            let d = density_in_child(config.id, &args)?;
+            println!("density {:<22} {} live instances, stopped by {}", d.config, d.reached, d.stopped_by);
+            for p in &d.points {
+                println!(
+                    "  {:>6} live: {:>9} resident, {:>9} virtual per instance",
+                    p.live,
+                    serving_report::format_bytes(p.resident_per_instance),
+                    serving_report::format_bytes(p.virtual_per_instance)
+                );
+            }
+            densities.push(d);
+        }
+    }
+    if !measuring {
+        return Ok(());
+    }
+    let workspace = crate::record::workspace_root();
+    let command = records.command_line("serving");
+    let mode = if args.quick {
+        "--quick: 50 ms warm-up, 150 ms of requests per row".to_string()
+    } else {
+        "200 ms warm-up, 800 ms of requests per row".to_string()
+    };
+    let mut environment = Environment::capture(&workspace, command, mode);
+    if !subject.is_built_in() {
+        environment.module = Some(subject.describe());
+    }
+    environment.elapsed_s = Some(started.elapsed().as_secs_f64());
+    let record = Record::new(environment, rows, densities, unavailable);
+    let complete = filter.is_none() && !args.quick;
+    let committed = records.committed.as_ref().map(|results| results.join("serving")).filter(|_| complete);
+    let dir = match (&committed, subject.is_built_in()) {
+        (_, false) => records.scratch.join(subject.results_name()).join("serving"),
+        (Some(serving), true) => crate::record::run_dir(serving, &record.environment),
+        (None, true) => records.scratch.join("serving"),
+    };
+    record.write(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if let (Some(serving), true) = (&committed, subject.is_built_in()) {
+        serving_report::write_readme_block(&workspace.join("README.md"), serving)
+            .map_err(|e| format!("README.md: {e}"))?;
+    }
+    println!("serving record written to {}", dir.display());
+    Ok(())
+}
+
+/// One density run in a process of its own, which prints the result as JSON. The child keeps the guard rails
+/// itself; an `error:` line of its own is passed on.
+fn density_in_child(id: &str, args: &ServingOptions) -> Result<Density, String> {
+    let launcher = Launcher::this(Vec::new())?;
+    let mut role_args = vec![id.to_string()];
+    role_args.extend(args.module.to_args());
+    role_args.extend(args.limits.to_args());
+    let child = Child {
+        launcher: &launcher,
+        role: DENSITY_ROLE,
+        role_args,
+        wrapper: Vec::new(),
+        capture: true,
+        deadline: None,
+    };
+    let out = child.run().map_err(|e| format!("the density run of `{id}` {e}"))?;
+    if !out.status.success() {
+        let line = out.stderr_line();
+        return Err(format!("density `{id}`: {}", line.strip_prefix("error: ").unwrap_or(&line)));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("the density run of {id} printed no result: {e}"))
+}
+
+/// The options of a density run's process: its configuration, the module and the guard rails.
+#[derive(Debug, Clone, clap::Parser)]
+struct DensityOptions {
+    config: String,
+    #[command(flatten)]
+    pub module: ModuleOptions,
+    #[command(flatten)]
+    pub limits: LimitOptions,
+}
+
+/// The density run's process: the configuration and the module its role names.
+pub fn density_child(args: &[String]) -> ExitCode {
+    options::exit_status(density(args))
+}
+
+fn density(args: &[String]) -> Result<(), String> {
+    let args: DensityOptions =
+        options::parse_or_exit(std::iter::once("density".to_string()).chain(args.iter().cloned()));
+    guard::configure(args.limits.limits());
+    let config = serving::density_config(&args.config).ok_or(format!("no density configuration `{}`", args.config))?;
+    let wasm = Subject::from_options(&args.module, &[])?.core.ok_or("the serving rows need a core module")?;
+    let result = serving::density(config, &wasm);
+    println!("{}", serde_json::to_string(&result).map_err(|e| e.to_string())?);
+    Ok(())
+}
