@@ -28,18 +28,23 @@ pub enum Abi {
 pub struct ModuleOptions {
     /// Run this module instead of the built-in guest: binary .wasm, or WAT text if PATH ends in .wat (with
     /// --abi component, a component). A relative PATH is taken from the directory the command was typed in.
-    #[arg(long, value_name = "PATH", value_parser = user_path_value)]
+    #[arg(long, value_name = "PATH", overrides_with = "wasm")]
     pub wasm: Option<PathBuf>,
     /// The guest as a core wasm module (the article's ABI), or as a component of the guest's WIT world.
-    #[arg(long, value_enum, default_value_t = Abi::Core)]
+    #[arg(long, value_enum, default_value_t = Abi::Core, overrides_with = "abi")]
     pub abi: Abi,
 }
 
 impl ModuleOptions {
+    /// The module's path as the user meant it: relative to the directory the command was typed in ([`user_path`]).
+    pub fn resolved(&self) -> Option<PathBuf> {
+        self.wasm.as_ref().map(|path| user_path(&path.to_string_lossy()))
+    }
+
     /// The options as a command line gives them, for a child copy or a record (paths absolute).
     pub fn to_args(&self) -> Vec<String> {
         let mut args = Vec::new();
-        if let Some(path) = &self.wasm {
+        if let Some(path) = self.resolved() {
             args.extend(["--wasm".to_string(), path.display().to_string()]);
         }
         if self.abi == Abi::Component {
@@ -85,16 +90,24 @@ impl ProfileOptions {
     }
 }
 
-/// The guard rails: how long each step may take and how much memory each store may take.
+/// The guard rails: how long each step may take and how much memory each store may take. Given twice, the last
+/// one counts (as for `--wasm`, `--abi` and the main job's `--profile`).
 #[derive(Debug, Clone, Copy, Args)]
 pub struct LimitOptions {
     /// The most time each step may take, in seconds: compiling the module, instantiating it (its start function
     /// included), and each call or batch of measured calls.
-    #[arg(long, value_name = "SECS", default_value = "20", value_parser = timeout_value)]
+    #[arg(long, value_name = "SECS", default_value = "20", value_parser = timeout_value, allow_hyphen_values = true, overrides_with = "timeout")]
     pub timeout: Duration,
     /// The memory budget of each store, in MiB: its linear memories and tables together may not grow past it, and
     /// growing past it traps.
-    #[arg(long = "max-memory", value_name = "MIB", default_value_t = DEFAULT_MAX_MEMORY_MIB, value_parser = mib_value)]
+    #[arg(
+        long = "max-memory",
+        value_name = "MIB",
+        default_value_t = DEFAULT_MAX_MEMORY_MIB,
+        value_parser = mib_value,
+        allow_hyphen_values = true,
+        overrides_with = "max_memory_mib"
+    )]
     pub max_memory_mib: usize,
 }
 
@@ -145,10 +158,6 @@ fn mib_value(text: &str) -> Result<usize, String> {
         .ok()
         .filter(|m| (1..=MAX_MEMORY_MIB).contains(m))
         .ok_or_else(|| format!("--max-memory takes a number of MiB from 1 to {MAX_MEMORY_MIB}, not `{text}`"))
-}
-
-fn user_path_value(text: &str) -> Result<PathBuf, String> {
-    Ok(user_path(text))
 }
 
 /// A path the user typed, relative to the directory they typed it in. cargo runs a bench or test from its

@@ -55,7 +55,7 @@ impl Subject {
 
     /// The subject the module options name (the user's file, or the project's guest), with the exports to invoke.
     pub fn from_options(module: &ModuleOptions, invokes: &[InvokeSpec]) -> Result<Self, String> {
-        match &module.wasm {
+        match &module.resolved() {
             Some(path) => {
                 let form = match module.abi {
                     Abi::Core => Form::Core,

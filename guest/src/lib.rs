@@ -107,6 +107,8 @@ pub(crate) fn call_host_n(count: u32) {
 /// read in wasm: FNV-1a's multiply over the 8-byte little-endian words of a buffer of `len` bytes, then over the
 /// bytes left, seeded with the length. `word(k)` gives the `k`th word, `byte(i)` the `i`th byte. The host's model is
 /// `boundary_host::guest::checksum`; the two must stay the same function.
+// The component of the world before its payload exports (a test fixture) has no use for the payload helpers.
+#[cfg_attr(feature = "world-before-payload", allow(dead_code))]
 pub(crate) fn checksum(len: usize, word: impl Fn(usize) -> u64, byte: impl Fn(usize) -> u8) -> u64 {
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let words = len / 8;
@@ -122,6 +124,8 @@ pub(crate) fn checksum(len: usize, word: impl Fn(usize) -> u64, byte: impl Fn(us
 
 /// [`checksum`] of a slice (the component's `list<u8>` and `string`).
 #[cfg(feature = "component")]
+// The component of the world before its payload exports (a test fixture) has no use for the payload helpers.
+#[cfg_attr(feature = "world-before-payload", allow(dead_code))]
 pub(crate) fn checksum_slice(bytes: &[u8]) -> u64 {
     let word = |k: usize| {
         let at = 8 * k;
@@ -134,6 +138,8 @@ pub(crate) fn checksum_slice(bytes: &[u8]) -> u64 {
 
 /// The byte `fill_bytes` writes at index `i` of a buffer filled with `seed`. The host's model is
 /// `boundary_host::guest::fill_byte`.
+// The component of the world before its payload exports (a test fixture) has no use for the payload helpers.
+#[cfg_attr(feature = "world-before-payload", allow(dead_code))]
 pub(crate) fn fill_byte(seed: u32, i: usize) -> u8 {
     (seed.wrapping_add((i as u32).wrapping_mul(0x9e37_79b1)) >> 24) as u8
 }

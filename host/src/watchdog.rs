@@ -145,7 +145,7 @@ pub fn stop(message: &str) -> ! {
     std::process::exit(EXIT_MISBEHAVED)
 }
 
-/// A duration as a user writes it: `10 s`, `0.5 s`.
+/// A duration as a user writes it, to the millisecond: `10 s`, `0.5 s`, `1.381 s`.
 pub fn seconds(d: Duration) -> String {
-    format!("{} s", d.as_secs_f64())
+    format!("{} s", (d.as_secs_f64() * 1000.0).round() / 1000.0)
 }

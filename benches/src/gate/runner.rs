@@ -656,7 +656,6 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     let subject = Subject::from_options(&options.module, &options.invoke.invokes)?;
     let named = !subject.is_built_in();
     let Prepared { serves, typed } = probe::prepare(&subject)?;
-    let valgrind = valgrind_version()?;
     let baseline_path = options.baseline.clone().unwrap_or_else(default_baseline);
     let (scenarios, skipped) = gate::for_subject(&subject, &serves, |i| typed[i].clone());
     if named {
@@ -665,19 +664,47 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
             println!("skipped: {id} ({why})");
         }
     }
-    let target = launcher.program.ancestors().nth(3).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
-    let out_dir = target.join("boundary-gate");
+    // callgrind's output files: scratch, read back at once.
+    let out_dir = std::env::temp_dir().join(format!("boundary-gate-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
 
     let selected = selected(options, &scenarios)?;
+    // Natively first, so that a guest that misbehaves is found in seconds, with or without valgrind.
     trial_all(launcher, options, &selected)?;
+    let valgrind = valgrind_version()?;
+    let counted = count_rounds(launcher, options, &selected, &out_dir);
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let runs = counted?;
+    run_after_counting(options, &subject, named, valgrind, baseline_path, runs)
+}
+
+/// Counts every selected scenario `--repeat` times.
+fn count_rounds(
+    launcher: &Launcher,
+    options: &Options,
+    selected: &[(&Scenario, EngineProfile)],
+    out_dir: &Path,
+) -> Result<Vec<Vec<Count>>, String> {
     let mut runs = Vec::new();
     for round in 0..options.repeat {
         if options.repeat > 1 {
             println!("--- run {} of {}", round + 1, options.repeat);
         }
-        runs.push(count_all(launcher, options, &selected, &out_dir)?);
+        runs.push(count_all(launcher, options, selected, out_dir)?);
     }
+    Ok(runs)
+}
+
+/// Reports the counts of `runs` (the spread, if repeated), then saves them as the baseline or compares the last
+/// run's with it.
+fn run_after_counting(
+    options: &Options,
+    subject: &Subject,
+    named: bool,
+    valgrind: String,
+    baseline_path: PathBuf,
+    runs: Vec<Vec<Count>>,
+) -> Result<Outcome, String> {
     let counts = runs.last().cloned().unwrap_or_default();
     if options.repeat > 1 {
         println!("\n--- spread over {} runs (largest minus smallest, relative to the smallest)", options.repeat);

@@ -1,484 +1,135 @@
-//! `cargo run --release`: runs the five interaction patterns against the guest and verifies each.
-//!
-//! Every step that can run guest code (compiling, instantiating, each pattern) has a deadline (`--timeout`), so no
-//! guest makes this command hang; see `watchdog.rs`. Exit status: 0 when every pattern passes, 1 when one gives a
-//! wrong value, 2 on bad input (usage, an unreadable or incompatible module, an unknown profile) or a guest that
-//! misbehaves (traps, runs away, grows memory past the limit, hands over a pointer the host will not follow), 3
-//! when nothing failed but a pattern could not be verified.
+//! `boundary`: the harness's one command. With no subcommand (or `run`) it runs the five interaction patterns
+//! against the guest and verifies each (`run.rs`); `bench`, `payload`, `serve` and `gate` measure the guest (or the
+//! user's module, `--wasm`) as `cargo bench` does, writing their records under `--out` (`./boundary-results/` by
+//! default); `profiles` lists the engine profiles. Every subcommand keeps the same guard rails: one deadline per
+//! step (`--timeout`), one memory budget per store (`--max-memory`), one `error:` line and exit status 2 for bad
+//! input or a misbehaving guest.
 
-use boundary_host::component::patterns as component_patterns;
-use boundary_host::console::{self, host_err, host_out};
-use boundary_host::limits::{DEFAULT_MAX_MEMORY_MIB, DEFAULT_TIMEOUT, Deadline, MAX_MEMORY_MIB};
-use boundary_host::patterns::{
-    self, CheckOutcome, EXPORT_CHECKS, Failure, Log, Outcome, PATTERNS, PatternHost, Verdict,
-};
-use boundary_host::{
-    ComponentHost, EngineProfile, Error, GuestComponent, GuestModule, GuestOutput, HostOptions, Limits, escape_controls,
-};
+mod run;
+
+use boundary_benches::gate::runner as gate;
+use boundary_benches::matrix::{self, MatrixOptions};
+use boundary_benches::options;
+use boundary_benches::payload::{self, PayloadOptions};
+use boundary_benches::record::Records;
+use boundary_benches::serving::{self, ServingOptions};
+use run::RunOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-const USAGE: &str = "\
-Runs the five host <-> guest interaction patterns on Wasmtime and verifies each.
-
-Usage: boundary [OPTIONS]
-
-Options:
-  --wasm PATH       drive this module instead of the built-in guest (binary .wasm, or WAT text if PATH ends in
-                    .wat); it must have the guest's ABI (see README); with --abi component, a binary component
-                    of the guest's WIT world
-  --abi core|component
-                    the guest as a core wasm module (the article's ABI), or as a component (the WIT world in
-                    guest/wit/boundary.wit, through bindgen!-generated bindings; Rust host only) [default: core]
-  --host rust|cpp   the host that drives the guest: the Rust host core, or the C++ host on wasmtime.hh
-                    (default configuration only; in a build made with `--features cpp`) [default: rust]
-  --profile NAME    engine profile [default: cranelift]
-  --fuel N          fuel for each instance under --profile fuel [default: 1000000000]
-  --timeout SECS    the most time each step may take: compiling the module, instantiating it (its start
-                    function included) and each pattern [default: 20]
-  --max-memory MIB  the guest's memory budget: its linear memories and tables together may not grow past it;
-                    growing past it traps and ends the run (the C++ host splits it: a sixteenth for tables)
-                    [default: 1024]
-  --quiet           print only failures and the summary; guest output is not shown
-  --list-profiles   print the engine profiles and exit
-  -h, --help        print this help and exit
-
-Exit status: 0 all patterns passed, 1 a pattern gave a wrong value, 2 bad input or a misbehaving guest
-(a trap, a step past its deadline, memory past the limit, a pointer the host will not follow), 3 nothing
-failed but a pattern could not be verified (a guest without read_plugin_shared_value whose output does not
-show what it sees).";
-
-/// Which form of the guest is driven.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Abi {
-    Core,
-    Component,
+/// The command line of `boundary`.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "boundary",
+    version,
+    about = "What crossing the Wasmtime host <-> guest boundary costs, verified: the five interaction patterns \
+             (the default), the matrix, the payload sweep, the serving path and the instruction-count gate, for \
+             the built-in guest or your module (--wasm).",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunOptions,
 }
 
-/// Which host drives the guest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HostKind {
-    Rust,
-    Cpp,
-}
-
-struct Args {
-    abi: Abi,
-    host: HostKind,
-    wasm: Option<PathBuf>,
-    profile: EngineProfile,
-    quiet: bool,
-    fuel: Option<u64>,
-    timeout: Duration,
-    max_memory_mib: Option<usize>,
-}
-
-const DEFAULT_FUEL: u64 = 1_000_000_000;
-
-const EXIT_FAILED: u8 = 1;
-const EXIT_MISBEHAVED: u8 = 2;
-const EXIT_UNVERIFIED: u8 = 3;
-
+#[derive(Debug, clap::Subcommand)]
 enum Command {
-    Run(Args),
-    Help,
-    ListProfiles,
+    /// The five interaction patterns against the guest, each verified, then every optional export it has (what
+    /// `boundary` with no subcommand does).
+    Run(RunOptions),
+    /// The criterion matrix: what each way of crossing costs under every engine profile. Arguments after `--` are
+    /// criterion's (a filter, --quick, --sample-size N).
+    Bench(BenchArgs),
+    /// Bytes across the boundary, 8 bytes to 16 MiB, by direction and method.
+    Payload(PayloadArgs),
+    /// The serving path: a fresh instance per request, per way of allocating instances; and instance density.
+    Serve(ServeArgs),
+    /// The performance gate: instruction counts of its scenarios under callgrind against a baseline (needs
+    /// valgrind).
+    Gate(gate::Options),
+    /// The engine profiles, one a line.
+    Profiles,
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
-    let mut parsed = Args {
-        abi: Abi::Core,
-        host: HostKind::Rust,
-        wasm: None,
-        profile: EngineProfile::Cranelift,
-        quiet: false,
-        fuel: None,
-        timeout: DEFAULT_TIMEOUT,
-        max_memory_mib: None,
-    };
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value =
-            |name: &str| inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{name} needs a value"));
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--list-profiles" => return Ok(Command::ListProfiles),
-            "--quiet" | "-q" => parsed.quiet = true,
-            "--wasm" => parsed.wasm = Some(PathBuf::from(value("--wasm")?)),
-            "--abi" => {
-                parsed.abi = match value("--abi")?.as_str() {
-                    "core" => Abi::Core,
-                    "component" => Abi::Component,
-                    other => return Err(format!("unknown ABI `{other}` (known: core, component)")),
-                }
-            }
-            "--host" => {
-                parsed.host = match value("--host")?.as_str() {
-                    "rust" => HostKind::Rust,
-                    "cpp" => HostKind::Cpp,
-                    other => return Err(format!("unknown host `{other}` (known: rust, cpp)")),
-                }
-            }
-            "--profile" => {
-                parsed.profile = EngineProfile::from_name(&value("--profile")?).map_err(|e| e.to_string())?
-            }
-            "--fuel" => {
-                let text = value("--fuel")?;
-                let fuel = text.parse().map_err(|_| format!("--fuel takes a whole number, not `{text}`"))?;
-                parsed.fuel = Some(fuel);
-            }
-            "--timeout" => {
-                let text = value("--timeout")?;
-                parsed.timeout = text
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| format!("--timeout takes a positive number of seconds, not `{text}`"))?;
-            }
-            "--max-memory" => {
-                let text = value("--max-memory")?;
-                let mib = text.parse().ok().filter(|m| (1..=MAX_MEMORY_MIB).contains(m)).ok_or_else(|| {
-                    format!("--max-memory takes a number of MiB from 1 to {MAX_MEMORY_MIB}, not `{text}`")
-                })?;
-                parsed.max_memory_mib = Some(mib);
-            }
-            other => return Err(format!("unexpected argument `{other}` (see --help)")),
-        }
+/// Where a measuring subcommand writes its records.
+#[derive(Debug, Clone, clap::Args)]
+struct OutOption {
+    /// Write the records under DIR (a relative DIR is taken from the directory the command was typed in).
+    #[arg(long, value_name = "DIR", default_value = "boundary-results")]
+    out: PathBuf,
+}
+
+impl OutOption {
+    fn records(&self) -> Records {
+        Records::under(&options::user_path(&self.out.to_string_lossy()))
     }
-    if parsed.fuel.is_some() && parsed.profile != EngineProfile::Fuel {
-        return Err(format!("--fuel needs --profile fuel (the profile is `{}`)", parsed.profile));
-    }
-    if parsed.host == HostKind::Cpp {
-        if parsed.abi == Abi::Component {
-            return Err("the C++ host drives core modules only: --abi component needs --host rust".to_string());
-        }
-        if !cfg!(feature = "cpp") {
-            return Err("this build has no C++ host: run `cargo run --release --features cpp -- --host cpp` \
-                        (the C++ host needs cmake and a C++17 compiler; see README)"
-                .to_string());
-        }
-        if parsed.profile != EngineProfile::Cranelift {
-            return Err(format!(
-                "the C++ host runs wasmtime's default configuration only (`cranelift`), not `{}`",
-                parsed.profile
-            ));
-        }
-    }
-    Ok(Command::Run(parsed))
+}
+
+#[derive(Debug, clap::Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    matrix: MatrixOptions,
+    #[command(flatten)]
+    out: OutOption,
+    /// Criterion's own arguments.
+    #[arg(last = true, value_name = "CRITERION")]
+    criterion: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct PayloadArgs {
+    #[command(flatten)]
+    payload: PayloadOptions,
+    #[command(flatten)]
+    out: OutOption,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    serving: ServingOptions,
+    #[command(flatten)]
+    out: OutOption,
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Command::Run(args)) => args,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
+    // A child copy of a measuring subcommand (the matrix's criterion, a density run, a counted scenario).
+    if let Some(status) = boundary_benches::roles::serve() {
+        return status;
+    }
+    let cli: Cli = options::parse_or_exit(std::env::args());
+    match cli.command {
+        None => main_job(&cli.run),
+        Some(Command::Run(options)) => main_job(&options),
+        Some(Command::Bench(args)) => {
+            // Measured, not tested: criterion benchmarks when it is given `--bench`, as `cargo bench` gives it.
+            let criterion = std::iter::once("--bench".to_string()).chain(args.criterion).collect();
+            matrix::run(args.matrix, criterion, args.out.records())
         }
-        Ok(Command::ListProfiles) => {
-            for profile in EngineProfile::ALL {
-                println!("{:<16}{}", profile.name(), profile.summary());
-            }
-            return ExitCode::SUCCESS;
+        Some(Command::Payload(mut args)) => {
+            args.payload.bench = true;
+            options::exit_status(payload::run(args.payload, &args.out.records()))
         }
+        Some(Command::Serve(mut args)) => {
+            args.serving.bench = true;
+            options::exit_status(serving::run(args.serving, &args.out.records()))
+        }
+        Some(Command::Gate(options)) => gate::command(&options),
+        Some(Command::Profiles) => run::list_profiles(),
+    }
+}
+
+fn main_job(options: &RunOptions) -> ExitCode {
+    if options.list_profiles {
+        return run::list_profiles();
+    }
+    match options.check() {
+        Ok(args) => run::run(&args),
         Err(message) => {
-            eprintln!("error: {}", escape_controls(&message));
-            return ExitCode::from(EXIT_MISBEHAVED);
-        }
-    };
-    run(&args)
-}
-
-/// How each step is watched: the Rust host's deadlines come from the profile (`epoch` interrupts the guest itself,
-/// the others leave it to the watchdog); the C++ host cannot interrupt a guest, so the watchdog keeps its deadline.
-fn deadline(args: &Args) -> Deadline {
-    let limits =
-        Limits { timeout: args.timeout, max_memory_mib: args.max_memory_mib.unwrap_or(DEFAULT_MAX_MEMORY_MIB) };
-    match args.host {
-        HostKind::Rust => limits.for_profile(args.profile),
-        HostKind::Cpp => Deadline {
-            timeout: args.timeout,
-            limit: args.timeout,
-            why: "the C++ host cannot interrupt a running guest".to_string(),
-            interrupt: None,
-        },
-    }
-}
-
-fn run(args: &Args) -> ExitCode {
-    let quiet = args.quiet;
-    let say = |line: std::fmt::Arguments<'_>| {
-        if !quiet {
-            host_out(format_args!("[host] {line}"));
-        }
-    };
-    let deadlines = deadline(args);
-    let loaded = match args.abi {
-        Abi::Core => load(args, &deadlines, &say).map(Loaded::Core),
-        Abi::Component => load_component(args, &deadlines, &say).map(|host| Loaded::Component(Box::new(host))),
-    };
-    let mut host = match loaded {
-        Ok(host) => host,
-        Err(e) => {
-            console::finish();
-            host_err(format_args!("error: {}", error_text(&e, args)));
-            return ExitCode::from(EXIT_MISBEHAVED);
-        }
-    };
-
-    let mut log = say;
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(PATTERNS.len());
-    for index in 0..PATTERNS.len() {
-        let (number, title) = host.pattern(index);
-        let what = format!("pattern {number} ({title})");
-        let outcome = deadlines.guest_step(&what, || host.run_pattern(index, &mut log, deadlines.interrupt));
-        // A guest that trapped, ran out of time, outgrew its memory or handed over a bad pointer is bad input, not
-        // a wrong answer: after what went wrong before it, one line, exit 2, and nothing more is asked of it.
-        if let Err(Failure::Host(e)) = &outcome.result {
-            report_failures(&outcomes);
-            console::finish();
-            host_err(format_args!("error: {what}: {}", error_text(e, args)));
-            return ExitCode::from(EXIT_MISBEHAVED);
-        }
-        outcomes.push(outcome);
-    }
-    // Then every optional export the host binds, which the patterns do not call: each under its own deadline, a
-    // misbehaving guest ending the run as above.
-    let mut checks: Vec<CheckOutcome> = Vec::with_capacity(host.checks());
-    for index in 0..host.checks() {
-        let what = format!("the check of `{}`", host.check_export(index));
-        let check = deadlines.guest_step(&what, || host.run_check(index, &mut log, deadlines.interrupt));
-        if let Ok(Err(Failure::Host(e))) = &check.result {
-            report_failures(&outcomes);
-            console::finish();
-            host_err(format_args!("error: {what}: {}", error_text(e, args)));
-            return ExitCode::from(EXIT_MISBEHAVED);
-        }
-        checks.push(check);
-    }
-    summarise(&outcomes, &checks, &say)
-}
-
-/// An error as the one `error:` line says it: a guest past the memory budget named as going past `--max-memory`,
-/// and no character that could break the line or drive the terminal (names in it may be the guest's).
-fn error_text(e: &Error, args: &Args) -> String {
-    let text = if e.is_memory_limit() {
-        let mib = args.max_memory_mib.unwrap_or(DEFAULT_MAX_MEMORY_MIB);
-        format!("{e} (--max-memory {mib})")
-    } else {
-        e.to_string()
-    };
-    escape_controls(&text).into_owned()
-}
-
-/// The lines of the patterns that failed or could not be verified, shown even when quiet.
-fn report_failures(outcomes: &[Outcome]) {
-    for outcome in outcomes {
-        report(outcome, &|_| {});
-    }
-}
-
-/// One pattern's line: a pass through `say` (silent when quiet), anything else on stdout.
-fn report(outcome: &Outcome, say: &dyn Fn(std::fmt::Arguments<'_>)) {
-    let (number, title) = (outcome.number, outcome.title);
-    match &outcome.result {
-        Ok(Verdict::Passed) => say(format_args!("pattern {number} passed: {title}")),
-        Ok(Verdict::Unverified(why)) => host_out(format_args!("[host] pattern {number} UNVERIFIED: {title}: {why}")),
-        Err(e) => host_out(format_args!("[host] pattern {number} FAILED: {title}: {e}")),
-    }
-}
-
-/// One line per pattern and per export check (failures and unverified ones even when quiet), the summary line, and
-/// the exit status.
-fn summarise(outcomes: &[Outcome], checks: &[CheckOutcome], say: &dyn Fn(std::fmt::Arguments<'_>)) -> ExitCode {
-    for outcome in outcomes {
-        report(outcome, say);
-    }
-    // The exports not checked, grouped by why.
-    let mut unbound: Vec<(&str, Vec<String>)> = Vec::new();
-    for check in checks {
-        match &check.result {
-            Err(why) => match unbound.iter_mut().find(|(w, _)| w == why) {
-                Some((_, names)) => names.push(format!("`{}`", check.export)),
-                None => unbound.push((why, vec![format!("`{}`", check.export)])),
-            },
-            Ok(Ok(_)) => say(format_args!("export `{}` checked: it {}", check.export, check.title)),
-            Ok(Err(e)) => host_out(format_args!("[host] export `{}` FAILED: it {}: {e}", check.export, check.title)),
+            eprintln!("error: {}", boundary_host::escape_controls(&message));
+            ExitCode::from(options::EXIT_BAD_INPUT)
         }
     }
-    let passed = outcomes.iter().filter(|o| o.passed()).count();
-    let unverified = outcomes.iter().filter(|o| matches!(o.result, Ok(Verdict::Unverified(_)))).count();
-    let failed = outcomes.len() - passed - unverified;
-    let checks_failed = checks.iter().filter(|c| matches!(c.result, Ok(Err(_)))).count();
-    let checked = checks.iter().filter(|c| c.result.is_ok()).count();
-    let mut summary = format!("{passed} passed, {failed} failed");
-    if unverified > 0 {
-        summary.push_str(&format!(", {unverified} unverified"));
-    }
-    let exports = if checked == 1 { "export" } else { "exports" };
-    summary.push_str(&format!("; {checked} more {exports} checked"));
-    if checks_failed > 0 {
-        summary.push_str(&format!(", {checks_failed} of them failed"));
-    }
-    if !unbound.is_empty() {
-        let groups: Vec<String> = unbound.iter().map(|(why, names)| format!("{} {why}", names.join(", "))).collect();
-        summary.push_str(&format!(" ({})", groups.join("; ")));
-    }
-    console::finish();
-    host_out(format_args!("{summary}"));
-    match (failed + checks_failed, unverified) {
-        (0, 0) => ExitCode::SUCCESS,
-        (0, _) => ExitCode::from(EXIT_UNVERIFIED),
-        _ => ExitCode::from(EXIT_FAILED),
-    }
-}
-
-/// The guest, loaded and instantiated: a core module in either host, or a component in the Rust host.
-enum Loaded {
-    Core(Box<dyn PatternHost>),
-    Component(Box<ComponentHost>),
-}
-
-impl Loaded {
-    /// The number and title of the pattern at `index`, in this form of the guest.
-    fn pattern(&self, index: usize) -> (u8, &'static str) {
-        match self {
-            Loaded::Core(_) => (PATTERNS[index].number, PATTERNS[index].title),
-            Loaded::Component(_) => {
-                (component_patterns::PATTERNS[index].number, component_patterns::PATTERNS[index].title)
-            }
-        }
-    }
-
-    /// How many export checks this form of the guest has.
-    fn checks(&self) -> usize {
-        match self {
-            Loaded::Core(_) => EXPORT_CHECKS.len(),
-            Loaded::Component(_) => component_patterns::EXPORT_CHECKS.len(),
-        }
-    }
-
-    /// The export the check at `index` calls.
-    fn check_export(&self, index: usize) -> &'static str {
-        match self {
-            Loaded::Core(_) => EXPORT_CHECKS[index].export.name,
-            Loaded::Component(_) => component_patterns::EXPORT_CHECKS[index].export,
-        }
-    }
-
-    fn run_check(&mut self, index: usize, log: &mut Log<'_>, deadline: Option<Duration>) -> CheckOutcome {
-        match self {
-            Loaded::Core(host) => patterns::run_check(&mut **host, &EXPORT_CHECKS[index], log, deadline),
-            Loaded::Component(host) => {
-                component_patterns::run_check(host, &component_patterns::EXPORT_CHECKS[index], log, deadline)
-            }
-        }
-    }
-
-    fn run_pattern(&mut self, index: usize, log: &mut Log<'_>, deadline: Option<Duration>) -> Outcome {
-        match self {
-            Loaded::Core(host) => patterns::run_pattern(&mut **host, &PATTERNS[index], log, deadline),
-            Loaded::Component(host) => {
-                component_patterns::run_pattern(host, &component_patterns::PATTERNS[index], log, deadline)
-            }
-        }
-    }
-}
-
-/// The options of the Rust host, as the command-line asks for them.
-fn rust_host_options(args: &Args) -> HostOptions {
-    HostOptions {
-        output: GuestOutput::Keep { echo: !args.quiet },
-        fuel: args.fuel.unwrap_or(DEFAULT_FUEL),
-        max_memory: Some(args.max_memory_mib.unwrap_or(DEFAULT_MAX_MEMORY_MIB) << 20),
-        trap_on_grow_failure: true,
-        ..HostOptions::default()
-    }
-}
-
-/// Loads the guest component into the Rust host, each step under its deadline.
-fn load_component(
-    args: &Args,
-    deadlines: &Deadline,
-    say: &dyn Fn(std::fmt::Arguments<'_>),
-) -> Result<ComponentHost, Error> {
-    let options = rust_host_options(args);
-    let name = args.wasm.as_ref().map_or("the verbose guest component".to_string(), |p| p.display().to_string());
-    let guest = deadlines.compile_step(&name, || match &args.wasm {
-        Some(path) => GuestComponent::from_file(path, args.profile, options),
-        None => GuestComponent::verbose_guest(args.profile, options),
-    })?;
-    say(format_args!("loaded {} under engine profile `{}` ({})", guest.name(), args.profile, args.profile.summary()));
-    deadlines.guest_step(&format!("instantiating {name}"), || match deadlines.interrupt {
-        Some(timeout) => guest.instantiate_with_deadline(timeout),
-        None => guest.instantiate(),
-    })
-}
-
-/// Loads the module into the chosen host, each step under its deadline.
-fn load(
-    args: &Args,
-    deadlines: &Deadline,
-    say: &dyn Fn(std::fmt::Arguments<'_>),
-) -> Result<Box<dyn PatternHost>, Error> {
-    let output = GuestOutput::Keep { echo: !args.quiet };
-    let name = args.wasm.as_ref().map_or("the verbose guest".to_string(), |p| p.display().to_string());
-    match args.host {
-        HostKind::Rust => {
-            let options = rust_host_options(args);
-            let guest = deadlines.compile_step(&name, || match &args.wasm {
-                Some(path) => GuestModule::from_file(path, args.profile, options),
-                None => GuestModule::verbose_guest(args.profile, options),
-            })?;
-            say(format_args!(
-                "loaded {} under engine profile `{}` ({})",
-                guest.name(),
-                args.profile,
-                args.profile.summary()
-            ));
-            let host = deadlines.guest_step(&format!("instantiating {name}"), || match deadlines.interrupt {
-                Some(timeout) => guest.instantiate_with_deadline(timeout),
-                None => guest.instantiate(),
-            })?;
-            Ok(Box::new(host))
-        }
-        HostKind::Cpp => {
-            deadlines.guest_step(&format!("loading {name} into the C++ host"), || load_cpp(args, &name, output, say))
-        }
-    }
-}
-
-#[cfg(feature = "cpp")]
-fn load_cpp(
-    args: &Args,
-    name: &str,
-    output: GuestOutput,
-    say: &dyn Fn(std::fmt::Arguments<'_>),
-) -> Result<Box<dyn PatternHost>, Error> {
-    let (bytes, is_text) = match &args.wasm {
-        Some(path) => (
-            std::fs::read(path).map_err(|source| Error::ReadModule { path: path.clone(), source })?,
-            path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wat")),
-        ),
-        None => (boundary_host::guest::VERBOSE_WASM.to_vec(), false),
-    };
-    let budget = args.max_memory_mib.unwrap_or(DEFAULT_MAX_MEMORY_MIB) << 20;
-    let host = boundary_cpp_host::CppHost::with_budget(name, &bytes, is_text, output, Some(budget))?;
-    say(format_args!("loaded {name} in the C++ host (wasmtime.hh, default configuration)"));
-    Ok(Box::new(host))
-}
-
-/// Unreachable: `parse_args` refuses `--host cpp` in a build without the C++ host.
-#[cfg(not(feature = "cpp"))]
-fn load_cpp(
-    _: &Args,
-    _: &str,
-    _: GuestOutput,
-    _: &dyn Fn(std::fmt::Arguments<'_>),
-) -> Result<Box<dyn PatternHost>, Error> {
-    Err(Error::CppHost { message: "this build has no C++ host (build with `--features cpp`)".to_string() })
 }

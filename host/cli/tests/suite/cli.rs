@@ -112,7 +112,7 @@ fn bad_input_gets_one_line_and_exit_2() {
         (vec!["--wasm".into(), p(&import)], "env::host_rand"),
         (vec!["--profile".into(), "turbo".into()], "turbo"),
         (vec!["--frobnicate".into()], "--frobnicate"),
-        (vec!["--wasm".into()], "--wasm needs a value"),
+        (vec!["--wasm".into()], "'--wasm <PATH>'"),
         (vec!["--fuel".into(), "5".into()], "--fuel needs --profile fuel"),
         (vec!["--profile".into(), "fuel".into(), "--fuel".into(), "lots".into()], "whole number"),
         (vec!["--timeout".into(), "-1".into()], "positive number"),
@@ -120,7 +120,7 @@ fn bad_input_gets_one_line_and_exit_2() {
         (vec!["--timeout".into(), "soon".into()], "positive number"),
         (vec!["--max-memory".into(), "0".into()], "--max-memory takes"),
         (vec!["--max-memory".into(), "5000".into()], "--max-memory takes"),
-        (vec!["--host".into(), "java".into()], "unknown host `java`"),
+        (vec!["--host".into(), "java".into()], "'java'"),
     ];
     #[cfg(feature = "cpp")]
     let cases = {
@@ -228,7 +228,7 @@ fn bad_components_get_one_line_and_exit_2() {
             vec!["--abi".into(), "component".into(), "--wasm".into(), p(&trapping)],
             "pattern 1 (host calls a guest function): `just-add` trapped: wasm `unreachable` instruction executed",
         ),
-        (vec!["--abi".into(), "wit".into()], "unknown ABI `wit`"),
+        (vec!["--abi".into(), "wit".into()], "'wit'"),
         (vec!["--abi".into(), "component".into(), "--host".into(), "cpp".into()], "--abi component needs --host rust"),
     ];
     for (args, needle) in cases {
@@ -241,7 +241,16 @@ fn bad_components_get_one_line_and_exit_2() {
 fn help_and_profile_list_exit_0() {
     let help = boundary(&["--help"]);
     assert_eq!(help.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&help.stdout).contains("--profile NAME"));
-    let list = boundary(&["--list-profiles"]);
-    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), boundary_host::EngineProfile::ALL.len());
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--profile <NAME>"), "{help}");
+    for command in ["run", "bench", "payload", "serve", "gate", "profiles"] {
+        assert!(help.lines().any(|l| l.trim_start().starts_with(command)), "`{command}` not in\n{help}");
+    }
+    for list in [boundary(&["--list-profiles"]), boundary(&["profiles"])] {
+        assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), boundary_host::EngineProfile::ALL.len());
+    }
+    // `boundary run` is what `boundary` does.
+    let (run, default) = (boundary(&["run", "--quiet"]), boundary(&["--quiet"]));
+    assert_eq!(run.stdout, default.stdout);
+    assert_eq!(run.status.code(), Some(0));
 }

@@ -8,3 +8,5 @@ mod cli;
 mod deadlines;
 mod guard_rails;
 mod hostile;
+mod measuring;
+mod voice;
