@@ -4,13 +4,27 @@
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
+/// The version of the records' formats (a matrix summary, a payload or serving record, the gate's baseline), so
+/// that tooling can tell them apart: 1 for the records written before the field existed (they lack it), 2 since the
+/// commands moved into the `boundary` command (`environment.command` may then read `boundary ...`).
+pub const SCHEMA: u32 = 2;
+
+/// The schema of a record that does not say: the first.
+pub fn schema_one() -> u32 {
+    1
+}
+
 /// Where and how the figures were measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Environment {
+    /// The record's format ([`SCHEMA`]), in every record that has an environment.
+    #[serde(default = "schema_one")]
+    pub schema: u32,
     pub date: String,
     pub cpu: String,
     pub cores: usize,
@@ -53,6 +67,7 @@ impl Environment {
             None => "unknown (not a git checkout)".to_string(),
         };
         Environment {
+            schema: SCHEMA,
             date: utc_timestamp(SystemTime::now()),
             cpu,
             cores,
@@ -157,6 +172,7 @@ mod tests {
         let results = std::env::temp_dir().join(format!("boundary-run-dir-{}", std::process::id()));
         let text = String::new;
         let env = Environment {
+            schema: SCHEMA,
             date: "2026-11-24T09:00:00Z".to_string(),
             cpu: text(),
             cores: 2,
@@ -254,6 +270,24 @@ impl Records {
         if args.is_empty() { command } else { format!("{command} -- {}", args.join(" ")) }
     }
 
+    /// Where a run of the sweep `kind` (`payload`, `serving`) writes its record, and the committed folder it goes
+    /// into, if it does: a user's module's under `<scratch>/<module>-<hash>/<kind>/` (`module` names it); a complete
+    /// run of the project's guest in this checkout under `results/<kind>/<date>/`; any other under `<scratch>/<kind>/`.
+    pub fn sweep_folder(
+        &self,
+        kind: &str,
+        module: Option<String>,
+        complete: bool,
+        environment: &Environment,
+    ) -> (PathBuf, Option<PathBuf>) {
+        let committed = self.committed.as_ref().map(|results| results.join(kind)).filter(|_| complete);
+        match (module, committed) {
+            (Some(module), _) => (self.scratch.join(module).join(kind), None),
+            (None, Some(committed)) => (run_dir(&committed, environment), Some(committed)),
+            (None, None) => (self.scratch.join(kind), None),
+        }
+    }
+
     /// The places of the `boundary` command: everything under `out`.
     pub fn under(out: &Path) -> Self {
         Records {
@@ -263,4 +297,50 @@ impl Records {
             program: "boundary".to_string(),
         }
     }
+}
+
+/// The run folders under `dir` that hold `file`, oldest first. A run folder is named by its date (`YYYY-MM-DD`),
+/// with `-2`, `-3`, ... for a day's later runs ([`run_dir`]): sorted by date, then by number, so `...-24-10` comes
+/// after `...-24-2`.
+pub fn run_folders(dir: &Path, file: &str) -> io::Result<Vec<String>> {
+    let mut names: Vec<String> = match fs::read_dir(dir) {
+        Ok(entries) => entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    names.retain(|name| dir.join(name).join(file).is_file());
+    names.sort_by_key(|name| run_order(name));
+    Ok(names)
+}
+
+/// Where a run folder's name puts it: its date, then its number in the day (1 for the first).
+fn run_order(name: &str) -> (String, u32) {
+    match name.get(10..).and_then(|rest| rest.strip_prefix('-')) {
+        Some(number) => (name[..10].to_string(), number.parse().unwrap_or(0)),
+        None => (name.to_string(), 1),
+    }
+}
+
+/// The newest run folder under `dir` holding `file`, and the record in it.
+pub fn newest<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> io::Result<Option<(String, T)>> {
+    let Some(name) = run_folders(dir, file)?.pop() else { return Ok(None) };
+    let text = fs::read_to_string(dir.join(&name).join(file))?;
+    let record = serde_json::from_str(&text).map_err(io::Error::other)?;
+    Ok(Some((name, record)))
+}
+
+/// `text` with the block after the line `begin` and before `end` replaced by `block`, or `None` without the
+/// markers.
+pub fn replace_block(text: &str, begin: &str, end: &str, block: &str) -> Option<String> {
+    let from = text.find(begin)? + begin.len();
+    let to = text.find(end)?;
+    (from <= to).then(|| format!("{}\n{block}{}", &text[..from], &text[to..]))
+}
+
+/// Rewrites the block of `readme` between the markers `begin` and `end` as `block`.
+pub fn write_block(readme: &Path, begin: &str, end: &str, block: &str) -> io::Result<()> {
+    let text = fs::read_to_string(readme)?;
+    let replaced = replace_block(&text, begin, end, block)
+        .ok_or_else(|| io::Error::other(format!("{} lacks the markers `{begin}` and `{end}`", readme.display())))?;
+    fs::write(readme, replaced)
 }

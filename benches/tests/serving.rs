@@ -1,8 +1,8 @@
-//! The serving path's request and configurations (`benches/src/serving/mod.rs`): every configuration serves the
+//! The serving path's request and configurations (`benches/src/serving/requests.rs`): every configuration serves the
 //! project's guest and a module without `just_add`, the pooled ones from two threads sharing an engine, and the
 //! measurement counts what it says.
 
-use boundary_benches::serving::{self, ALLOCATIONS, Server, Workload};
+use boundary_benches::serving::requests::{self as serving, ALLOCATIONS, Server, Workload};
 use boundary_host::Wasm;
 use std::time::Duration;
 

@@ -135,7 +135,7 @@ fn escape_guest_char(c: char) -> String {
         return c.to_string();
     }
     let mut buf = [0u8; 4];
-    crate::escape_controls(c.encode_utf8(&mut buf)).into_owned()
+    crate::error::escape_controls(c.encode_utf8(&mut buf)).into_owned()
 }
 
 /// Ends the guest's unfinished lines (each is shown as a line of its own).

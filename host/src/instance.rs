@@ -1,21 +1,21 @@
 //! One instance of a guest in its own store ([`WasmHost`]): its exports resolved and typed once, every call into
 //! the guest guarded (a trap or a host function's panic discards the store), and bounds-checked memory access.
 
-use crate::deadline;
+use crate::abi_check::INITIALIZE;
+use crate::call::{call_initialize, call_initialize_async, call_typed, call_typed_async, guarded};
+use crate::deadline::{self, EpochTicker};
 use crate::error::{Crossing, Error, MemoryError, one_line};
-use crate::exports::{Exports, typed};
+use crate::exports::Exports;
 use crate::guest::{AbiFunc, WASM_PAGE, export};
 use crate::memory::{GuestMemory, checked_range, guest_offset};
-use crate::module::GuestModule;
+use crate::module::{GuestModule, started};
 use crate::profile::EngineProfile;
-use crate::state::HostState;
+use crate::state::{HostFuncStyle, HostState};
 use bytemuck::Pod;
 use futures::FutureExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Duration;
-use wasmtime::{
-    AsContextMut, Func, Instance, ModuleExport, Store, StoreContextMut, TypedFunc, Val, WasmParams, WasmResults,
-};
+use std::time::{Duration, Instant};
+use wasmtime::{Func, Instance, Store, Val};
 
 /// One instance of a guest in its own store, with its exports cached: the host side of every pattern.
 ///
@@ -40,135 +40,83 @@ impl std::fmt::Debug for WasmHost {
     }
 }
 
-/// Every call into the guest goes through here: refused on a discarded store, and a failure classified, with the
-/// store marked as discarded. A host function that panics unwinds out of wasmtime's call (wasmtime carries the
-/// panic across the guest's frames); it is caught here, so the harness carries on, and the store, left mid-call,
-/// is discarded like after a trap. On the normal path the unwind guard costs nothing.
-///
-/// Written so that the optimiser can keep the `WasmHost`'s fields (the store pointer, the memory handle) in
-/// registers across calls, as it does for raw wasmtime code: no pointer into the `WasmHost` may reach code it
-/// cannot see into, or it must assume that code changed the fields and reload them after every call and every
-/// write into guest memory. So `call` gets a `StoreContextMut` (a pointer to the store's inner data, not to the
-/// `Store` field), the cold paths get only names, never `&mut self.poisoned` or the `GuestModule`, and
-/// [`call_typed`] keeps the parameters apart from the pointer to the function (see there). Inlined always, so
-/// that every caller gets the same code. Measured by the gate (`cargo bench --bench gate`), the core now costs 4-10
-/// instructions more than raw wasmtime per call (of 300-540); with the parameters captured by value next to
-/// `func`, the Point round trip cost 28 more (466 instructions against raw wasmtime's 438).
-#[inline(always)]
-pub(crate) fn guarded<R>(
-    store: &mut Store<HostState>,
-    poisoned: &mut Option<String>,
-    export: &str,
-    crossing: Crossing,
-    call: impl FnOnce(StoreContextMut<'_, HostState>) -> wasmtime::Result<R>,
-) -> Result<R, Error> {
-    if let Some(by) = poisoned {
-        return Err(discarded(by.as_str()));
+/// Instances of a loaded module: here beside the instance they make, so that loading (`module.rs`) needs nothing of
+/// the instance.
+impl GuestModule {
+    /// A new instance in a new store: the module's start function and, for a WASI reactor, its `_initialize` run
+    /// here. A module linked with async host functions ([`HostFuncStyle::Async`]) is instantiated with
+    /// [`GuestModule::instantiate_async`] instead.
+    pub fn instantiate(&self) -> Result<WasmHost, Error> {
+        self.instantiate_until(None)
     }
-    let context = store.as_context_mut();
-    match catch_unwind(AssertUnwindSafe(move || call(context))) {
-        Ok(Ok(results)) => Ok(results),
-        Ok(Err(e)) => {
-            *poisoned = Some(owned(export));
-            Err(trapped(export, e, crossing))
+
+    /// [`GuestModule::instantiate`] with the store's deadline (`epoch` profile only) already set to `deadline`: how
+    /// a reset keeps a pending deadline. The caller keeps an epoch ticker running for it.
+    pub(crate) fn instantiate_until(&self, deadline: Option<Instant>) -> Result<WasmHost, Error> {
+        if self.options.host_funcs == HostFuncStyle::Async {
+            let message = "its host functions are async: instantiate it with `GuestModule::instantiate_async`";
+            return Err(Error::Instantiate { module: self.name.clone(), message: message.to_string() });
         }
-        Err(payload) => {
-            *poisoned = Some(owned(export));
-            Err(panicked(export, payload))
-        }
+        let mut store = self.new_store()?;
+        store.data_mut().deadline = deadline;
+        let instance = self.instantiate_in(&mut store)?;
+        WasmHost::from_parts(self.clone(), store, instance)
     }
-}
 
-/// Calls a typed export through [`guarded`]. The closure captures `params` by reference (they are plain numbers,
-/// hence `Copy`): wasmtime reads the parameters through a pointer, and captured by value they would sit in the
-/// unwind guard's data next to `func`, a pointer into the `WasmHost`, which would then count as escaped.
-#[inline(always)]
-fn call_typed<P: WasmParams + Copy, R: WasmResults>(
-    store: &mut Store<HostState>,
-    poisoned: &mut Option<String>,
-    func: &TypedFunc<P, R>,
-    abi: &AbiFunc,
-    params: P,
-    #[cfg_attr(not(feature = "inject-slowdown"), allow(unused_variables))] instance: &Instance,
-) -> Result<R, Error> {
-    #[cfg(feature = "inject-slowdown")]
-    crate::slowdown::on_call(&mut *store, instance, abi.name);
-    guarded(store, poisoned, abi.name, Crossing::Checked, |store| func.call(store, params))
-}
-
-/// The async path of [`call_typed`]: `TypedFunc::call_async`, refused on a discarded store, a failure classified
-/// and the store discarded, a panic of a host function caught (`FutureExt::catch_unwind`, the async form of the
-/// unwind guard). For embedders that call guests from async code and host functions defined with
-/// [`crate::HostFuncStyle::Async`]. A future dropped before it completes (an embedder's timeout, a `select!` that
-/// took another branch) leaves the guest unwound in the middle of the call, so the store is discarded then too, as
-/// after a trap: [`DiscardUnlessFinished`] marks it when the future is dropped unfinished.
-async fn call_typed_async<P: WasmParams + Copy + Sync, R: WasmResults + Sync>(
-    store: &mut Store<HostState>,
-    poisoned: &mut Option<String>,
-    func: &TypedFunc<P, R>,
-    abi: &AbiFunc,
-    params: P,
-    #[cfg_attr(not(feature = "inject-slowdown"), allow(unused_variables))] instance: &Instance,
-) -> Result<R, Error> {
-    #[cfg(feature = "inject-slowdown")]
-    crate::slowdown::on_call(&mut *store, instance, abi.name);
-    if let Some(by) = poisoned {
-        return Err(discarded(by.as_str()));
+    /// [`GuestModule::instantiate`] from async code (`InstancePre::instantiate_async`): how a module linked with
+    /// async host functions is instantiated, and then called through the `_async` calls of [`WasmHost`].
+    pub async fn instantiate_async(&self) -> Result<WasmHost, Error> {
+        self.instantiate_async_until(None).await
     }
-    let mut unfinished = DiscardUnlessFinished { poisoned, export: abi.name, finished: false };
-    let outcome = AssertUnwindSafe(func.call_async(store.as_context_mut(), params)).catch_unwind().await;
-    unfinished.finished = true;
-    match outcome {
-        Ok(Ok(results)) => Ok(results),
-        Ok(Err(e)) => {
-            *unfinished.poisoned = Some(owned(abi.name));
-            Err(trapped(abi.name, e, Crossing::Checked))
+
+    pub(crate) async fn instantiate_async_until(&self, deadline: Option<Instant>) -> Result<WasmHost, Error> {
+        let mut store = self.new_store()?;
+        store.data_mut().deadline = deadline;
+        let instantiated = AssertUnwindSafe(self.pre.instantiate_async(&mut store)).catch_unwind().await;
+        let instance = started(&self.name, instantiated)?;
+        if let Some(init) = &self.exports().initialize {
+            call_initialize_async(&mut store, &instance, init, &INITIALIZE).await?;
         }
-        Err(payload) => {
-            *unfinished.poisoned = Some(owned(abi.name));
-            Err(panicked(abi.name, payload))
-        }
+        WasmHost::from_parts(self.clone(), store, instance)
     }
-}
 
-/// Discards the store (marks it as `export` left it) when dropped before the call it guards finished: the drop of
-/// an async call's future part-way. Costs a flag on the normal path.
-pub(crate) struct DiscardUnlessFinished<'a> {
-    pub(crate) poisoned: &'a mut Option<String>,
-    pub(crate) export: &'static str,
-    pub(crate) finished: bool,
-}
-
-impl Drop for DiscardUnlessFinished<'_> {
-    fn drop(&mut self) {
-        if !self.finished {
-            *self.poisoned = Some(owned(self.export));
-        }
+    /// [`GuestModule::instantiate`] under a deadline: a start function or `_initialize` still running `timeout`
+    /// after this starts is interrupted, as [`WasmHost::with_deadline`] interrupts a call. Needs the `epoch`
+    /// profile ([`Error::NoDeadline`] under any other).
+    pub fn instantiate_with_deadline(&self, timeout: Duration) -> Result<WasmHost, Error> {
+        let deadline = self.deadline_after(timeout)?;
+        let _ticker = deadline.map(|at| EpochTicker::start(&self.engine, at));
+        let mut host = self.instantiate_until(deadline)?;
+        host.state_mut().deadline = None;
+        Ok(host)
     }
-}
 
-#[cold]
-#[inline(never)]
-fn owned(export: &str) -> String {
-    export.to_string()
-}
+    /// [`GuestModule::instantiate_async`] under a deadline, as [`GuestModule::instantiate_with_deadline`]: a start
+    /// function that never returns is interrupted instead of hanging the future. Needs the `epoch` profile.
+    pub async fn instantiate_async_with_deadline(&self, timeout: Duration) -> Result<WasmHost, Error> {
+        let deadline = self.deadline_after(timeout)?;
+        let _ticker = deadline.map(|at| EpochTicker::start(&self.engine, at));
+        let mut host = self.instantiate_async_until(deadline).await?;
+        host.state_mut().deadline = None;
+        Ok(host)
+    }
 
-#[cold]
-#[inline(never)]
-fn discarded(by: &str) -> Error {
-    Error::StoreDiscarded { export: by.to_string() }
-}
+    /// The instant `timeout` from now, for a deadline under the `epoch` profile ([`Error::NoDeadline`] otherwise).
+    fn deadline_after(&self, timeout: Duration) -> Result<Option<Instant>, Error> {
+        if self.profile != EngineProfile::Epoch {
+            return Err(Error::NoDeadline { profile: self.profile.name() });
+        }
+        Ok(deadline::instant_after(timeout))
+    }
 
-#[cold]
-#[inline(never)]
-fn trapped(export: &str, e: wasmtime::Error, crossing: Crossing) -> Error {
-    Error::from_call(export, e, crossing)
-}
-
-#[cold]
-#[inline(never)]
-fn panicked(export: &str, payload: Box<dyn std::any::Any + Send>) -> Error {
-    Error::from_panic(export, &*payload)
+    fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<wasmtime::Instance, Error> {
+        // A start function can call an embedder's host function, which can panic: caught here as in every call.
+        let instance = started(&self.name, catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store))))?;
+        if let Some(init) = &self.exports().initialize {
+            call_initialize(store, &instance, init, &INITIALIZE)?;
+        }
+        Ok(instance)
+    }
 }
 
 /// An optional export the module lacks. Takes the module's name rather than the `GuestModule`: see [`guarded`]
@@ -177,28 +125,6 @@ fn panicked(export: &str, payload: Box<dyn std::any::Any + Send>) -> Error {
 #[inline(never)]
 fn absent(module: &str, abi: &AbiFunc) -> Error {
     Error::MissingExport { module: module.to_string(), export: abi.name.to_string(), kind: "a function" }
-}
-
-/// Runs a WASI reactor's `_initialize` once, guarded like every call into the guest.
-pub(crate) fn call_initialize(
-    store: &mut Store<HostState>,
-    instance: &Instance,
-    index: &ModuleExport,
-    abi: &AbiFunc,
-) -> Result<(), Error> {
-    let init = typed::<(), ()>(store, instance, index, abi)?;
-    guarded(store, &mut None, abi.name, Crossing::Checked, |store| init.call(store, ()))
-}
-
-/// [`call_initialize`] for a store that needs async calls.
-pub(crate) async fn call_initialize_async(
-    store: &mut Store<HostState>,
-    instance: &Instance,
-    index: &ModuleExport,
-    abi: &AbiFunc,
-) -> Result<(), Error> {
-    let init = typed::<(), ()>(store, instance, index, abi)?;
-    call_typed_async(store, &mut None, &init, abi, (), instance).await
 }
 
 impl WasmHost {

@@ -19,6 +19,7 @@
 
 mod abi_check;
 pub mod build_info;
+mod call;
 pub mod component;
 pub mod console;
 mod deadline;

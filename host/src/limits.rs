@@ -12,6 +12,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 pub const DEFAULT_MAX_MEMORY_MIB: usize = 1024;
 /// A 32-bit linear memory holds at most 4 GiB: the largest budget `--max-memory` takes.
 pub const MAX_MEMORY_MIB: usize = 4096;
+/// The fuel of each instance under the `fuel` profile in the main job unless `--fuel` says otherwise: enough for
+/// every pattern of any honest guest, and an end for one that runs away.
+pub const DEFAULT_FUEL_BUDGET: u64 = 1_000_000_000;
 /// Under the `epoch` profile the guest is interrupted at the deadline; the watchdog waits this much longer.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
 

@@ -1,21 +1,17 @@
 //! Loading a guest: compile it once, check it against the ABI, link its imports once ([`GuestModule`]); then
 //! make stores and instances from it, as many as wanted.
 
-use crate::abi_check::{ExportIndices, INITIALIZE, check_imports, link_error};
-use crate::deadline::{self, EpochTicker};
+use crate::abi_check::{ExportIndices, check_imports, link_error};
+use crate::deadline;
 use crate::error::{Crossing, Error, MemoryLimitExceeded, TrapKind, escape_controls, one_line};
 use crate::guest;
-use crate::instance::{self, WasmHost};
 #[cfg(feature = "wasi")]
 use crate::output::{GuestStream, KeptOutput};
 use crate::profile::EngineProfile;
 #[cfg(feature = "wasi")]
 use crate::state::GuestOutput;
 use crate::state::{HostCalls, HostFuncStyle, HostOptions, HostState, MemoryLimit, link_env};
-use futures::FutureExt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::time::{Duration, Instant};
 use wasmtime::{Engine, InstancePre, Linker, Module, Store};
 #[cfg(feature = "wasi")]
 use wasmtime_wasi::WasiCtxBuilder;
@@ -27,7 +23,7 @@ pub struct GuestModule {
     pub(crate) profile: EngineProfile,
     pub(crate) engine: Engine,
     module: Module,
-    pre: InstancePre<HostState>,
+    pub(crate) pre: InstancePre<HostState>,
     pub(crate) options: HostOptions,
     exports: ExportIndices,
 }
@@ -157,81 +153,6 @@ impl GuestModule {
     /// A fresh store, set up as the profile requires, with the host state at its initial values.
     pub fn new_store(&self) -> Result<Store<HostState>, Error> {
         new_store(&self.engine, self.profile, &self.options)
-    }
-
-    /// A new instance in a new store: the module's start function and, for a WASI reactor, its `_initialize` run
-    /// here. A module linked with async host functions ([`HostFuncStyle::Async`]) is instantiated with
-    /// [`GuestModule::instantiate_async`] instead.
-    pub fn instantiate(&self) -> Result<WasmHost, Error> {
-        self.instantiate_until(None)
-    }
-
-    /// [`GuestModule::instantiate`] with the store's deadline (`epoch` profile only) already set to `deadline`: how
-    /// a reset keeps a pending deadline. The caller keeps an epoch ticker running for it.
-    pub(crate) fn instantiate_until(&self, deadline: Option<Instant>) -> Result<WasmHost, Error> {
-        if self.options.host_funcs == HostFuncStyle::Async {
-            let message = "its host functions are async: instantiate it with `GuestModule::instantiate_async`";
-            return Err(Error::Instantiate { module: self.name.clone(), message: message.to_string() });
-        }
-        let mut store = self.new_store()?;
-        store.data_mut().deadline = deadline;
-        let instance = self.instantiate_in(&mut store)?;
-        WasmHost::from_parts(self.clone(), store, instance)
-    }
-
-    /// [`GuestModule::instantiate`] from async code (`InstancePre::instantiate_async`): how a module linked with
-    /// async host functions is instantiated, and then called through the `_async` calls of [`WasmHost`].
-    pub async fn instantiate_async(&self) -> Result<WasmHost, Error> {
-        self.instantiate_async_until(None).await
-    }
-
-    pub(crate) async fn instantiate_async_until(&self, deadline: Option<Instant>) -> Result<WasmHost, Error> {
-        let mut store = self.new_store()?;
-        store.data_mut().deadline = deadline;
-        let instantiated = AssertUnwindSafe(self.pre.instantiate_async(&mut store)).catch_unwind().await;
-        let instance = started(&self.name, instantiated)?;
-        if let Some(init) = &self.exports.initialize {
-            instance::call_initialize_async(&mut store, &instance, init, &INITIALIZE).await?;
-        }
-        WasmHost::from_parts(self.clone(), store, instance)
-    }
-
-    /// [`GuestModule::instantiate`] under a deadline: a start function or `_initialize` still running `timeout`
-    /// after this starts is interrupted, as [`WasmHost::with_deadline`] interrupts a call. Needs the `epoch`
-    /// profile ([`Error::NoDeadline`] under any other).
-    pub fn instantiate_with_deadline(&self, timeout: Duration) -> Result<WasmHost, Error> {
-        let deadline = self.deadline_after(timeout)?;
-        let _ticker = deadline.map(|at| EpochTicker::start(&self.engine, at));
-        let mut host = self.instantiate_until(deadline)?;
-        host.state_mut().deadline = None;
-        Ok(host)
-    }
-
-    /// [`GuestModule::instantiate_async`] under a deadline, as [`GuestModule::instantiate_with_deadline`]: a start
-    /// function that never returns is interrupted instead of hanging the future. Needs the `epoch` profile.
-    pub async fn instantiate_async_with_deadline(&self, timeout: Duration) -> Result<WasmHost, Error> {
-        let deadline = self.deadline_after(timeout)?;
-        let _ticker = deadline.map(|at| EpochTicker::start(&self.engine, at));
-        let mut host = self.instantiate_async_until(deadline).await?;
-        host.state_mut().deadline = None;
-        Ok(host)
-    }
-
-    /// The instant `timeout` from now, for a deadline under the `epoch` profile ([`Error::NoDeadline`] otherwise).
-    fn deadline_after(&self, timeout: Duration) -> Result<Option<Instant>, Error> {
-        if self.profile != EngineProfile::Epoch {
-            return Err(Error::NoDeadline { profile: self.profile.name() });
-        }
-        Ok(deadline::instant_after(timeout))
-    }
-
-    fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<wasmtime::Instance, Error> {
-        // A start function can call an embedder's host function, which can panic: caught here as in every call.
-        let instance = started(&self.name, catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store))))?;
-        if let Some(init) = &self.exports.initialize {
-            instance::call_initialize(store, &instance, init, &INITIALIZE)?;
-        }
-        Ok(instance)
     }
 
     pub(crate) fn exports(&self) -> &ExportIndices {

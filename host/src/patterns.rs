@@ -346,12 +346,12 @@ pub(crate) fn guest_calls_host<H: GuestCalls + ?Sized>(host: &mut H, log: &mut L
 
 fn structs_through_memory(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
     let size = size_of::<Point>();
-    let pages_before = host.memory_size() / crate::WASM_PAGE;
+    let pages_before = host.memory_size() / crate::guest::WASM_PAGE;
     let base = host.reserve(3 * size)?;
     log(format_args!(
         "memory grown from {pages_before} to {} pages; the new page at {base:#x} lies above the guest's stack, \
          statics and heap, so the Points go there",
-        host.memory_size() / crate::WASM_PAGE
+        host.memory_size() / crate::guest::WASM_PAGE
     ));
     let (a_at, b_at, out_at) = (base, base + size, base + 2 * size);
     let (a, b) = (Point::new(100, 200), Point::new(30, 70));

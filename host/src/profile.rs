@@ -8,8 +8,9 @@ use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Strategy,
 };
 
-/// Fuel given to a store under the `fuel` profile unless the caller sets a budget.
-pub const DEFAULT_FUEL: u64 = u64::MAX;
+/// Fuel given to a store under the `fuel` profile unless the caller sets a budget: as much as there is, so that no
+/// measurement runs out (the main job sets a budget of its own, [`crate::limits::DEFAULT_FUEL_BUDGET`]).
+pub const UNMETERED_FUEL: u64 = u64::MAX;
 
 /// The epoch deadline of a store under the `epoch` profile, in ticks from now, when no deadline is asked for.
 /// (Not `u64::MAX`: wasmtime adds it to the current epoch.)
@@ -113,6 +114,22 @@ pub fn pooled_config(slots: u32, max_memory: usize, reset: SlotReset) -> Result<
     let mut config = EngineProfile::Pooling.config()?;
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(slots, max_memory, reset)));
     config.memory_init_cow(reset.copy_on_write);
+    Ok(config)
+}
+
+/// The configuration of an engine on Cranelift whose memories each reserve `reservation` bytes of address space
+/// (wasmtime's default, 4 GiB on 64-bit hosts, if `None`), with a pool of `pool_slots` slots (each of the
+/// reservation, or `max_memory` bytes), nothing kept resident, if given: what the serving path's density runs vary.
+pub fn reserved_config(reservation: Option<u64>, pool_slots: Option<u32>, max_memory: usize) -> Result<Config, Error> {
+    let mut config = EngineProfile::Cranelift.config()?;
+    if let Some(bytes) = reservation {
+        config.memory_reservation(bytes);
+    }
+    if let Some(slots) = pool_slots {
+        let max = reservation.map_or(max_memory, |bytes| usize::try_from(bytes).unwrap_or(max_memory));
+        let reset = SlotReset { copy_on_write: true, keep_resident: 0, pagemap_scan: false };
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(slots, max, reset)));
+    }
     Ok(config)
 }
 

@@ -5,7 +5,7 @@ use crate::error::{Grown, MemoryLimitExceeded};
 use crate::guest::{AbiFunc, AbiType, import};
 #[cfg(feature = "wasi")]
 use crate::output::KeptOutput;
-use crate::profile::DEFAULT_FUEL;
+use crate::profile::UNMETERED_FUEL;
 use std::mem::MaybeUninit;
 use wasmtime::{Caller, FuncType, Linker, ResourceLimiter, Val, ValRaw, ValType};
 #[cfg(feature = "wasi")]
@@ -212,7 +212,7 @@ impl Default for HostOptions {
         HostOptions {
             output: GuestOutput::Inherit,
             host_funcs: HostFuncStyle::Typed,
-            fuel: DEFAULT_FUEL,
+            fuel: UNMETERED_FUEL,
             max_memory: None,
             trap_on_grow_failure: false,
             call_hook: false,

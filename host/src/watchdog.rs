@@ -141,7 +141,7 @@ fn watch(shared: &Shared) {
 /// step may be inside guest code that will never return, so nothing waits for it.
 pub fn stop(message: &str) -> ! {
     crate::console::finish();
-    let _ = writeln!(std::io::stderr().lock(), "error: {}", crate::escape_controls(message));
+    let _ = writeln!(std::io::stderr().lock(), "error: {}", crate::error::escape_controls(message));
     std::process::exit(EXIT_MISBEHAVED)
 }
 

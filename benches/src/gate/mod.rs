@@ -436,6 +436,9 @@ impl Count {
 /// the counts were taken with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Baseline {
+    /// The format's version (`crate::record::SCHEMA`; 1 for a baseline that does not say).
+    #[serde(default = "crate::record::schema_one")]
+    pub schema: u32,
     pub date: String,
     pub command: String,
     pub git_revision: String,
@@ -536,6 +539,7 @@ mod tests {
 
     fn baseline(per_op: f64) -> Baseline {
         Baseline {
+            schema: crate::record::SCHEMA,
             date: String::new(),
             command: String::new(),
             git_revision: String::new(),

@@ -16,9 +16,9 @@ use crate::ops::invoke::{ComponentInvoke, CoreInvoke};
 use crate::ops::raw::Linked;
 use crate::ops::{self, CoreBench, RawBench};
 use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions};
-use crate::payload::{Buffers, ComponentMover, CoreMover, Method};
+use crate::payload::methods::{Buffers, ComponentMover, CoreMover, Method};
 use crate::probe::{self, Prepared};
-use crate::serving::{self, Server, Workload};
+use crate::serving::requests::{self as serving, Server, Workload};
 use crate::subject::{Needs, Subject};
 use boundary_host::{EngineProfile, HostFuncStyle, Point};
 use std::hint::black_box;
@@ -748,6 +748,7 @@ fn run_after_counting(
             ));
         }
         let baseline = Baseline {
+            schema: crate::record::SCHEMA,
             date: env.date,
             command,
             git_revision: env.git_revision,

@@ -188,7 +188,7 @@ pub fn new_store(engine: &Engine, profile: EngineProfile) -> Store<RawState> {
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
-    crate::guard::ok(profile.prepare_store(&mut store, boundary_host::profile::DEFAULT_FUEL));
+    crate::guard::ok(profile.prepare_store(&mut store, boundary_host::profile::UNMETERED_FUEL));
     store
 }
 

@@ -1,319 +1,174 @@
-//! Bytes across the boundary: what moving a buffer costs, by size, direction and method, against this machine's
-//! memory bandwidth. `benches/payload.rs` runs the sweep and writes the record; the gate counts a small and a large
-//! buffer for the fastest and the slowest method.
+//! The payload sweep's command (`cargo bench --bench payload`, `boundary payload`): bytes across the boundary, 8
+//! bytes to 16 MiB, by direction and method (`mod.rs`), against native Rust doing the same work and a plain
+//! `memcpy`. A complete run of the project's guest under `cargo bench` writes `results/payload/<date>/` and README's
+//! payload block; any other run writes under the scratch folder ([`Records`]): `payload/`, or
+//! `<module>-<hash>/payload/` for a user's module (with `checksum_bytes` and `fill_bytes`; with `--abi component`,
+//! a component of the guest's world).
 //!
-//! Host -> guest, the host puts `n` bytes into linear memory and the guest reads every one of them
-//! (`checksum_bytes`): by `Memory::write`, by a copy into `Memory::data_mut`, or by a `bytemuck` cast of a typed
-//! slice copied in. Guest -> host, the guest writes `n` bytes (`fill_bytes`) and the host reads them by
-//! `Memory::read`, by a copy out of `Memory::data`, or into a typed slice through a `bytemuck` cast. The component
-//! passes a `list<u8>` in (`checksum-bytes`), takes one out (`fill-bytes`) and passes a `string` in
-//! (`checksum-string`). Native Rust does the same copies with the same checksum and fill, and a plain `memcpy` of
-//! `n` bytes is the ceiling.
+//! ```text
+//! cargo bench --bench payload                        # the sweep
+//! cargo bench --bench payload -- --quick             # shorter batches
+//! cargo bench --bench payload -- --profile cranelift # one profile
+//! cargo bench --bench payload -- component/          # the methods whose ids contain a filter
+//! cargo bench --bench payload -- --reindex           # rewrite README's payload block from results/payload/
+//! ```
 
-mod command;
+pub mod methods;
 pub mod record;
 
-pub use command::{PayloadOptions, cargo_main, run};
+use crate::guard;
+use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions};
+use crate::probe;
+use crate::record::{Environment, Records};
+use crate::subject::{Needs, Subject};
+use methods::{self as payload, Buffers, ComponentMover, CoreMover, LARGE, LARGE_PROFILES, Method, Native, SIZES};
+use record::{self as payload_report, Cell, Record};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-use crate::guard::OrStop;
-use crate::ops::CoreBench;
-use boundary_host::Wasm;
-use boundary_host::wasmtime::{Engine, Memory, Store};
-use boundary_host::{ComponentHost, EngineProfile, GuestComponent, HostFuncStyle, HostState};
-use std::hint::black_box;
-use std::time::Duration;
-
-/// The sizes of the sweep: 8 bytes to 8 MiB in steps of four, and 16 MiB.
-pub const SIZES: [usize; 12] =
-    [8, 32, 128, 512, 2 << 10, 8 << 10, 32 << 10, 128 << 10, 512 << 10, 2 << 20, 8 << 20, 16 << 20];
-
-/// Sizes above this are measured under the profiles that [`LARGE_PROFILES`] names only.
-pub const LARGE: usize = 1 << 20;
-
-/// The profiles of the sizes above [`LARGE`]: one compiler of each kind (optimising, baseline, interpreter). The
-/// others compile the guest's loops as Cranelift does (`cranelift-size`, `fuel` and `epoch` add a check per loop
-/// turn, which a size of a few KiB shows as well as 16 MiB), or differ only in how memory is reserved or allocated,
-/// which changes nothing once a buffer is in place.
-pub const LARGE_PROFILES: [EngineProfile; 3] = [EngineProfile::Cranelift, EngineProfile::Winch, EngineProfile::Pulley];
-
-/// A way of moving bytes across the boundary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    InWrite,
-    InDataMut,
-    InBytemuck,
-    OutRead,
-    OutData,
-    OutBytemuck,
-    ListIn,
-    ListOut,
-    StringIn,
+/// The payload sweep's options. `cargo bench -- ARGS` passes the same ARGS to the matrix and the serving path, so
+/// `--invoke` is taken too, and makes this bench say that it measures nothing.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "cargo bench --bench payload --", about = "Bytes across the boundary, 8 bytes to 16 MiB.")]
+pub struct PayloadOptions {
+    #[command(flatten)]
+    pub module: ModuleOptions,
+    #[command(flatten)]
+    pub invoke: InvokeOptions,
+    #[command(flatten)]
+    pub profiles: ProfileOptions,
+    #[command(flatten)]
+    pub limits: LimitOptions,
+    /// Shorter batches, written under target/boundary-results/ only.
+    #[arg(long)]
+    pub quick: bool,
+    /// Only the methods whose ids contain one of these strings.
+    #[arg(value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Rewrite README's payload block from the newest record in results/payload/, measuring nothing.
+    #[arg(long)]
+    pub reindex: bool,
+    /// Passed by `cargo bench` (not by `cargo test --benches`): measure and record.
+    #[arg(long, hide = true)]
+    pub bench: bool,
 }
 
-impl Method {
-    pub const ALL: [Method; 9] = [
-        Method::InWrite,
-        Method::InDataMut,
-        Method::InBytemuck,
-        Method::OutRead,
-        Method::OutData,
-        Method::OutBytemuck,
-        Method::ListIn,
-        Method::ListOut,
-        Method::StringIn,
-    ];
+/// `cargo bench --bench payload -- ARGS`.
+pub fn cargo_main() -> ExitCode {
+    options::exit_status(run(options::parse_or_exit(std::env::args()), &Records::checkout()))
+}
 
-    pub fn id(self) -> &'static str {
-        match self {
-            Method::InWrite => "in/write",
-            Method::InDataMut => "in/data_mut",
-            Method::InBytemuck => "in/bytemuck",
-            Method::OutRead => "out/read",
-            Method::OutData => "out/data",
-            Method::OutBytemuck => "out/bytemuck",
-            Method::ListIn => "component/list_in",
-            Method::ListOut => "component/list_out",
-            Method::StringIn => "component/string_in",
+/// Sweeps the payload methods the options select, and records the run in `records`.
+pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
+    let started = Instant::now();
+    let workspace = crate::record::workspace_root();
+    let payload_dir = workspace.join("results").join("payload");
+    if args.reindex {
+        return payload_report::write_readme_block(&workspace.join("README.md"), &payload_dir)
+            .map_err(|e| format!("rewriting README's payload block: {e}"));
+    }
+    // `cargo bench -- ARGS` passes ARGS to the matrix and the serving path too: what only they take, or a module
+    // without the payload exports, makes this bench say so and measure nothing, rather than fail the whole run.
+    if !args.invoke.invokes.is_empty() {
+        println!("payload: nothing measured: --invoke is the matrix's");
+        return Ok(());
+    }
+    guard::configure(args.limits.limits());
+    let (measuring, quick) = (args.bench, args.quick);
+    let filters = &args.filters;
+    let methods: Vec<Method> =
+        Method::ALL.into_iter().filter(|m| filters.is_empty() || filters.iter().any(|f| m.id().contains(f))).collect();
+    if methods.is_empty() {
+        println!("payload: no method matches {}; nothing measured", filters.join(" "));
+        return Ok(());
+    }
+    let subject = Subject::from_options(&args.module, &[])?;
+    let serves = probe::prepare(&subject)?.serves;
+    let core = subject.core.as_ref().filter(|_| serves.check(Needs::Payload).is_ok());
+    let component = subject.component.as_ref().filter(|_| serves.check(Needs::World).is_ok());
+    // A component's methods each need their own optional export of the world.
+    let methods: Vec<Method> = methods
+        .into_iter()
+        .filter(|m| m.component_export().is_none_or(|export| serves.check(Needs::WorldExport(export)).is_ok()))
+        .collect();
+    if core.is_none() && component.is_none() {
+        let why = serves.check(Needs::Payload).err().or(serves.check(Needs::World).err()).unwrap_or_default();
+        println!("payload: nothing measured: the module serves no payload method: {why}");
+        return Ok(());
+    }
+    // Under `cargo test --benches`: every method once at the smallest size and a middling one, nothing recorded.
+    let (sizes, batch, rounds): (Vec<usize>, Duration, usize) = match (measuring, quick) {
+        (false, _) => (vec![SIZES[0], SIZES[5]], Duration::ZERO, 1),
+        (true, true) => (SIZES.to_vec(), Duration::from_millis(8), 3),
+        (true, false) => (SIZES.to_vec(), Duration::from_millis(25), 7),
+    };
+    let max = *sizes.iter().max().unwrap_or(&SIZES[0]);
+    let mut buffers = Buffers::new(max);
+    let mut cells = Vec::new();
+    for &n in &sizes {
+        for row in Native::ALL {
+            let what = format!("payload `{}` at {n} bytes", row.id());
+            let ns = payload::time(&what, || payload::native(row, n, &mut buffers), batch, rounds);
+            cells.push(Cell { row: row.id().to_string(), profile: None, bytes: n, ns });
         }
     }
-
-    pub fn what(self) -> &'static str {
-        match self {
-            Method::InWrite => "`Memory::write` of the bytes, then the guest's `checksum_bytes` over them",
-            Method::InDataMut => "the bytes copied into `Memory::data_mut`, then `checksum_bytes`",
-            Method::InBytemuck => {
-                "a `&[u32]` cast to bytes by `bytemuck` and copied into `data_mut`, then `checksum_bytes`"
+    let profiles = args.profiles.or_all();
+    for &profile in &profiles {
+        let engine = profile.engine().map_err(|e| e.to_string())?;
+        let (mut core_mover, mut component_mover) =
+            guard::step(&format!("setting up the payload rows under `{profile}`"), || {
+                (
+                    core.map(|wasm| CoreMover::new(profile, &engine, wasm, max)),
+                    component.map(|wasm| ComponentMover::new(profile, &engine, wasm)),
+                )
+            });
+        for &n in sizes.iter().filter(|&&n| n <= LARGE || LARGE_PROFILES.contains(&profile)) {
+            for &method in &methods {
+                let what = format!("payload `{}` under `{profile}` at {n} bytes", method.id());
+                let ns = match (method.component(), core_mover.as_mut(), component_mover.as_mut()) {
+                    (false, Some(m), _) => payload::time(&what, || m.run(method, n, &mut buffers), batch, rounds),
+                    (true, _, Some(m)) => payload::time(&what, || m.run(method, n, &mut buffers), batch, rounds),
+                    _ => continue,
+                };
+                cells.push(Cell {
+                    row: method.id().to_string(),
+                    profile: Some(profile.name().to_string()),
+                    bytes: n,
+                    ns,
+                });
             }
-            Method::OutRead => "the guest's `fill_bytes`, then `Memory::read` into a host buffer",
-            Method::OutData => "`fill_bytes`, then a copy out of `Memory::data`",
-            Method::OutBytemuck => "`fill_bytes`, then a copy into a `Vec<u32>` cast to bytes by `bytemuck`",
-            Method::ListIn => "the component's `checksum-bytes(list<u8>)`: the list lowered into the guest",
-            Method::ListOut => "the component's `fill-bytes(len, seed) -> list<u8>`: the list lifted into a new `Vec`",
-            Method::StringIn => "the component's `checksum-string(string)`: the string lowered as UTF-8",
+        }
+        if measuring {
+            println!("{profile}: done");
         }
     }
-
-    /// Whether the method moves bytes into the guest (and its native floor is a copy and a checksum) or out of it
-    /// (a fill and a copy).
-    pub fn inward(self) -> bool {
-        matches!(self, Method::InWrite | Method::InDataMut | Method::InBytemuck | Method::ListIn | Method::StringIn)
+    if !measuring {
+        return Ok(());
     }
-
-    pub fn component(self) -> bool {
-        matches!(self, Method::ListIn | Method::ListOut | Method::StringIn)
+    let command = records.command_line("payload");
+    let mode = if quick {
+        "--quick: batches of 8 ms, the median of 3".to_string()
+    } else {
+        "batches of 25 ms, the median of 7".to_string()
+    };
+    let mut environment = Environment::capture(&workspace, command, mode);
+    if !subject.is_built_in() {
+        environment.module = Some(subject.describe());
     }
-
-    /// The component's optional export a component method calls.
-    pub fn component_export(self) -> Option<&'static str> {
-        use boundary_host::component::export;
-        match self {
-            Method::ListIn => Some(export::CHECKSUM_BYTES),
-            Method::ListOut => Some(export::FILL_BYTES),
-            Method::StringIn => Some(export::CHECKSUM_STRING),
-            _ => None,
-        }
+    environment.elapsed_s = Some(started.elapsed().as_secs_f64());
+    let record = Record { environment, cells };
+    let complete = !quick && filters.is_empty() && profiles.len() == boundary_host::EngineProfile::ALL.len();
+    let module = (!subject.is_built_in()).then(|| subject.results_name());
+    let (dir, committed) = records.sweep_folder("payload", module, complete, &record.environment);
+    record.write(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if let Some(committed) = &committed {
+        payload_report::write_readme_block(&workspace.join("README.md"), committed)
+            .map_err(|e| format!("README.md: {e}"))?;
     }
-}
-
-/// The native rows: the same work without wasm, and the copy alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Native {
-    /// Copy the bytes into a buffer, then the checksum over it: the floor of the inward methods.
-    CopyChecksum,
-    /// Fill a buffer with the pattern, then copy it into another: the floor of the outward methods.
-    FillCopy,
-    /// `copy_from_slice` of the bytes: the most a byte can cost to move on this machine.
-    Memcpy,
-}
-
-impl Native {
-    pub const ALL: [Native; 3] = [Native::CopyChecksum, Native::FillCopy, Native::Memcpy];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Native::CopyChecksum => "native/copy_checksum",
-            Native::FillCopy => "native/fill_copy",
-            Native::Memcpy => "native/memcpy",
-        }
+    println!("payload record written to {}", dir.display());
+    for &method in &methods {
+        let even = record.break_even(method, "cranelift").map_or("none".to_string(), payload_report::size_name);
+        println!("break-even under cranelift: {:<22} {even}", method.id());
     }
-
-    pub fn what(self) -> &'static str {
-        match self {
-            Native::CopyChecksum => "native Rust: the bytes copied into a buffer, then the same checksum over it",
-            Native::FillCopy => "native Rust: a buffer filled with the same pattern, then copied into another",
-            Native::Memcpy => "`copy_from_slice` of the bytes: this machine's memory bandwidth",
-        }
-    }
-}
-
-/// The native floor of `method`.
-pub fn floor_of(method: Method) -> Native {
-    if method.inward() { Native::CopyChecksum } else { Native::FillCopy }
-}
-
-/// Host buffers reused across iterations: the source bytes (also as `u32` words) and a destination.
-#[derive(Debug)]
-pub struct Buffers {
-    pub bytes: Vec<u8>,
-    words: Vec<u32>,
-    pub out: Vec<u8>,
-    out_words: Vec<u32>,
-    text: String,
-}
-
-impl Buffers {
-    /// Buffers for sizes up to `max` bytes (a multiple of 4).
-    pub fn new(max: usize) -> Self {
-        let bytes = boundary_host::patterns::check_buffer(max);
-        let words = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        // A string of the same length: ASCII, so every size is a whole number of characters.
-        let text = bytes.iter().map(|b| char::from(b'a' + b % 26)).collect();
-        Buffers { bytes, words, out: vec![0; max], out_words: vec![0; max / 4], text }
-    }
-}
-
-/// The seed of every fill.
-const SEED: u32 = 0x5eed;
-
-/// The core module with room for the largest buffer, and its memory.
-pub struct CoreMover {
-    pub bench: CoreBench,
-    memory: Memory,
-    at: usize,
-    at32: u32,
-}
-
-impl std::fmt::Debug for CoreMover {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CoreMover").field("at", &self.at).finish_non_exhaustive()
-    }
-}
-
-impl CoreMover {
-    /// `wasm` (with the payload exports) in a fresh instance, its memory grown by room for `max` bytes.
-    pub fn new(profile: EngineProfile, engine: &Engine, wasm: &Wasm, max: usize) -> Self {
-        let mut bench = CoreBench::for_wasm(profile, engine, wasm, HostFuncStyle::Typed);
-        let at = bench.host.reserve(max).or_stop();
-        let memory = bench.host.memory().raw();
-        let at32 = u32::try_from(at).unwrap_or_else(|_| panic!("offset {at:#x} is past 4 GiB"));
-        CoreMover { bench, memory, at, at32 }
-    }
-
-    fn store(&mut self) -> &mut Store<HostState> {
-        self.bench.host.store_mut()
-    }
-
-    /// One iteration of `method` over `n` bytes; the checksum or the last byte read, so nothing is optimised away.
-    #[inline]
-    pub fn run(&mut self, method: Method, n: usize, b: &mut Buffers) -> u64 {
-        let (at, at32) = (self.at, self.at32);
-        match method {
-            Method::InWrite => {
-                let memory = self.memory;
-                memory.write(self.store(), at, black_box(&b.bytes[..n])).or_stop();
-                self.bench.host.checksum_bytes(at32, n as u32).or_stop()
-            }
-            Method::InDataMut => {
-                let memory = self.memory;
-                memory.data_mut(self.store())[at..at + n].copy_from_slice(black_box(&b.bytes[..n]));
-                self.bench.host.checksum_bytes(at32, n as u32).or_stop()
-            }
-            Method::InBytemuck => {
-                let memory = self.memory;
-                let words: &[u8] = bytemuck::cast_slice(black_box(&b.words[..n / 4]));
-                memory.data_mut(self.store())[at..at + n].copy_from_slice(words);
-                self.bench.host.checksum_bytes(at32, n as u32).or_stop()
-            }
-            Method::OutRead => {
-                self.bench.host.fill_bytes(at32, n as u32, SEED).or_stop();
-                let memory = self.memory;
-                memory.read(&*self.store(), at, &mut b.out[..n]).or_stop();
-                u64::from(black_box(&b.out[..n]).last().copied().unwrap_or(0))
-            }
-            Method::OutData => {
-                self.bench.host.fill_bytes(at32, n as u32, SEED).or_stop();
-                let memory = self.memory;
-                b.out[..n].copy_from_slice(&memory.data(&*self.store())[at..at + n]);
-                u64::from(black_box(&b.out[..n]).last().copied().unwrap_or(0))
-            }
-            Method::OutBytemuck => {
-                self.bench.host.fill_bytes(at32, n as u32, SEED).or_stop();
-                let memory = self.memory;
-                let words: &mut [u8] = bytemuck::cast_slice_mut(&mut b.out_words[..n / 4]);
-                words.copy_from_slice(&memory.data(&*self.store())[at..at + n]);
-                u64::from(black_box(&b.out_words[..n / 4]).last().copied().unwrap_or(0))
-            }
-            Method::ListIn | Method::ListOut | Method::StringIn => unreachable!("a component method on a core module"),
-        }
-    }
-}
-
-/// The component, for the component methods.
-#[derive(Debug)]
-pub struct ComponentMover {
-    pub host: ComponentHost,
-}
-
-impl ComponentMover {
-    pub fn new(profile: EngineProfile, engine: &Engine, wasm: &Wasm) -> Self {
-        let options = crate::guard::host_options();
-        let guest =
-            GuestComponent::load_with_engine(wasm.name.clone(), &wasm.bytes, wasm.is_text, profile, engine, options)
-                .or_stop();
-        ComponentMover { host: guest.instantiate().or_stop() }
-    }
-
-    #[inline]
-    pub fn run(&mut self, method: Method, n: usize, b: &mut Buffers) -> u64 {
-        match method {
-            Method::ListIn => self.host.checksum_bytes(black_box(&b.bytes[..n])).or_stop(),
-            Method::ListOut => {
-                let bytes = self.host.fill_bytes(n as u32, SEED).or_stop();
-                u64::from(black_box(bytes).last().copied().unwrap_or(0))
-            }
-            Method::StringIn => self.host.checksum_string(black_box(&b.text[..n])).or_stop(),
-            _ => unreachable!("a core method on a component"),
-        }
-    }
-}
-
-/// One iteration of a native row over `n` bytes.
-#[inline]
-pub fn native(row: Native, n: usize, b: &mut Buffers) -> u64 {
-    match row {
-        Native::CopyChecksum => {
-            b.out[..n].copy_from_slice(black_box(&b.bytes[..n]));
-            boundary_host::guest::checksum(black_box(&b.out[..n]))
-        }
-        Native::FillCopy => {
-            // The fill goes into the word buffer's bytes, a buffer of its own, then is copied out as the host copies
-            // the guest's.
-            let scratch = &mut bytemuck::cast_slice_mut::<u32, u8>(&mut b.out_words)[..n];
-            for (i, byte) in scratch.iter_mut().enumerate() {
-                *byte = boundary_host::guest::fill_byte(SEED, i);
-            }
-            b.out[..n].copy_from_slice(black_box(scratch));
-            u64::from(black_box(&b.out[..n]).last().copied().unwrap_or(0))
-        }
-        Native::Memcpy => {
-            b.out[..n].copy_from_slice(black_box(&b.bytes[..n]));
-            u64::from(black_box(&b.out[..n]).last().copied().unwrap_or(0))
-        }
-    }
-}
-
-/// Times `op` and returns the median time of one iteration in nanoseconds (a fraction, never rounded to whole
-/// ones): batches of as many iterations as fill `batch`, `rounds` of them after one batch of warm-up, each under the
-/// watchdog as `what`.
-pub fn time(what: &str, mut op: impl FnMut() -> u64, batch: Duration, rounds: usize) -> f64 {
-    let mut batches = crate::guard::Batches::new(what);
-    // How many iterations fill a batch: doubled from one until they do.
-    let mut iterations = 1u64;
-    while batches.time(iterations, &mut op) < batch / 4 && iterations < 1 << 30 {
-        iterations *= 2;
-    }
-    let mut per_iteration: Vec<f64> =
-        (0..rounds.max(1)).map(|_| batches.time(iterations, &mut op).as_secs_f64() * 1e9 / iterations as f64).collect();
-    per_iteration.sort_by(f64::total_cmp);
-    per_iteration[per_iteration.len() / 2]
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! The payload sweep's record (`cargo bench --bench payload`): `payload.md`, `payload.json`, `throughput.svg` and
 //! `environment.json` in a run's folder, and the top-level README's payload block, written from the newest record.
 
-use crate::payload::{LARGE, LARGE_PROFILES, Method, Native, SIZES, floor_of};
+use crate::payload::methods::{LARGE, LARGE_PROFILES, Method, Native, SIZES, floor_of};
 use crate::record::Environment;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -249,20 +249,9 @@ struct Line {
     points: Vec<(usize, f64)>,
 }
 
-/// The newest committed record under `payload_dir`.
+/// The newest committed record under `results/payload/`.
 pub fn latest(payload_dir: &Path) -> io::Result<Option<(String, Record)>> {
-    let mut names: Vec<String> = match fs::read_dir(payload_dir) {
-        Ok(entries) => entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    names.retain(|n| payload_dir.join(n).join("payload.json").is_file());
-    names.sort_by_key(|n| {
-        (n.get(..10).unwrap_or(n).to_string(), n.get(11..).and_then(|k| k.parse::<u32>().ok()).unwrap_or(1))
-    });
-    let Some(name) = names.pop() else { return Ok(None) };
-    let text = fs::read_to_string(payload_dir.join(&name).join("payload.json"))?;
-    Ok(Some((name, serde_json::from_str(&text).map_err(io::Error::other)?)))
+    crate::record::newest(payload_dir, "payload.json")
 }
 
 const BEGIN: &str =
@@ -318,9 +307,5 @@ pub fn readme_block(run: &str, record: &Record) -> String {
 pub fn write_readme_block(readme: &Path, payload_dir: &Path) -> io::Result<()> {
     let Some((run, record)) = latest(payload_dir)? else { return Ok(()) };
     record.write(&payload_dir.join(&run))?;
-    let text = fs::read_to_string(readme)?;
-    let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
-        return Err(io::Error::other("README.md lacks the payload-results markers"));
-    };
-    fs::write(readme, format!("{}{BEGIN}\n{}{}", &text[..b], readme_block(&run, &record), &text[e..]))
+    crate::record::write_block(readme, BEGIN, END, &readme_block(&run, &record))
 }

@@ -3,7 +3,7 @@
 //! committed record.
 
 use crate::record::{self, Environment};
-use crate::serving::{
+use crate::serving::requests::{
     ALLOCATIONS, DENSITY_CONFIGS, DENSITY_MAP_HEADROOM, DENSITY_MAX_INSTANCES, DENSITY_MAX_RESIDENT, Density,
     Measurement,
 };
@@ -112,7 +112,7 @@ impl Record {
         for c in DENSITY_CONFIGS {
             let _ = writeln!(md, "- `{}`: {}", c.id, c.what);
         }
-        if let Some(limit) = crate::serving::max_map_count() {
+        if let Some(limit) = crate::serving::requests::max_map_count() {
             let _ = writeln!(
                 md,
                 "\nThis machine allows {limit} memory mappings per process (`vm.max_map_count`); each configuration \
@@ -230,25 +230,9 @@ impl Record {
     }
 }
 
-/// The newest committed record under `results/serving/`, by folder name.
+/// The newest committed record under `results/serving/`.
 pub fn latest(serving_dir: &Path) -> io::Result<Option<(String, Record)>> {
-    let mut names: Vec<String> = match fs::read_dir(serving_dir) {
-        Ok(entries) => entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    names.retain(|n| serving_dir.join(n).join("serving.json").is_file());
-    // Run folders are `YYYY-MM-DD` or `YYYY-MM-DD-N`: sort by date, then by number.
-    names.sort_by_key(|n| {
-        let (date, number) = n.get(10..).map_or((n.clone(), 1), |rest| {
-            (n[..10].to_string(), rest.trim_start_matches('-').parse::<u32>().unwrap_or(1))
-        });
-        (date, number)
-    });
-    let Some(name) = names.pop() else { return Ok(None) };
-    let text = fs::read_to_string(serving_dir.join(&name).join("serving.json"))?;
-    let record = serde_json::from_str(&text).map_err(io::Error::other)?;
-    Ok(Some((name, record)))
+    crate::record::newest(serving_dir, "serving.json")
 }
 
 const BEGIN: &str =
@@ -308,10 +292,5 @@ pub fn readme_block(run: &str, record: &Record) -> String {
 /// Rewrites the README's serving block from the newest record under `serving_dir`.
 pub fn write_readme_block(readme: &Path, serving_dir: &Path) -> io::Result<()> {
     let Some((run, record)) = latest(serving_dir)? else { return Ok(()) };
-    let text = fs::read_to_string(readme)?;
-    let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
-        return Err(io::Error::other("README.md lacks the serving-results markers"));
-    };
-    let updated = format!("{}{BEGIN}\n{}{}", &text[..b], readme_block(&run, &record), &text[e..]);
-    fs::write(readme, updated)
+    crate::record::write_block(readme, BEGIN, END, &readme_block(&run, &record))
 }

@@ -11,7 +11,7 @@
 use boundary_benches::options::{Abi, LimitOptions, ModuleOptions, profile_parser};
 use boundary_host::component::patterns as component_patterns;
 use boundary_host::console::{self, host_err, host_out};
-use boundary_host::limits::Deadline;
+use boundary_host::limits::{DEFAULT_FUEL_BUDGET, Deadline};
 use boundary_host::patterns::{
     self, CheckOutcome, EXPORT_CHECKS, Failure, Log, Outcome, PATTERNS, PatternHost, Verdict,
 };
@@ -76,10 +76,6 @@ pub struct Args {
     timeout: Duration,
     max_memory_mib: usize,
 }
-
-/// Fuel for each instance under `--profile fuel` unless `--fuel` says otherwise: enough for every pattern of any
-/// honest guest, and an end for one that runs away.
-const DEFAULT_FUEL: u64 = 1_000_000_000;
 
 const EXIT_FAILED: u8 = 1;
 const EXIT_MISBEHAVED: u8 = 2;
@@ -329,7 +325,7 @@ impl Loaded {
 fn rust_host_options(args: &Args) -> HostOptions {
     HostOptions {
         output: GuestOutput::Keep { echo: !args.quiet },
-        fuel: args.fuel.unwrap_or(DEFAULT_FUEL),
+        fuel: args.fuel.unwrap_or(DEFAULT_FUEL_BUDGET),
         max_memory: Some(args.max_memory_mib << 20),
         trap_on_grow_failure: true,
         ..HostOptions::default()

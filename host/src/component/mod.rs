@@ -11,10 +11,10 @@
 
 pub mod patterns;
 
+use crate::call::guarded;
 use crate::deadline::{self, EpochTicker};
 use crate::error::{Crossing, Error, escape_controls, one_line};
 use crate::guest::{self, Point};
-use crate::instance::guarded;
 use crate::module::{WasmKind, new_store, started, wasm_header};
 use crate::profile::EngineProfile;
 use crate::state::{self, HostFuncStyle, HostOptions, HostState};
