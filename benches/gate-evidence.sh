@@ -2,7 +2,8 @@
 # Evidence that the instruction-count gate works (see README, "The performance gate"):
 #   1. the unchanged code passes five counted runs in a row, and the runs agree;
 #   2. slowdowns injected into the host core (feature `inject-slowdown`, off by default) fail the gate, which
-#      names the scenarios; from the largest to the smallest injection, so the last one caught is the smallest.
+#      names the scenarios, down to one turn of an empty loop per call; and a served request that dirties twice the
+#      pages fails on its minor page faults. The script fails unless every injection is caught.
 # Takes about a quarter of an hour: every counted run executes under valgrind.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +38,22 @@ else
     caught+=("spin:4 (async)")
 fi
 
+# Kernel work instruction counts cannot see: a served request that dirties twice the pages must fail on its page
+# faults, counted natively beside the instructions.
+echo
+echo "=== injected slowdown: pages:2, the serving requests"
+log=$(mktemp)
+BOUNDARY_INJECT_SLOWDOWN=pages:2 cargo bench --bench gate --features boundary-benches/inject-slowdown \
+    -- --filter serving/ 2>&1 | tee "$log"
+if grep -q "minor page faults per op" "$log"; then
+    caught+=("pages:2 (page faults)")
+else
+    missed+=("pages:2 (page faults)")
+fi
+rm -f "$log"
+
 echo
 echo "caught by the gate: ${caught[*]:-none}"
 echo "not caught:         ${missed[*]:-none}"
-[ "${#caught[@]}" -gt 0 ]
+# Every injection must be caught.
+[ "${#missed[@]}" -eq 0 ]

@@ -41,6 +41,52 @@ pub struct Environment {
     /// it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_s: Option<f64>,
+    /// What the timings ran on beyond the CPU: virtualisation, transparent huge pages, the clock source, the C
+    /// library (records before schema 2 lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+}
+
+/// The parts of the machine that move wall-clock timings and page faults, as Linux reports them ("unknown" where it
+/// does not).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Platform {
+    /// "bare metal", or the hypervisor's vendor and product as the firmware names them.
+    pub virtualisation: String,
+    /// The selected mode of `/sys/kernel/mm/transparent_hugepage/enabled`.
+    pub transparent_huge_pages: String,
+    /// `/sys/devices/system/clocksource/clocksource0/current_clocksource`.
+    pub clocksource: String,
+    /// `getconf GNU_LIBC_VERSION`.
+    pub libc: String,
+}
+
+impl Platform {
+    pub fn capture() -> Self {
+        let read = |path: &str| fs::read_to_string(path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let hypervisor = read("/proc/cpuinfo").is_some_and(|text| {
+            text.lines().any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "hypervisor"))
+        });
+        let firmware = [read("/sys/class/dmi/id/sys_vendor"), read("/sys/class/dmi/id/product_name")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let virtualisation = match (hypervisor, firmware.is_empty()) {
+            (true, false) => format!("virtual machine ({firmware})"),
+            (true, true) => "virtual machine (the CPU's hypervisor flag)".to_string(),
+            (false, _) if std::path::Path::new("/proc/cpuinfo").exists() => "bare metal".to_string(),
+            _ => "unknown".to_string(),
+        };
+        // `always [madvise] never`: the bracketed word is the mode.
+        let transparent_huge_pages = read("/sys/kernel/mm/transparent_hugepage/enabled")
+            .and_then(|modes| Some(modes.split_once('[')?.1.split_once(']')?.0.to_string()))
+            .unwrap_or_else(|| "unknown".to_string());
+        let clocksource = read("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+            .unwrap_or_else(|| "unknown".into());
+        let libc = command_output(Command::new("getconf").arg("GNU_LIBC_VERSION")).unwrap_or_else(|| "unknown".into());
+        Platform { virtualisation, transparent_huge_pages, clocksource, libc }
+    }
 }
 
 impl Environment {
@@ -79,6 +125,7 @@ impl Environment {
             mode,
             module: None,
             elapsed_s: None,
+            platform: Some(Platform::capture()),
         }
     }
 
@@ -103,6 +150,14 @@ impl Environment {
             ("git revision", self.git_revision.clone()),
             ("module", self.module.clone().unwrap_or_else(|| guest.to_string())),
         ]);
+        if let Some(p) = &self.platform {
+            rows.extend([
+                ("virtualisation", p.virtualisation.clone()),
+                ("transparent huge pages", p.transparent_huge_pages.clone()),
+                ("clock source", p.clocksource.clone()),
+                ("C library", p.libc.clone()),
+            ]);
+        }
         for (k, v) in rows {
             let _ = writeln!(md, "| {k} | {v} |");
         }
@@ -168,6 +223,18 @@ mod tests {
     }
 
     #[test]
+    fn the_platform_is_read_or_said_unknown() {
+        let p = Platform::capture();
+        for field in [&p.virtualisation, &p.transparent_huge_pages, &p.clocksource, &p.libc] {
+            assert!(!field.is_empty() && !field.contains('\n'), "{p:?}");
+        }
+        assert!(["always", "madvise", "never", "unknown"].contains(&p.transparent_huge_pages.as_str()), "{p:?}");
+        if cfg!(target_os = "linux") {
+            assert_ne!(p.clocksource, "unknown", "{p:?}");
+        }
+    }
+
+    #[test]
     fn a_second_run_of_the_day_gets_its_own_folder() {
         let results = std::env::temp_dir().join(format!("boundary-run-dir-{}", std::process::id()));
         let text = String::new;
@@ -184,6 +251,7 @@ mod tests {
             mode: text(),
             module: None,
             elapsed_s: None,
+            platform: None,
         };
         assert_eq!(run_dir(&results, &env), results.join("2026-11-24"));
         fs::create_dir_all(results.join("2026-11-24")).unwrap();

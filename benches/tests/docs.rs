@@ -357,3 +357,70 @@ fn the_helpers_read_what_they_should() {
         ["results/gate-baseline.json", "results/fuzz/"]
     );
 }
+
+/// The numbers in the column `header` of the table under `## Requests` in a serving record, as written (units
+/// dropped), of the rows whose configuration is `only` if given.
+fn record_column(record: &str, header: &str, only: Option<&str>) -> BTreeSet<String> {
+    let rows = table(record, "| configuration | workload |");
+    let header_row =
+        record.lines().find(|l| l.starts_with("| configuration | workload |")).expect("the requests table");
+    let column = header_row.split('|').map(str::trim).position(|h| h == header).expect("the column") - 1;
+    rows.iter()
+        .filter(|r| only.is_none_or(|c| r.first() == Some(&format!("`{c}`").as_str())))
+        .filter_map(|r| r.get(column))
+        .map(|cell| cell.split(' ').next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Whether `quoted` (as the prose writes it, commas and all) is a number of `record`, or one rounded as written.
+fn in_record(quoted: &str, record: &BTreeSet<String>) -> bool {
+    let digits: String = quoted.chars().filter(|c| *c != ',').collect();
+    let decimals = digits.split_once('.').map_or(0, |(_, d)| d.len());
+    let Ok(value) = digits.parse::<f64>() else { return false };
+    record.iter().filter_map(|n| n.parse::<f64>().ok()).any(|n| format!("{n:.decimals$}") == digits)
+        || record.contains(&digits)
+        || value == 0.0
+}
+
+/// Every number the prose of benches/README.md's serving section quotes with a unit of the record it cites
+/// (`requests/s`, `µs` after "p50 of", and the p50 beside "on demand" or "pooled"), is in that record, as written or
+/// rounded as written.
+#[test]
+fn the_serving_prose_quotes_its_record() {
+    let text = flat(&benches_readme());
+    let start = text.find("What the committed run shows (`results/serving/").expect("the serving section");
+    let end = start + text[start..].find("### Density").expect("the density section after it");
+    let prose = &text[start..end];
+    let cited = cited_records(prose).into_iter().next().expect("the serving section cites its record");
+    let record = read(&root().join(&cited));
+    let (rates, p50s) = (record_column(&record, "requests/s", None), record_column(&record, "p50", None));
+    let on_demand = record_column(&record, "p50", Some("on-demand"));
+    let mut checked = 0;
+    let words: Vec<&str> = prose.split(' ').collect();
+    for (i, pair) in words.windows(2).enumerate() {
+        let number = pair[0].trim_start_matches('(');
+        let unit = pair[1].trim_end_matches([')', ',', ';', '.', ':']);
+        let starts_with_digit = number.chars().next().is_some_and(|c| c.is_ascii_digit());
+        // A range ("25-30 µs") and a figure of another record (`instantiate/pre` in a matrix run) are not checked.
+        if !starts_with_digit || number.contains('-') || (unit != "requests/s" && unit != "µs") {
+            continue;
+        }
+        let quoting_p50 =
+            unit == "requests/s" || words[..i].ends_with(&["p50", "of"]) || words.get(i + 2) == Some(&"on");
+        if !quoting_p50 {
+            continue;
+        }
+        checked += 1;
+        let column = match (unit, words.get(i + 3)) {
+            ("requests/s", _) => &rates,
+            (_, Some(w)) if w.starts_with("demand") => &on_demand,
+            _ => &p50s,
+        };
+        assert!(
+            in_record(number.trim_end_matches(','), column),
+            "benches/README.md quotes {number} {unit} in its serving section, which {cited} does not hold: quote the \
+             record"
+        );
+    }
+    assert!(checked >= 8, "the serving prose's figures were not found ({checked} checked)");
+}

@@ -2,7 +2,9 @@
 //! the `inject-slowdown` feature, and even then off unless `BOUNDARY_INJECT_SLOWDOWN` says what to inject:
 //!
 //! - `lookup`: look the export up by name on every call, as the article's host does;
-//! - `spin:N`: `N` turns of an empty loop on every call and every host memory access.
+//! - `spin:N`: `N` turns of an empty loop on every call and every host memory access;
+//! - `pages:F`: `F` times the pages a served request of the bench library dirties (work the kernel does on a page
+//!   fault, which instruction counts cannot see).
 
 use std::hint::black_box;
 use std::sync::OnceLock;
@@ -15,6 +17,7 @@ pub const VARIABLE: &str = "BOUNDARY_INJECT_SLOWDOWN";
 enum Mode {
     Lookup,
     Spin(u32),
+    Pages(usize),
 }
 
 fn mode() -> Option<Mode> {
@@ -23,7 +26,11 @@ fn mode() -> Option<Mode> {
         let value = std::env::var(VARIABLE).ok()?;
         match value.as_str() {
             "lookup" => Some(Mode::Lookup),
-            other => other.strip_prefix("spin:").and_then(|n| n.parse().ok()).map(Mode::Spin),
+            other => match other.split_once(':') {
+                Some(("spin", n)) => n.parse().ok().map(Mode::Spin),
+                Some(("pages", f)) => f.parse().ok().map(Mode::Pages),
+                _ => None,
+            },
         }
     })
 }
@@ -41,7 +48,7 @@ pub(crate) fn on_call(store: impl AsContextMut, instance: &Instance, export: &st
             black_box(instance.get_export(store, export));
         }
         Some(Mode::Spin(turns)) => spin(turns),
-        None => {}
+        Some(Mode::Pages(_)) | None => {}
     }
 }
 
@@ -49,5 +56,13 @@ pub(crate) fn on_call(store: impl AsContextMut, instance: &Instance, export: &st
 pub(crate) fn on_memory_access() {
     if let Some(Mode::Spin(turns)) = mode() {
         spin(turns);
+    }
+}
+
+/// How many times the pages it names a served request dirties: 1 unless `pages:F` is injected.
+pub fn dirty_factor() -> usize {
+    match mode() {
+        Some(Mode::Pages(factor)) => factor,
+        _ => 1,
     }
 }

@@ -119,11 +119,32 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String], trial: 
     let mut body = body;
     if trial {
         guard::step(&format!("{what}: one operation"), || body(1));
+        if gate::counts_faults(scenario.kind) {
+            // The kernel's share, which callgrind cannot see: minor page faults over the counted loop, natively.
+            guard::step(&format!("{what}: the warm-up"), || body(WARM_UP));
+            let before = minor_faults();
+            guard::step(&format!("{what}: the operations whose page faults are counted"), || body(scenario.iterations));
+            if let (Some(before), Some(after)) = (before, minor_faults()) {
+                let per_op = after.saturating_sub(before) as f64 / scenario.iterations as f64;
+                println!("{FAULTS_LINE}{per_op}");
+            }
+        }
         return Ok(());
     }
     guard::step(&format!("{what}: the warm-up"), || body(WARM_UP));
     guard::step(&format!("{what}: the counted operations"), || boundary_gate_measured(&mut *body, scenario.iterations));
     Ok(())
+}
+
+/// The line a trial child prints with the minor page faults per operation of its counted loop.
+const FAULTS_LINE: &str = "boundary-gate-minor-faults-per-op: ";
+
+/// This process's minor page faults so far (`/proc/self/stat`, field 10), where the system has them.
+fn minor_faults() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count the fields after its end.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(7)?.parse().ok()
 }
 
 /// What one scenario runs, set up for `profile`: a body that runs the operation `n` times.
@@ -338,9 +359,15 @@ fn scenario_body(
                   about 100 times slower, each of its steps gets 100 times --timeout."
 )]
 pub struct Options {
-    /// Fail on a growth of more than this many percent.
+    /// The loose threshold: fail on a growth of more than this many percent where the baseline measured no
+    /// spread or was counted on another toolchain (on its own toolchain, a count that repeated exactly fails on
+    /// more than 1 instruction per operation or 0.1%, whichever is larger; one that spread on more than 4 times
+    /// its spread).
     #[arg(long, value_name = "PERCENT", default_value_t = gate::DEFAULT_THRESHOLD_PERCENT, value_parser = threshold_value)]
     pub threshold: f64,
+    /// Refuse to compare with a baseline counted on another CPU, glibc, valgrind, rustc or wasmtime.
+    #[arg(long)]
+    pub strict: bool,
     /// Write the counts as the baseline instead of comparing with it (with --filter: only those scenarios change).
     #[arg(long = "save-baseline")]
     pub save: bool,
@@ -430,7 +457,14 @@ fn valgrind_version() -> Result<String, String> {
 
 /// Runs one scenario under one profile natively, once: its setup and one operation under the plain `--timeout`,
 /// before it goes under callgrind. The child ends a misbehaving guest itself, with one `error:` line.
-fn trial(launcher: &Launcher, scenario: &Scenario, profile: EngineProfile, options: &Options) -> Result<(), String> {
+///
+/// Returns the minor page faults per operation where the scenario counts them ([`gate::counts_faults`]).
+fn trial(
+    launcher: &Launcher,
+    scenario: &Scenario,
+    profile: EngineProfile,
+    options: &Options,
+) -> Result<Option<f64>, String> {
     // The child's own watchdog stops it; this is a backstop for one that cannot even start its steps.
     let deadline = options.limits.timeout.saturating_mul(4).saturating_add(Duration::from_secs(60));
     let child = Child {
@@ -446,7 +480,8 @@ fn trial(launcher: &Launcher, scenario: &Scenario, profile: EngineProfile, optio
         let line = finished.stderr_line();
         return Err(line.strip_prefix("error: ").unwrap_or(&line).to_string());
     }
-    Ok(())
+    let stdout = String::from_utf8_lossy(&finished.stdout);
+    Ok(stdout.lines().rev().find_map(|l| l.strip_prefix(FAULTS_LINE)?.trim().parse().ok()))
 }
 
 /// Counts one scenario under one profile: the smallest count of [`Kind::processes`] runs of [`count_once`].
@@ -583,10 +618,15 @@ fn in_parallel<T: Clone + Send>(
     Ok(values)
 }
 
-/// Runs every selected scenario once natively; the first that failed is the error, naming it.
-fn trial_all(launcher: &Launcher, options: &Options, selected: &[(&Scenario, EngineProfile)]) -> Result<(), String> {
+/// Runs every selected scenario once natively; the first that failed is the error, naming it. Returns the minor
+/// page faults per operation of each, where counted, in the scenarios' order.
+fn trial_all(
+    launcher: &Launcher,
+    options: &Options,
+    selected: &[(&Scenario, EngineProfile)],
+) -> Result<Vec<Option<f64>>, String> {
     let started = Instant::now();
-    in_parallel(
+    let faults = in_parallel(
         options,
         selected,
         |scenario, profile| trial(launcher, scenario, profile, options),
@@ -598,7 +638,7 @@ fn trial_all(launcher: &Launcher, options: &Options, selected: &[(&Scenario, Eng
         options.limits.timeout.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
-    Ok(())
+    Ok(faults)
 }
 
 /// Counts every selected scenario and returns the counts in the scenarios' order.
@@ -670,11 +710,23 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
 
     let selected = selected(options, &scenarios)?;
     // Natively first, so that a guest that misbehaves is found in seconds, with or without valgrind.
-    trial_all(launcher, options, &selected)?;
+    let faults = trial_all(launcher, options, &selected)?;
     let valgrind = valgrind_version()?;
     let counted = count_rounds(launcher, options, &selected, &out_dir);
     let _ = std::fs::remove_dir_all(&out_dir);
-    let runs = counted?;
+    let mut runs = counted?;
+    for run in &mut runs {
+        for (count, faults) in run.iter_mut().zip(&faults) {
+            count.faults_per_op = *faults;
+        }
+    }
+    let mut noted = Vec::new();
+    for (scenario, _) in &selected {
+        if let Some(why) = gate::depends_on(scenario.kind).filter(|_| !noted.contains(&scenario.id)) {
+            println!("note: {}: {why}", scenario.id);
+            noted.push(scenario.id);
+        }
+    }
     run_after_counting(options, &subject, named, valgrind, baseline_path, runs)
 }
 
@@ -705,7 +757,13 @@ fn run_after_counting(
     baseline_path: PathBuf,
     runs: Vec<Vec<Count>>,
 ) -> Result<Outcome, String> {
-    let counts = runs.last().cloned().unwrap_or_default();
+    let mut counts = runs.last().cloned().unwrap_or_default();
+    // The spread of each kept count over the rounds: what the baseline keeps for its threshold.
+    for (i, c) in counts.iter_mut().enumerate() {
+        let per_op = runs.iter().map(|r| r[i].instructions_per_op);
+        let (low, high) = per_op.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        c.spread_per_op = (runs.len() > 1).then_some(high - low);
+    }
     if options.repeat > 1 {
         println!("\n--- spread over {} runs (largest minus smallest, relative to the smallest)", options.repeat);
         let mut worst = 0.0f64;
@@ -737,6 +795,9 @@ fn run_after_counting(
         };
         let env = crate::record::Environment::capture(&workspace(), String::new(), String::new());
         let mut command = "cargo bench --bench gate -- --save-baseline".to_string();
+        if options.repeat > 1 {
+            command.push_str(&format!(" --repeat {}", options.repeat));
+        }
         for arg in &options.subject_args() {
             command.push(' ');
             command.push_str(arg);
@@ -753,6 +814,7 @@ fn run_after_counting(
             command,
             git_revision: env.git_revision,
             cpu: env.cpu,
+            glibc: crate::record::Platform::capture().libc,
             rustc: boundary_host::build_info::RUSTC_VERSION.to_string(),
             wasmtime: boundary_host::build_info::WASMTIME_VERSION.to_string(),
             valgrind,
@@ -766,13 +828,27 @@ fn run_after_counting(
     }
 
     let baseline = read_baseline(&baseline_path)?;
-    if baseline.valgrind != valgrind || baseline.wasmtime != boundary_host::build_info::WASMTIME_VERSION {
+    let this_run = gate::Toolchain {
+        cpu: crate::record::Environment::capture(&workspace(), String::new(), String::new()).cpu,
+        glibc: crate::record::Platform::capture().libc,
+        valgrind,
+        rustc: boundary_host::build_info::RUSTC_VERSION.to_string(),
+        wasmtime: boundary_host::build_info::WASMTIME_VERSION.to_string(),
+    };
+    let differences = baseline.toolchain().differences(&this_run);
+    let tight = differences.is_empty();
+    if !tight {
+        let said = differences.join(", ");
+        if options.strict {
+            return Err(format!(
+                "--strict: the baseline {} was counted on another toolchain: {said}",
+                baseline_path.display()
+            ));
+        }
         println!(
-            "note: the baseline was counted with {} and wasmtime {}; this run uses {} and wasmtime {}",
-            baseline.valgrind,
-            baseline.wasmtime,
-            valgrind,
-            boundary_host::build_info::WASMTIME_VERSION
+            "note: the baseline was counted on another toolchain ({said}): every scenario gets the loose threshold \
+             of {}%",
+            options.threshold
         );
     }
     if named && baseline.module.as_deref() != Some(subject.describe().as_str()) {
@@ -782,9 +858,10 @@ fn run_after_counting(
             subject.describe()
         );
     }
-    let comparisons = gate::compare(&baseline, &counts, options.threshold);
-    println!("\n{}", gate::table(&comparisons, options.threshold));
-    let regressed: Vec<_> = comparisons.iter().filter(|c| c.verdict == Verdict::Regressed).collect();
+    let comparisons = gate::compare(&baseline, &counts, tight, options.threshold);
+    println!("\n{}", gate::table(&comparisons));
+    let regressed: Vec<_> =
+        comparisons.iter().filter(|c| matches!(c.verdict, Verdict::Regressed | Verdict::MoreFaults)).collect();
     let missing = comparisons.iter().filter(|c| c.verdict == Verdict::New).count();
     let improved = comparisons.iter().filter(|c| c.verdict == Verdict::Improved).count();
     let refresh = if named {
@@ -797,21 +874,29 @@ fn run_after_counting(
         "`cargo bench --bench gate -- --save-baseline`".to_string()
     };
     if improved > 0 {
-        println!("{improved} scenario(s) improved beyond {}%: refresh the baseline with {refresh}", options.threshold);
+        println!("{improved} scenario(s) improved beyond their threshold: refresh the baseline with {refresh}");
     }
     if missing > 0 {
         println!(
             "{missing} scenario(s) have no baseline: refresh it with {refresh} (add --filter to count only those)"
         );
     }
-    for c in &regressed {
+    for c in regressed.iter().filter(|c| c.more_faults) {
+        let (was, now) = c.faults.unwrap_or_default();
         println!(
-            "REGRESSION: {} under {}: {:.1} -> {:.1} instructions per op ({:+.2}%)",
+            "REGRESSION: {} under {}: {was:.2} -> {now:.2} minor page faults per op (the kernel's work)",
+            c.scenario, c.profile
+        );
+    }
+    for c in regressed.iter().filter(|c| c.verdict == Verdict::Regressed) {
+        println!(
+            "REGRESSION: {} under {}: {:.1} -> {:.1} instructions per op ({:+.2}%; allowed +{:.1})",
             c.scenario,
             c.profile,
             c.baseline.unwrap_or_default(),
             c.current,
-            c.change_percent.unwrap_or_default()
+            c.change_percent.unwrap_or_default(),
+            c.allowed.unwrap_or_default()
         );
     }
     let passed = regressed.is_empty() && missing == 0;
@@ -823,7 +908,9 @@ fn run_after_counting(
             .map(|c| format!("{} under {}", c.scenario, c.profile))
             .collect()
     };
-    Ok(Outcome { passed, regressed: named(Verdict::Regressed), unbaselined: named(Verdict::New), counts })
+    let mut regressed: Vec<String> = named(Verdict::Regressed);
+    regressed.extend(named(Verdict::MoreFaults));
+    Ok(Outcome { passed, regressed, unbaselined: named(Verdict::New), counts })
 }
 
 fn read_baseline(path: &Path) -> Result<Baseline, String> {

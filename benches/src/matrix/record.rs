@@ -206,7 +206,7 @@ impl Summary {
         let _ = writeln!(
             md,
             "Each cell: criterion's median time per iteration, and in brackets that time divided by the native \
-             Rust floor of the row (the `native` column). Rows are what one iteration does; columns are engine \
+             Rust floor of the row (the `native` column) and the time it takes beyond the floor. Rows are what one iteration does; columns are engine \
              profiles. Wall-clock medians on a shared machine move 20-40% between runs: compare within this table.\n"
         );
         let _ = write!(md, "| row | native |");
@@ -224,7 +224,7 @@ impl Summary {
             for p in &self.profiles {
                 let cell = match row.cells.get(p) {
                     Some(c) => match c.times_native {
-                        Some(x) => format!("{} ({})", format_ns(c.median_ns), format_ratio(x)),
+                        Some(x) => beyond_native(c.median_ns, row.native_ns, x),
                         None => format_ns(c.median_ns),
                     },
                     None if !row.measured_under(p) => "-".to_string(),
@@ -415,6 +415,14 @@ fn heat(times_native: f64) -> String {
     format!("#{:02x}{:02x}{:02x}", mix(lo.1.0, hi.1.0), mix(lo.1.1, hi.1.1), mix(lo.1.2, hi.1.2))
 }
 
+/// A cell with a native floor: the median, its multiple of the floor and the time beyond it ("23.9 ns (18×, +22.6
+/// ns)"): a multiple alone hides that 18× of a nanosecond is 22 ns.
+fn beyond_native(median_ns: f64, native_ns: Option<f64>, times: f64) -> String {
+    let over = median_ns - native_ns.unwrap_or(0.0);
+    let sign = if over < 0.0 { "−" } else { "+" };
+    format!("{} ({}, {sign}{})", format_ns(median_ns), format_ratio(times), format_ns(over.abs()))
+}
+
 fn format_ratio(x: f64) -> String {
     if x < 10.0 { format!("{x:.1}×") } else { format!("{x:.0}×") }
 }
@@ -465,8 +473,8 @@ pub fn readme_block(run: &str, summary: &Summary) -> String {
     };
     let mut md = format!(
         "From the newest committed run, [`results/{run}/`](results/{run}/summary.md) ({}, {} cores; `{}` at {}, \
-         {}). Median time of one iteration, and in brackets that time divided by native Rust doing the same work; \
-         the full table has every row under all {} profiles.\n\n| crossing | native |",
+         {}). Median time of one iteration, and in brackets that time divided by native Rust doing the same work and \
+         the time it takes beyond it; the full table has every row under all {} profiles.\n\n| crossing | native |",
         env.cpu,
         env.cores,
         env.command,
@@ -489,7 +497,7 @@ pub fn readme_block(run: &str, summary: &Summary) -> String {
         for p in rows::HEADLINE_PROFILES {
             let cell = match measured.cells.get(*p) {
                 Some(c) => match c.times_native {
-                    Some(x) => format!("{} ({})", format_ns(c.median_ns), format_ratio(x)),
+                    Some(x) => beyond_native(c.median_ns, measured.native_ns, x),
                     None => format_ns(c.median_ns),
                 },
                 None => "-".to_string(),

@@ -161,17 +161,6 @@ impl Num {
     }
 }
 
-/// `(a, b) -> c`, `(a) -> (b, c)`, `() -> ()`: a signature as the messages and `Debug` show it.
-fn signature_text<'a>(params: impl Iterator<Item = String>, results: impl ExactSizeIterator<Item = &'a str>) -> String {
-    let params = params.collect::<Vec<_>>().join(", ");
-    let results = if results.len() == 1 {
-        results.collect::<String>()
-    } else {
-        format!("({})", results.collect::<Vec<_>>().join(", "))
-    };
-    format!("({params}) -> {results}")
-}
-
 /// A Rust type the typed path passes or returns for one of the [`Num`] types.
 trait TypedNum: WasmTy + Copy {
     const NUM: Num;
@@ -499,7 +488,7 @@ impl CoreInvoke {
     /// The export's type, e.g. `(i32, i64) -> f64` or `() -> ()`.
     pub fn signature(&self) -> String {
         let params = self.param_types.iter().map(|num| num.name().to_string());
-        signature_text(params, self.result_types.iter().map(|num| num.name()))
+        boundary_host::guest::signature_text(params, self.result_types.iter().map(|num| num.name()))
     }
 
     /// Why the typed path is not available for this signature, if it is not.
@@ -797,7 +786,7 @@ impl ComponentInvoke {
     pub fn signature(&self) -> String {
         let names = self.param_names.iter().map(|name| escape_controls(name));
         let params = names.zip(&self.param_types).map(|(name, scalar)| format!("{name}: {}", scalar.name()));
-        signature_text(params, self.result_types.iter().map(|scalar| scalar.name()))
+        boundary_host::guest::signature_text(params, self.result_types.iter().map(|scalar| scalar.name()))
     }
 
     /// One call through `component::Func::call`, with the buffers made in `prepare`. wasmtime 48 runs the

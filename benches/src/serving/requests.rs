@@ -208,6 +208,9 @@ impl Server {
         let mut store: Store<RawState> = self.linked.new_store();
         let instance = self.linked.pre.instantiate(&mut store).or_stop();
         if let Workload::Dirty(n) = workload {
+            // The gate's evidence makes a request dirty more pages (benches/gate-evidence.sh).
+            #[cfg(feature = "inject-slowdown")]
+            let n = n * boundary_host::slowdown::dirty_factor();
             let memory: Memory = match self.memory.as_ref().and_then(|m| instance.get_module_export(&mut store, m)) {
                 Some(Extern::Memory(memory)) => memory,
                 _ => panic!("the module has no memory to dirty"),
