@@ -30,6 +30,8 @@ pub const MAX_OPS: usize = 48;
 pub const MAX_BYTES: usize = 64;
 /// Points per `point_add_batch` call at most.
 pub const MAX_BATCH: u32 = 512;
+/// Slots of the pool of [`Oracle::counting`].
+pub const COUNTING_SLOTS: u32 = 4;
 /// Pages a program may grow memory by in all.
 pub const MAX_GROWTH_PAGES: u64 = 4;
 
@@ -613,8 +615,25 @@ impl Oracle {
     /// the backtrace is most of what a trap costs (the gate counts a trap at 20,155 instructions with it and 1,258
     /// without, `results/gate-baseline.json`); a program whose guest call traps is common in fuzzing.
     pub fn new(profile: EngineProfile) -> Result<Self, Error> {
+        Self::with_config(profile, profile.config()?)
+    }
+
+    /// The oracle of [`DEFAULT_PROFILE`] made for counting instructions (`fuzz/instructions.sh`): the profile's
+    /// counting configuration (one compile thread, code for the target's baseline CPU features), with a pool of
+    /// [`COUNTING_SLOTS`] slots instead of the profile's 64, each slot as the profile makes it, because valgrind
+    /// cannot reserve the address space of 64 (over 256 GiB), and the tables' pages not kept resident. A program
+    /// has at most two instances alive at once (a trapped one and its successor), so the pool's size does not show
+    /// in what a program does.
+    pub fn counting() -> Result<Self, Error> {
+        use boundary_host::profile::{SlotReset, pooled_config};
+        let reset = SlotReset { copy_on_write: true, keep_resident: 2 << 20, pagemap_scan: false };
+        let mut config = pooled_config(COUNTING_SLOTS, 1 << 30, reset)?;
+        DEFAULT_PROFILE.make_countable(&mut config)?;
+        Self::with_config(DEFAULT_PROFILE, config)
+    }
+
+    fn with_config(profile: EngineProfile, mut config: wasmtime::Config) -> Result<Self, Error> {
         let options = HostOptions { output: GuestOutput::Discard, ..HostOptions::default() };
-        let mut config = profile.config()?;
         config.wasm_backtrace_max_frames(None);
         let engine = profile.engine_from(&config)?;
         let name = "the fuzz guest".to_string();
