@@ -12,12 +12,16 @@
 #
 # `bash fuzz/instructions.sh --save` writes the baseline from this count. Counts depend on the toolchain, valgrind
 # and glibc (recorded in the baseline); the oracle runs under `Oracle::counting` (a pool of 4 slots, which valgrind
-# can reserve). Takes about a minute after the build (the build of the example compiles wasmtime the first time).
+# can reserve). Takes a few seconds after the build (the build of the example compiles wasmtime the first time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 baseline=fuzz/instructions.baseline
 threshold=${THRESHOLD_PERCENT:-1}
+if ! [[ "$threshold" =~ ^[0-9]+$ ]]; then
+    echo "error: THRESHOLD_PERCENT takes a whole number of percent, not '$threshold'" >&2
+    exit 2
+fi
 save=false
 [ "${1:-}" = --save ] && save=true
 
@@ -48,7 +52,7 @@ instructions=$total
 instructions_per_input=$per_input
 rustc=$(rustc -V)
 valgrind=$(valgrind --version)
-glibc=$(ldd --version | head -n 1)
+glibc=$(getconf GNU_LIBC_VERSION)
 EOF
     echo "written to $baseline"
     exit 0
@@ -59,6 +63,10 @@ value() { sed -n -E "s/^$1=(.*)$/\1/p" "$baseline"; }
 want_programs=$(value programs)
 want_traps=$(value traps)
 want_per_input=$(value instructions_per_input)
+if ! [[ "$want_per_input" =~ ^[0-9]+$ && "$want_programs" =~ ^[0-9]+$ && "$want_traps" =~ ^[0-9]+$ ]]; then
+    echo "error: $baseline lacks programs, traps or instructions_per_input; write it again with --save" >&2
+    exit 2
+fi
 status=0
 if [ "$programs" != "$want_programs" ]; then
     echo "FAIL: $programs seed programs, the baseline has $want_programs (the seeds or their decoding changed: --save)"
@@ -80,7 +88,7 @@ for key in rustc valgrind glibc; do
     case $key in
     rustc) now=$(rustc -V) ;;
     valgrind) now=$(valgrind --version) ;;
-    glibc) now=$(ldd --version | head -n 1) ;;
+    glibc) now=$(getconf GNU_LIBC_VERSION) ;;
     esac
     [ "$now" = "$(value "$key")" ] || echo "note: $key is '$now', the baseline was counted with '$(value "$key")'"
 done

@@ -379,7 +379,7 @@ fn in_record(quoted: &str, record: &BTreeSet<String>) -> bool {
     let Ok(value) = digits.parse::<f64>() else { return false };
     record.iter().filter_map(|n| n.parse::<f64>().ok()).any(|n| format!("{n:.decimals$}") == digits)
         || record.contains(&digits)
-        || value == 0.0
+        || (value == 0.0 && record.iter().any(|n| n.parse::<f64>() == Ok(0.0)))
 }
 
 /// Every number the prose of benches/README.md's serving section quotes with a unit of the record it cites

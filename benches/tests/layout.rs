@@ -31,28 +31,93 @@ fn modules(dir: &Path) -> BTreeMap<Vec<String>, PathBuf> {
     found
 }
 
-/// The source with comments and string literals blanked out, so that a path in a doc comment is not an import.
+/// The source with comments, string literals (raw, byte and multi-line ones too) and character literals blanked
+/// out, so that a path in a doc comment or a `'{'` is not code. Line breaks are kept.
 fn code(text: &str) -> String {
-    text.lines()
-        .map(|line| {
-            let line = line.split("//").next().unwrap_or("").replace("'\\\"'", "").replace("'\"'", "");
-            let mut out = String::new();
-            let mut in_string = false;
-            let mut chars = line.chars();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' if in_string => {
-                        chars.next();
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            // Block comments nest.
+            let mut depth = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
                     }
-                    '"' => in_string = !in_string,
-                    _ if in_string => {}
-                    _ => out.push(c),
+                } else {
+                    if chars[i] == '\n' {
+                        out.push('\n');
+                    }
+                    i += 1;
                 }
             }
-            out
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+        } else if c == 'r' && matches!(next, Some('"' | '#')) && (i == 0 || !ident(chars[i - 1])) {
+            // A raw string: r"..." or r#"..."#, ended by the quote and as many hashes.
+            let hashes = chars[i + 1..].iter().take_while(|c| **c == '#').count();
+            if chars.get(i + 1 + hashes) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            i += 2 + hashes;
+            while i < chars.len() {
+                if chars[i] == '"' && chars[i + 1..].iter().take(hashes).filter(|c| **c == '#').count() == hashes {
+                    i += 1 + hashes;
+                    break;
+                }
+                if chars[i] == '\n' {
+                    out.push('\n');
+                }
+                i += 1;
+            }
+        } else if c == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    i += 1;
+                }
+                if chars.get(i) == Some(&'\n') {
+                    out.push('\n');
+                }
+                i += 1;
+            }
+            i += 1;
+        } else if c == '\'' {
+            // A character literal ('x', '\n', '\u{7f}'), not a lifetime ('a followed by no quote).
+            let end = if next == Some('\\') {
+                chars[i + 2..].iter().position(|c| *c == '\'').map(|p| i + 2 + p)
+            } else if chars.get(i + 2) == Some(&'\'') {
+                Some(i + 2)
+            } else {
+                None
+            };
+            match end {
+                Some(end) => i = end + 1,
+                None => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Every path in `code`, with grouped imports spelled out: `crate::{a::B, c::{D, E}}` is `crate::a::B`,
@@ -97,41 +162,63 @@ fn paths_in(code: &str) -> Vec<(String, usize)> {
 /// The module paths `text` (the file of module `at`) names: `crate::a::b`, `super::a`, `self::a`, and `a::b`
 /// where `a` is a child of `at`, each as far as it goes.
 fn named(text: &str, at: &[String], known: &BTreeMap<Vec<String>, PathBuf>) -> BTreeSet<Vec<String>> {
-    let mut paths = BTreeSet::new();
-    for (word, depth) in paths_in(&code(text)) {
-        let word = word.as_str();
-        let segments: Vec<&str> = word.split("::").filter(|s| !s.is_empty()).collect();
-        // `pub(crate)` and `pub(super)` name no path.
-        let [first, _, ..] = segments[..] else { continue };
-        // Where the path starts: the crate's root, this module's parent, this module, or a child of it.
-        let (mut base, rest): (Vec<String>, &[&str]) = match first {
-            "crate" => (Vec::new(), &segments[1..]),
-            "super" => {
-                let ups = segments.iter().take_while(|s| **s == "super").count();
-                if ups <= depth {
-                    continue;
-                }
-                let ups = ups - depth;
-                let mut parent = at.to_vec();
-                parent.truncate(at.len().saturating_sub(ups));
-                (parent, &segments[ups..])
-            }
-            "self" => (at.to_vec(), &segments[1..]),
-            child if known.contains_key(&[at, &[child.to_string()]].concat()) => (at.to_vec(), &segments[..]),
-            _ => continue,
-        };
-        for segment in rest {
-            let mut next = base.clone();
-            next.push(segment.to_string());
-            if known.contains_key(&next) {
-                base = next;
-            } else {
-                break;
+    let found = paths_in(&code(text));
+    // Modules brought into scope by name (`use crate::ops;`, `use crate::ops::{self, raw};`): a later `ops::raw::f`
+    // names `ops/raw.rs`, not only `ops`.
+    let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (word, depth) in &found {
+        if let Some((module, true)) = resolve(word, *depth, at, known, &BTreeMap::new()) {
+            let last = word.rsplit("::").find(|s| !s.is_empty() && *s != "self");
+            if let Some(name) = last.filter(|name| module.last().map(String::as_str) == Some(*name)) {
+                aliases.insert(name.to_string(), module);
             }
         }
-        paths.insert(base);
     }
-    paths
+    found.iter().filter_map(|(word, depth)| resolve(word, *depth, at, known, &aliases)).map(|(m, _)| m).collect()
+}
+
+/// The module the path `word` (in module `at`, inside `depth` inline modules) names, as far as it goes, and whether
+/// every segment of it is a module (`self` aside); none if it does not start at a module of this crate.
+fn resolve(
+    word: &str,
+    depth: usize,
+    at: &[String],
+    known: &BTreeMap<Vec<String>, PathBuf>,
+    aliases: &BTreeMap<String, Vec<String>>,
+) -> Option<(Vec<String>, bool)> {
+    let segments: Vec<&str> = word.split("::").filter(|s| !s.is_empty()).collect();
+    // `pub(crate)` and `pub(super)` name no path.
+    let [first, _, ..] = segments[..] else { return None };
+    // Where the path starts: the crate's root, this module's parent, this module, a child of it, or a module
+    // brought into scope by name.
+    let (mut base, rest): (Vec<String>, &[&str]) = match first {
+        "crate" => (Vec::new(), &segments[1..]),
+        "super" => {
+            let ups = segments.iter().take_while(|s| **s == "super").count();
+            if ups <= depth {
+                return None;
+            }
+            let mut parent = at.to_vec();
+            parent.truncate(at.len().saturating_sub(ups - depth));
+            (parent, &segments[ups..])
+        }
+        "self" => (at.to_vec(), &segments[1..]),
+        child if known.contains_key(&[at, &[child.to_string()]].concat()) => (at.to_vec(), &segments[..]),
+        alias if aliases.contains_key(alias) => (aliases[alias].clone(), &segments[1..]),
+        _ => return None,
+    };
+    let mut whole = true;
+    for segment in rest.iter().filter(|s| **s != "self") {
+        let mut next = base.clone();
+        next.push(segment.to_string());
+        if known.contains_key(&next) {
+            base = next;
+        } else {
+            whole = false;
+            break;
+        }
+    }
+    Some((base, whole))
 }
 
 /// The graph of the files under `dir`: each file and the files it names. A re-export (`pub use a::B;`) is an edge
@@ -232,5 +319,13 @@ fn a_circle_is_found() {
     assert_eq!(circle(&graph(&dir)), None);
     std::fs::write(dir.join("b/c.rs"), "mod tests {\n    use super::super::*;\n}\n").unwrap();
     assert_eq!(circle(&graph(&dir)).map(|c| c.len()), Some(2), "b::c's tests module names b");
+    // A path through a module imported by name: `b::c::f` after `use crate::b;` names b::c, whose `'{'` and
+    // block comment hide nothing, and whose raw string is not code.
+    std::fs::write(dir.join("a.rs"), "use crate::b;\nfn f() { b::c::g(); }\n").unwrap();
+    std::fs::write(dir.join("b/mod.rs"), "mod c;\n").unwrap();
+    let c = "const B: char = '{';\n/* crate::z */ const R: &str = r#\"crate::b\"#;\npub fn g() { crate::a::f(); }\n";
+    std::fs::write(dir.join("b/c.rs"), c).unwrap();
+    let found = circle(&graph(&dir)).map(|c| shown(&c));
+    assert_eq!(found.as_deref(), Some("a -> b::c"), "the circle through an imported module");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -107,7 +107,8 @@ impl Kind {
     /// Most scenarios count the same in every process. Those that create stores, fiber stacks or instances go
     /// through state wasmtime sets up per process (hash tables whose seeds are random, the placement of fresh
     /// mappings), and some processes count up to 1.5% more for it, a constant amount on every iteration. The
-    /// smallest of three processes is stable to within a few hundredths of a percent, well inside the threshold.
+    /// smallest of three processes is steadier, but still moved by up to 1.6% over three rounds
+    /// (`instantiate/core` under Cranelift), so these never get the exact threshold ([`allowed_growth`]).
     pub fn processes(self) -> usize {
         match self {
             Kind::CoreAsyncCall
@@ -481,6 +482,12 @@ pub fn depends_on(kind: Kind) -> Option<&'static str> {
     }
 }
 
+/// Whether the scenario's count is known to move without a change on its path (see [`depends_on`]): it keeps the
+/// loose threshold until the cause is found.
+pub fn moves_alone(kind: Kind) -> bool {
+    matches!(kind, Kind::ComponentList64)
+}
+
 /// What the counts were taken with. Tight thresholds hold only where all of it matches the baseline's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Toolchain {
@@ -526,6 +533,12 @@ pub struct Baseline {
     pub rustc: String,
     pub wasmtime: String,
     pub valgrind: String,
+    /// The kernel (`uname -srm`) and the transparent huge pages' mode the page faults were counted under: faults
+    /// are compared only under the same (empty in a baseline that did not record them).
+    #[serde(default)]
+    pub kernel: String,
+    #[serde(default)]
+    pub transparent_huge_pages: String,
     /// The module counted, when it is not the project's guest: its path and content hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
@@ -589,25 +602,37 @@ pub struct Comparison {
 /// toolchains match) and the baseline measured a spread, else `loose_percent` of the count.
 pub fn allowed_growth(base: &Count, tight: bool, loose_percent: f64) -> (f64, Threshold) {
     let exact = (base.instructions_per_op * TIGHT_PERCENT / 100.0).max(TIGHT_INSTRUCTIONS);
-    let several = SCENARIOS.iter().any(|s| s.id == base.scenario && s.kind.processes() > 1);
+    let loose = base.instructions_per_op * loose_percent / 100.0;
+    let kind = SCENARIOS.iter().find(|s| s.id == base.scenario).map(|s| s.kind);
+    let several = kind.is_some_and(|k| k.processes() > 1);
     let floor = if several { base.instructions_per_op * SEVERAL_PROCESSES_PERCENT / 100.0 } else { exact };
     match base.spread_per_op {
+        _ if kind.is_some_and(moves_alone) => (loose, Threshold::Loose),
         Some(s) if tight && s == 0.0 && !several => (exact, Threshold::Exact),
-        Some(s) if tight => (floor.max(exact).max(SPREAD_MARGIN * s), Threshold::Spread),
-        _ => (base.instructions_per_op * loose_percent / 100.0, Threshold::Loose),
+        // Never looser than the loose rule: a few rounds' spread is an estimate, not a licence.
+        Some(s) if tight => (floor.max(exact).max(SPREAD_MARGIN * s).min(loose.max(exact)), Threshold::Spread),
+        _ => (loose, Threshold::Loose),
     }
 }
 
 /// Compares fresh counts with the baseline: a growth beyond [`allowed_growth`] is a regression, as many
 /// minor page faults per operation beyond [`FAULT_FACTOR`] and [`FAULT_SLACK`]; a shrinkage beyond the same margin
 /// an improvement (so the baseline gets refreshed).
-pub fn compare(baseline: &Baseline, current: &[Count], tight: bool, loose_percent: f64) -> Vec<Comparison> {
+///
+/// Page faults are compared only when `faults_comparable` (the same kernel and transparent huge pages).
+pub fn compare(
+    baseline: &Baseline,
+    current: &[Count],
+    tight: bool,
+    faults_comparable: bool,
+    loose_percent: f64,
+) -> Vec<Comparison> {
     current
         .iter()
         .map(|c| {
             let base = baseline.counts.iter().find(|b| b.key() == c.key());
             let allowed = base.map(|b| allowed_growth(b, tight, loose_percent));
-            let faults = base.and_then(|b| Some((b.faults_per_op?, c.faults_per_op?)));
+            let faults = base.filter(|_| faults_comparable).and_then(|b| Some((b.faults_per_op?, c.faults_per_op?)));
             let more_faults = faults.is_some_and(|(was, now)| now > was * FAULT_FACTOR + FAULT_SLACK);
             let verdict = match (base, allowed) {
                 (Some(b), Some((limit, _))) => {
@@ -706,13 +731,15 @@ mod tests {
             rustc: String::new(),
             wasmtime: String::new(),
             valgrind: String::new(),
+            kernel: String::new(),
+            transparent_huge_pages: String::new(),
             module: None,
             counts: vec![count(0, per_op, spread, faults)],
         }
     }
 
     fn verdict(base: &Baseline, per_op: f64, tight: bool) -> Verdict {
-        compare(base, &[count(0, per_op, None, None)], tight, 2.0)[0].verdict.clone()
+        compare(base, &[count(0, per_op, None, None)], tight, true, 2.0)[0].verdict.clone()
     }
 
     #[test]
@@ -724,8 +751,13 @@ mod tests {
             assert_eq!(verdict(&base, 408.5, tight), Verdict::Regressed);
             assert_eq!(verdict(&base, 391.0, tight), Verdict::Improved);
         }
-        let other =
-            compare(&baseline(400.0, None, None), &[Count::new(&SCENARIOS[1], EngineProfile::Winch, 5)], true, 2.0);
+        let other = compare(
+            &baseline(400.0, None, None),
+            &[Count::new(&SCENARIOS[1], EngineProfile::Winch, 5)],
+            true,
+            true,
+            2.0,
+        );
         assert_eq!(other[0].verdict, Verdict::New);
     }
 
@@ -751,6 +783,9 @@ mod tests {
         // A tiny spread never gives less than the exact scenarios' margin.
         let steady = baseline(10_000.0, Some(0.01), None);
         assert_eq!(allowed_growth(&steady.counts[0], true, 2.0).0, 10.0);
+        // A large spread never gives more than the loose threshold.
+        let noisy = baseline(10_000.0, Some(100.0), None);
+        assert_eq!(allowed_growth(&noisy.counts[0], true, 2.0), (200.0, Threshold::Spread));
     }
 
     #[test]
@@ -762,13 +797,27 @@ mod tests {
     }
 
     #[test]
+    fn a_count_known_to_move_alone_keeps_the_loose_threshold() {
+        let list = SCENARIOS.iter().position(|s| s.kind == Kind::ComponentList64).unwrap();
+        let mut base = baseline(32_951.3, Some(0.0), None);
+        base.counts = vec![count(list, 32_951.3, Some(0.0), None)];
+        assert_eq!(allowed_growth(&base.counts[0], true, 2.0).1, Threshold::Loose);
+    }
+
+    #[test]
     fn twice_the_page_faults_fails_even_at_the_same_count() {
         for was in [0.0, 1.0, 16.0, 64.0] {
             let base = baseline(400.0, Some(0.0), Some(was));
-            let at = |faults: f64| compare(&base, &[count(0, 400.0, None, Some(faults))], true, 2.0)[0].verdict.clone();
+            let at = |faults: f64| {
+                compare(&base, &[count(0, 400.0, None, Some(faults))], true, true, 2.0)[0].verdict.clone()
+            };
             assert_eq!(at(was), Verdict::Same, "{was}");
             assert_eq!(at(was * 2.0 + 1.0), Verdict::MoreFaults, "{was}");
         }
+        // Under another kernel or huge-page mode the faults are not compared.
+        let base = baseline(400.0, Some(0.0), Some(16.0));
+        let other = compare(&base, &[count(0, 400.0, None, Some(32.0))], true, false, 2.0);
+        assert_eq!((other[0].verdict.clone(), other[0].faults), (Verdict::Same, None));
         // A count taken without faults is compared on instructions alone.
         assert_eq!(verdict(&baseline(400.0, Some(0.0), Some(1.0)), 400.0, true), Verdict::Same);
     }

@@ -448,6 +448,17 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
     Ok(options)
 }
 
+/// What this run counts with, for comparing with a baseline's.
+fn toolchain(valgrind: &str) -> gate::Toolchain {
+    gate::Toolchain {
+        cpu: crate::record::Environment::capture(&workspace(), String::new(), String::new()).cpu,
+        glibc: crate::record::Platform::capture().libc,
+        valgrind: valgrind.to_string(),
+        rustc: boundary_host::build_info::RUSTC_VERSION.to_string(),
+        wasmtime: boundary_host::build_info::WASMTIME_VERSION.to_string(),
+    }
+}
+
 fn valgrind_version() -> Result<String, String> {
     let out = Command::new("valgrind").arg("--version").output().map_err(|_| {
         "valgrind is not installed; the gate needs it (on Debian: `apt-get install valgrind`)".to_string()
@@ -633,7 +644,8 @@ fn trial_all(
         &|_, _, _, _, _| {},
     )?;
     println!(
-        "{} scenario run(s) checked natively (setup and one operation, --timeout {} s) in {:.1} s",
+        "{} scenario run(s) checked natively (setup and one operation, and the page faults of the counted loop \
+         where gated; --timeout {} s) in {:.1} s",
         selected.len(),
         options.limits.timeout.as_secs_f64(),
         started.elapsed().as_secs_f64()
@@ -760,9 +772,9 @@ fn run_after_counting(
     let mut counts = runs.last().cloned().unwrap_or_default();
     // The spread of each kept count over the rounds: what the baseline keeps for its threshold.
     for (i, c) in counts.iter_mut().enumerate() {
-        let per_op = runs.iter().map(|r| r[i].instructions_per_op);
-        let (low, high) = per_op.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
-        c.spread_per_op = (runs.len() > 1).then_some(high - low);
+        let totals = runs.iter().map(|r| r[i].total_instructions);
+        let (low, high) = (totals.clone().min().unwrap_or(0), totals.max().unwrap_or(0));
+        c.spread_per_op = (runs.len() > 1).then(|| (high - low) as f64 / c.iterations.max(1) as f64);
     }
     if options.repeat > 1 {
         println!("\n--- spread over {} runs (largest minus smallest, relative to the smallest)", options.repeat);
@@ -789,10 +801,29 @@ fn run_after_counting(
             (Some(_), true) => Some(read_baseline(&baseline_path)?),
             _ => None,
         };
+        let this_run = toolchain(&valgrind);
         let kept = match &old {
-            Some(old) => gate::merge_counts(&old.counts, &counts),
+            Some(old) => {
+                let mut kept_old = old.counts.clone();
+                // The header becomes this run's: counts kept from another toolchain lose their spread, so that
+                // they get the loose threshold rather than a tight one they were never measured for.
+                let differences = old.toolchain().differences(&this_run);
+                if !differences.is_empty() {
+                    println!(
+                        "note: the counts kept from {} were made on another toolchain ({}): they keep the loose \
+                         threshold until recounted",
+                        baseline_path.display(),
+                        differences.join(", ")
+                    );
+                    for c in &mut kept_old {
+                        c.spread_per_op = None;
+                    }
+                }
+                gate::merge_counts(&kept_old, &counts)
+            }
             None => counts.clone(),
         };
+        let platform = crate::record::Platform::capture();
         let env = crate::record::Environment::capture(&workspace(), String::new(), String::new());
         let mut command = "cargo bench --bench gate -- --save-baseline".to_string();
         if options.repeat > 1 {
@@ -814,10 +845,12 @@ fn run_after_counting(
             command,
             git_revision: env.git_revision,
             cpu: env.cpu,
-            glibc: crate::record::Platform::capture().libc,
+            glibc: platform.libc.clone(),
             rustc: boundary_host::build_info::RUSTC_VERSION.to_string(),
             wasmtime: boundary_host::build_info::WASMTIME_VERSION.to_string(),
             valgrind,
+            kernel: env.os.clone(),
+            transparent_huge_pages: platform.transparent_huge_pages.clone(),
             module: named.then(|| subject.describe()),
             counts: kept,
         };
@@ -828,14 +861,7 @@ fn run_after_counting(
     }
 
     let baseline = read_baseline(&baseline_path)?;
-    let this_run = gate::Toolchain {
-        cpu: crate::record::Environment::capture(&workspace(), String::new(), String::new()).cpu,
-        glibc: crate::record::Platform::capture().libc,
-        valgrind,
-        rustc: boundary_host::build_info::RUSTC_VERSION.to_string(),
-        wasmtime: boundary_host::build_info::WASMTIME_VERSION.to_string(),
-    };
-    let differences = baseline.toolchain().differences(&this_run);
+    let differences = baseline.toolchain().differences(&toolchain(&valgrind));
     let tight = differences.is_empty();
     if !tight {
         let said = differences.join(", ");
@@ -858,7 +884,30 @@ fn run_after_counting(
             subject.describe()
         );
     }
-    let comparisons = gate::compare(&baseline, &counts, tight, options.threshold);
+    // Page faults depend on the kernel and on transparent huge pages: compared only under the baseline's.
+    let platform = crate::record::Platform::capture();
+    let kernel = crate::record::Environment::capture(&workspace(), String::new(), String::new()).os;
+    let faults_comparable =
+        baseline.kernel == kernel && baseline.transparent_huge_pages == platform.transparent_huge_pages;
+    let with_faults = baseline.counts.iter().filter(|b| b.faults_per_op.is_some()).count();
+    if with_faults > 0 && !faults_comparable {
+        println!(
+            "note: page faults not compared: the baseline counted them under {} with transparent huge pages `{}`; \
+             this run has {kernel} and `{}`",
+            if baseline.kernel.is_empty() { "an unrecorded kernel" } else { &baseline.kernel },
+            baseline.transparent_huge_pages,
+            platform.transparent_huge_pages
+        );
+    }
+    let unfaulted = counts
+        .iter()
+        .filter(|c| c.faults_per_op.is_none())
+        .filter(|c| baseline.counts.iter().any(|b| b.key() == c.key() && b.faults_per_op.is_some()))
+        .count();
+    if unfaulted > 0 && faults_comparable {
+        println!("note: {unfaulted} count(s) have page faults in the baseline but none counted in this run");
+    }
+    let comparisons = gate::compare(&baseline, &counts, tight, faults_comparable, options.threshold);
     println!("\n{}", gate::table(&comparisons));
     let regressed: Vec<_> =
         comparisons.iter().filter(|c| matches!(c.verdict, Verdict::Regressed | Verdict::MoreFaults)).collect();

@@ -13,18 +13,23 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
+fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let entries = std::fs::read_dir(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            out.extend(entries.map(|entry| entry.expect("a folder entry").path()).filter(|p| p.is_file()));
+            let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?.path();
+                if entry.is_file() {
+                    out.push(entry);
+                }
+            }
         } else {
             out.push(path.clone());
         }
     }
     out.sort();
-    out
+    Ok(out)
 }
 
 fn kind(op: &Op) -> String {
@@ -42,19 +47,32 @@ fn kind(op: &Op) -> String {
 /// One pass over every program: what callgrind counts (its name is the `--toggle-collect` pattern).
 #[inline(never)]
 #[unsafe(no_mangle)]
-pub extern "Rust" fn replay_measured(oracle: Option<&Oracle>, programs: &[(&Path, Program)]) -> (usize, usize) {
+pub extern "Rust" fn replay_measured(
+    oracle: Option<&Oracle>,
+    programs: &[(&Path, Program)],
+) -> Result<(usize, usize), String> {
     let (mut ops, mut traps) = (0, 0);
     for (path, program) in programs {
         let run = oracle
             .map_or_else(|| oracle::check(program), |o| o.check(program))
-            .unwrap_or_else(|d| panic!("{}: {d}\n{program:?}", path.display()));
+            .map_err(|d| format!("{}: the oracle diverged: {d} ({program:?})", path.display()))?;
         ops += run.trace.len();
         traps += run.traps;
     }
-    (ops, traps)
+    Ok((ops, traps))
 }
 
-fn main() {
+fn main() -> std::process::ExitCode {
+    match replay() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.replace(['\n', '\r'], " "));
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn replay() -> Result<(), String> {
     let mut rounds = 1usize;
     let mut per_op = false;
     let mut counting = false;
@@ -62,29 +80,35 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).expect("--rounds takes a number"),
+            "--rounds" => {
+                rounds = args.next().and_then(|n| n.parse().ok()).ok_or("--rounds takes a number of passes")?;
+            }
             "--ops" => per_op = true,
             "--counting" => counting = true,
             _ => paths.push(PathBuf::from(arg)),
         }
     }
-    let files = files(&paths);
-    let programs: Vec<(&Path, Program)> = files
-        .iter()
-        .filter_map(|path| {
-            let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            oracle::decode(&bytes).map(|program| (path.as_path(), program))
-        })
-        .collect();
-    assert!(!programs.is_empty(), "no input decodes to a program");
+    let files = files(&paths)?;
+    let mut programs: Vec<(&Path, Program)> = Vec::new();
+    for path in &files {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        programs.extend(oracle::decode(&bytes).map(|program| (path.as_path(), program)));
+    }
+    if programs.is_empty() {
+        return Err("no input decodes to a program (give the seed folder, or files of fuzz inputs)".into());
+    }
     // The oracle is prepared before the first round (the default one on first use): not part of any round.
-    let counted = counting.then(|| Oracle::counting().expect("the counting oracle"));
+    let counted =
+        if counting { Some(Oracle::counting().map_err(|e| format!("the counting oracle: {e}"))?) } else { None };
     let empty = Program { ops: Vec::new() };
-    counted.as_ref().map_or_else(|| oracle::check(&empty), |o| o.check(&empty)).expect("the empty program");
+    counted
+        .as_ref()
+        .map_or_else(|| oracle::check(&empty), |o| o.check(&empty))
+        .map_err(|d| format!("the empty program diverged: {d}"))?;
     let start = Instant::now();
     let (mut ops, mut traps) = (0, 0);
     for _ in 0..rounds {
-        (ops, traps) = replay_measured(counted.as_ref(), &programs);
+        (ops, traps) = replay_measured(counted.as_ref(), &programs)?;
     }
     let elapsed = start.elapsed();
     let runs = (programs.len() * rounds) as f64;
@@ -104,7 +128,7 @@ fn main() {
                 for op in program.ops.iter().take(oracle::MAX_OPS) {
                     let single = Program { ops: vec![op.clone()] };
                     let start = Instant::now();
-                    let run = oracle::check(&single).expect("a single operation");
+                    let run = oracle::check(&single).map_err(|d| format!("{op:?} alone diverged: {d}"))?;
                     let row = table.entry(kind(op)).or_default();
                     row.0 += 1;
                     row.1 += run.traps;
@@ -121,4 +145,5 @@ fn main() {
             );
         }
     }
+    Ok(())
 }
