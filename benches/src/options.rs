@@ -7,7 +7,8 @@
 
 use crate::ops::invoke::InvokeSpec;
 use boundary_host::limits::{DEFAULT_MAX_MEMORY_MIB, MAX_MEMORY_MIB};
-use boundary_host::{EngineProfile, Limits};
+use boundary_host::plugin::Request;
+use boundary_host::{EngineProfile, Limits, Wasm};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, ValueEnum};
 use std::path::PathBuf;
@@ -67,6 +68,50 @@ impl InvokeOptions {
     /// The options as a command line gives them.
     pub fn to_args(&self) -> Vec<String> {
         self.invokes.iter().flat_map(|spec| ["--invoke".to_string(), spec.text()]).collect()
+    }
+}
+
+/// A request file: one request to a plugin of the user's (README, "Real plugins").
+#[derive(Debug, Clone, Default, Args)]
+pub struct RequestOptions {
+    /// Serve the request this file describes (TOML: inputs, the guest's allocator, the call, where the output is,
+    /// what it should be) instead of the built-in guest's patterns. Its module is --wasm's, or the file's `module`.
+    /// A relative PATH is taken from the directory the command was typed in.
+    #[arg(long, value_name = "PATH", overrides_with = "request")]
+    pub request: Option<PathBuf>,
+}
+
+impl RequestOptions {
+    /// The request file's path as the user meant it.
+    pub fn resolved(&self) -> Option<PathBuf> {
+        self.request.as_ref().map(|path| user_path(&path.to_string_lossy()))
+    }
+
+    /// The request and the module it goes to (`--wasm`'s, or the file's `module`), read and checked; `None`
+    /// without `--request`.
+    pub fn load(&self, module: &ModuleOptions) -> Result<Option<(Request, Wasm)>, String> {
+        let Some(path) = self.resolved() else { return Ok(None) };
+        if module.abi == Abi::Component {
+            return Err("--request serves a core module; --abi component takes --invoke".to_string());
+        }
+        let request = Request::from_file(&path).map_err(|e| e.to_string())?;
+        let wasm_path = match (module.resolved(), &request.module) {
+            (Some(wasm), _) => wasm,
+            (None, Some(named)) => named.clone(),
+            (None, None) => {
+                return Err(format!(
+                    "request {}: it names no `module`, and no --wasm was given",
+                    boundary_host::escape_controls(&path.display().to_string())
+                ));
+            }
+        };
+        let wasm = Wasm::from_file(&wasm_path).map_err(|e| e.to_string())?;
+        Ok(Some((request, wasm)))
+    }
+
+    /// The options as a command line gives them (paths absolute).
+    pub fn to_args(&self) -> Vec<String> {
+        self.resolved().map(|path| vec!["--request".to_string(), path.display().to_string()]).unwrap_or_default()
     }
 }
 

@@ -90,7 +90,7 @@ pub(crate) fn link_error(name: &str, e: wasmtime::Error) -> Error {
 /// pointers do not fit the ABI's `i32`; with two memories the exported one need not be the one the guest's
 /// pointers point into; with other page sizes the host's reservations are the wrong size), or could not do so
 /// safely (a shared memory changes under the host's copies, from other threads).
-fn check_memory(name: &str, module: &Module, ty: &MemoryType) -> Result<(), Error> {
+pub(crate) fn check_memory(name: &str, module: &Module, ty: &MemoryType) -> Result<(), Error> {
     let refuse = |reason: String| Err(Error::UnsupportedMemory { module: name.to_string(), reason });
     if let Some(reason) = memory_type_refusal(ty) {
         return refuse(reason);

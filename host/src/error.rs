@@ -79,6 +79,11 @@ pub enum Error {
     #[error("`{export}` returned {offset:#x}, which is not aligned to {align} bytes")]
     MisalignedPointer { export: &'static str, offset: usize, align: usize },
 
+    /// A plugin broke the rules of the request it was serving (`plugin/`): an allocator returning 0 or a pointer
+    /// past memory, an output past memory, a string without its NUL.
+    #[error("{module} broke the request's rules: {message}")]
+    BrokeRequest { module: String, message: String },
+
     #[error("cannot grow linear memory by {pages} page(s): {message}")]
     Grow { pages: u64, message: String },
 

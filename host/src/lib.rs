@@ -34,6 +34,7 @@ mod module;
 #[cfg(feature = "wasi")]
 pub mod output;
 pub mod patterns;
+pub mod plugin;
 pub mod profile;
 #[cfg(feature = "inject-slowdown")]
 pub mod slowdown;

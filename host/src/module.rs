@@ -268,7 +268,7 @@ pub(crate) fn wasm_header(bytes: &[u8]) -> Result<WasmKind, String> {
     }
 }
 
-fn compile(name: &str, bytes: &[u8], is_text: bool, engine: &Engine) -> Result<Module, Error> {
+pub(crate) fn compile(name: &str, bytes: &[u8], is_text: bool, engine: &Engine) -> Result<Module, Error> {
     let compile_error = |e: wasmtime::Error| Error::Compile { module: name.to_string(), message: one_line(&e) };
     if is_text {
         return Module::new(engine, bytes).map_err(compile_error);
@@ -285,7 +285,7 @@ fn compile(name: &str, bytes: &[u8], is_text: bool, engine: &Engine) -> Result<M
     }
 }
 
-fn make_linker(engine: &Engine, style: HostFuncStyle) -> wasmtime::Result<Linker<HostState>> {
+pub(crate) fn make_linker(engine: &Engine, style: HostFuncStyle) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     #[cfg(feature = "wasi")]
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut HostState| &mut state.wasi)?;

@@ -5,6 +5,7 @@
 //! step (`--timeout`), one memory budget per store (`--max-memory`), one `error:` line and exit status 2 for bad
 //! input or a misbehaving guest.
 
+mod request;
 mod run;
 
 use boundary_benches::gate::runner as gate;

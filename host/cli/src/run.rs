@@ -8,7 +8,7 @@
 //! or a guest that misbehaves (traps, runs away, grows memory past the limit, hands over a pointer the host will not
 //! follow), 3 when nothing failed but a pattern could not be verified.
 
-use boundary_benches::options::{Abi, LimitOptions, ModuleOptions, profile_parser};
+use boundary_benches::options::{Abi, LimitOptions, ModuleOptions, RequestOptions, profile_parser};
 use boundary_host::component::patterns as component_patterns;
 use boundary_host::console::{self, host_err, host_out};
 use boundary_host::limits::{DEFAULT_FUEL_BUDGET, Deadline};
@@ -41,6 +41,8 @@ pub enum HostKind {
 pub struct RunOptions {
     #[command(flatten)]
     pub module: ModuleOptions,
+    #[command(flatten)]
+    pub request: RequestOptions,
     /// The host that drives the guest.
     #[arg(long, value_enum, default_value_t = HostKind::Rust, overrides_with = "host")]
     pub host: HostKind,
@@ -75,6 +77,8 @@ pub struct Args {
     fuel: Option<u64>,
     timeout: Duration,
     max_memory_mib: usize,
+    /// The request to serve instead of the patterns, and the module it goes to.
+    request: Option<(boundary_host::plugin::Request, boundary_host::Wasm)>,
 }
 
 const EXIT_FAILED: u8 = 1;
@@ -93,7 +97,11 @@ impl RunOptions {
             fuel: self.fuel,
             timeout: self.limits.timeout,
             max_memory_mib: self.limits.max_memory_mib,
+            request: self.request.load(&self.module)?,
         };
+        if parsed.request.is_some() && parsed.host == HostKind::Cpp {
+            return Err("--request runs in the Rust host: the C++ host drives the guest ABI only".to_string());
+        }
         if parsed.fuel.is_some() && parsed.profile != EngineProfile::Fuel {
             return Err(format!("--fuel needs --profile fuel (the profile is `{}`)", parsed.profile));
         }
@@ -149,6 +157,11 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     let deadlines = deadline(args);
+    if let Some((request, wasm)) = &args.request {
+        let options = rust_host_options(args);
+        let error = |e: &Error| error_text(e, args);
+        return crate::request::run(request, wasm, args.profile, options, &deadlines, quiet, &error);
+    }
     let loaded = match args.abi {
         Abi::Core => load(args, &deadlines, &say).map(Loaded::Core),
         Abi::Component => load_component(args, &deadlines, &say).map(|host| Loaded::Component(Box::new(host))),

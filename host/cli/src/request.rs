@@ -1,0 +1,127 @@
+//! The main job on a plugin (`boundary run --request FILE`): the request served once, under the chosen profile,
+//! each step under its deadline, with a readable log (the bytes in, the call, the bytes out, the checks).
+//!
+//! Exit status: 0 when every expectation holds (or the request has none: then the log says the output was not
+//! checked), 1 when the output is wrong or the plugin reported a failure, 2 on bad input or a guest that
+//! misbehaves (a trap, a step past its deadline, memory past the limit, a rule of the request broken).
+
+use boundary_host::console::{self, host_err, host_out};
+use boundary_host::limits::Deadline;
+use boundary_host::plugin::{self, Failure, Phases, Plugin, Request, shown};
+use boundary_host::{Error, HostOptions, Wasm, escape_controls};
+use std::process::ExitCode;
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_MISBEHAVED: u8 = 2;
+
+/// Serves `request` on `wasm` once and says how it went.
+pub fn run(
+    request: &Request,
+    wasm: &Wasm,
+    profile: boundary_host::EngineProfile,
+    options: HostOptions,
+    deadlines: &Deadline,
+    quiet: bool,
+    error_text: &dyn Fn(&Error) -> String,
+) -> ExitCode {
+    let say = |line: std::fmt::Arguments<'_>| {
+        if !quiet {
+            host_out(format_args!("[host] {line}"));
+        }
+    };
+    let misbehaved = |what: &str, e: &Error| {
+        console::finish();
+        host_err(format_args!("error: {what}: {}", error_text(e)));
+        ExitCode::from(EXIT_MISBEHAVED)
+    };
+    let plugin = match deadlines.compile_step(&wasm.name, || Plugin::load(wasm, profile, options, request)) {
+        Ok(plugin) => plugin,
+        Err(e) => {
+            console::finish();
+            host_err(format_args!("error: {}", error_text(&e)));
+            return ExitCode::from(EXIT_MISBEHAVED);
+        }
+    };
+    say(format_args!("loaded {} under engine profile `{profile}` ({})", plugin.name(), profile.summary()));
+    let what = format!("instantiating {}", wasm.name);
+    let instantiated = deadlines.guest_step(&what, || match deadlines.interrupt {
+        Some(timeout) => plugin.instantiate_with_deadline(timeout),
+        None => plugin.instantiate(),
+    });
+    let mut instance = match instantiated {
+        Ok(instance) => instance,
+        Err(e) => return misbehaved(&what, &e),
+    };
+    let inputs: Vec<Vec<u8>> = (0..request.inputs.len()).map(|i| plugin::input_bytes(request, i)).collect();
+    let what = format!("the request `{}`", escape_controls(&request.call_text()));
+    let served = deadlines.guest_step(&what, || match deadlines.interrupt {
+        Some(timeout) => instance.with_deadline(timeout, |instance| instance.serve(&inputs)).unwrap_or_else(|e| Err(e.into())),
+        None => instance.serve(&inputs),
+    });
+    let served = match served {
+        Ok(served) => served,
+        Err(Failure::Guest(e)) => return misbehaved(&what, &e),
+        Err(Failure::Reported(why)) => {
+            console::finish();
+            host_out(format_args!("[host] the request FAILED: {}", escape_controls(&why)));
+            host_out(format_args!("request failed: the plugin reported a failure"));
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    for (index, input) in request.inputs.iter().enumerate() {
+        let at = served.placed[index];
+        let how = match input.at {
+            Some(_) => "placed at the request's offset".to_string(),
+            None => format!("allocated by `{}`", request.allocator.as_ref().map_or("", |a| a.alloc.as_str())),
+        };
+        let nul = if input.nul { " and a NUL" } else { "" };
+        say(format_args!(
+            "input `{}`: {} byte(s){nul} at {:#x}, {how}: {}",
+            input.name,
+            inputs[index].len(),
+            at.ptr,
+            shown(&inputs[index])
+        ));
+    }
+    for (index, slot) in request.outs.iter().enumerate() {
+        let at = served.placed[request.inputs.len() + index];
+        say(format_args!("out-slot `{}`: {} byte(s) at {:#x}", slot.name, slot.size, at.ptr));
+    }
+    let results = if served.results.is_empty() { "()".to_string() } else { served.results.join(", ") };
+    say(format_args!("called {} -> {results}", escape_controls(&request.call_text())));
+    match served.output_at {
+        Some(at) => {
+            say(format_args!("output: {} byte(s) at {:#x}: {}", served.output.len(), at.ptr, shown(&served.output)))
+        }
+        None => say(format_args!("the request names no output")),
+    }
+    say(format_args!("phases: {}", phases_text(&served.phases)));
+    let checks = plugin::check(request, &served.output);
+    let mut failed = 0;
+    for check in &checks {
+        match &check.failed {
+            None => say(format_args!("checked: the output {}", check.expectation)),
+            Some(found) => {
+                failed += 1;
+                host_out(format_args!("[host] check FAILED: the output {}: {}", check.expectation, escape_controls(found)));
+            }
+        }
+    }
+    console::finish();
+    if checks.is_empty() {
+        host_out(format_args!("request served; its output was not checked (the request has no [expect])"));
+        return ExitCode::SUCCESS;
+    }
+    host_out(format_args!("request served: {} check(s) passed, {failed} failed", checks.len() - failed));
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
+}
+
+/// The phases of one request, as the log shows them.
+fn phases_text(phases: &Phases) -> String {
+    let parts: Vec<String> = Phases::NAMES
+        .iter()
+        .zip(phases.each())
+        .map(|(name, took)| format!("{name} {:.1} us", took.as_secs_f64() * 1e6))
+        .collect();
+    parts.join(", ")
+}

@@ -1,0 +1,899 @@
+//! A request file: one request to a user's plugin, written in TOML, read and checked here before anything runs.
+//! What the file says is described in README ("Your own module: real plugins"); this module turns it into a
+//! [`Request`], whose every name and reference is resolved, or one line saying what in the file is wrong.
+//!
+//! The words of the file's small language, in one place:
+//! - an *argument* of the call is a number, `NAME.ptr` or `NAME.len` of an input or an out-slot;
+//! - an allocator's or a free's argument is a number, `len` or `ptr`;
+//! - a *source* (where an output's pointer or length comes from) is `result` (`result.N` for the N-th of several
+//!   results), `NAME.value` (the `u32` the guest wrote into an out-slot), `NAME.ptr` (an out-slot's own address),
+//!   `export:NAME` (the first result of a zero-argument export), or, for a length, `nul`.
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The most bytes a request's inputs may hold together, unless the host's memory budget is smaller: every input
+/// is held in host memory and copied into the guest.
+pub const MAX_INPUT_BYTES: u64 = 1 << 32;
+
+/// A request file as it is written, before its names are resolved.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestFile {
+    /// The module, relative to the request file.
+    module: Option<PathBuf>,
+    /// The exported linear memory the pointers point into.
+    #[serde(default = "default_memory")]
+    memory: String,
+    allocator: Option<AllocatorFile>,
+    #[serde(default, rename = "input")]
+    inputs: Vec<InputFile>,
+    #[serde(default, rename = "out")]
+    outs: Vec<OutFile>,
+    call: CallFile,
+    output: Option<OutputFile>,
+    expect: Option<ExpectFile>,
+}
+
+fn default_memory() -> String {
+    "memory".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllocatorFile {
+    alloc: String,
+    #[serde(default = "default_alloc_args")]
+    alloc_args: Vec<toml::Value>,
+    free: Option<String>,
+    #[serde(default = "default_free_args")]
+    free_args: Vec<toml::Value>,
+}
+
+fn default_alloc_args() -> Vec<toml::Value> {
+    vec![toml::Value::String("len".into())]
+}
+
+fn default_free_args() -> Vec<toml::Value> {
+    vec![toml::Value::String("ptr".into())]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputFile {
+    name: String,
+    text: Option<String>,
+    hex: Option<String>,
+    file: Option<PathBuf>,
+    size: Option<u64>,
+    #[serde(default)]
+    seed: u32,
+    #[serde(default)]
+    nul: bool,
+    at: Option<u64>,
+    free: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutFile {
+    name: String,
+    #[serde(default = "default_slot_size")]
+    size: u32,
+}
+
+fn default_slot_size() -> u32 {
+    4
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallFile {
+    export: String,
+    #[serde(default)]
+    args: Vec<toml::Value>,
+    /// Which result is a status, and the value that means success.
+    status: Option<String>,
+    #[serde(default)]
+    ok: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutputFile {
+    ptr: Option<String>,
+    len: Option<String>,
+    packed: Option<String>,
+    #[serde(default = "default_packing")]
+    packing: String,
+    pair: Option<String>,
+    free: Option<FreeFile>,
+    error: Option<ErrorFile>,
+}
+
+fn default_packing() -> String {
+    "ptr-low".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FreeFile {
+    export: String,
+    #[serde(default = "default_free_args")]
+    args: Vec<toml::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ErrorFile {
+    ptr: String,
+    #[serde(default = "default_error_len")]
+    len: String,
+}
+
+fn default_error_len() -> String {
+    "nul".to_string()
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectFile {
+    text: Option<String>,
+    hex: Option<String>,
+    file: Option<PathBuf>,
+    sha256: Option<String>,
+    #[serde(default)]
+    non_empty: bool,
+    starts_with: Option<String>,
+    contains: Option<String>,
+    len: Option<u64>,
+}
+
+/// One request to a plugin, checked: every name it uses is defined, every reference well formed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The file it was read from (for messages), if any.
+    pub path: Option<PathBuf>,
+    /// The module the file names, resolved against the file's folder.
+    pub module: Option<PathBuf>,
+    pub memory: String,
+    pub allocator: Option<Allocator>,
+    pub inputs: Vec<Input>,
+    pub outs: Vec<OutSlot>,
+    pub call: Call,
+    pub output: Option<Output>,
+    pub expect: Vec<Expectation>,
+}
+
+/// The guest's allocator: the export that allocates (and its arguments) and the one that frees, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allocator {
+    pub alloc: String,
+    pub alloc_args: Vec<SizedArg>,
+    pub free: Option<Free>,
+}
+
+/// A call that frees guest memory: the export and its arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Free {
+    pub export: String,
+    pub args: Vec<SizedArg>,
+}
+
+/// An argument of an allocator or a free: a number, or the length or the pointer of what is allocated or freed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SizedArg {
+    Number(Number),
+    Len,
+    Ptr,
+}
+
+/// A number in a request file, kept as written until the export's parameter type says what it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Number::Int(n) => write!(f, "{n}"),
+            Number::Float(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+/// An input: its bytes, and how they reach the guest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    pub name: String,
+    pub bytes: InputBytes,
+    /// A NUL byte after the bytes (a C string); the input's length leaves it out.
+    pub nul: bool,
+    /// Placed at a fixed offset instead of through the allocator.
+    pub at: Option<u64>,
+    /// Whether the host frees it after the call (through the allocator's free).
+    pub free: bool,
+}
+
+/// Where an input's bytes come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputBytes {
+    /// Given in the file (`text` or `hex`), or read from a file when the request was read.
+    Given(Vec<u8>),
+    /// `size` bytes of a deterministic pattern of `seed`, made when the request runs.
+    Generated { size: u64, seed: u32 },
+}
+
+impl InputBytes {
+    /// How many bytes the input holds (without a NUL the request adds).
+    pub fn len(&self) -> u64 {
+        match self {
+            InputBytes::Given(bytes) => bytes.len() as u64,
+            InputBytes::Generated { size, .. } => *size,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Byte `i` of the generated input of `seed`: printable ASCII, so that text plugins take it too.
+pub fn generated_byte(seed: u32, i: u64) -> u8 {
+    let mixed = (i ^ u64::from(seed)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    b' ' + ((mixed >> 56) % 95) as u8
+}
+
+/// A slot the host allocates for the guest to write a result into (a length, a pointer, a `(ptr, len)` pair).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutSlot {
+    pub name: String,
+    pub size: u32,
+}
+
+/// The call the request makes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub export: String,
+    pub args: Vec<Arg>,
+    /// The result that is a status, and the value that means success.
+    pub status: Option<(Source, i64)>,
+}
+
+/// An argument of the call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Number(Number),
+    /// The pointer of input or out-slot `index` (inputs first, then out-slots).
+    Ptr(Slot),
+    /// The length of an input (or the size of an out-slot).
+    Len(Slot),
+}
+
+/// An input or an out-slot, by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Input(usize),
+    Out(usize),
+}
+
+/// Where a value comes from after the call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// The call's result at this position.
+    Result(usize),
+    /// The `u32` (or, in an 8-byte slot, the `u64`) the guest wrote into an out-slot.
+    Value(usize),
+    /// An out-slot's own address.
+    SlotPtr(usize),
+    /// The first result of a zero-argument export.
+    Export(String),
+}
+
+/// Where the output's length comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Length {
+    From(Source),
+    /// Up to the first NUL byte from the pointer.
+    Nul,
+}
+
+/// How the output is found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Locate {
+    /// A pointer and a length, each from its own source.
+    PtrLen { ptr: Source, len: Length },
+    /// A pointer and a length in one 64-bit value; `ptr_high` when the pointer is in the high 32 bits.
+    Packed { from: Source, ptr_high: bool },
+    /// A `u32` pointer and a `u32` length, one after the other in memory at the address a source gives.
+    Pair(Source),
+}
+
+/// The output: where it is, what frees it, and where the guest's error message is when the call fails.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub locate: Locate,
+    pub free: Option<Free>,
+    pub error: Option<(Source, Length)>,
+}
+
+/// A check of the output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    Equals(Vec<u8>),
+    Sha256([u8; 32]),
+    NonEmpty,
+    StartsWith(Vec<u8>),
+    Contains(Vec<u8>),
+    Len(u64),
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expectation::Equals(bytes) => write!(f, "equals the expected {} byte(s)", bytes.len()),
+            Expectation::Sha256(_) => f.write_str("has the expected SHA-256"),
+            Expectation::NonEmpty => f.write_str("is not empty"),
+            Expectation::StartsWith(bytes) => write!(f, "starts with {}", shown(bytes)),
+            Expectation::Contains(bytes) => write!(f, "contains {}", shown(bytes)),
+            Expectation::Len(len) => write!(f, "is {len} byte(s) long"),
+        }
+    }
+}
+
+/// Bytes as a message shows them: quoted text, escaped, at most 64 bytes of it.
+pub fn shown(bytes: &[u8]) -> String {
+    const SHOWN: usize = 64;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(SHOWN)]);
+    let more = if bytes.len() > SHOWN { format!("... ({} bytes)", bytes.len()) } else { String::new() };
+    format!("\"{}\"{more}", crate::escape_controls(&text).replace('"', "\\\""))
+}
+
+/// What is wrong with a request file: one line, naming the file and the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("request {file}: {message}")]
+pub struct RequestError {
+    pub file: String,
+    pub message: String,
+}
+
+impl Request {
+    /// Reads and checks the request file at `path`; files it names are read relative to its folder.
+    pub fn from_file(path: &Path) -> Result<Self, RequestError> {
+        let shown_path = crate::escape_controls(&path.display().to_string()).into_owned();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RequestError { file: shown_path.clone(), message: format!("cannot read it: {e}") })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut request = Self::parse(&text, base).map_err(|message| RequestError { file: shown_path, message })?;
+        request.path = Some(path.to_path_buf());
+        Ok(request)
+    }
+
+    /// Parses and checks request text; files it names are read relative to `base`. The error is the message only.
+    pub fn parse(text: &str, base: &Path) -> Result<Self, String> {
+        let file: RequestFile = toml::from_str(text).map_err(|e| toml_error(&e))?;
+        resolve(file, base)
+    }
+
+    /// The name of an input or out-slot.
+    pub fn slot_name(&self, slot: Slot) -> &str {
+        match slot {
+            Slot::Input(i) => &self.inputs[i].name,
+            Slot::Out(i) => &self.outs[i].name,
+        }
+    }
+
+    /// The request as it reads in a log line: the call with its arguments by name.
+    pub fn call_text(&self) -> String {
+        let args: Vec<String> = self
+            .call
+            .args
+            .iter()
+            .map(|arg| match arg {
+                Arg::Number(n) => n.to_string(),
+                Arg::Ptr(slot) => format!("{}.ptr", self.slot_name(*slot)),
+                Arg::Len(slot) => format!("{}.len", self.slot_name(*slot)),
+            })
+            .collect();
+        format!("{}({})", self.call.export, args.join(", "))
+    }
+
+    /// Whether the request checks its output.
+    pub fn checks_output(&self) -> bool {
+        !self.expect.is_empty()
+    }
+
+    /// The request with input `name`'s bytes replaced: how the payload sweep and the fuzzer vary one input.
+    pub fn with_input(&self, index: usize, bytes: InputBytes) -> Request {
+        let mut request = self.clone();
+        request.inputs[index].bytes = bytes;
+        request
+    }
+
+    /// Writes the request back as TOML, its inputs given inline (as hex): how a fuzz finding is kept so that it
+    /// replays. `module` is written as given.
+    pub fn to_toml(&self, module: Option<&Path>, inputs: &[Vec<u8>]) -> String {
+        write_toml(self, module, inputs)
+    }
+}
+
+/// A TOML error on one line: where and what.
+fn toml_error(e: &toml::de::Error) -> String {
+    let what = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    match e.span() {
+        Some(span) => format!("not a request file (at byte {}): {what}", span.start),
+        None => format!("not a request file: {what}"),
+    }
+}
+
+const RESERVED: &[&str] = &["result", "export", "len", "ptr", "nul"];
+
+fn resolve(file: RequestFile, base: &Path) -> Result<Request, String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut define = |name: &str, what: &str| -> Result<(), String> {
+        let valid = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            return Err(format!("{what} name {} is not a name (letters, digits, `_` and `-`)", quoted(name)));
+        }
+        if RESERVED.contains(&name) {
+            return Err(format!("{what} name `{name}` is one of the file's own words ({})", RESERVED.join(", ")));
+        }
+        if names.iter().any(|n| n == name) {
+            return Err(format!("`{name}` is defined twice (inputs and out-slots share one set of names)"));
+        }
+        names.push(name.to_string());
+        Ok(())
+    };
+    let mut inputs = Vec::with_capacity(file.inputs.len());
+    for input in &file.inputs {
+        define(&input.name, "an input's")?;
+        inputs.push(resolve_input(input, base, file.allocator.is_some())?);
+    }
+    let mut total: u64 = 0;
+    for input in &inputs {
+        total = total.saturating_add(input.bytes.len());
+    }
+    if total > MAX_INPUT_BYTES {
+        return Err(format!("the inputs hold {total} bytes together; a 32-bit memory holds at most {MAX_INPUT_BYTES}"));
+    }
+    let mut outs = Vec::with_capacity(file.outs.len());
+    for out in &file.outs {
+        define(&out.name, "an out-slot's")?;
+        if !(1..=64).contains(&out.size) {
+            return Err(format!("out-slot `{}` has size {}; a slot holds 1 to 64 bytes", out.name, out.size));
+        }
+        outs.push(OutSlot { name: out.name.clone(), size: out.size });
+    }
+    let scope = Scope { inputs: &inputs, outs: &outs };
+    let allocator = file.allocator.as_ref().map(|a| resolve_allocator(a)).transpose()?;
+    let needs_allocator = inputs.iter().any(|i| i.at.is_none()) || !outs.is_empty();
+    if needs_allocator && allocator.is_none() {
+        return Err("inputs without `at` and out-slots are allocated by the guest: the request needs an \
+                    [allocator] (or give each input a fixed offset with `at`)"
+            .to_string());
+    }
+    if allocator.as_ref().is_some_and(|a| a.free.is_none()) && file.inputs.iter().any(|i| i.free == Some(true)) {
+        return Err("an input says `free = true`, but the [allocator] names no `free` export".to_string());
+    }
+    let call = resolve_call(&file.call, &scope)?;
+    let output = file.output.as_ref().map(|o| resolve_output(o, &scope)).transpose()?;
+    let expect = file.expect.as_ref().map(|e| resolve_expect(e, base)).transpose()?.unwrap_or_default();
+    if !expect.is_empty() && output.is_none() {
+        return Err("[expect] checks the output, but the request has no [output] saying where it is".to_string());
+    }
+    Ok(Request {
+        path: None,
+        module: file.module.map(|m| base.join(m)),
+        memory: file.memory,
+        allocator,
+        inputs,
+        outs,
+        call,
+        output,
+        expect,
+    })
+}
+
+fn quoted(text: &str) -> String {
+    format!("`{}`", crate::escape_controls(text))
+}
+
+fn resolve_input(input: &InputFile, base: &Path, has_allocator: bool) -> Result<Input, String> {
+    let name = &input.name;
+    let given = [input.text.is_some(), input.hex.is_some(), input.file.is_some(), input.size.is_some()];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(format!("input `{name}` needs exactly one of `text`, `hex`, `file` and `size`"));
+    }
+    let bytes = if let Some(text) = &input.text {
+        InputBytes::Given(text.as_bytes().to_vec())
+    } else if let Some(hex) = &input.hex {
+        InputBytes::Given(parse_hex(hex).map_err(|why| format!("input `{name}`: `hex` {why}"))?)
+    } else if let Some(file) = &input.file {
+        let path = base.join(file);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            format!("input `{name}`: cannot read {}: {e}", crate::escape_controls(&path.display().to_string()))
+        })?;
+        InputBytes::Given(bytes)
+    } else {
+        InputBytes::Generated { size: input.size.unwrap_or(0), seed: input.seed }
+    };
+    if input.at.is_some() && input.free == Some(true) {
+        return Err(format!("input `{name}` is placed at a fixed offset (`at`): nothing allocated it to free"));
+    }
+    if let Some(at) = input.at
+        && at > u64::from(u32::MAX)
+    {
+        return Err(format!("input `{name}`: `at = {at}` is past a 32-bit memory"));
+    }
+    let free = input.free.unwrap_or(input.at.is_none() && has_allocator);
+    Ok(Input { name: name.clone(), bytes, nul: input.nul, at: input.at, free })
+}
+
+fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if !digits.len().is_multiple_of(2) {
+        return Err("has an odd number of hex digits".to_string());
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let text: String = pair.iter().collect();
+            u8::from_str_radix(&text, 16).map_err(|_| format!("has `{}`, which is not a hex byte", quoted(&text)))
+        })
+        .collect()
+}
+
+fn number(value: &toml::Value) -> Option<Number> {
+    match value {
+        toml::Value::Integer(n) => Some(Number::Int(*n)),
+        toml::Value::Float(x) => Some(Number::Float(*x)),
+        _ => None,
+    }
+}
+
+fn value_text(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => quoted(s),
+        other => crate::escape_controls(&other.to_string()).into_owned(),
+    }
+}
+
+fn sized_args(args: &[toml::Value], what: &str, allowed: &[&str]) -> Result<Vec<SizedArg>, String> {
+    args.iter()
+        .map(|arg| match (number(arg), arg.as_str()) {
+            (Some(n), _) => Ok(SizedArg::Number(n)),
+            (None, Some(word)) if word == "len" && allowed.contains(&"len") => Ok(SizedArg::Len),
+            (None, Some(word)) if word == "ptr" && allowed.contains(&"ptr") => Ok(SizedArg::Ptr),
+            _ => Err(format!(
+                "{what}: argument {} is not a number or {}",
+                value_text(arg),
+                allowed.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(" or ")
+            )),
+        })
+        .collect()
+}
+
+fn resolve_allocator(file: &AllocatorFile) -> Result<Allocator, String> {
+    let alloc_args = sized_args(&file.alloc_args, "[allocator] alloc_args", &["len"])?;
+    let free = match &file.free {
+        Some(export) => {
+            Some(Free { export: export.clone(), args: sized_args(&file.free_args, "[allocator] free_args", &["ptr", "len"])? })
+        }
+        None => None,
+    };
+    Ok(Allocator { alloc: file.alloc.clone(), alloc_args, free })
+}
+
+/// The names a request defines, for resolving its references.
+struct Scope<'a> {
+    inputs: &'a [Input],
+    outs: &'a [OutSlot],
+}
+
+impl Scope<'_> {
+    fn slot(&self, name: &str) -> Option<Slot> {
+        self.inputs
+            .iter()
+            .position(|i| i.name == name)
+            .map(Slot::Input)
+            .or_else(|| self.outs.iter().position(|o| o.name == name).map(Slot::Out))
+    }
+
+    fn out(&self, name: &str) -> Option<usize> {
+        self.outs.iter().position(|o| o.name == name)
+    }
+
+    fn known(&self) -> String {
+        let names: Vec<String> = self
+            .inputs
+            .iter()
+            .map(|i| format!("`{}`", i.name))
+            .chain(self.outs.iter().map(|o| format!("`{}`", o.name)))
+            .collect();
+        if names.is_empty() { "none are defined".to_string() } else { format!("defined: {}", names.join(", ")) }
+    }
+}
+
+fn resolve_call(file: &CallFile, scope: &Scope<'_>) -> Result<Call, String> {
+    let args = file
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, arg)| {
+            if let Some(n) = number(arg) {
+                return Ok(Arg::Number(n));
+            }
+            let bad = || {
+                format!(
+                    "[call] argument {} ({}) is not a number, `NAME.ptr` or `NAME.len` of an input or out-slot",
+                    i + 1,
+                    value_text(arg)
+                )
+            };
+            let text = arg.as_str().ok_or_else(bad)?;
+            let (name, field) = text.rsplit_once('.').ok_or_else(bad)?;
+            let slot = scope
+                .slot(name)
+                .ok_or_else(|| format!("[call] argument {} names `{}`, which is not an input or out-slot ({})", i + 1, crate::escape_controls(name), scope.known()))?;
+            match field {
+                "ptr" => Ok(Arg::Ptr(slot)),
+                "len" => Ok(Arg::Len(slot)),
+                _ => Err(bad()),
+            }
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let status = match &file.status {
+        Some(source) => Some((resolve_source(source, scope, "[call] status")?, file.ok)),
+        None => None,
+    };
+    Ok(Call { export: file.export.clone(), args, status })
+}
+
+fn resolve_source(text: &str, scope: &Scope<'_>, what: &str) -> Result<Source, String> {
+    if text == "result" {
+        return Ok(Source::Result(0));
+    }
+    if let Some(index) = text.strip_prefix("result.") {
+        return index
+            .parse()
+            .map(Source::Result)
+            .map_err(|_| format!("{what}: {} is not `result.N` with N a result's position from 0", quoted(text)));
+    }
+    if let Some(export) = text.strip_prefix("export:") {
+        if export.is_empty() {
+            return Err(format!("{what}: `export:` names no export"));
+        }
+        return Ok(Source::Export(export.to_string()));
+    }
+    let bad = || {
+        format!(
+            "{what}: {} is not `result`, `result.N`, `NAME.value`, `NAME.ptr` of an out-slot or `export:NAME`",
+            quoted(text)
+        )
+    };
+    let (name, field) = text.rsplit_once('.').ok_or_else(bad)?;
+    let out = scope.out(name).ok_or_else(|| {
+        format!("{what}: `{}` is not an out-slot ({})", crate::escape_controls(name), scope.known())
+    })?;
+    match field {
+        "value" => Ok(Source::Value(out)),
+        "ptr" => Ok(Source::SlotPtr(out)),
+        _ => Err(bad()),
+    }
+}
+
+fn resolve_length(text: &str, scope: &Scope<'_>, what: &str) -> Result<Length, String> {
+    if text == "nul" { Ok(Length::Nul) } else { resolve_source(text, scope, what).map(Length::From) }
+}
+
+fn resolve_output(file: &OutputFile, scope: &Scope<'_>) -> Result<Output, String> {
+    let forms = [file.ptr.is_some() || file.len.is_some(), file.packed.is_some(), file.pair.is_some()];
+    if forms.iter().filter(|f| **f).count() != 1 {
+        return Err("[output] says where the output is with `ptr` and `len`, or `packed`, or `pair` (one of them)".into());
+    }
+    let locate = if let Some(packed) = &file.packed {
+        let ptr_high = match file.packing.as_str() {
+            "ptr-low" => false,
+            "ptr-high" => true,
+            other => return Err(format!("[output] packing is `ptr-low` or `ptr-high`, not {}", quoted(other))),
+        };
+        Locate::Packed { from: resolve_source(packed, scope, "[output] packed")?, ptr_high }
+    } else if let Some(pair) = &file.pair {
+        Locate::Pair(resolve_source(pair, scope, "[output] pair")?)
+    } else {
+        let (Some(ptr), Some(len)) = (&file.ptr, &file.len) else {
+            return Err("[output] needs both `ptr` and `len` (`len = \"nul\"` for a NUL-terminated string)".into());
+        };
+        Locate::PtrLen { ptr: resolve_source(ptr, scope, "[output] ptr")?, len: resolve_length(len, scope, "[output] len")? }
+    };
+    let free = match &file.free {
+        Some(free) => Some(Free {
+            export: free.export.clone(),
+            args: sized_args(&free.args, "[output.free] args", &["ptr", "len"])?,
+        }),
+        None => None,
+    };
+    let error = match &file.error {
+        Some(error) => Some((
+            resolve_source(&error.ptr, scope, "[output.error] ptr")?,
+            resolve_length(&error.len, scope, "[output.error] len")?,
+        )),
+        None => None,
+    };
+    Ok(Output { locate, free, error })
+}
+
+fn resolve_expect(file: &ExpectFile, base: &Path) -> Result<Vec<Expectation>, String> {
+    let mut expect = Vec::new();
+    let exact = [file.text.is_some(), file.hex.is_some(), file.file.is_some(), file.sha256.is_some()];
+    if exact.iter().filter(|e| **e).count() > 1 {
+        return Err("[expect] takes one of `text`, `hex`, `file` and `sha256`".into());
+    }
+    if let Some(text) = &file.text {
+        expect.push(Expectation::Equals(text.as_bytes().to_vec()));
+    }
+    if let Some(hex) = &file.hex {
+        expect.push(Expectation::Equals(parse_hex(hex).map_err(|why| format!("[expect] `hex` {why}"))?));
+    }
+    if let Some(path) = &file.file {
+        let path = base.join(path);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("[expect] cannot read {}: {e}", crate::escape_controls(&path.display().to_string())))?;
+        expect.push(Expectation::Equals(bytes));
+    }
+    if let Some(hash) = &file.sha256 {
+        let bytes = parse_hex(hash).map_err(|why| format!("[expect] `sha256` {why}"))?;
+        let digest: [u8; 32] =
+            bytes.try_into().map_err(|_| "[expect] `sha256` is not 64 hex digits".to_string())?;
+        expect.push(Expectation::Sha256(digest));
+    }
+    if file.non_empty {
+        expect.push(Expectation::NonEmpty);
+    }
+    if let Some(prefix) = &file.starts_with {
+        expect.push(Expectation::StartsWith(prefix.as_bytes().to_vec()));
+    }
+    if let Some(part) = &file.contains {
+        expect.push(Expectation::Contains(part.as_bytes().to_vec()));
+    }
+    if let Some(len) = file.len {
+        expect.push(Expectation::Len(len));
+    }
+    Ok(expect)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+fn number_text(n: &Number) -> String {
+    match n {
+        Number::Int(i) => i.to_string(),
+        Number::Float(x) => toml::Value::Float(*x).to_string(),
+    }
+}
+
+fn sized_text(args: &[SizedArg]) -> String {
+    let items: Vec<String> = args
+        .iter()
+        .map(|a| match a {
+            SizedArg::Number(n) => number_text(n),
+            SizedArg::Len => "\"len\"".to_string(),
+            SizedArg::Ptr => "\"ptr\"".to_string(),
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn source_text(request: &Request, source: &Source) -> String {
+    match source {
+        Source::Result(0) => "result".to_string(),
+        Source::Result(i) => format!("result.{i}"),
+        Source::Value(i) => format!("{}.value", request.outs[*i].name),
+        Source::SlotPtr(i) => format!("{}.ptr", request.outs[*i].name),
+        Source::Export(name) => format!("export:{name}"),
+    }
+}
+
+fn length_text(request: &Request, length: &Length) -> String {
+    match length {
+        Length::Nul => "nul".to_string(),
+        Length::From(source) => source_text(request, source),
+    }
+}
+
+fn write_toml(request: &Request, module: Option<&Path>, inputs: &[Vec<u8>]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let mut line = |text: String| {
+        let _ = writeln!(out, "{text}");
+    };
+    if let Some(module) = module {
+        line(format!("module = {}", toml_string(&module.display().to_string())));
+    }
+    line(format!("memory = {}", toml_string(&request.memory)));
+    if let Some(a) = &request.allocator {
+        line(String::new());
+        line("[allocator]".into());
+        line(format!("alloc = {}", toml_string(&a.alloc)));
+        line(format!("alloc_args = {}", sized_text(&a.alloc_args)));
+        if let Some(free) = &a.free {
+            line(format!("free = {}", toml_string(&free.export)));
+            line(format!("free_args = {}", sized_text(&free.args)));
+        }
+    }
+    for (index, input) in request.inputs.iter().enumerate() {
+        line(String::new());
+        line("[[input]]".into());
+        line(format!("name = {}", toml_string(&input.name)));
+        let bytes = inputs.get(index).cloned().unwrap_or_else(|| match &input.bytes {
+            InputBytes::Given(bytes) => bytes.clone(),
+            InputBytes::Generated { size, seed } => (0..*size).map(|i| generated_byte(*seed, i)).collect(),
+        });
+        line(format!("hex = \"{}\"", hex(&bytes)));
+        if input.nul {
+            line("nul = true".into());
+        }
+        if let Some(at) = input.at {
+            line(format!("at = {at}"));
+        }
+        line(format!("free = {}", input.free));
+    }
+    for slot in &request.outs {
+        line(String::new());
+        line("[[out]]".into());
+        line(format!("name = {}", toml_string(&slot.name)));
+        line(format!("size = {}", slot.size));
+    }
+    line(String::new());
+    line("[call]".into());
+    line(format!("export = {}", toml_string(&request.call.export)));
+    let args: Vec<String> = request
+        .call
+        .args
+        .iter()
+        .map(|arg| match arg {
+            Arg::Number(n) => number_text(n),
+            Arg::Ptr(slot) => toml_string(&format!("{}.ptr", request.slot_name(*slot))),
+            Arg::Len(slot) => toml_string(&format!("{}.len", request.slot_name(*slot))),
+        })
+        .collect();
+    line(format!("args = [{}]", args.join(", ")));
+    if let Some((source, ok)) = &request.call.status {
+        line(format!("status = {}", toml_string(&source_text(request, source))));
+        line(format!("ok = {ok}"));
+    }
+    if let Some(output) = &request.output {
+        line(String::new());
+        line("[output]".into());
+        match &output.locate {
+            Locate::PtrLen { ptr, len } => {
+                line(format!("ptr = {}", toml_string(&source_text(request, ptr))));
+                line(format!("len = {}", toml_string(&length_text(request, len))));
+            }
+            Locate::Packed { from, ptr_high } => {
+                line(format!("packed = {}", toml_string(&source_text(request, from))));
+                line(format!("packing = \"{}\"", if *ptr_high { "ptr-high" } else { "ptr-low" }));
+            }
+            Locate::Pair(from) => line(format!("pair = {}", toml_string(&source_text(request, from)))),
+        }
+        if let Some(free) = &output.free {
+            line(format!("free = {{ export = {}, args = {} }}", toml_string(&free.export), sized_text(&free.args)));
+        }
+        if let Some((ptr, len)) = &output.error {
+            let (ptr, len) = (source_text(request, ptr), length_text(request, len));
+            line(format!("error = {{ ptr = {}, len = {} }}", toml_string(&ptr), toml_string(&len)));
+        }
+    }
+    out
+}
