@@ -55,7 +55,9 @@ pub fn run(
     let inputs: Vec<Vec<u8>> = (0..request.inputs.len()).map(|i| plugin::input_bytes(request, i)).collect();
     let what = format!("the request `{}`", escape_controls(&request.call_text()));
     let served = deadlines.guest_step(&what, || match deadlines.interrupt {
-        Some(timeout) => instance.with_deadline(timeout, |instance| instance.serve(&inputs)).unwrap_or_else(|e| Err(e.into())),
+        Some(timeout) => {
+            instance.with_deadline(timeout, |instance| instance.serve(&inputs)).unwrap_or_else(|e| Err(e.into()))
+        }
         None => instance.serve(&inputs),
     });
     let served = match served {
@@ -103,7 +105,11 @@ pub fn run(
             None => say(format_args!("checked: the output {}", check.expectation)),
             Some(found) => {
                 failed += 1;
-                host_out(format_args!("[host] check FAILED: the output {}: {}", check.expectation, escape_controls(found)));
+                host_out(format_args!(
+                    "[host] check FAILED: the output {}: {}",
+                    check.expectation,
+                    escape_controls(found)
+                ));
             }
         }
     }

@@ -14,8 +14,8 @@ mod request;
 mod run;
 
 pub use request::{
-    Allocator, Arg, Call, Expectation, Free, Input, InputBytes, Length, Locate, MAX_INPUT_BYTES, Number, OutSlot, Output,
-    Request, RequestError, SizedArg, Slot, Source, generated_byte, shown,
+    Allocator, Arg, Call, Expectation, Free, Input, InputBytes, Length, Locate, MAX_INPUT_BYTES, Number, OutSlot,
+    Output, Request, RequestError, SizedArg, Slot, Source, generated_byte, shown,
 };
 pub use run::{Check, Failure, Phases, Placed, Served, check, input_bytes};
 
@@ -217,10 +217,9 @@ impl Plugin {
                 call_initialize(&mut store, &instance, &index, &INITIALIZE)?;
             }
         }
-        let memory = instance
-            .get_memory(&mut store, &self.request.memory)
-            .map(GuestMemory::new)
-            .ok_or_else(|| Error::MissingExport { module: self.name.clone(), export: self.request.memory.clone(), kind: "a memory" })?;
+        let memory = instance.get_memory(&mut store, &self.request.memory).map(GuestMemory::new).ok_or_else(|| {
+            Error::MissingExport { module: self.name.clone(), export: self.request.memory.clone(), kind: "a memory" }
+        })?;
         let mut funcs = Vec::with_capacity(self.exports.len());
         for (name, _) in &self.exports {
             let func = instance.get_func(&mut store, name).ok_or_else(|| Error::MissingExport {
@@ -257,7 +256,11 @@ fn check_exports(name: &str, module: &Module, request: &Request) -> Result<Vec<(
             }
         };
         if !ty.params().all(|p| is_number(&p)) || !ty.results().all(|r| is_number(&r)) {
-            return Err(wrong(&export, "a function of numbers (i32, i64, f32, f64)".into(), format!("a function {}", signature(&ty))));
+            return Err(wrong(
+                &export,
+                "a function of numbers (i32, i64, f32, f64)".into(),
+                format!("a function {}", signature(&ty)),
+            ));
         }
         typed.push((export, ty));
     }
@@ -396,7 +399,12 @@ impl PluginInstance {
     }
 
     /// Calls export `name` (one the request calls) through the core's call guard.
-    pub(crate) fn call(&mut self, name: &str, params: &[wasmtime::Val], results: &mut [wasmtime::Val]) -> Result<(), Error> {
+    pub(crate) fn call(
+        &mut self,
+        name: &str,
+        params: &[wasmtime::Val],
+        results: &mut [wasmtime::Val],
+    ) -> Result<(), Error> {
         let index = self.plugin.exports.iter().position(|(n, _)| n == name).ok_or_else(|| Error::MissingExport {
             module: self.plugin.name.clone(),
             export: escape_controls(name).into_owned(),

@@ -581,9 +581,10 @@ fn sized_args(args: &[toml::Value], what: &str, allowed: &[&str]) -> Result<Vec<
 fn resolve_allocator(file: &AllocatorFile) -> Result<Allocator, String> {
     let alloc_args = sized_args(&file.alloc_args, "[allocator] alloc_args", &["len"])?;
     let free = match &file.free {
-        Some(export) => {
-            Some(Free { export: export.clone(), args: sized_args(&file.free_args, "[allocator] free_args", &["ptr", "len"])? })
-        }
+        Some(export) => Some(Free {
+            export: export.clone(),
+            args: sized_args(&file.free_args, "[allocator] free_args", &["ptr", "len"])?,
+        }),
         None => None,
     };
     Ok(Allocator { alloc: file.alloc.clone(), alloc_args, free })
@@ -637,9 +638,14 @@ fn resolve_call(file: &CallFile, scope: &Scope<'_>) -> Result<Call, String> {
             };
             let text = arg.as_str().ok_or_else(bad)?;
             let (name, field) = text.rsplit_once('.').ok_or_else(bad)?;
-            let slot = scope
-                .slot(name)
-                .ok_or_else(|| format!("[call] argument {} names `{}`, which is not an input or out-slot ({})", i + 1, crate::escape_controls(name), scope.known()))?;
+            let slot = scope.slot(name).ok_or_else(|| {
+                format!(
+                    "[call] argument {} names `{}`, which is not an input or out-slot ({})",
+                    i + 1,
+                    crate::escape_controls(name),
+                    scope.known()
+                )
+            })?;
             match field {
                 "ptr" => Ok(Arg::Ptr(slot)),
                 "len" => Ok(Arg::Len(slot)),
@@ -677,9 +683,9 @@ fn resolve_source(text: &str, scope: &Scope<'_>, what: &str) -> Result<Source, S
         )
     };
     let (name, field) = text.rsplit_once('.').ok_or_else(bad)?;
-    let out = scope.out(name).ok_or_else(|| {
-        format!("{what}: `{}` is not an out-slot ({})", crate::escape_controls(name), scope.known())
-    })?;
+    let out = scope
+        .out(name)
+        .ok_or_else(|| format!("{what}: `{}` is not an out-slot ({})", crate::escape_controls(name), scope.known()))?;
     match field {
         "value" => Ok(Source::Value(out)),
         "ptr" => Ok(Source::SlotPtr(out)),
@@ -694,7 +700,9 @@ fn resolve_length(text: &str, scope: &Scope<'_>, what: &str) -> Result<Length, S
 fn resolve_output(file: &OutputFile, scope: &Scope<'_>) -> Result<Output, String> {
     let forms = [file.ptr.is_some() || file.len.is_some(), file.packed.is_some(), file.pair.is_some()];
     if forms.iter().filter(|f| **f).count() != 1 {
-        return Err("[output] says where the output is with `ptr` and `len`, or `packed`, or `pair` (one of them)".into());
+        return Err(
+            "[output] says where the output is with `ptr` and `len`, or `packed`, or `pair` (one of them)".into()
+        );
     }
     let locate = if let Some(packed) = &file.packed {
         let ptr_high = match file.packing.as_str() {
@@ -709,7 +717,10 @@ fn resolve_output(file: &OutputFile, scope: &Scope<'_>) -> Result<Output, String
         let (Some(ptr), Some(len)) = (&file.ptr, &file.len) else {
             return Err("[output] needs both `ptr` and `len` (`len = \"nul\"` for a NUL-terminated string)".into());
         };
-        Locate::PtrLen { ptr: resolve_source(ptr, scope, "[output] ptr")?, len: resolve_length(len, scope, "[output] len")? }
+        Locate::PtrLen {
+            ptr: resolve_source(ptr, scope, "[output] ptr")?,
+            len: resolve_length(len, scope, "[output] len")?,
+        }
     };
     let free = match &file.free {
         Some(free) => Some(Free {
@@ -742,14 +753,14 @@ fn resolve_expect(file: &ExpectFile, base: &Path) -> Result<Vec<Expectation>, St
     }
     if let Some(path) = &file.file {
         let path = base.join(path);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| format!("[expect] cannot read {}: {e}", crate::escape_controls(&path.display().to_string())))?;
+        let bytes = std::fs::read(&path).map_err(|e| {
+            format!("[expect] cannot read {}: {e}", crate::escape_controls(&path.display().to_string()))
+        })?;
         expect.push(Expectation::Equals(bytes));
     }
     if let Some(hash) = &file.sha256 {
         let bytes = parse_hex(hash).map_err(|why| format!("[expect] `sha256` {why}"))?;
-        let digest: [u8; 32] =
-            bytes.try_into().map_err(|_| "[expect] `sha256` is not 64 hex digits".to_string())?;
+        let digest: [u8; 32] = bytes.try_into().map_err(|_| "[expect] `sha256` is not 64 hex digits".to_string())?;
         expect.push(Expectation::Sha256(digest));
     }
     if file.non_empty {

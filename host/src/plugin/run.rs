@@ -202,9 +202,9 @@ impl PluginInstance {
             let at = placed[index];
             let bytes: &[u8] = inputs.get(index).map_or(&[], Vec::as_slice);
             let (memory, store) = self.memory_mut();
-            let written = memory
-                .write_bytes(&mut *store, at.ptr as usize, bytes)
-                .and_then(|()| if input.nul { memory.write(&mut *store, at.ptr as usize + bytes.len(), &0u8) } else { Ok(()) });
+            let written = memory.write_bytes(&mut *store, at.ptr as usize, bytes).and_then(|()| {
+                if input.nul { memory.write(&mut *store, at.ptr as usize + bytes.len(), &0u8) } else { Ok(()) }
+            });
             if let Err(e) = written {
                 let whose = if input.at.is_some() { "the request's `at`" } else { "the allocator's pointer" };
                 return Err(broke(self, format!("input `{}` does not fit at {whose} {:#x}: {e}", input.name, at.ptr)));
@@ -215,7 +215,10 @@ impl PluginInstance {
             let zeros = [0u8; 64];
             let (memory, store) = self.memory_mut();
             if let Err(e) = memory.write_bytes(store, at.ptr as usize, &zeros[..slot.size as usize]) {
-                return Err(broke(self, format!("out-slot `{}` at the allocator's pointer {:#x}: {e}", slot.name, at.ptr)));
+                return Err(broke(
+                    self,
+                    format!("out-slot `{}` at the allocator's pointer {:#x}: {e}", slot.name, at.ptr),
+                ));
             }
         }
         phases.copy_in = started.elapsed();
@@ -327,11 +330,18 @@ impl PluginInstance {
     }
 
     /// The value `source` stands for, after the call that gave `results`.
-    fn source(&mut self, request: &Request, source: &Source, results: &[Val], placed: &[Placed]) -> Result<u64, Failure> {
+    fn source(
+        &mut self,
+        request: &Request,
+        source: &Source,
+        results: &[Val],
+        placed: &[Placed],
+    ) -> Result<u64, Failure> {
         match source {
-            Source::Result(index) => results.get(*index).and_then(unsigned).ok_or_else(|| {
-                broke(self, format!("`{}` has no integer result {index}", request.call.export))
-            }),
+            Source::Result(index) => results
+                .get(*index)
+                .and_then(unsigned)
+                .ok_or_else(|| broke(self, format!("`{}` has no integer result {index}", request.call.export))),
             Source::SlotPtr(index) => Ok(u64::from(placed[request.inputs.len() + index].ptr)),
             Source::Value(index) => {
                 let at = placed[request.inputs.len() + index];
@@ -391,7 +401,8 @@ impl PluginInstance {
                 if *ptr_high { (high, low) } else { (low, high) }
             }
             Locate::Pair(from) => {
-                let at = self.source_u32(request, from, results, placed, "the address of the output's pointer and length")?;
+                let at =
+                    self.source_u32(request, from, results, placed, "the address of the output's pointer and length")?;
                 if at == 0 {
                     return Ok((0, None));
                 }
@@ -431,7 +442,9 @@ impl PluginInstance {
             }
             let len = match &len {
                 Length::Nul => self.nul_length(ptr, "the error message")?,
-                Length::From(source) => self.source_u32(request, source, results, placed, "the error message's length")?,
+                Length::From(source) => {
+                    self.source_u32(request, source, results, placed, "the error message's length")?
+                }
             };
             let len = (len as usize).min(ERROR_TEXT_BYTES);
             let mut bytes = vec![0u8; len];

@@ -9,4 +9,5 @@ mod deadlines;
 mod guard_rails;
 mod hostile;
 mod measuring;
+mod plugins;
 mod voice;
