@@ -158,6 +158,12 @@ pub fn prepare(subject: &Subject) -> Result<Prepared, String> {
             linked.instantiate().map(|_| ()).map_err(|e| guard::describe(&e))
         })?;
     }
+    if let (Some(request), Some(wasm)) = (&subject.request, &subject.core) {
+        let what = format!("the trial request `{}`", boundary_host::escape_controls(&request.call_text()));
+        guard::step(&what, || {
+            crate::ops::plugin::PreparedRequest::new(profile, &engine, wasm, request, guard::host_options()).map(|_| ())
+        })?;
+    }
     let mut typed = Vec::new();
     for spec in &subject.invokes {
         let what = format!("the trial call of `--invoke {}`", boundary_host::escape_controls(&spec.name));

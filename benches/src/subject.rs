@@ -4,8 +4,9 @@
 //! a [`Wasm`], and `probe.rs` works out which needs a subject meets.
 
 use crate::ops::invoke::InvokeSpec;
-use crate::options::{Abi, ModuleOptions};
+use crate::options::{Abi, ModuleOptions, RequestOptions};
 use boundary_host::Wasm;
+use boundary_host::plugin::Request;
 use std::path::{Path, PathBuf};
 
 /// Which form a user's file is loaded as.
@@ -28,6 +29,8 @@ pub struct Subject {
     pub hash: Option<String>,
     /// The exports to call by name (`--invoke`).
     pub invokes: Vec<InvokeSpec>,
+    /// The request a user's plugin serves (`--request`).
+    pub request: Option<Request>,
 }
 
 impl Subject {
@@ -39,6 +42,7 @@ impl Subject {
             path: None,
             hash: None,
             invokes: Vec::new(),
+            request: None,
         }
     }
 
@@ -50,7 +54,21 @@ impl Subject {
             Form::Core => (Some(wasm), None),
             Form::Component => (None, Some(wasm)),
         };
-        Ok(Subject { core, component, path: Some(path.to_path_buf()), hash: Some(hash), invokes })
+        Ok(Subject { core, component, path: Some(path.to_path_buf()), hash: Some(hash), invokes, request: None })
+    }
+
+    /// The subject the options name, with the request a plugin serves (`--request`) if one is given: the module
+    /// is `--wasm`'s or the request file's.
+    pub fn with_request(
+        module: &ModuleOptions,
+        request: &RequestOptions,
+        invokes: &[InvokeSpec],
+    ) -> Result<Self, String> {
+        let Some((request, _)) = request.load(module)? else { return Self::from_options(module, invokes) };
+        let path = module.resolved().or_else(|| request.module.clone()).expect("a loaded request has a module");
+        let mut subject = Subject::from_file(&path, Form::Core, invokes.to_vec())?;
+        subject.request = Some(request);
+        Ok(subject)
     }
 
     /// The subject the module options name (the user's file, or the project's guest), with the exports to invoke.

@@ -131,6 +131,33 @@ fn a_user_module_is_gated_against_its_own_baseline_and_its_counts_repeat_exactly
     assert!(outcome.regressed.iter().any(|r| r == "calls/core under cranelift"), "{:?}", outcome.regressed);
 }
 
+/// A plugin's request (`--request`) is counted, its counts repeat exactly, and a request that makes the plugin do
+/// more work fails the gate, naming the scenario.
+#[test]
+#[ignore = "needs valgrind: `.ci/run` runs it"]
+fn a_plugins_request_is_gated_against_its_own_baseline() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../host/tests/support/fixtures/plugins");
+    let plugin = fixtures.join("plugin.wat");
+    let render = std::fs::read_to_string(fixtures.join("render.toml")).unwrap();
+    let request = scratch("render.toml", &render);
+    let baseline = scratch("plugin-baseline.json", "");
+    std::fs::remove_file(&baseline).unwrap();
+    let extra = ["--request", request.to_str().unwrap()];
+    let saved = counting::run(&options(&plugin, &baseline, "request/whole", &extra, true), &launcher()).unwrap();
+    assert!(saved.passed && saved.counts.len() == 4, "{saved:?}");
+    let checked = counting::run(&options(&plugin, &baseline, "request/whole", &extra, false), &launcher()).unwrap();
+    assert!(checked.passed, "the same request counted again: {checked:?}");
+    // The same request with an input four times as long: the call upper-cases four times as many bytes.
+    let longer = render
+        .replace("digraph { a -> b }", &"digraph { a -> b }".repeat(4))
+        .replace("text = \"DIGRAPH { A -> B }\"", &format!("text = \"{}\"", "DIGRAPH { A -> B }".repeat(4)));
+    let request = scratch("render.toml", &longer);
+    let extra = ["--request", request.to_str().unwrap()];
+    let outcome = counting::run(&options(&plugin, &baseline, "request/whole", &extra, false), &launcher()).unwrap();
+    assert!(!outcome.passed);
+    assert!(outcome.regressed.iter().any(|r| r == "request/whole under cranelift"), "{:?}", outcome.regressed);
+}
+
 /// Bad input to the matrix's and the gate's module options: one line naming what was wrong, before anything is
 /// measured (the bench binaries print it as `error:` and exit with status 2).
 #[test]

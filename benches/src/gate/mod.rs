@@ -66,6 +66,10 @@ pub enum Kind {
     InvokeUntyped(usize),
     InvokeUnchecked(usize),
     InvokeComponent(usize),
+    /// A plugin's request (`--request`) served on one instance, whole (allocate, copy in, call, copy out, free).
+    PluginRequest,
+    /// The same request on a fresh instance each time, made from the loaded plugin and dropped after.
+    PluginRequestFresh,
 }
 
 /// One counted scenario: what one operation is, and how many operations one measurement runs.
@@ -85,6 +89,7 @@ impl Kind {
             Kind::CorePerCallback | Kind::CoreUncheckedPerCallback => Needs::CallHostN,
             Kind::CoreBatch4096 | Kind::CoreBatchCopy64 => Needs::Batch,
             Kind::RawInstantiatePre | Kind::RequestOnDemand | Kind::RequestPooled => Needs::Module,
+            Kind::PluginRequest | Kind::PluginRequestFresh => Needs::Module,
             Kind::ComponentTypedCall
             | Kind::ComponentBindingsCall
             | Kind::ComponentUntypedCall
@@ -119,7 +124,8 @@ impl Kind {
             | Kind::RawTrapNoBacktrace
             | Kind::CoreTrapReset
             | Kind::RequestOnDemand
-            | Kind::RequestPooled => 3,
+            | Kind::RequestPooled
+            | Kind::PluginRequestFresh => 3,
             _ => 1,
         }
     }
@@ -323,6 +329,11 @@ pub fn find(id: &str, subject: &Subject) -> Option<Scenario> {
     if let Some(found) = SCENARIOS.iter().find(|s| s.id == id) {
         return Some(*found);
     }
+    if subject.request.is_some()
+        && let Some(found) = request_scenarios().into_iter().find(|s| s.id == id)
+    {
+        return Some(found);
+    }
     let (name, way) = id.strip_prefix("invoke/")?.rsplit_once('/')?;
     let index = subject.invokes.iter().position(|spec| spec.id_name() == name)?;
     let kind = match way {
@@ -334,6 +345,24 @@ pub fn find(id: &str, subject: &Subject) -> Option<Scenario> {
     };
     let id: &'static str = Box::leak(id.to_string().into_boxed_str());
     Some(scenario(id, kind, "an `--invoke` export", 1000))
+}
+
+/// The scenarios of a plugin's request (`--request`).
+fn request_scenarios() -> [Scenario; 2] {
+    [
+        scenario(
+            "request/whole",
+            Kind::PluginRequest,
+            "the request file's request on one instance: allocate, copy in, call, copy out, free",
+            1000,
+        ),
+        scenario(
+            "request/fresh_instance",
+            Kind::PluginRequestFresh,
+            "the same request on a fresh instance each time (instantiate, serve, drop)",
+            100,
+        ),
+    ]
 }
 
 /// The scenarios the gate counts for `subject`: every one of [`SCENARIOS`] it serves, then three for each `--invoke`
@@ -371,6 +400,9 @@ pub fn for_subject(
             let id = leak(format!("invoke/{name}/component"));
             chosen.push(scenario(id, Kind::InvokeComponent(index), what("`component::Func::call`"), 1000));
         }
+    }
+    if subject.request.is_some() {
+        chosen.extend(request_scenarios());
     }
     (chosen, skipped)
 }
@@ -463,7 +495,14 @@ impl Count {
 
 /// Whether the scenario's minor page faults are counted and gated: those that make instances.
 pub fn counts_faults(kind: Kind) -> bool {
-    matches!(kind, Kind::RawInstantiatePre | Kind::CoreInstantiate | Kind::RequestOnDemand | Kind::RequestPooled)
+    matches!(
+        kind,
+        Kind::RawInstantiatePre
+            | Kind::CoreInstantiate
+            | Kind::RequestOnDemand
+            | Kind::RequestPooled
+            | Kind::PluginRequestFresh
+    )
 }
 
 /// What a count depends on besides the code, where it is more than the toolchain: callgrind counts one

@@ -13,9 +13,10 @@ use crate::gate::{self, Baseline, Count, Kind, MEASURED_SYMBOL, Scenario, Verdic
 use crate::guard::{self, OrStop};
 use crate::ops::component::{self as component_ops, BatchCopy, ComponentBench};
 use crate::ops::invoke::{ComponentInvoke, CoreInvoke};
+use crate::ops::plugin::PreparedRequest;
 use crate::ops::raw::Linked;
 use crate::ops::{self, CoreBench, RawBench};
-use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions};
+use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, RequestOptions};
 use crate::payload::methods::{Buffers, ComponentMover, CoreMover, Method};
 use crate::probe::{self, Prepared};
 use crate::serving::requests::{self as serving, Server, Workload};
@@ -96,6 +97,8 @@ struct ChildOptions {
     #[command(flatten)]
     invoke: InvokeOptions,
     #[command(flatten)]
+    request: RequestOptions,
+    #[command(flatten)]
     limits: LimitOptions,
 }
 
@@ -110,7 +113,7 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String], trial: 
         limits.timeout = limits.timeout.saturating_mul(VALGRIND_SLOWDOWN);
     }
     guard::configure(limits);
-    let subject = Subject::from_options(&parsed.module, &parsed.invoke.invokes)?;
+    let subject = Subject::with_request(&parsed.module, &parsed.request, &parsed.invoke.invokes)?;
     let scenario = gate::find(scenario_id, &subject).ok_or(format!("unknown scenario `{scenario_id}`"))?;
     let what = format!("gate scenario `{}` under `{}`", scenario.id, profile.name());
     let body = guard::step(&format!("{what}: setting up (compiling, instantiating)"), || {
@@ -346,6 +349,15 @@ fn scenario_body(
             let mut call = ComponentInvoke::prepare(&mut store, &instance, spec)?;
             Box::new(repeat(move || call.call(&mut store).or_stop()))
         }
+        Kind::PluginRequest | Kind::PluginRequestFresh => {
+            let request = subject.request.as_ref().ok_or("this scenario needs --request")?;
+            let mut prepared = PreparedRequest::new(profile, &engine, &core_wasm()?, request, guard::host_options())?;
+            if scenario.kind == Kind::PluginRequest {
+                Box::new(repeat(move || prepared.serve().or_stop()))
+            } else {
+                Box::new(repeat(move || prepared.serve_fresh().or_stop()))
+            }
+        }
     };
     Ok(body)
 }
@@ -385,6 +397,8 @@ pub struct Options {
     #[command(flatten)]
     pub invoke: InvokeOptions,
     #[command(flatten)]
+    pub request: RequestOptions,
+    #[command(flatten)]
     pub limits: LimitOptions,
     /// The baseline to compare with or write [default: results/gate-baseline.json; needed with --wasm].
     #[arg(long, value_name = "FILE", value_parser = user_path_value)]
@@ -409,6 +423,7 @@ impl Options {
     fn subject_args(&self) -> Vec<String> {
         let mut args = self.module.to_args();
         args.extend(self.invoke.to_args());
+        args.extend(self.request.to_args());
         args
     }
 
@@ -699,13 +714,13 @@ pub struct Outcome {
 
 /// Counts, then saves the baseline or compares with it. An `Err` is bad input or a count that failed, one line.
 pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
-    if options.module.wasm.is_some() && options.baseline.is_none() {
-        return Err("--wasm needs --baseline FILE: the file that keeps your module's counts (made by \
+    if (options.module.wasm.is_some() || options.request.request.is_some()) && options.baseline.is_none() {
+        return Err("--wasm and --request need --baseline FILE: the file that keeps your module's counts (made by \
                     --save-baseline)"
             .into());
     }
     guard::configure(options.limits.limits());
-    let subject = Subject::from_options(&options.module, &options.invoke.invokes)?;
+    let subject = Subject::with_request(&options.module, &options.request, &options.invoke.invokes)?;
     let named = !subject.is_built_in();
     let Prepared { serves, typed } = probe::prepare(&subject)?;
     let baseline_path = options.baseline.clone().unwrap_or_else(default_baseline);

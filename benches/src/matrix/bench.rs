@@ -7,6 +7,7 @@ use crate::guard::{self, Batches, OrStop, expect_eq};
 use crate::ops::component::{self as component_ops, BatchCopy, ComponentBench};
 use crate::ops::invoke::{ComponentInvoke, CoreInvoke};
 use crate::ops::native::{self, NativeHost};
+use crate::ops::plugin::PreparedRequest;
 use crate::ops::raw::{self, Linked, PointSlots};
 use crate::ops::{self, A, B, CoreBench, RawBench};
 use crate::probe::Serves;
@@ -311,6 +312,23 @@ fn bench_invoke(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Eng
     }
 }
 
+/// A plugin's request (`--request`): prepared and checked once under the profile, then timed whole and phase by
+/// phase on one instance.
+fn bench_request(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine, subject: &Subject) {
+    let (Some(request), Some(wasm)) = (&subject.request, &subject.core) else { return };
+    let what = format!("preparing the request `{}` under `{p}` (instantiating, a trial request)", request.call_text());
+    let prepared =
+        guard::step(&what, || PreparedRequest::new(profile, engine, wasm, request, guard::host_options()).or_stop());
+    let prepared = std::cell::RefCell::new(prepared);
+    bench(c, "request/whole", Some(p), None, || prepared.borrow_mut().serve().or_stop());
+    for (index, (phase, _)) in rows::REQUEST_PHASES.iter().enumerate().skip(1) {
+        bench_custom(c, &format!("request/{phase}"), Some(p), None, |iters| {
+            let mut prepared = prepared.borrow_mut();
+            (0..iters).map(|_| prepared.serve().or_stop().phases.each()[index - 1]).sum()
+        });
+    }
+}
+
 /// A call that traps, with and without a wasm backtrace, beside the same call returning; the host core's trap and
 /// recovery, and its recovery alone. Instances of their own: a store that trapped is left as the trap left it.
 fn bench_traps(c: &mut Criterion, p: &str, profile: EngineProfile, engine: &Engine, wasm: &Wasm) {
@@ -488,6 +506,7 @@ pub(super) fn bench_profile(c: &mut Criterion, profile: EngineProfile, subject: 
     }
     bench_lifecycle(c, p, profile, &engine, subject);
     bench_invoke(c, p, profile, &engine, subject);
+    bench_request(c, p, profile, &engine, subject);
     #[cfg(feature = "cpp")]
     if profile == EngineProfile::Cranelift && subject.is_built_in() {
         bench_cpp(c, p);

@@ -12,7 +12,7 @@ pub mod rows;
 
 use crate::child::{self, Child, Launcher};
 use crate::guard;
-use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions};
+use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions, RequestOptions};
 use crate::probe::{self, Prepared};
 use crate::record::{Environment, Records};
 use crate::subject::Subject;
@@ -39,6 +39,8 @@ pub struct MatrixOptions {
     #[command(flatten)]
     pub invoke: InvokeOptions,
     #[command(flatten)]
+    pub request: RequestOptions,
+    #[command(flatten)]
     pub profiles: ProfileOptions,
     #[command(flatten)]
     pub limits: LimitOptions,
@@ -52,6 +54,7 @@ impl MatrixOptions {
     pub fn to_args(&self) -> Vec<String> {
         let mut args = self.module.to_args();
         args.extend(self.invoke.to_args());
+        args.extend(self.request.to_args());
         args.extend(self.profiles.to_args());
         args.extend(self.limits.to_args());
         args
@@ -250,7 +253,7 @@ fn measure(options: MatrixOptions, own: &[String], criterion: &[String], records
         );
         return ExitCode::from(2);
     }
-    let prepared = Subject::from_options(&options.module, &options.invoke.invokes)
+    let prepared = Subject::with_request(&options.module, &options.request, &options.invoke.invokes)
         .and_then(|subject| probe::prepare(&subject).map(|p| (subject, p)));
     let (subject, Prepared { serves, .. }) = match prepared {
         Ok(prepared) => prepared,
@@ -264,8 +267,19 @@ fn measure(options: MatrixOptions, own: &[String], criterion: &[String], records
     let _ = PLAN.set(planned.iter().map(|row| row.id.to_string()).collect());
     if !subject.is_built_in() {
         println!("measuring {}", subject.describe());
+        // One line per reason: a plugin skips most rows for the same one.
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
         for s in &skipped {
-            println!("skipped: {} ({})", s.id, s.why);
+            match reasons.iter_mut().find(|(why, _)| *why == s.why) {
+                Some((_, ids)) => ids.push(s.id),
+                None => reasons.push((&s.why, vec![s.id])),
+            }
+        }
+        for (why, ids) in &reasons {
+            let shown: Vec<&str> = ids.iter().take(3).copied().collect();
+            let more =
+                if ids.len() > shown.len() { format!(" and {} more", ids.len() - shown.len()) } else { String::new() };
+            println!("skipped: {}{more} ({why})", shown.join(", "));
         }
     }
     let criterion_dir = records.criterion.clone();

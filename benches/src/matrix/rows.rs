@@ -483,6 +483,24 @@ pub fn invoke_row(export_id: &str, way: &str, what: &str) -> Row {
     Row { id, what, native: None, elements: None, profiles: None, needs_cpp: false, needs }
 }
 
+/// The rows of a plugin's request (`--request`): the whole request on one instance, then each of its phases, timed
+/// within the same requests (phase by phase, so the phases' rows add up to about the whole).
+pub const REQUEST_PHASES: &[(&str, &str)] = &[
+    ("whole", "the whole request on one instance: allocate, copy in, call, copy out, free"),
+    ("alloc", "its allocator calls for the inputs and out-slots"),
+    ("copy_in", "copying the inputs in (and zeroing the out-slots)"),
+    ("call", "the call itself"),
+    ("copy_out", "finding the output and copying it out"),
+    ("free", "the frees of the output, inputs and out-slots"),
+];
+
+/// The row of one phase of a plugin's request (`request/<phase>`).
+pub fn request_row(phase: &str, what: &str) -> Row {
+    let id: &'static str = Box::leak(format!("request/{phase}").into_boxed_str());
+    let what: &'static str = Box::leak(what.to_string().into_boxed_str());
+    Row { id, what, native: None, elements: None, profiles: None, needs_cpp: false, needs: Needs::Module }
+}
+
 /// A row the subject cannot serve, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
@@ -520,6 +538,11 @@ pub fn for_subject(subject: &Subject, serves: &Serves, with_cpp: bool) -> (Vec<R
         if subject.component.is_some() {
             let what = format!("the component's `{}` by `component::Func::call` with reused `Val` buffers", spec.name);
             rows.push(invoke_row(&name, "component", &what));
+        }
+    }
+    if subject.request.is_some() {
+        for (phase, what) in REQUEST_PHASES {
+            rows.push(request_row(phase, what));
         }
     }
     (rows, skipped)

@@ -5,6 +5,7 @@
 pub mod component;
 pub mod invoke;
 pub mod native;
+pub mod plugin;
 pub mod raw;
 
 use crate::guard::OrStop;

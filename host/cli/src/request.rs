@@ -89,7 +89,8 @@ pub fn run(
         let at = served.placed[request.inputs.len() + index];
         say(format_args!("out-slot `{}`: {} byte(s) at {:#x}", slot.name, slot.size, at.ptr));
     }
-    let results = if served.results.is_empty() { "()".to_string() } else { served.results.join(", ") };
+    let results: Vec<String> = served.results.iter().map(plugin::value_text).collect();
+    let results = if results.is_empty() { "()".to_string() } else { results.join(", ") };
     say(format_args!("called {} -> {results}", escape_controls(&request.call_text())));
     match served.output_at {
         Some(at) => {

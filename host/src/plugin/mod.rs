@@ -17,7 +17,7 @@ pub use request::{
     Allocator, Arg, Call, Expectation, Free, Input, InputBytes, Length, Locate, MAX_INPUT_BYTES, Number, OutSlot,
     Output, Request, RequestError, SizedArg, Slot, Source, generated_byte, shown,
 };
-pub use run::{Check, Failure, Phases, Placed, Served, check, input_bytes};
+pub use run::{Check, Failure, Phases, Placed, Served, check, input_bytes, value_text};
 
 use crate::abi_check::{INITIALIZE, check_imports, check_memory, link_error};
 use crate::call::{call_initialize, guarded};

@@ -76,7 +76,7 @@ pub struct Placed {
 }
 
 /// What one request gave.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Served {
     /// The output's bytes (empty when the request has no output).
     pub output: Vec<u8>,
@@ -84,8 +84,8 @@ pub struct Served {
     pub output_at: Option<Placed>,
     /// Where each input and each out-slot was put (inputs first).
     pub placed: Vec<Placed>,
-    /// The call's results, as written in a log.
-    pub results: Vec<String>,
+    /// The call's results ([`value_text`] writes one as a log does).
+    pub results: Vec<Val>,
     pub phases: Phases,
 }
 
@@ -135,7 +135,8 @@ fn signed(val: &Val) -> Option<i64> {
     }
 }
 
-fn val_text(val: &Val) -> String {
+/// A numeric value as a log writes it.
+pub fn value_text(val: &Val) -> String {
     match val {
         Val::I32(v) => v.to_string(),
         Val::I64(v) => v.to_string(),
@@ -293,7 +294,7 @@ impl PluginInstance {
         }
         phases.free = started.elapsed();
 
-        Ok(Served { output, output_at, placed, results: results.iter().map(val_text).collect(), phases })
+        Ok(Served { output, output_at, placed, results, phases })
     }
 
     /// Allocates `size` bytes through the request's allocator; a null pointer for a non-empty allocation breaks
