@@ -355,7 +355,8 @@ fn scenario_body(
             if scenario.kind == Kind::PluginRequest {
                 Box::new(repeat(move || prepared.serve().or_stop()))
             } else {
-                Box::new(repeat(move || prepared.serve_fresh().or_stop()))
+                let fresh = prepared.fresh();
+                Box::new(repeat(move || fresh.serve().or_stop()))
             }
         }
     };

@@ -66,9 +66,24 @@ impl PreparedRequest {
         self.instance.serve(&self.inputs)
     }
 
-    /// Serves the request once on a fresh instance, made from the loaded plugin and dropped after: the serving
-    /// path's request.
-    pub fn serve_fresh(&self) -> Result<Served, plugin::Failure> {
+    /// The loaded plugin and its inputs without this instance: what serves the request on a fresh instance each
+    /// time, from any number of threads.
+    pub fn fresh(self) -> FreshRequest {
+        FreshRequest { plugin: self.plugin, inputs: self.inputs }
+    }
+}
+
+/// A plugin that serves its request on a fresh instance each time: the serving path's request.
+#[derive(Debug)]
+pub struct FreshRequest {
+    pub plugin: Plugin,
+    pub inputs: Vec<Vec<u8>>,
+}
+
+impl FreshRequest {
+    /// Serves the request once on a fresh instance, made from the loaded plugin and dropped after.
+    #[inline]
+    pub fn serve(&self) -> Result<Served, plugin::Failure> {
         let mut instance = self.plugin.instantiate()?;
         instance.serve(&self.inputs)
     }

@@ -8,6 +8,7 @@
 //! cargo bench --bench serving                        # everything (about two minutes)
 //! cargo bench --bench serving -- --quick             # the same, rougher
 //! cargo bench --bench serving -- --wasm my.wasm      # your module (its `just_add` if it has one, else instances alone)
+//! cargo bench --bench serving -- --request req.toml # a plugin's request (README, "Real plugins") on each fresh instance
 //! cargo bench --bench serving -- --filter pooled     # only configurations whose id contains a string
 //! cargo bench --bench serving -- --reindex           # rewrite README's serving block from results/serving/
 //! ```
@@ -17,12 +18,12 @@ pub mod requests;
 
 use crate::child::{Child, Launcher};
 use crate::guard;
-use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions};
+use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions, RequestOptions};
 use crate::probe;
 use crate::record::{Environment, Records};
 use crate::subject::Subject;
 use record::{self as serving_report, Record};
-use requests::{self as serving, ALLOCATIONS, DENSITY_CONFIGS, Density, Measurement, Server, THREADS, WORKLOADS};
+use requests::{self as serving, ALLOCATIONS, DENSITY_CONFIGS, Density, Measurement, Server, THREADS};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,8 @@ pub struct ServingOptions {
     pub module: ModuleOptions,
     #[command(flatten)]
     pub invoke: InvokeOptions,
+    #[command(flatten)]
+    pub request: RequestOptions,
     #[command(flatten)]
     pub profiles: ProfileOptions,
     #[command(flatten)]
@@ -104,7 +107,7 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
         println!("serving: no configuration matches `{}`; nothing measured", filter.unwrap_or(""));
         return Ok(());
     }
-    let subject = Subject::from_options(&args.module, &[])?;
+    let subject = Subject::with_request(&args.module, &args.request, &[])?;
     let wasm = subject.core.clone().ok_or("the serving rows need a core module")?;
     // Bad input is said once, before anything runs.
     probe::prepare(&subject)?;
@@ -127,13 +130,11 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
             }
         };
         let server =
-            guard::step(&format!("compiling {} for `{}`", wasm.name, allocation.id), || Server::new(&engine, &wasm))?;
-        for workload in WORKLOADS {
-            if let serving::Workload::Dirty(n) = workload
-                && !server.can_dirty(n)
-            {
-                continue;
-            }
+            guard::step(&format!("compiling {} for `{}`", wasm.name, allocation.id), || match &subject.request {
+                Some(request) => Server::with_request(&engine, &wasm, request),
+                None => Server::new(&engine, &wasm),
+            })?;
+        for workload in server.workloads() {
             for threads in THREADS {
                 let m = serving::measure(&server, allocation.id, workload, threads, warm_up, duration);
                 println!(

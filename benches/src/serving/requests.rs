@@ -7,8 +7,10 @@
 //! for), and the drop of the store. For a module without `just_add` it is the instance alone.
 
 use crate::guard::OrStop;
+use crate::ops::plugin::{FreshRequest, PreparedRequest};
 use crate::ops::raw::{Linked, RawState};
 use boundary_host::Wasm;
+use boundary_host::plugin::Request;
 use boundary_host::profile::{SlotReset, pagemap_scan_available, pooled_config};
 use boundary_host::wasmtime::{Config, Engine, Extern, Memory, ModuleExport, Store, TypedFunc};
 use boundary_host::{EngineProfile, guest};
@@ -86,6 +88,8 @@ pub enum Workload {
     /// The host writes one byte into each of `n` 4 KiB pages, every other page (so no two are neighbours), then the
     /// call.
     Dirty(usize),
+    /// A plugin's request (`--request`) on the fresh instance: allocate, copy in, call, copy out, free.
+    Plugin,
 }
 
 pub const WORKLOADS: [Workload; 4] = [Workload::Call, Workload::Dirty(1), Workload::Dirty(16), Workload::Dirty(64)];
@@ -95,6 +99,7 @@ impl Workload {
         match self {
             Workload::Call => "call".to_string(),
             Workload::Dirty(n) => format!("dirty-{n}"),
+            Workload::Plugin => "request".to_string(),
         }
     }
 }
@@ -151,6 +156,8 @@ pub struct Server {
     linked: Linked,
     just_add: Option<ModuleExport>,
     memory: Option<ModuleExport>,
+    /// A plugin's request, served by [`Workload::Plugin`] on an instance of its own made from the same engine.
+    plugin: Option<FreshRequest>,
 }
 
 impl std::fmt::Debug for Server {
@@ -180,7 +187,23 @@ impl Server {
             .get_export(guest::MEMORY)
             .and_then(|t| t.memory().cloned())
             .and_then(|_| module.get_export_index(guest::MEMORY));
-        Ok(Server { linked, just_add, memory })
+        Ok(Server { linked, just_add, memory, plugin: None })
+    }
+
+    /// [`Server::new`], also serving `request` (checked once here: a trial request whose output must be right).
+    pub fn with_request(engine: &Engine, wasm: &Wasm, request: &Request) -> Result<Self, String> {
+        let mut server = Self::new(engine, wasm)?;
+        let options = crate::guard::host_options();
+        server.plugin = Some(PreparedRequest::new(EngineProfile::Cranelift, engine, wasm, request, options)?.fresh());
+        Ok(server)
+    }
+
+    /// The workloads this server runs: a plugin's request alone, or the built-in ones its memory has room for.
+    pub fn workloads(&self) -> Vec<Workload> {
+        if self.plugin.is_some() {
+            return vec![Workload::Plugin];
+        }
+        WORKLOADS.into_iter().filter(|w| !matches!(w, Workload::Dirty(n) if !self.can_dirty(*n))).collect()
     }
 
     /// Whether a request calls `just_add` (else it is the instance alone).
@@ -205,6 +228,11 @@ impl Server {
     /// not be timed as one that succeeded.
     #[inline]
     pub fn request(&self, workload: Workload) {
+        if workload == Workload::Plugin {
+            let plugin = self.plugin.as_ref().expect("the plugin workload is run only by a server with a request");
+            std::hint::black_box(plugin.serve().or_stop());
+            return;
+        }
         let mut store: Store<RawState> = self.linked.new_store();
         let instance = self.linked.pre.instantiate(&mut store).or_stop();
         if let Workload::Dirty(n) = workload {

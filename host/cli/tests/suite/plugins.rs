@@ -264,3 +264,54 @@ fn bad_request_files_are_one_line_naming_what_is_wrong() {
     )
     .unwrap();
 }
+
+#[test]
+fn the_matrix_and_the_serving_path_measure_a_request_and_stop_on_a_plugin_that_misbehaves() {
+    let render = plugins().join("render.toml");
+    let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugins-records");
+    let out = out_dir.to_str().unwrap();
+    let bench = boundary(&[
+        "bench",
+        "--request",
+        render.to_str().unwrap(),
+        "--profile",
+        "cranelift",
+        "--out",
+        out,
+        "--",
+        "--quick",
+        "request/",
+    ]);
+    let (stdout, stderr) = text(&bench);
+    assert_eq!(bench.status.code(), Some(0), "{stdout}{stderr}");
+    let summary = std::fs::read_to_string(out_dir.join("latest/summary.md")).unwrap();
+    for phase in ["whole", "alloc", "copy_in", "call", "copy_out", "free"] {
+        let row = summary.lines().find(|l| l.starts_with(&format!("| `request/{phase}` |"))).unwrap_or_default();
+        assert!(row.contains(" ns") || row.contains(" µs"), "request/{phase} has no time: {row:?}\n{summary}");
+    }
+    let serve = boundary(&[
+        "serve",
+        "--request",
+        render.to_str().unwrap(),
+        "--quick",
+        "--filter",
+        "keep-1m-pagemap",
+        "--out",
+        out,
+    ]);
+    let (stdout, stderr) = text(&serve);
+    assert_eq!(serve.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains(" request   1 thread(s):"), "{stdout}");
+    // A request whose output is wrong is not timed; a plugin that loops ends within its deadline.
+    let wrong = request("bench-wrong", "plugin.wat", &(RENDER.replace("INPUT", "abc") + "[expect]\ntext = \"abc\"\n"));
+    let out_wrong =
+        boundary(&["bench", "--request", wrong.to_str().unwrap(), "--out", out, "--", "--quick", "request/"]);
+    bad_input_line(&out_wrong, "the request's output is wrong under `cranelift`").unwrap();
+    let spin = request("bench-spin", "hostile.wat", &hostile("malloc", "free", "spin", "", ""));
+    for command in ["bench", "serve"] {
+        let started = Instant::now();
+        let out_spin = boundary(&[command, "--request", spin.to_str().unwrap(), "--timeout", "2", "--out", out]);
+        bad_input_line(&out_spin, "did not finish within 2 s").unwrap_or_else(|why| panic!("{command}: {why}"));
+        assert!(started.elapsed() < Duration::from_secs(15), "{command} took {:?}", started.elapsed());
+    }
+}
