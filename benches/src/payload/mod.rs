@@ -13,11 +13,12 @@
 //! cargo bench --bench payload -- --reindex           # rewrite README's payload block from results/payload/
 //! ```
 
+pub mod fit;
 pub mod methods;
 pub mod record;
 
 use crate::guard;
-use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions};
+use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions, RequestOptions};
 use crate::probe;
 use crate::record::{Environment, Records};
 use crate::subject::{Needs, Subject};
@@ -35,6 +36,11 @@ pub struct PayloadOptions {
     pub module: ModuleOptions,
     #[command(flatten)]
     pub invoke: InvokeOptions,
+    #[command(flatten)]
+    pub request: RequestOptions,
+    /// With --request: the input whose size is varied [default: the first].
+    #[arg(long, value_name = "NAME")]
+    pub vary: Option<String>,
     #[command(flatten)]
     pub profiles: ProfileOptions,
     #[command(flatten)]
@@ -74,6 +80,9 @@ pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
         return Ok(());
     }
     guard::configure(args.limits.limits());
+    if args.request.request.is_some() {
+        return request_sweep(&args, records, started);
+    }
     let (measuring, quick) = (args.bench, args.quick);
     let filters = &args.filters;
     let methods: Vec<Method> =
@@ -170,5 +179,59 @@ pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
         let even = record.break_even(method, "cranelift").map_or("none".to_string(), payload_report::size_name);
         println!("break-even under cranelift: {:<22} {even}", method.id());
     }
+    Ok(())
+}
+
+/// The sweep of a plugin's request (`--request`): one input's size varied, the line fitted (`fit.rs`).
+fn request_sweep(args: &PayloadOptions, records: &Records, started: Instant) -> Result<(), String> {
+    let subject = Subject::with_request(&args.module, &args.request, &[])?;
+    let (Some(request), Some(wasm)) = (subject.request.clone(), subject.core.clone()) else {
+        return Err("--request needs a core module".to_string());
+    };
+    probe::prepare(&subject)?;
+    let varied =
+        match &args.vary {
+            Some(name) => request.inputs.iter().position(|i| &i.name == name).ok_or_else(|| {
+                format!("--vary {}: the request has no such input", boundary_host::escape_controls(name))
+            })?,
+            None if request.inputs.is_empty() => return Err("--request: the request has no input to vary".to_string()),
+            None => 0,
+        };
+    let (measuring, quick) = (args.bench, args.quick);
+    let timing = match (measuring, quick) {
+        (false, _) => (Duration::ZERO, 1),
+        (true, true) => (Duration::from_millis(8), 3),
+        (true, false) => (Duration::from_millis(25), 7),
+    };
+    let profiles = args.profiles.or_all();
+    let (points, fits) = fit::sweep(&request, &wasm, varied, &profiles, timing, &fit::sizes(measuring))?;
+    for f in fits.iter().filter(|f| f.regime == "all") {
+        println!(
+            "{:<16} fixed {} ± {}, per byte {} ns ({} sizes)",
+            f.profile,
+            crate::record::format_ns(f.fixed_ns),
+            crate::record::format_ns(f.fixed_ns_95),
+            fit::with_interval(f.per_byte_ns, f.per_byte_ns_95),
+            f.points
+        );
+    }
+    if !measuring {
+        return Ok(());
+    }
+    let workspace = crate::record::workspace_root();
+    let mode = if quick { "--quick: batches of 8 ms, the median of 3" } else { "batches of 25 ms, the median of 7" };
+    let mut environment = Environment::capture(&workspace, records.command_line("payload"), mode.to_string());
+    environment.module = Some(subject.describe());
+    environment.elapsed_s = Some(started.elapsed().as_secs_f64());
+    let record = fit::SweepRecord {
+        environment,
+        request: request.call_text(),
+        varied_input: request.inputs[varied].name.clone(),
+        points,
+        fits,
+    };
+    let (dir, _) = records.sweep_folder("payload", Some(subject.results_name()), false, &record.environment);
+    record.write(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    println!("payload record written to {}", dir.display());
     Ok(())
 }

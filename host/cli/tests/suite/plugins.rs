@@ -302,6 +302,22 @@ fn the_matrix_and_the_serving_path_measure_a_request_and_stop_on_a_plugin_that_m
     let (stdout, stderr) = text(&serve);
     assert_eq!(serve.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.contains(" request   1 thread(s):"), "{stdout}");
+    let packed = plugins().join("packed.toml");
+    let sweep = boundary(&[
+        "payload",
+        "--request",
+        packed.to_str().unwrap(),
+        "--profile",
+        "cranelift",
+        "--quick",
+        "--out",
+        out,
+    ]);
+    let (stdout, stderr) = text(&sweep);
+    assert_eq!(sweep.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("cranelift        fixed ") && stdout.contains("(12 sizes)"), "{stdout}");
+    let no_such = boundary(&["payload", "--request", packed.to_str().unwrap(), "--vary", "nope", "--out", out]);
+    bad_input_line(&no_such, "--vary nope: the request has no such input").unwrap();
     // A request whose output is wrong is not timed; a plugin that loops ends within its deadline.
     let wrong = request("bench-wrong", "plugin.wat", &(RENDER.replace("INPUT", "abc") + "[expect]\ntext = \"abc\"\n"));
     let out_wrong =
