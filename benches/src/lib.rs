@@ -6,6 +6,7 @@
 //! (`host/cli`) and the `cargo bench` targets (`benches/benches/`) are thin callers of it.
 
 pub mod child;
+pub mod fuzz;
 pub mod gate;
 pub mod guard;
 pub mod matrix;

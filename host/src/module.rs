@@ -168,7 +168,7 @@ pub(crate) fn new_store(
     options: &HostOptions,
 ) -> Result<Store<HostState>, Error> {
     #[cfg(feature = "wasi")]
-    let (wasi, kept) = wasi_context(options.output);
+    let (wasi, kept) = wasi_context(options.output, options.deterministic);
     let state = HostState {
         shared_value: guest::HOST_SHARED_VALUE_INITIAL,
         last_logged: None,
@@ -206,9 +206,12 @@ pub(crate) fn new_store(
 /// A store's WASI context, its stdout and stderr going where `output` says (shown through the console, never
 /// straight to the host's streams), and the kept output if it is kept. No environment, arguments or directories.
 #[cfg(feature = "wasi")]
-fn wasi_context(output: GuestOutput) -> (wasmtime_wasi::p1::WasiP1Ctx, Option<KeptOutput>) {
+fn wasi_context(output: GuestOutput, deterministic: bool) -> (wasmtime_wasi::p1::WasiP1Ctx, Option<KeptOutput>) {
     use crate::console::Stream;
     let mut wasi = WasiCtxBuilder::new();
+    if deterministic {
+        crate::output::make_deterministic(&mut wasi);
+    }
     let (kept, show) = match output {
         GuestOutput::Inherit => (None, true),
         GuestOutput::Discard => (None, false),

@@ -109,3 +109,62 @@ impl tokio::io::AsyncWrite for GuestStream {
         Poll::Ready(Ok(()))
     }
 }
+
+/// The instant a deterministic guest's clocks show: 2026-01-01T00:00:00Z, standing still.
+const FIXED_TIME: std::time::Duration = std::time::Duration::from_secs(1_767_225_600);
+/// The seed of a deterministic guest's random numbers.
+const FIXED_SEED: u64 = 0x0b0a_5eed;
+
+/// A clock that stands still, for a deterministic guest (`HostOptions::deterministic`).
+struct FixedClock;
+
+impl wasmtime_wasi::HostWallClock for FixedClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(1)
+    }
+    fn now(&self) -> std::time::Duration {
+        FIXED_TIME
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for FixedClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// SplitMix64 from a fixed seed: the same numbers in every store, for a deterministic guest.
+struct SeededRandom(u64);
+
+impl rand_core::TryRng for SeededRandom {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        self.try_next_u64().map(|v| (v >> 32) as u32)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Ok(z ^ (z >> 31))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+/// Clocks standing still and seeded random numbers for the context `wasi` builds.
+pub(crate) fn make_deterministic(wasi: &mut wasmtime_wasi::WasiCtxBuilder) {
+    wasi.wall_clock(FixedClock)
+        .monotonic_clock(FixedClock)
+        .secure_random(SeededRandom(FIXED_SEED))
+        .insecure_random(SeededRandom(FIXED_SEED ^ 1))
+        .insecure_random_seed(u128::from(FIXED_SEED));
+}

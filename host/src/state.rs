@@ -202,6 +202,10 @@ pub struct HostOptions {
     pub max_memory: Option<usize>,
     /// Whether a growth past `max_memory` traps instead of failing.
     pub trap_on_grow_failure: bool,
+    /// Whether the guest's WASI world is deterministic: its clocks stand still at a fixed instant and its random
+    /// numbers come from a fixed seed, so that two runs of the same input see the same world (the differential
+    /// fuzzer's stores).
+    pub deterministic: bool,
     /// Whether each store gets a call hook (`Store::call_hook`), which counts every crossing in
     /// [`HostState::hook_calls`]: what a hook costs, for embedders that need one.
     pub call_hook: bool,
@@ -216,6 +220,7 @@ impl Default for HostOptions {
             max_memory: None,
             trap_on_grow_failure: false,
             call_hook: false,
+            deterministic: false,
         }
     }
 }

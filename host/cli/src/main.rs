@@ -50,6 +50,9 @@ enum Command {
     /// The performance gate: instruction counts of its scenarios under callgrind against a baseline (needs
     /// valgrind).
     Gate(gate::Options),
+    /// The differential fuzzer of a plugin's request (--request): mutated inputs served under two engine profiles,
+    /// outcomes compared, each difference written as a request file that replays it. Exit status 1 when it found any.
+    Fuzz(FuzzArgs),
     /// The engine profiles, one a line.
     Profiles,
 }
@@ -88,6 +91,14 @@ struct PayloadArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct FuzzArgs {
+    #[command(flatten)]
+    fuzz: boundary_benches::fuzz::FuzzOptions,
+    #[command(flatten)]
+    out: OutOption,
+}
+
+#[derive(Debug, clap::Args)]
 struct ServeArgs {
     #[command(flatten)]
     serving: ServingOptions,
@@ -118,6 +129,14 @@ fn main() -> ExitCode {
             options::exit_status(serving::run(args.serving, &args.out.records()))
         }
         Some(Command::Gate(options)) => gate::command(&options),
+        Some(Command::Fuzz(args)) => {
+            let out = options::user_path(&args.out.out.to_string_lossy());
+            match boundary_benches::fuzz::run(&args.fuzz, &out) {
+                Ok(0) => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::from(1),
+                Err(e) => options::exit_status(Err(e)),
+            }
+        }
         Some(Command::Profiles) => run::list_profiles(),
     }
 }

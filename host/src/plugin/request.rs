@@ -406,7 +406,7 @@ impl Request {
         !self.expect.is_empty()
     }
 
-    /// The request with input `name`'s bytes replaced: how the payload sweep and the fuzzer vary one input.
+    /// The request with input `index`'s bytes replaced: how the payload sweep and the fuzzer vary one input.
     pub fn with_input(&self, index: usize, bytes: InputBytes) -> Request {
         let mut request = self.clone();
         request.inputs[index].bytes = bytes;
@@ -452,7 +452,7 @@ fn resolve(file: RequestFile, base: &Path) -> Result<Request, String> {
     let mut inputs = Vec::with_capacity(file.inputs.len());
     for input in &file.inputs {
         define(&input.name, "an input's")?;
-        inputs.push(resolve_input(input, base, file.allocator.is_some())?);
+        inputs.push(resolve_input(input, base, file.allocator.as_ref().is_some_and(|a| a.free.is_some()))?);
     }
     let mut total: u64 = 0;
     for input in &inputs {
@@ -503,7 +503,7 @@ fn quoted(text: &str) -> String {
     format!("`{}`", crate::escape_controls(text))
 }
 
-fn resolve_input(input: &InputFile, base: &Path, has_allocator: bool) -> Result<Input, String> {
+fn resolve_input(input: &InputFile, base: &Path, has_free: bool) -> Result<Input, String> {
     let name = &input.name;
     let given = [input.text.is_some(), input.hex.is_some(), input.file.is_some(), input.size.is_some()];
     if given.iter().filter(|g| **g).count() != 1 {
@@ -530,7 +530,7 @@ fn resolve_input(input: &InputFile, base: &Path, has_allocator: bool) -> Result<
     {
         return Err(format!("input `{name}`: `at = {at}` is past a 32-bit memory"));
     }
-    let free = input.free.unwrap_or(input.at.is_none() && has_allocator);
+    let free = input.free.unwrap_or(input.at.is_none() && has_free);
     Ok(Input { name: name.clone(), bytes, nul: input.nul, at: input.at, free })
 }
 
@@ -907,4 +907,71 @@ fn write_toml(request: &Request, module: Option<&Path>, inputs: &[Vec<u8>]) -> S
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVERY_FIELD: &str = r#"
+        module = "p.wasm"
+        [allocator]
+        alloc = "alloc"
+        alloc_args = ["len", 8]
+        free = "dealloc"
+        free_args = ["ptr", "len"]
+        [[input]]
+        name = "a"
+        text = "x\u0000y"
+        nul = true
+        [[input]]
+        name = "b"
+        size = 5
+        seed = 3
+        free = false
+        [[input]]
+        name = "c"
+        hex = "00ff"
+        at = 4096
+        [[out]]
+        name = "ret"
+        size = 8
+        [call]
+        export = "go"
+        args = ["a.ptr", "a.len", "b.ptr", 7, -1, 2.5, "ret.ptr"]
+        status = "result.1"
+        ok = -2
+        [output]
+        pair = "ret.ptr"
+        free = { export = "free_result", args = ["ptr", "len", 1] }
+        error = { ptr = "export:last_error", len = "nul" }
+    "#;
+
+    #[test]
+    fn a_request_written_back_reads_as_the_same_request() {
+        let base = Path::new("/plugins");
+        let request = Request::parse(EVERY_FIELD, base).unwrap();
+        assert_eq!(request.module.as_deref(), Some(Path::new("/plugins/p.wasm")));
+        let inputs: Vec<Vec<u8>> =
+            vec![b"x\0y".to_vec(), (0..5).map(|i| generated_byte(3, i)).collect(), vec![0, 0xff]];
+        let written = request.to_toml(request.module.as_deref(), &inputs);
+        let again = Request::parse(&written, Path::new("/elsewhere")).unwrap();
+        assert_eq!(again.module, request.module);
+        assert_eq!(
+            (&again.allocator, &again.outs, &again.call, &again.output),
+            (&request.allocator, &request.outs, &request.call, &request.output)
+        );
+        for (index, (old, new)) in request.inputs.iter().zip(&again.inputs).enumerate() {
+            assert_eq!((&old.name, old.nul, old.at, old.free), (&new.name, new.nul, new.at, new.free));
+            assert_eq!(new.bytes, InputBytes::Given(inputs[index].clone()));
+        }
+    }
+
+    #[test]
+    fn a_default_input_is_freed_only_when_the_allocator_can_free() {
+        let without = EVERY_FIELD.replace("free = \"dealloc\"\n        free_args = [\"ptr\", \"len\"]\n", "");
+        let request = Request::parse(&without, Path::new("/")).unwrap();
+        assert!(!request.inputs[0].free && request.allocator.as_ref().unwrap().free.is_none());
+        assert!(Request::parse(EVERY_FIELD, Path::new("/")).unwrap().inputs[0].free);
+    }
 }

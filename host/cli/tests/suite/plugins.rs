@@ -331,3 +331,41 @@ fn the_matrix_and_the_serving_path_measure_a_request_and_stop_on_a_plugin_that_m
         assert!(started.elapsed() < Duration::from_secs(15), "{command} took {:?}", started.elapsed());
     }
 }
+
+#[test]
+fn the_differential_fuzzer_finds_a_difference_and_writes_a_request_that_replays_it() {
+    let findings = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugins-findings");
+    let _ = std::fs::remove_dir_all(&findings);
+    let dir = findings.to_str().unwrap();
+    // The built-in conventions agree under Cranelift and Pulley: no finding, exit 0.
+    let render = plugins().join("render.toml");
+    let clean = boundary(&["fuzz", "--request", render.to_str().unwrap(), "--runs", "300", "--findings", dir]);
+    let (stdout, stderr) = text(&clean);
+    assert_eq!(clean.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("301 inputs") && stdout.contains("0 finding(s)"), "{stdout}");
+    // 250 bytes grow memory by 1,000 MiB; a few more pass the pooling profile's 1 GiB a slot, not the 2 GiB budget.
+    let body = format!(
+        "[allocator]\nalloc = \"malloc\"\n[[input]]\nname = \"data\"\ntext = \"{}\"\n[call]\nexport = \"grow\"\n\
+         args = [\"data.ptr\", \"data.len\"]\n[output]\nptr = \"result\"\nlen = \"export:four\"\n",
+        "a".repeat(250)
+    );
+    let grow = request("grow", "grow.wat", &body);
+    let args = ["fuzz", "--request", grow.to_str().unwrap(), "--profile", "cranelift", "--profile", "pooling"];
+    let found = boundary(&[&args[..], &["--runs", "200", "--max-memory", "2048", "--findings", dir]].concat());
+    let (stdout, stderr) = text(&found);
+    assert_eq!(found.status.code(), Some(1), "{stdout}{stderr}");
+    let line = stdout.lines().find(|l| l.starts_with("finding: input ")).unwrap_or_else(|| panic!("{stdout}"));
+    let path = line.rsplit_once("written to ").unwrap().1;
+    let replay = |profile: &str| boundary(&["--request", path, "--profile", profile, "--max-memory", "2048"]);
+    assert_eq!(replay("cranelift").status.code(), Some(0), "{}", text(&replay("cranelift")).0);
+    let (stdout, _) = text(&replay("pooling"));
+    assert_eq!(replay("pooling").status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("check FAILED"), "{stdout}");
+    // An input that never returns is written out before the watchdog ends the run.
+    let spin = request("fuzz-spin", "hostile.wat", &hostile("malloc", "free", "spin", "", ""));
+    let hung = boundary(&["fuzz", "--request", spin.to_str().unwrap(), "--timeout", "2", "--findings", dir]);
+    bad_input_line(&hung, "fuzz input 0 under `cranelift` did not finish within 2 s").unwrap();
+    let (stdout, _) = text(&hung);
+    assert!(stdout.contains("finding: input 0 is still running; written to"), "{stdout}");
+    assert!(findings.join("hang-0.toml").exists());
+}
