@@ -15,7 +15,8 @@
 //! guest ([`GuestModule`]) and `abi_check.rs` refuses what the host cannot drive; `instance.rs` is the instance
 //! and its guarded calls ([`WasmHost`]), `exports.rs` its exports typed once; `state.rs` the host state and host functions; [`memory`] the bounds-checked
 //! copies; [`patterns`] the five patterns every host is checked with. [`component`] is the same guest as a
-//! component: its loading, its host, and its form of the five patterns.
+//! component: its loading, its host, and its form of the five patterns. [`plugin`] serves a request file's request
+//! to a module of any ABI that takes bytes through its own allocator.
 
 mod abi_check;
 pub mod build_info;

@@ -470,7 +470,7 @@ fn resolve(file: RequestFile, base: &Path) -> Result<Request, String> {
         outs.push(OutSlot { name: out.name.clone(), size: out.size });
     }
     let scope = Scope { inputs: &inputs, outs: &outs };
-    let allocator = file.allocator.as_ref().map(|a| resolve_allocator(a)).transpose()?;
+    let allocator = file.allocator.as_ref().map(resolve_allocator).transpose()?;
     let needs_allocator = inputs.iter().any(|i| i.at.is_none()) || !outs.is_empty();
     if needs_allocator && allocator.is_none() {
         return Err("inputs without `at` and out-slots are allocated by the guest: the request needs an \

@@ -1,8 +1,11 @@
 //! Serving a request on a plugin instance, phase by phase, and checking its output against the request's
 //! expectations.
 
-use super::request::{Arg, Expectation, InputBytes, Length, Locate, Number, SizedArg, Slot, Source, generated_byte};
-use super::{PluginInstance, Request};
+use super::load::PluginInstance;
+use super::request::{
+    Arg, Expectation, InputBytes, Length, Locate, Request, SizedArg, Slot, Source, generated_byte, shown,
+};
+use super::values::{integer_val, number_val, signed, unsigned, zero};
 use crate::error::{Error, escape_controls};
 use crate::memory::checked_range;
 use sha2::{Digest, Sha256};
@@ -87,72 +90,6 @@ pub struct Served {
     /// The call's results ([`value_text`] writes one as a log does).
     pub results: Vec<Val>,
     pub phases: Phases,
-}
-
-/// A number as the value of a parameter of type `ty`, or why it cannot be one.
-pub(crate) fn number_val(n: Number, ty: &ValType) -> Result<Val, String> {
-    match (n, ty) {
-        (Number::Int(i), ValType::I32) => {
-            if (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&i) {
-                Ok(Val::I32(i as i32))
-            } else {
-                Err(format!("{i} does not fit an i32"))
-            }
-        }
-        (Number::Int(i), ValType::I64) => Ok(Val::I64(i)),
-        (Number::Int(i), ValType::F32) => Ok(Val::F32((i as f32).to_bits())),
-        (Number::Int(i), ValType::F64) => Ok(Val::F64((i as f64).to_bits())),
-        (Number::Float(x), ValType::F32) => Ok(Val::F32((x as f32).to_bits())),
-        (Number::Float(x), ValType::F64) => Ok(Val::F64(x.to_bits())),
-        (Number::Float(x), _) => Err(format!("{x} is not an integer")),
-        (_, other) => Err(format!("a parameter of type {other}")),
-    }
-}
-
-/// A pointer or length as the value of an integer parameter.
-fn integer_val(value: u32, ty: &ValType) -> Val {
-    match ty {
-        ValType::I64 => Val::I64(i64::from(value)),
-        _ => Val::I32(value as i32),
-    }
-}
-
-/// An integer result as an unsigned number (an `i32` as its 32 bits).
-fn unsigned(val: &Val) -> Option<u64> {
-    match val {
-        Val::I32(v) => Some(u64::from(*v as u32)),
-        Val::I64(v) => Some(*v as u64),
-        _ => None,
-    }
-}
-
-/// An integer result as a signed number, for a status.
-fn signed(val: &Val) -> Option<i64> {
-    match val {
-        Val::I32(v) => Some(i64::from(*v)),
-        Val::I64(v) => Some(*v),
-        _ => None,
-    }
-}
-
-/// A numeric value as a log writes it.
-pub fn value_text(val: &Val) -> String {
-    match val {
-        Val::I32(v) => v.to_string(),
-        Val::I64(v) => v.to_string(),
-        Val::F32(bits) => f32::from_bits(*bits).to_string(),
-        Val::F64(bits) => f64::from_bits(*bits).to_string(),
-        _ => "(a value)".to_string(),
-    }
-}
-
-fn zero(ty: &ValType) -> Val {
-    match ty {
-        ValType::I64 => Val::I64(0),
-        ValType::F32 => Val::F32(0),
-        ValType::F64 => Val::F64(0),
-        _ => Val::I32(0),
-    }
 }
 
 /// The guest broke the request's rules.
@@ -508,7 +445,7 @@ pub fn check(request: &Request, output: &[u8]) -> Vec<Check> {
                 }
                 Expectation::NonEmpty if output.is_empty() => Some("it is empty".to_string()),
                 Expectation::StartsWith(prefix) if !output.starts_with(prefix) => {
-                    Some(format!("it starts with {}", super::shown(&output[..output.len().min(prefix.len().max(16))])))
+                    Some(format!("it starts with {}", shown(&output[..output.len().min(prefix.len().max(16))])))
                 }
                 Expectation::Contains(part) if !contains(output, part) => Some("it does not".to_string()),
                 Expectation::Len(len) if output.len() as u64 != *len => Some(format!("it is {} byte(s)", output.len())),
@@ -533,7 +470,7 @@ fn difference(expected: &[u8], found: &[u8]) -> String {
     format!(
         "it is {} byte(s) and differs from byte {at}: {} where {} was expected",
         found.len(),
-        super::shown(&found[at..found.len().min(at + 32)]),
-        super::shown(&expected[at..expected.len().min(at + 32)])
+        shown(&found[at..found.len().min(at + 32)]),
+        shown(&expected[at..expected.len().min(at + 32)])
     )
 }
