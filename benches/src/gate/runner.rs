@@ -732,14 +732,17 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
             println!("skipped: {id} ({why})");
         }
     }
-    // callgrind's output files: scratch, read back at once.
-    let out_dir = std::env::temp_dir().join(format!("boundary-gate-{}", std::process::id()));
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    // callgrind's output files: scratch, read back at once. One folder per run, not per process: a process may run
+    // the gate twice at once (the tests do), and one run's clean-up must not take the other's files.
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let run_number = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out_dir = std::env::temp_dir().join(format!("boundary-gate-{}-{run_number}", std::process::id()));
 
     let selected = selected(options, &scenarios)?;
     // Natively first, so that a guest that misbehaves is found in seconds, with or without valgrind.
     let faults = trial_all(launcher, options, &selected)?;
     let valgrind = valgrind_version()?;
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let counted = count_rounds(launcher, options, &selected, &out_dir);
     let _ = std::fs::remove_dir_all(&out_dir);
     let mut runs = counted?;
