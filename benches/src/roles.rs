@@ -22,7 +22,9 @@ pub fn serve() -> Option<ExitCode> {
         matrix::OVERHEAD_ROLE => matrix::overhead_child(),
         matrix::CRITERION_ROLE => matrix::criterion_child(&args),
         serving::DENSITY_ROLE => serving::density_child(&args),
-        gate::runner::COUNT_ROLE | gate::runner::TRIAL_ROLE => gate::runner::child_role(&role, &args),
+        gate::runner::COUNT_ROLE | gate::runner::TRIAL_ROLE | gate::runner::CPU_ROLE => {
+            gate::runner::child_role(&role, &args)
+        }
         other => {
             eprintln!("error: no command has a child role `{}`", boundary_host::escape_controls(other));
             ExitCode::from(options::EXIT_BAD_INPUT)

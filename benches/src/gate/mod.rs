@@ -527,10 +527,29 @@ pub fn moves_alone(kind: Kind) -> bool {
     matches!(kind, Kind::ComponentList64)
 }
 
+/// A kernel as page faults are compared under it: its system, version and machine (`Linux 6.18.44 x86_64`), without
+/// the build's own suffix (`6.18.44-fc-v1045`): two builds of one version fault alike on these scenarios' paths. An
+/// empty string for a kernel that was not recorded.
+pub fn kernel_version(uname: &str) -> String {
+    uname
+        .split_whitespace()
+        .map(|word| match word.split_once('-') {
+            Some((version, _)) if version.starts_with(|c: char| c.is_ascii_digit()) => version,
+            _ => word,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// What the counts were taken with. Tight thresholds hold only where all of it matches the baseline's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Toolchain {
+    /// The host's CPU model: compared only when either side lacks [`Toolchain::cpu_counted`].
     pub cpu: String,
+    /// The CPU as the counted process sees it under valgrind ([`crate::gate::runner::cpu_seen`]): what glibc and
+    /// the standard library choose their code paths by. valgrind answers CPUID with a fixed model for each level
+    /// of the host's capabilities, so two different hosts count alike when this matches.
+    pub cpu_counted: String,
     pub glibc: String,
     pub valgrind: String,
     pub rustc: String,
@@ -540,8 +559,13 @@ pub struct Toolchain {
 impl Toolchain {
     /// What differs between `self` (the baseline's) and `other` (this run's), one phrase each.
     pub fn differences(&self, other: &Toolchain) -> Vec<String> {
+        let cpu = if self.cpu_counted.is_empty() || other.cpu_counted.is_empty() {
+            ("CPU", &self.cpu, &other.cpu)
+        } else {
+            ("the CPU valgrind presents", &self.cpu_counted, &other.cpu_counted)
+        };
         let pairs = [
-            ("CPU", &self.cpu, &other.cpu),
+            cpu,
             ("glibc", &self.glibc, &other.glibc),
             ("valgrind", &self.valgrind, &other.valgrind),
             ("rustc", &self.rustc, &other.rustc),
@@ -566,6 +590,10 @@ pub struct Baseline {
     pub command: String,
     pub git_revision: String,
     pub cpu: String,
+    /// The CPU as the counted process saw it under valgrind ([`Toolchain::cpu_counted`]); empty in a baseline that
+    /// did not record it.
+    #[serde(default)]
+    pub cpu_under_valgrind: String,
     /// The C library's version (`getconf GNU_LIBC_VERSION`); empty in a baseline that did not record it.
     #[serde(default)]
     pub glibc: String,
@@ -588,6 +616,7 @@ impl Baseline {
     pub fn toolchain(&self) -> Toolchain {
         Toolchain {
             cpu: self.cpu.clone(),
+            cpu_counted: self.cpu_under_valgrind.clone(),
             glibc: self.glibc.clone(),
             valgrind: self.valgrind.clone(),
             rustc: self.rustc.clone(),
@@ -766,6 +795,7 @@ mod tests {
             command: String::new(),
             git_revision: String::new(),
             cpu: String::new(),
+            cpu_under_valgrind: String::new(),
             glibc: String::new(),
             rustc: String::new(),
             wasmtime: String::new(),
@@ -862,12 +892,35 @@ mod tests {
     }
 
     #[test]
+    fn kernels_compare_by_version() {
+        assert_eq!(kernel_version("Linux 6.18.44-fc-v1045 x86_64"), "Linux 6.18.44 x86_64");
+        assert_eq!(kernel_version("Linux 6.18.44-fc-v1045 x86_64"), kernel_version("Linux 6.18.44-fc-v1300 x86_64"));
+        assert_ne!(kernel_version("Linux 6.18.44 x86_64"), kernel_version("Linux 6.19.1 x86_64"));
+        assert_eq!(kernel_version(""), "");
+    }
+
+    #[test]
     fn toolchain_differences_are_named() {
         let a = baseline(1.0, None, None).toolchain();
         let mut b = a.clone();
         assert!(a.differences(&b).is_empty());
         b.glibc = "glibc 2.39".into();
         assert_eq!(a.differences(&b), vec!["glibc not recorded (this run: glibc 2.39)".to_string()]);
+        // Two host CPUs count alike where valgrind presents the same one; the model is compared only without that.
+        let (mut intel, mut amd) = (a.clone(), a.clone());
+        (intel.cpu, amd.cpu) = ("Intel(R) Xeon(R) Processor".into(), "AMD EPYC".into());
+        assert_eq!(intel.differences(&amd), vec!["CPU Intel(R) Xeon(R) Processor (this run: AMD EPYC)".to_string()]);
+        (intel.cpu_counted, amd.cpu_counted) =
+            ("GenuineIntel i7-4910MQ 1a2b".into(), "GenuineIntel i7-4910MQ 1a2b".into());
+        assert!(intel.differences(&amd).is_empty());
+        amd.cpu_counted = "GenuineIntel i7-4910MQ 3c4d".into();
+        assert_eq!(
+            intel.differences(&amd),
+            vec![
+                "the CPU valgrind presents GenuineIntel i7-4910MQ 1a2b (this run: GenuineIntel i7-4910MQ 3c4d)"
+                    .to_string()
+            ]
+        );
     }
 
     #[test]

@@ -55,6 +55,8 @@ fn repeat<R>(mut op: impl FnMut() -> R) -> impl FnMut(u64) {
 pub const COUNT_ROLE: &str = "gate-count";
 /// The role of a child that runs one scenario natively, once, before it is counted.
 pub const TRIAL_ROLE: &str = "gate-trial";
+/// The role of a child that prints the CPU it sees ([`cpu_seen`]), run under valgrind before the counting.
+pub const CPU_ROLE: &str = "gate-cpu";
 /// How many times slower a child runs under callgrind than natively, as the gate allows for: each of its steps gets
 /// this many times `--timeout`.
 pub const VALGRIND_SLOWDOWN: u32 = 100;
@@ -65,6 +67,10 @@ pub fn child_from_env() -> Result<bool, String> {
     let trial = match role.as_str() {
         TRIAL_ROLE => true,
         COUNT_ROLE => false,
+        CPU_ROLE => {
+            println!("{}", cpu_seen());
+            return Ok(true);
+        }
         _ => return Ok(false),
     };
     match args.as_slice() {
@@ -76,6 +82,10 @@ pub fn child_from_env() -> Result<bool, String> {
 /// Runs the gate's child role `role` with its arguments (see [`crate::roles`]): exit status 0 when the scenario ran,
 /// or one `error:` line and 2.
 pub fn child_role(role: &str, args: &[String]) -> ExitCode {
+    if role == CPU_ROLE {
+        println!("{}", cpu_seen());
+        return ExitCode::SUCCESS;
+    }
     let run = match args {
         [scenario, profile, subject @ ..] => child(scenario, profile, subject, role == TRIAL_ROLE),
         _ => Err(format!("the gate's child role names no scenario: {args:?}")),
@@ -464,9 +474,81 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
     Ok(options)
 }
 
+/// The CPU this process sees: its vendor and model name as CPUID gives them, and a hash of the CPUID leaves that
+/// glibc's and the standard library's choice of code (`memcpy`'s variant, its thresholds by cache size) depends on:
+/// the features (leaves 1, 7 and 0x80000001), the caches (leaf 4 and 0x80000006). Under valgrind it is the CPU
+/// valgrind presents, not the host's.
+pub fn cpu_seen() -> String {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__cpuid_count, CpuidResult};
+        let words = |r: CpuidResult| [r.eax, r.ebx, r.ecx, r.edx];
+        let bytes = |regs: &[u32]| -> String {
+            let raw: Vec<u8> = regs.iter().flat_map(|r| r.to_le_bytes()).collect();
+            String::from_utf8_lossy(&raw).trim_matches(char::from(0)).trim().to_string()
+        };
+        let leaf0 = __cpuid_count(0, 0);
+        let vendor = bytes(&[leaf0.ebx, leaf0.edx, leaf0.ecx]);
+        let extended_max = __cpuid_count(0x8000_0000, 0).eax;
+        let brand = if extended_max >= 0x8000_0004 {
+            let regs: Vec<u32> = (0x8000_0002..=0x8000_0004u32).flat_map(|l| words(__cpuid_count(l, 0))).collect();
+            bytes(&regs)
+        } else {
+            String::new()
+        };
+        let mut hashed: Vec<u32> = Vec::new();
+        let mut leaf = |l: u32, sub: u32, max: u32| {
+            if l <= max {
+                // `l` is at most the maximum leaf of its range.
+                let mut r = words(__cpuid_count(l, sub));
+                if l == 1 {
+                    // The APIC id and logical-processor count say which core ran this, not what it is.
+                    r[1] &= 0x0000_ffff;
+                }
+                hashed.extend(r);
+            }
+        };
+        leaf(1, 0, leaf0.eax);
+        leaf(7, 0, leaf0.eax);
+        for sub in 0..8 {
+            leaf(4, sub, leaf0.eax);
+        }
+        leaf(0x8000_0001, 0, extended_max);
+        leaf(0x8000_0006, 0, extended_max);
+        let bytes: Vec<u8> = hashed.iter().flat_map(|r| r.to_le_bytes()).collect();
+        let hash =
+            bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        format!("{vendor} {brand} (CPUID {hash:016x})")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        format!("{} (no CPUID read)", std::env::consts::ARCH)
+    }
+}
+
+/// The CPU as a counted child sees it under valgrind ([`cpu_seen`]); an empty string if it could not be read (the
+/// host's model is compared then).
+fn cpu_under_valgrind(launcher: &Launcher) -> String {
+    let child = Child {
+        launcher,
+        role: CPU_ROLE,
+        role_args: Vec::new(),
+        wrapper: vec!["valgrind".to_string(), "--tool=none".to_string(), "--quiet".to_string()],
+        capture: true,
+        deadline: Some(Duration::from_secs(120)),
+    };
+    match child.run() {
+        Ok(out) if out.status.success() => {
+            String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().trim().to_string()
+        }
+        _ => String::new(),
+    }
+}
+
 /// What this run counts with, for comparing with a baseline's.
-fn toolchain(valgrind: &str) -> gate::Toolchain {
+fn toolchain(valgrind: &str, cpu_counted: &str) -> gate::Toolchain {
     gate::Toolchain {
+        cpu_counted: cpu_counted.to_string(),
         cpu: crate::record::Environment::capture(&workspace(), String::new(), String::new()).cpu,
         glibc: crate::record::Platform::capture().libc,
         valgrind: valgrind.to_string(),
@@ -742,6 +824,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     // Natively first, so that a guest that misbehaves is found in seconds, with or without valgrind.
     let faults = trial_all(launcher, options, &selected)?;
     let valgrind = valgrind_version()?;
+    let cpu_counted = cpu_under_valgrind(launcher);
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let counted = count_rounds(launcher, options, &selected, &out_dir);
     let _ = std::fs::remove_dir_all(&out_dir);
@@ -758,7 +841,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
             noted.push(scenario.id);
         }
     }
-    run_after_counting(options, &subject, named, valgrind, baseline_path, runs)
+    run_after_counting(options, &subject, named, (valgrind, cpu_counted), baseline_path, runs)
 }
 
 /// Counts every selected scenario `--repeat` times.
@@ -784,7 +867,7 @@ fn run_after_counting(
     options: &Options,
     subject: &Subject,
     named: bool,
-    valgrind: String,
+    (valgrind, cpu_counted): (String, String),
     baseline_path: PathBuf,
     runs: Vec<Vec<Count>>,
 ) -> Result<Outcome, String> {
@@ -820,7 +903,7 @@ fn run_after_counting(
             (Some(_), true) => Some(read_baseline(&baseline_path)?),
             _ => None,
         };
-        let this_run = toolchain(&valgrind);
+        let this_run = toolchain(&valgrind, &cpu_counted);
         let kept = match &old {
             Some(old) => {
                 let mut kept_old = old.counts.clone();
@@ -864,6 +947,7 @@ fn run_after_counting(
             command,
             git_revision: env.git_revision,
             cpu: env.cpu,
+            cpu_under_valgrind: cpu_counted,
             glibc: platform.libc.clone(),
             rustc: boundary_host::build_info::RUSTC_VERSION.to_string(),
             wasmtime: boundary_host::build_info::WASMTIME_VERSION.to_string(),
@@ -880,7 +964,7 @@ fn run_after_counting(
     }
 
     let baseline = read_baseline(&baseline_path)?;
-    let differences = baseline.toolchain().differences(&toolchain(&valgrind));
+    let differences = baseline.toolchain().differences(&toolchain(&valgrind, &cpu_counted));
     let tight = differences.is_empty();
     if !tight {
         let said = differences.join(", ");
@@ -906,8 +990,8 @@ fn run_after_counting(
     // Page faults depend on the kernel and on transparent huge pages: compared only under the baseline's.
     let platform = crate::record::Platform::capture();
     let kernel = crate::record::Environment::capture(&workspace(), String::new(), String::new()).os;
-    let faults_comparable =
-        baseline.kernel == kernel && baseline.transparent_huge_pages == platform.transparent_huge_pages;
+    let faults_comparable = gate::kernel_version(&baseline.kernel) == gate::kernel_version(&kernel)
+        && baseline.transparent_huge_pages == platform.transparent_huge_pages;
     let with_faults = baseline.counts.iter().filter(|b| b.faults_per_op.is_some()).count();
     if with_faults > 0 && !faults_comparable {
         println!(
