@@ -11,8 +11,10 @@ use std::time::SystemTime;
 
 /// The version of the records' formats (a matrix summary, a payload or serving record, the gate's baseline), so
 /// that tooling can tell them apart: 1 for the records written before the field existed (they lack it), 2 since the
-/// commands moved into the `boundary` command (`environment.command` may then read `boundary ...`).
-pub const SCHEMA: u32 = 2;
+/// commands moved into the `boundary` command (`environment.command` may then read `boundary ...`), 3 since the
+/// payload record holds its cache regimes, fitted lines and each cell's range (its native rows timed in every
+/// profile's rounds), the serving record its repeats and phases, and the gate's baseline the CPU valgrind presents.
+pub const SCHEMA: u32 = 3;
 
 /// The schema of a record that does not say: the first.
 pub fn schema_one() -> u32 {

@@ -13,12 +13,89 @@ use crate::ops::plugin::PreparedRequest;
 use crate::record::Environment;
 use boundary_host::EngineProfile;
 use boundary_host::plugin::{InputBytes, Request};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
 
-/// Where the regimes meet.
-pub const SPLIT: usize = 256 << 10;
+/// A cache regime of a sweep: the sizes whose bytes, twice over (a source and a copy: the host's buffer and the
+/// guest's memory, or native Rust's two buffers), fit in one level of this machine's data cache and not in the one
+/// below it. The line of time against size bends where the bytes leave a cache, so each regime gets its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Regime {
+    /// `L1d`, `L2`, `L3`, or `memory` past the last cache.
+    pub name: String,
+    /// The cache's size in bytes (0 for `memory`).
+    pub cache_bytes: usize,
+    /// The sizes in the regime: larger than `above`, at most `up_to`.
+    pub above: usize,
+    pub up_to: usize,
+    /// Where the cache's size came from: `sysfs`, or `assumed` where Linux did not say.
+    pub source: String,
+}
+
+impl Regime {
+    pub fn holds(&self, bytes: usize) -> bool {
+        bytes > self.above && bytes <= self.up_to
+    }
+
+    /// `L1d (8 B to 16 KiB)`.
+    pub fn label(&self) -> String {
+        let name = super::record::size_name;
+        match self.name.as_str() {
+            "memory" => format!("memory (above {})", name(self.above)),
+            _ => format!("{} (to {})", self.name, name(self.up_to)),
+        }
+    }
+}
+
+/// This machine's data caches (cpu0's, as Linux lists them under `/sys/devices/system/cpu/cpu0/cache`), each as the
+/// regime of the sizes it holds twice over; then `memory`. A level Linux does not list is assumed (32 KiB, 1 MiB,
+/// 32 MiB), and says so.
+pub fn regimes() -> Vec<Regime> {
+    let dir = Path::new("/sys/devices/system/cpu/cpu0/cache");
+    let read =
+        |index: &Path, field: &str| std::fs::read_to_string(index.join(field)).ok().map(|s| s.trim().to_string());
+    let mut caches: Vec<(u32, usize)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let index = entry.path();
+            let level: u32 = read(&index, "level")?.parse().ok()?;
+            let kind = read(&index, "type")?;
+            let size = parse_cache_size(&read(&index, "size")?)?;
+            (kind == "Data" || kind == "Unified").then_some((level, size))
+        })
+        .collect();
+    caches.sort_unstable();
+    let mut regimes = Vec::new();
+    let mut above = 0;
+    for (level, assumed) in [(1u32, 32usize << 10), (2, 1 << 20), (3, 32 << 20)] {
+        let (bytes, source) = match caches.iter().find(|(l, _)| *l == level) {
+            Some(&(_, bytes)) => (bytes, "sysfs"),
+            None => (assumed, "assumed"),
+        };
+        let up_to = (bytes / 2).max(above);
+        let name = if level == 1 { "L1d".to_string() } else { format!("L{level}") };
+        regimes.push(Regime { name, cache_bytes: bytes, above, up_to, source: source.to_string() });
+        above = up_to;
+    }
+    regimes.push(Regime { name: "memory".into(), cache_bytes: 0, above, up_to: usize::MAX, source: String::new() });
+    regimes
+}
+
+/// A cache size as sysfs writes it (`32K`, `1024K`, `2M`), in bytes.
+fn parse_cache_size(text: &str) -> Option<usize> {
+    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: usize = digits.parse().ok()?;
+    match unit {
+        "" => Some(n),
+        "K" => Some(n << 10),
+        "M" => Some(n << 20),
+        "G" => Some(n << 30),
+        _ => None,
+    }
+}
 
 /// One timed size.
 #[derive(Debug, Clone, Serialize)]
@@ -28,11 +105,14 @@ pub struct Point {
     pub ns: f64,
 }
 
-/// A line fitted to some of the points of one profile.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// A line fitted to some of the points of one row under one profile.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Fit {
+    /// The row fitted (a payload method or native floor; `request` for a plugin's request).
+    #[serde(default)]
+    pub row: String,
     pub profile: String,
-    /// Which sizes: `all`, `small` (up to [`SPLIT`]) or `large` (from [`SPLIT`]).
+    /// Which sizes: `all`, or a [`Regime`]'s name.
     pub regime: String,
     pub points: usize,
     pub fixed_ns: f64,
@@ -80,20 +160,21 @@ pub fn fit_line(points: &[(f64, f64)]) -> Option<(f64, f64, f64, f64)> {
     Some((intercept, t * se_intercept, slope, t * se_slope))
 }
 
-/// The three fits of one profile's points.
-pub fn fits(profile: &str, points: &[Point]) -> Vec<Fit> {
-    let mine: Vec<&Point> = points.iter().filter(|p| p.profile == profile).collect();
-    let regimes: [(&str, &dyn Fn(usize) -> bool); 3] =
-        [("all", &|_| true), ("small", &|n| n <= SPLIT), ("large", &|n| n >= SPLIT)];
-    regimes
-        .iter()
-        .filter_map(|(regime, keep)| {
+/// The lines through the points `(bytes, ns)` of `row` under `profile`: one per regime with at least three sizes, and
+/// with `all` one over every size too.
+pub fn fits(row: &str, profile: &str, points: &[(usize, f64)], regimes: &[Regime], all: bool) -> Vec<Fit> {
+    let all_sizes = Regime { name: "all".into(), cache_bytes: 0, above: 0, up_to: usize::MAX, source: String::new() };
+    std::iter::once(&all_sizes)
+        .filter(|_| all)
+        .chain(regimes)
+        .filter_map(|regime| {
             let chosen: Vec<(f64, f64)> =
-                mine.iter().filter(|p| keep(p.bytes)).map(|p| (p.bytes as f64, p.ns)).collect();
+                points.iter().filter(|(n, _)| regime.holds(*n)).map(|&(n, ns)| (n as f64, ns)).collect();
             let (fixed, fixed_95, per_byte, per_byte_95) = fit_line(&chosen)?;
             Some(Fit {
+                row: row.to_string(),
                 profile: profile.to_string(),
-                regime: regime.to_string(),
+                regime: regime.name.clone(),
                 points: chosen.len(),
                 fixed_ns: fixed,
                 fixed_ns_95: fixed_95,
@@ -110,6 +191,7 @@ pub struct SweepRecord {
     pub environment: Environment,
     pub request: String,
     pub varied_input: String,
+    pub regimes: Vec<Regime>,
     pub points: Vec<Point>,
     pub fits: Vec<Fit>,
 }
@@ -123,6 +205,7 @@ pub fn sweep(
     profiles: &[EngineProfile],
     (batch, rounds): (Duration, usize),
     sizes: &[usize],
+    regimes: &[Regime],
 ) -> Result<(Vec<Point>, Vec<Fit>), String> {
     let mut points = Vec::new();
     for &profile in profiles {
@@ -143,13 +226,32 @@ pub fn sweep(
         }
         println!("{profile}: done");
     }
-    let fits = profiles.iter().flat_map(|p| fits(p.name(), &points)).collect();
+    let fits = profiles
+        .iter()
+        .flat_map(|p| {
+            let mine: Vec<(usize, f64)> =
+                points.iter().filter(|q| q.profile == p.name()).map(|q| (q.bytes, q.ns)).collect();
+            fits("request", p.name(), &mine, regimes, true)
+        })
+        .collect();
     Ok((points, fits))
 }
 
 /// The sizes of the sweep.
 pub fn sizes(measuring: bool) -> Vec<usize> {
-    if measuring { SIZES.to_vec() } else { vec![SIZES[0], SIZES[5]] }
+    if measuring { SIZES.to_vec() } else { vec![SIZES[0], 8 << 10] }
+}
+
+/// The regimes as a sentence's list: `L1d to 16 KiB, L2 to 512 KiB, ...` with where each cache size came from.
+pub fn regimes_text(regimes: &[Regime]) -> String {
+    regimes
+        .iter()
+        .map(|r| match r.source.as_str() {
+            "" | "sysfs" => r.label(),
+            source => format!("{}, its cache {source}", r.label()),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `value ± half` with as many decimals as the interval's two leading digits need: the precision the fit has.
@@ -172,18 +274,20 @@ impl SweepRecord {
             "The request `{}`, its input `{}` varied from 8 bytes to 16 MiB (generated bytes), timed whole on one \
              instance: allocate, copy in, call, copy out, free. Each point is the median of the batches. Each line \
              `t = fixed + per_byte * n` is fitted by least squares weighted by 1/t² (relative error), with 95% \
-             intervals; the small regime is the sizes up to 256 KiB, the large one from 256 KiB. The output is \
-             not checked at the varied sizes (the request's expectations hold for its own input, checked once per \
-             profile before timing).\n\n",
-            self.request, self.varied_input
+             intervals, over every size and within each cache regime ({}). The output is not checked at the varied \
+             sizes (the request's expectations hold for its own input, checked once per profile before timing).\n\n",
+            self.request,
+            self.varied_input,
+            regimes_text(&self.regimes)
         ));
         out.push_str(
-            "The large regime's fixed cost is not shown: its sizes start at 256 KiB, so the line's value at zero \
-             bytes lies far outside them and says nothing of a request's fixed cost.\n\n",
+            "A regime's fixed cost is shown only for the first one: the others start far from zero bytes, where the \
+             line's value says nothing of a request's fixed cost.\n\n",
         );
         out.push_str("| profile | sizes | points | fixed | per byte |\n|---|---|---:|---:|---:|\n");
         for f in &self.fits {
-            let fixed = if f.regime == "large" {
+            let first = self.regimes.first().is_some_and(|r| r.name == f.regime);
+            let fixed = if f.regime != "all" && !first {
                 "-".to_string()
             } else {
                 format!("{} ± {}", ns_text(f.fixed_ns), ns_text(f.fixed_ns_95))
@@ -208,7 +312,36 @@ impl SweepRecord {
 
 #[cfg(test)]
 mod tests {
-    use super::fit_line;
+    use super::{Regime, fit_line, fits, parse_cache_size, regimes};
+
+    #[test]
+    fn cache_sizes_are_read_as_sysfs_writes_them_and_regimes_cover_every_size_once() {
+        assert_eq!(parse_cache_size("32K"), Some(32 << 10));
+        assert_eq!(parse_cache_size("2M"), Some(2 << 20));
+        assert_eq!(parse_cache_size("512"), Some(512));
+        assert_eq!(parse_cache_size("big"), None);
+        let regimes = regimes();
+        assert_eq!(regimes.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["L1d", "L2", "L3", "memory"]);
+        for n in crate::payload::methods::SIZES {
+            assert_eq!(regimes.iter().filter(|r| r.holds(n)).count(), 1, "{n} bytes");
+        }
+    }
+
+    #[test]
+    fn each_regime_gets_its_own_line_from_three_sizes() {
+        let regimes = vec![
+            Regime { name: "small".into(), cache_bytes: 64, above: 0, up_to: 32, source: "assumed".into() },
+            Regime { name: "large".into(), cache_bytes: 0, above: 32, up_to: usize::MAX, source: String::new() },
+        ];
+        // 10 ns and 1 ns per byte up to 32 bytes; 2 ns per byte beyond; only two sizes beyond.
+        let points: Vec<(usize, f64)> =
+            [8, 16, 32, 64, 128].iter().map(|&n| (n, if n <= 32 { 10.0 + n as f64 } else { 2.0 * n as f64 })).collect();
+        let lines = fits("row", "p", &points, &regimes, true);
+        assert_eq!(lines.iter().map(|f| f.regime.as_str()).collect::<Vec<_>>(), ["all", "small"]);
+        let small = &lines[1];
+        assert!((small.fixed_ns - 10.0).abs() < 1e-9 && (small.per_byte_ns - 1.0).abs() < 1e-9, "{small:?}");
+        assert_eq!((small.row.as_str(), small.profile.as_str(), small.points), ("row", "p", 3));
+    }
 
     #[test]
     fn a_line_is_recovered_with_intervals_that_hold_it() {

@@ -18,9 +18,24 @@ use boundary_host::{ComponentHost, EngineProfile, GuestComponent, HostFuncStyle,
 use std::hint::black_box;
 use std::time::Duration;
 
-/// The sizes of the sweep: 8 bytes to 8 MiB in steps of four, and 16 MiB.
-pub const SIZES: [usize; 12] =
-    [8, 32, 128, 512, 2 << 10, 8 << 10, 32 << 10, 128 << 10, 512 << 10, 2 << 20, 8 << 20, 16 << 20];
+/// The sizes of the sweep: 8 bytes to 16 MiB, two to an octave (each power of two and one and a half times it), so
+/// that every cache regime has enough sizes for a line to be fitted through them. All are multiples of 4, as the
+/// `bytemuck` methods' `u32` words need.
+pub const SIZES: [usize; 43] = sweep_sizes();
+
+const fn sweep_sizes() -> [usize; 43] {
+    let mut sizes = [0; 43];
+    let (mut i, mut power) = (0, 8);
+    while i < sizes.len() {
+        sizes[i] = power;
+        if i + 1 < sizes.len() {
+            sizes[i + 1] = power + power / 2;
+        }
+        i += 2;
+        power *= 2;
+    }
+    sizes
+}
 
 /// Sizes above this are measured under the profiles that [`LARGE_PROFILES`] names only.
 pub const LARGE: usize = 1 << 20;
@@ -297,6 +312,61 @@ pub fn native(row: Native, n: usize, b: &mut Buffers) -> u64 {
     }
 }
 
+/// How long a sweep times each row at each size.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// The length of one timed batch.
+    pub batch: Duration,
+    /// How many batches of each row are timed, one per round.
+    pub rounds: usize,
+}
+
+/// Times `rows` operations at one size against each other: each is first calibrated alone (a batch of warm-up, and
+/// as many iterations as fill `timing.batch`, doubled from one until they do), then every round times one batch of
+/// each, in an order shuffled afresh each round (seeded by `seed`), so that drift and the order of rows fall on all
+/// of them alike. `op(row)` runs one iteration of row `row`; `what(row)` names it for the watchdog. Returns, per row,
+/// the time of one iteration in each round, in nanoseconds (fractions kept).
+pub fn interleaved(
+    rows: usize,
+    what: impl Fn(usize) -> String,
+    mut op: impl FnMut(usize) -> u64,
+    timing: Timing,
+    seed: u64,
+) -> Vec<Vec<f64>> {
+    let mut batches: Vec<crate::guard::Batches> = (0..rows).map(|row| crate::guard::Batches::new(&what(row))).collect();
+    let mut iterations = vec![1u64; rows];
+    for row in 0..rows {
+        while batches[row].time(iterations[row], || op(row)) < timing.batch / 4 && iterations[row] < 1 << 30 {
+            iterations[row] *= 2;
+        }
+    }
+    let mut times = vec![Vec::with_capacity(timing.rounds); rows];
+    let mut order: Vec<usize> = (0..rows).collect();
+    let mut state = seed;
+    for _ in 0..timing.rounds.max(1) {
+        // Fisher-Yates with SplitMix64: the same seed, the same orders.
+        for i in (1..order.len()).rev() {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            order.swap(i, ((z ^ (z >> 31)) % (i as u64 + 1)) as usize);
+        }
+        for &row in &order {
+            let elapsed = batches[row].time(iterations[row], || op(row));
+            times[row].push(elapsed.as_secs_f64() * 1e9 / iterations[row] as f64);
+        }
+    }
+    times
+}
+
+/// The median of `values` (the upper one of an even count); 0 for none.
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// Times `op` and returns the median time of one iteration in nanoseconds (a fraction, never rounded to whole
 /// ones): batches of as many iterations as fill `batch`, `rounds` of them after one batch of warm-up, each under the
 /// watchdog as `what`.
@@ -311,4 +381,51 @@ pub fn time(what: &str, mut op: impl FnMut() -> u64, batch: Duration, rounds: us
         (0..rounds.max(1)).map(|_| batches.time(iterations, &mut op).as_secs_f64() * 1e9 / iterations as f64).collect();
     per_iteration.sort_by(f64::total_cmp);
     per_iteration[per_iteration.len() / 2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SIZES, Timing, interleaved, median};
+    use std::time::Duration;
+
+    #[test]
+    fn the_sizes_are_two_to_an_octave_in_whole_words() {
+        assert_eq!((SIZES[0], SIZES[1], SIZES[2], SIZES[SIZES.len() - 1]), (8, 12, 16, 16 << 20));
+        assert!(SIZES.windows(2).all(|w| w[0] < w[1] && w[1] <= 2 * w[0]));
+        assert!(SIZES.iter().all(|n| n % 4 == 0));
+    }
+
+    #[test]
+    fn every_round_times_every_row_once_in_a_shuffled_order() {
+        let mut calls = Vec::new();
+        let timing = Timing { batch: Duration::ZERO, rounds: 6 };
+        let times = interleaved(
+            4,
+            |row| format!("row {row}"),
+            |row| {
+                calls.push(row);
+                0
+            },
+            timing,
+            7,
+        );
+        assert_eq!(times.len(), 4);
+        assert!(times.iter().all(|t| t.len() == 6));
+        // One calibrating call per row, in order; then each round a permutation of the rows.
+        assert_eq!(calls[..4], [0, 1, 2, 3]);
+        let rounds: Vec<&[usize]> = calls[4..].chunks(4).collect();
+        assert_eq!(rounds.len(), 6);
+        for round in &rounds {
+            let mut sorted = round.to_vec();
+            sorted.sort_unstable();
+            assert_eq!(sorted, [0, 1, 2, 3]);
+        }
+        assert!(rounds.windows(2).any(|w| w[0] != w[1]), "every round ran in the same order: {rounds:?}");
+    }
+
+    #[test]
+    fn a_median_keeps_its_fraction() {
+        assert_eq!(median(&[3.0, 1.5, 2.25]), 2.25);
+        assert_eq!(median(&[]), 0.0);
+    }
 }

@@ -22,7 +22,9 @@ use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOp
 use crate::probe;
 use crate::record::{Environment, Records};
 use crate::subject::{Needs, Subject};
-use methods::{self as payload, Buffers, ComponentMover, CoreMover, LARGE, LARGE_PROFILES, Method, Native, SIZES};
+use methods::{
+    self as payload, Buffers, ComponentMover, CoreMover, LARGE, LARGE_PROFILES, Method, Native, SIZES, Timing,
+};
 use record::{self as payload_report, Cell, Record};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -106,21 +108,14 @@ pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
         return Ok(());
     }
     // Under `cargo test --benches`: every method once at the smallest size and a middling one, nothing recorded.
-    let (sizes, batch, rounds): (Vec<usize>, Duration, usize) = match (measuring, quick) {
-        (false, _) => (vec![SIZES[0], SIZES[5]], Duration::ZERO, 1),
-        (true, true) => (SIZES.to_vec(), Duration::from_millis(8), 3),
-        (true, false) => (SIZES.to_vec(), Duration::from_millis(25), 7),
+    let (sizes, timing): (Vec<usize>, Timing) = match (measuring, quick) {
+        (false, _) => (fit::sizes(false), Timing { batch: Duration::ZERO, rounds: 1 }),
+        (true, true) => (SIZES.to_vec(), QUICK),
+        (true, false) => (SIZES.to_vec(), FULL),
     };
     let max = *sizes.iter().max().unwrap_or(&SIZES[0]);
     let mut buffers = Buffers::new(max);
     let mut cells = Vec::new();
-    for &n in &sizes {
-        for row in Native::ALL {
-            let what = format!("payload `{}` at {n} bytes", row.id());
-            let ns = payload::time(&what, || payload::native(row, n, &mut buffers), batch, rounds);
-            cells.push(Cell { row: row.id().to_string(), profile: None, bytes: n, ns });
-        }
-    }
     let profiles = args.profiles.or_all();
     for &profile in &profiles {
         let engine = profile.engine().map_err(|e| e.to_string())?;
@@ -131,19 +126,38 @@ pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
                     component.map(|wasm| ComponentMover::new(profile, &engine, wasm)),
                 )
             });
-        for &n in sizes.iter().filter(|&&n| n <= LARGE || LARGE_PROFILES.contains(&profile)) {
-            for &method in &methods {
-                let what = format!("payload `{}` under `{profile}` at {n} bytes", method.id());
-                let ns = match (method.component(), core_mover.as_mut(), component_mover.as_mut()) {
-                    (false, Some(m), _) => payload::time(&what, || m.run(method, n, &mut buffers), batch, rounds),
-                    (true, _, Some(m)) => payload::time(&what, || m.run(method, n, &mut buffers), batch, rounds),
-                    _ => continue,
-                };
+        // The rows this profile times: the native floors, then the methods its module serves.
+        let mut rows: Vec<Row> = Native::ALL.into_iter().map(Row::Native).collect();
+        rows.extend(
+            methods
+                .iter()
+                .filter(|m| if m.component() { component_mover.is_some() } else { core_mover.is_some() })
+                .map(|&m| Row::Method(m)),
+        );
+        for (i, &n) in sizes.iter().filter(|&&n| n <= LARGE || LARGE_PROFILES.contains(&profile)).enumerate() {
+            let seed = (profile as u64) << 32 | i as u64;
+            let what = |row: usize| format!("payload `{}` under `{profile}` at {n} bytes", rows[row].id());
+            let times = payload::interleaved(
+                rows.len(),
+                what,
+                |row| match rows[row] {
+                    Row::Native(native) => payload::native(native, n, &mut buffers),
+                    Row::Method(m) if m.component() => {
+                        component_mover.as_mut().map_or(0, |mover| mover.run(m, n, &mut buffers))
+                    }
+                    Row::Method(m) => core_mover.as_mut().map_or(0, |mover| mover.run(m, n, &mut buffers)),
+                },
+                timing,
+                seed,
+            );
+            for (row, rounds) in rows.iter().zip(times) {
                 cells.push(Cell {
-                    row: method.id().to_string(),
+                    row: row.id().to_string(),
                     profile: Some(profile.name().to_string()),
                     bytes: n,
-                    ns,
+                    ns: payload::median(&rounds),
+                    min_ns: rounds.iter().copied().reduce(f64::min),
+                    max_ns: rounds.iter().copied().reduce(f64::max),
                 });
             }
         }
@@ -155,17 +169,16 @@ pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
         return Ok(());
     }
     let command = records.command_line("payload");
-    let mode = if quick {
-        "--quick: batches of 8 ms, the median of 3".to_string()
-    } else {
-        "batches of 25 ms, the median of 7".to_string()
+    let timing_said = |t: Timing| {
+        format!("at each size, {} rounds of a batch of {} ms per row, shuffled", t.rounds, t.batch.as_millis())
     };
+    let mode = if quick { format!("--quick: {}", timing_said(QUICK)) } else { timing_said(FULL) };
     let mut environment = Environment::capture(&workspace, command, mode);
     if !subject.is_built_in() {
         environment.module = Some(subject.describe());
     }
     environment.elapsed_s = Some(started.elapsed().as_secs_f64());
-    let record = Record { environment, cells };
+    let record = Record::new(environment, timing.rounds, fit::regimes(), cells);
     let complete = !quick && filters.is_empty() && profiles.len() == boundary_host::EngineProfile::ALL.len();
     let module = (!subject.is_built_in()).then(|| subject.results_name());
     let (dir, committed) = records.sweep_folder("payload", module, complete, &record.environment);
@@ -175,11 +188,38 @@ pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
             .map_err(|e| format!("README.md: {e}"))?;
     }
     println!("payload record written to {}", dir.display());
+    let first = record.regimes.first().map(|r| r.name.clone()).unwrap_or_default();
     for &method in &methods {
-        let even = record.break_even(method, "cranelift").map_or("none".to_string(), payload_report::size_name);
-        println!("break-even under cranelift: {:<22} {even}", method.id());
+        if let Some(e) = record.excess(method, "cranelift", &first) {
+            println!(
+                "under cranelift, {:<22} {} beyond native, and {} per byte in {first}",
+                method.id(),
+                crate::payload::fit::with_interval(e.fixed_ns, e.fixed_ns_95) + " ns",
+                crate::payload::fit::with_interval(e.per_byte_ns * 1e3, e.per_byte_ns_95 * 1e3) + " ps"
+            );
+        }
     }
     Ok(())
+}
+
+/// How the sweep times each row at each size, measured (`FULL`) and with `--quick`.
+const FULL: Timing = Timing { batch: Duration::from_millis(10), rounds: 5 };
+const QUICK: Timing = Timing { batch: Duration::from_millis(3), rounds: 3 };
+
+/// A row of the sweep: a native floor or a method.
+#[derive(Debug, Clone, Copy)]
+enum Row {
+    Native(Native),
+    Method(Method),
+}
+
+impl Row {
+    fn id(self) -> &'static str {
+        match self {
+            Row::Native(n) => n.id(),
+            Row::Method(m) => m.id(),
+        }
+    }
 }
 
 /// The sweep of a plugin's request (`--request`): one input's size varied, the line fitted (`fit.rs`).
@@ -204,7 +244,8 @@ fn request_sweep(args: &PayloadOptions, records: &Records, started: Instant) -> 
         (true, false) => (Duration::from_millis(25), 7),
     };
     let profiles = args.profiles.or_all();
-    let (points, fits) = fit::sweep(&request, &wasm, varied, &profiles, timing, &fit::sizes(measuring))?;
+    let regimes = fit::regimes();
+    let (points, fits) = fit::sweep(&request, &wasm, varied, &profiles, timing, &fit::sizes(measuring), &regimes)?;
     for f in fits.iter().filter(|f| f.regime == "all") {
         println!(
             "{:<16} fixed {} ± {}, per byte {} ns ({} sizes)",
@@ -227,6 +268,7 @@ fn request_sweep(args: &PayloadOptions, records: &Records, started: Instant) -> 
         environment,
         request: request.call_text(),
         varied_input: request.inputs[varied].name.clone(),
+        regimes,
         points,
         fits,
     };

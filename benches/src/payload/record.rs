@@ -1,65 +1,143 @@
 //! The payload sweep's record (`cargo bench --bench payload`): `payload.md`, `payload.json`, `throughput.svg` and
 //! `environment.json` in a run's folder, and the top-level README's payload block, written from the newest record.
 
+use crate::payload::fit::{self, Fit, Regime, with_interval};
 use crate::payload::methods::{LARGE, LARGE_PROFILES, Method, Native, SIZES, floor_of};
-use crate::record::Environment;
+use crate::record::{Environment, format_ns};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::path::Path;
 
-/// The median time of one iteration of one row at one size under one profile (`None` for the native rows).
+/// One row at one size under one profile: the median time of one iteration over the rounds, and the fastest and
+/// slowest round. A native row runs in each profile's rounds and carries that profile (records of schema 2 and
+/// before timed the native rows once, before any profile, with no profile, and kept no range).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cell {
     pub row: String,
     pub profile: Option<String>,
     pub bytes: usize,
     pub ns: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ns: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ns: Option<f64>,
 }
-
-/// A crossing is "within 10% of native" from this ratio down.
-pub const BREAK_EVEN: f64 = 1.10;
 
 /// One sweep.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     pub environment: Environment,
+    /// How many rounds each cell was timed in (0 in records that did not say).
+    #[serde(default)]
+    pub rounds: usize,
+    /// The cache regimes the lines are fitted within (empty in records before schema 3: [`fit::regimes`] of the
+    /// machine reading them is used then).
+    #[serde(default)]
+    pub regimes: Vec<Regime>,
     pub cells: Vec<Cell>,
+    /// A line per row, profile and regime (empty in records before schema 3: fitted from the cells when read).
+    #[serde(default)]
+    pub fits: Vec<Fit>,
+}
+
+/// What a crossing costs beyond its native floor in one regime: the differences of the two lines, with their
+/// intervals combined as independent ones (the root of the sum of their squares).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Excess {
+    pub fixed_ns: f64,
+    pub fixed_ns_95: f64,
+    pub per_byte_ns: f64,
+    pub per_byte_ns_95: f64,
 }
 
 /// A size in bytes, as the tables name it.
 pub fn size_name(bytes: usize) -> String {
+    let whole = |shift: u32| bytes.is_multiple_of(1 << shift);
     match bytes {
-        b if b >= 1 << 20 => format!("{} MiB", b >> 20),
-        b if b >= 1 << 10 => format!("{} KiB", b >> 10),
+        b if b >= 1 << 20 && whole(20) => format!("{} MiB", b >> 20),
+        b if b >= 1 << 20 => format!("{} MiB", b as f64 / f64::from(1u32 << 20)),
+        b if b >= 1 << 10 && whole(10) => format!("{} KiB", b >> 10),
+        b if b >= 1 << 10 => format!("{} KiB", b as f64 / 1024.0),
         b => format!("{b} B"),
     }
 }
 
-fn rate(bytes: usize, ns: f64) -> String {
-    let per_second = bytes as f64 / ns * 1e9;
-    match per_second {
-        r if r >= 1e9 => format!("{:.2} GB/s", r / 1e9),
-        r if r >= 1e6 => format!("{:.1} MB/s", r / 1e6),
-        r => format!("{:.0} kB/s", r / 1e3),
-    }
+/// A fixed cost with its interval, in nanoseconds.
+fn fixed_text(ns: f64, half: f64) -> String {
+    format!("{} ns", with_interval(ns, half))
+}
+
+/// A cost per byte with its interval, in picoseconds per byte.
+fn per_byte_text(ns: f64, half: f64) -> String {
+    format!("{} ps/B", with_interval(ns * 1e3, half * 1e3))
 }
 
 impl Record {
-    pub fn cell(&self, row: &str, profile: Option<&str>, bytes: usize) -> Option<f64> {
-        self.cells.iter().find(|c| c.row == row && c.profile.as_deref() == profile && c.bytes == bytes).map(|c| c.ns)
+    /// A record of `cells`, its lines fitted within `regimes`.
+    pub fn new(environment: Environment, rounds: usize, regimes: Vec<Regime>, cells: Vec<Cell>) -> Self {
+        let mut record = Record { environment, rounds, regimes, cells, fits: Vec::new() };
+        record.fits = record.fitted();
+        record
     }
 
-    /// The smallest size at which `method` under `profile` is within [`BREAK_EVEN`] of its native floor, if one is.
-    pub fn break_even(&self, method: Method, profile: &str) -> Option<usize> {
-        let floor = floor_of(method).id();
-        SIZES.iter().copied().find(|&n| {
-            matches!(
-                (self.cell(method.id(), Some(profile), n), self.cell(floor, None, n)),
-                (Some(ns), Some(native)) if ns <= native * BREAK_EVEN
-            )
+    /// The record as read: a record before schema 3 gets this machine's regimes and its lines fitted now.
+    fn completed(mut self) -> Self {
+        if self.regimes.is_empty() {
+            self.regimes = fit::regimes();
+        }
+        if self.fits.is_empty() {
+            self.fits = self.fitted();
+        }
+        self
+    }
+
+    /// A line through every row's medians under every profile, within each regime.
+    fn fitted(&self) -> Vec<Fit> {
+        let mut lines = Vec::new();
+        for profile in self.profiles() {
+            let rows = Native::ALL.iter().map(|n| n.id()).chain(Method::ALL.iter().map(|m| m.id()));
+            for row in rows {
+                let points: Vec<(usize, f64)> =
+                    SIZES.iter().filter_map(|&n| Some((n, self.time(row, &profile, n)?))).collect();
+                lines.extend(fit::fits(row, &profile, &points, &self.regimes, false));
+            }
+        }
+        lines
+    }
+
+    /// The cell of `row` at `bytes` under `profile`; a native row's from the profile's rounds, or the one timed
+    /// before every profile in an older record.
+    pub fn cell(&self, row: &str, profile: &str, bytes: usize) -> Option<&Cell> {
+        let at =
+            |p: Option<&str>| self.cells.iter().find(|c| c.row == row && c.profile.as_deref() == p && c.bytes == bytes);
+        at(Some(profile)).or_else(|| at(None).filter(|c| c.row.starts_with("native/")))
+    }
+
+    /// The median time of `row` at `bytes` under `profile`.
+    pub fn time(&self, row: &str, profile: &str, bytes: usize) -> Option<f64> {
+        self.cell(row, profile, bytes).map(|c| c.ns)
+    }
+
+    pub fn fit(&self, row: &str, profile: &str, regime: &str) -> Option<&Fit> {
+        self.fits.iter().find(|f| f.row == row && f.profile == profile && f.regime == regime)
+    }
+
+    /// What `method` under `profile` costs beyond its native floor within `regime`, where both have a line.
+    pub fn excess(&self, method: Method, profile: &str, regime: &str) -> Option<Excess> {
+        let (m, n) = (self.fit(method.id(), profile, regime)?, self.fit(floor_of(method).id(), profile, regime)?);
+        Some(Excess {
+            fixed_ns: m.fixed_ns - n.fixed_ns,
+            fixed_ns_95: m.fixed_ns_95.hypot(n.fixed_ns_95),
+            per_byte_ns: m.per_byte_ns - n.per_byte_ns,
+            per_byte_ns_95: m.per_byte_ns_95.hypot(n.per_byte_ns_95),
         })
+    }
+
+    /// The regimes that have a line for some row.
+    fn fitted_regimes(&self) -> Vec<&Regime> {
+        self.regimes.iter().filter(|r| self.fits.iter().any(|f| f.regime == r.name)).collect()
     }
 
     pub fn write(&self, dir: &Path) -> io::Result<()> {
@@ -74,7 +152,7 @@ impl Record {
 
     fn profiles(&self) -> Vec<String> {
         let mut profiles: Vec<String> = Vec::new();
-        for c in &self.cells {
+        for c in self.cells.iter().filter(|c| !c.row.starts_with("native/")) {
             if let Some(p) = &c.profile
                 && !profiles.contains(p)
             {
@@ -84,16 +162,64 @@ impl Record {
         profiles
     }
 
+    /// The table of what each method costs beyond its floor under `profile`, and the floors' own lines.
+    fn excess_table(&self, profile: &str) -> String {
+        let regimes = self.fitted_regimes();
+        let mut md = String::new();
+        let _ = writeln!(
+            md,
+            "| method | fixed cost beyond native | {} |",
+            regimes.iter().map(|r| format!("per byte beyond native, {}", r.label())).collect::<Vec<_>>().join(" | ")
+        );
+        let _ = writeln!(md, "|---|---:|{}", "---:|".repeat(regimes.len()));
+        let first = regimes.first().map(|r| r.name.as_str()).unwrap_or("");
+        for m in Method::ALL {
+            if self.fits.iter().all(|f| f.row != m.id() || f.profile != profile) {
+                continue;
+            }
+            let fixed = self.excess(m, profile, first).map_or("-".into(), |e| fixed_text(e.fixed_ns, e.fixed_ns_95));
+            let per_byte: Vec<String> = regimes
+                .iter()
+                .map(|r| {
+                    self.excess(m, profile, &r.name)
+                        .map_or("-".into(), |e| per_byte_text(e.per_byte_ns, e.per_byte_ns_95))
+                })
+                .collect();
+            let _ = writeln!(md, "| `{}` | {fixed} | {} |", m.id(), per_byte.join(" | "));
+        }
+        for n in [Native::CopyChecksum, Native::FillCopy, Native::Memcpy] {
+            let fixed = self.fit(n.id(), profile, first).map_or("-".into(), |f| fixed_text(f.fixed_ns, f.fixed_ns_95));
+            let per_byte: Vec<String> = regimes
+                .iter()
+                .map(|r| {
+                    self.fit(n.id(), profile, &r.name).map_or("-".into(), |f| {
+                        let rate = if f.per_byte_ns > 0.0 {
+                            format!(" ({:.1} GB/s)", 1.0 / f.per_byte_ns)
+                        } else {
+                            String::new()
+                        };
+                        format!("{}{rate}", per_byte_text(f.per_byte_ns, f.per_byte_ns_95))
+                    })
+                })
+                .collect();
+            let _ = writeln!(md, "| `{}` (itself) | {fixed} | {} |", n.id(), per_byte.join(" | "));
+        }
+        md
+    }
+
     pub fn markdown(&self) -> String {
         let mut md = String::new();
         let env = &self.environment;
         let _ = writeln!(md, "# Bytes across the boundary, {}\n", env.date);
         let _ = writeln!(md, "Generated by `benches/src/payload/record.rs`; do not edit by hand.\n");
+        let rounds = if self.rounds > 0 { format!("{} rounds", self.rounds) } else { "several batches".to_string() };
         let _ = writeln!(
             md,
-            "Each cell: bytes per second of one iteration (the median of the timed batches), and in brackets the \
-             iteration's time divided by the native Rust floor of the same work (`native/copy_checksum` for bytes \
-             going in, `native/fill_copy` for bytes coming out). Sizes above {} are measured under {} only.\n",
+            "Each time is one iteration of a row: the whole crossing and the work on every byte (methods), or native \
+             Rust doing the same copy and work (`native/copy_checksum` for bytes going in, `native/fill_copy` for \
+             bytes coming out: each method's floor) or a plain copy (`native/memcpy`). At each size, every row of one \
+             profile is timed in {rounds}, one batch of each per round in an order shuffled each round; a time is \
+             the median of its rounds. Sizes above {} are measured under {} only.\n",
             size_name(LARGE),
             LARGE_PROFILES.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
         );
@@ -106,47 +232,79 @@ impl Record {
         }
         let _ = writeln!(
             md,
-            "\n## Native\n\n| size | {} |\n|---|{}",
-            Native::ALL.map(|n| format!("`{}`", n.id())).join(" | "),
-            "---:|".repeat(3)
+            "\n## What a crossing costs beyond native\n\nFor each row a line `t = fixed + per_byte × n` is fitted \
+             through its medians within each cache regime ({}): least squares weighted by 1/t² (relative error), with \
+             95% intervals from the fit's residuals. A method's cost beyond native is its line less its floor's (timed \
+             in the same rounds): the difference of the fixed costs in the first regime (the others start far from \
+             zero bytes, where a line's value says nothing of a fixed cost), and of the costs per byte in each \
+             regime, the two intervals combined as independent ones. An excess whose interval holds zero is none \
+             that this run can tell. The floors' own lines follow each table.\n",
+            fit::regimes_text(&self.regimes)
         );
-        for &n in &SIZES {
-            let cells: Vec<String> = Native::ALL
-                .iter()
-                .map(|row| self.cell(row.id(), None, n).map_or("-".to_string(), |ns| rate(n, ns)))
-                .collect();
-            let _ = writeln!(md, "| {} | {} |", size_name(n), cells.join(" | "));
-        }
         for profile in self.profiles() {
-            let _ = writeln!(md, "\n## `{profile}`\n");
-            let _ = writeln!(md, "| size | {} |", Method::ALL.map(|m| format!("`{}`", m.id())).join(" | "));
-            let _ = writeln!(md, "|---|{}", "---:|".repeat(Method::ALL.len()));
+            let _ = writeln!(md, "### `{profile}`\n\n{}", self.excess_table(&profile));
+        }
+        let _ = writeln!(
+            md,
+            "## Times by size\n\nThe median time of one iteration; in brackets, for a method, that time divided by \
+             its floor's at the same size. The widest range of each profile's rounds is named under its table.\n"
+        );
+        for profile in self.profiles() {
+            let rows: Vec<&str> =
+                Native::ALL.iter().map(|n| n.id()).chain(Method::ALL.iter().map(|m| m.id())).collect();
+            let _ = writeln!(md, "### `{profile}`\n");
+            let _ =
+                writeln!(md, "| size | {} |", rows.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(" | "));
+            let _ = writeln!(md, "|---|{}", "---:|".repeat(rows.len()));
+            let mut widest: Option<(f64, String)> = None;
             for &n in &SIZES {
-                let cells: Vec<String> = Method::ALL
+                let cells: Vec<String> = rows
                     .iter()
-                    .map(|m| match (self.cell(m.id(), Some(&profile), n), self.cell(floor_of(*m).id(), None, n)) {
-                        (Some(ns), Some(floor)) => format!("{} ({:.1}×)", rate(n, ns), ns / floor),
-                        (Some(ns), None) => rate(n, ns),
-                        _ => "-".to_string(),
+                    .map(|row| {
+                        let Some(cell) = self.cell(row, &profile, n) else { return "-".to_string() };
+                        if let (Some(lo), Some(hi)) = (cell.min_ns, cell.max_ns) {
+                            let range = (hi - lo) / cell.ns;
+                            if widest.as_ref().is_none_or(|(w, _)| range > *w) {
+                                let what =
+                                    format!("`{row}` at {}: {} to {}", size_name(n), format_ns(lo), format_ns(hi));
+                                widest = Some((range, what));
+                            }
+                        }
+                        let floor = Method::ALL
+                            .iter()
+                            .find(|m| m.id() == *row)
+                            .and_then(|m| self.time(floor_of(*m).id(), &profile, n));
+                        match floor {
+                            Some(floor) => format!("{} ({:.2}×)", format_ns(cell.ns), cell.ns / floor),
+                            None => format_ns(cell.ns),
+                        }
                     })
                     .collect();
-                let _ = writeln!(md, "| {} | {} |", size_name(n), cells.join(" | "));
+                if cells.iter().any(|c| c != "-") {
+                    let _ = writeln!(md, "| {} | {} |", size_name(n), cells.join(" | "));
+                }
+            }
+            if let Some((range, what)) = widest {
+                let _ = writeln!(md, "\nWidest range over the rounds: {what} ({:.0}% of its median).\n", range * 100.0);
+            } else {
+                md.push('\n');
             }
         }
         let _ = writeln!(
             md,
-            "\n## Break-even\n\nThe smallest size at which the whole crossing (call, copy and the guest's work) is \
-             within {:.0}% of native Rust doing the same copy and work; `-` where no size is.\n",
-            (BREAK_EVEN - 1.0) * 100.0
+            "## Every line\n\n| row | profile | regime | sizes | fixed | per byte |\n|---|---|---|---:|---:|---:|"
         );
-        let profiles = self.profiles();
-        let _ =
-            writeln!(md, "| method | {} |", profiles.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" | "));
-        let _ = writeln!(md, "|---|{}", "---:|".repeat(profiles.len()));
-        for m in Method::ALL {
-            let cells: Vec<String> =
-                profiles.iter().map(|p| self.break_even(m, p).map_or("-".to_string(), size_name)).collect();
-            let _ = writeln!(md, "| `{}` | {} |", m.id(), cells.join(" | "));
+        for f in &self.fits {
+            let _ = writeln!(
+                md,
+                "| `{}` | `{}` | {} | {} | {} | {} |",
+                f.row,
+                f.profile,
+                f.regime,
+                f.points,
+                fixed_text(f.fixed_ns, f.fixed_ns_95),
+                per_byte_text(f.per_byte_ns, f.per_byte_ns_95)
+            );
         }
         let _ = write!(md, "\n{}", env.markdown("the project's quiet guest and component"));
         md
@@ -190,7 +348,7 @@ impl Record {
                 gy + 4.0
             );
         }
-        for &n in &SIZES {
+        for &n in SIZES.iter().filter(|n| n.is_power_of_two() && n.trailing_zeros() % 2 == 1) {
             let gx = x(n);
             let _ = writeln!(
                 svg,
@@ -204,7 +362,7 @@ impl Record {
             ["#204a87", "#3465a4", "#729fcf", "#4e9a06", "#73d216", "#8ae234", "#a40000", "#cc0000", "#f57900"];
         let mut lines: Vec<Line> = Vec::new();
         for (m, colour) in Method::ALL.iter().zip(colours) {
-            let points = SIZES.iter().filter_map(|&n| Some((n, self.cell(m.id(), Some("cranelift"), n)?))).collect();
+            let points = SIZES.iter().filter_map(|&n| Some((n, self.time(m.id(), "cranelift", n)?))).collect();
             lines.push(Line { name: m.id(), colour, dash: "", points });
         }
         for (row, colour, dash) in [
@@ -212,7 +370,7 @@ impl Record {
             (Native::FillCopy, "#888a85", "5 3"),
             (Native::Memcpy, "#000000", "9 4"),
         ] {
-            let points = SIZES.iter().filter_map(|&n| Some((n, self.cell(row.id(), None, n)?))).collect();
+            let points = SIZES.iter().filter_map(|&n| Some((n, self.time(row.id(), "cranelift", n)?))).collect();
             lines.push(Line { name: row.id(), colour, dash, points });
         }
         for (i, Line { name, colour, dash, points }) in lines.iter().enumerate() {
@@ -251,61 +409,98 @@ struct Line {
 
 /// The newest committed record under `results/payload/`.
 pub fn latest(payload_dir: &Path) -> io::Result<Option<(String, Record)>> {
-    crate::record::newest(payload_dir, "payload.json")
+    Ok(crate::record::newest::<Record>(payload_dir, "payload.json")?.map(|(run, record)| (run, record.completed())))
 }
 
 const BEGIN: &str =
     "<!-- payload results: generated by benches/src/payload/record.rs; `cargo bench --bench payload` -->";
 const END: &str = "<!-- end of payload results -->";
 
-/// The README's payload block: throughput at a small, a middling and a large size under `cranelift`, the fraction
-/// of `memcpy`, and the break-even sizes.
+/// The README's payload block: under `cranelift`, what each method costs beyond its native floor (fixed, and per
+/// byte in each cache regime), and the floors' and `memcpy`'s own cost per byte; then the chart.
 pub fn readme_block(run: &str, record: &Record) -> String {
     let env = &record.environment;
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "From [`results/payload/{run}/`](results/payload/{run}/payload.md) ({}, {} cores; `{}`, {}), under `cranelift`: \
-         bytes per second, in brackets the fraction of a native `memcpy` of the same size, and the break-even size \
-         (from which the crossing is within 10% of native Rust doing the same copy and work).\n",
+        "From [`results/payload/{run}/`](results/payload/{run}/payload.md) ({}, {} cores; `{}`, {}), under \
+         `cranelift`: what moving the bytes across costs beyond native Rust doing the same copy and work on them, \
+         from lines fitted through the times within each cache regime (95% intervals; the record's \
+         \"What a crossing costs beyond native\" says how). The floors' own lines follow.\n",
         env.cpu,
         env.cores,
         env.command,
         env.date.get(..10).unwrap_or(&env.date)
     );
-    let sizes = [64usize.max(SIZES[2]), 64 << 10, 16 << 20];
-    let sizes: Vec<usize> =
-        sizes.iter().map(|&s| *SIZES.iter().find(|&&n| n >= s).unwrap_or(&SIZES[SIZES.len() - 1])).collect();
-    let _ = writeln!(
-        md,
-        "| method | {} | break-even |",
-        sizes.iter().map(|&n| size_name(n)).collect::<Vec<_>>().join(" | ")
-    );
-    let _ = writeln!(md, "|---|{}---:|", "---:|".repeat(sizes.len()));
-    for m in Method::ALL {
-        let cells: Vec<String> = sizes
-            .iter()
-            .map(|&n| match (record.cell(m.id(), Some("cranelift"), n), record.cell(Native::Memcpy.id(), None, n)) {
-                (Some(ns), Some(copy)) => format!("{} ({:.0}%)", rate(n, ns), copy / ns * 100.0),
-                (Some(ns), None) => rate(n, ns),
-                _ => "-".to_string(),
-            })
-            .collect();
-        let even = record.break_even(m, "cranelift").map_or("-".to_string(), size_name);
-        let _ = writeln!(md, "| `{}` | {} | {even} |", m.id(), cells.join(" | "));
-    }
-    let memcpy: Vec<String> = sizes
-        .iter()
-        .map(|&n| record.cell(Native::Memcpy.id(), None, n).map_or("-".to_string(), |ns| rate(n, ns)))
-        .collect();
-    let _ = writeln!(md, "| `native/memcpy` | {} | |", memcpy.join(" | "));
+    md.push_str(&record.excess_table("cranelift"));
     let _ = writeln!(md, "\n![Bytes per second against size](results/payload/{run}/throughput.svg)");
     md
 }
 
-/// Rewrites the newest record's generated files from its `payload.json`, and README's payload block from it.
+/// Rewrites README's payload block from the newest record, and that record's generated files from its
+/// `payload.json` if it is of this format (an older record's files are left as they were written).
 pub fn write_readme_block(readme: &Path, payload_dir: &Path) -> io::Result<()> {
     let Some((run, record)) = latest(payload_dir)? else { return Ok(()) };
-    record.write(&payload_dir.join(&run))?;
+    if record.environment.schema >= 3 {
+        record.write(&payload_dir.join(&run))?;
+    }
     crate::record::write_block(readme, BEGIN, END, &readme_block(&run, &record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cell, Record, size_name};
+    use crate::payload::fit::Regime;
+    use crate::payload::methods::{Method, SIZES};
+
+    #[test]
+    fn sizes_are_named_exactly() {
+        assert_eq!(size_name(12), "12 B");
+        assert_eq!(size_name(24 << 10), "24 KiB");
+        assert_eq!(size_name(3 << 19), "1.5 MiB");
+        assert_eq!(size_name(16 << 20), "16 MiB");
+    }
+
+    #[test]
+    fn a_crossings_excess_is_its_line_less_its_floors() {
+        let environment = crate::record::Environment::capture(std::path::Path::new("."), String::new(), String::new());
+        let regimes = vec![Regime {
+            name: "L1d".into(),
+            cache_bytes: 1 << 20,
+            above: 0,
+            up_to: 1 << 20,
+            source: "assumed".into(),
+        }];
+        let cell = |row: &str, ns: f64, n: usize| Cell {
+            row: row.into(),
+            profile: Some("cranelift".into()),
+            bytes: n,
+            ns,
+            min_ns: Some(ns),
+            max_ns: Some(ns),
+        };
+        let cells: Vec<Cell> = SIZES
+            .iter()
+            .filter(|&&n| n <= 1 << 20)
+            .flat_map(|&n| {
+                let n_f = n as f64;
+                [cell("in/data_mut", 40.0 + 0.3 * n_f, n), cell("native/copy_checksum", 5.0 + 0.2 * n_f, n)]
+            })
+            .collect();
+        let record = Record::new(environment, 5, regimes, cells);
+        let excess = record.excess(Method::InDataMut, "cranelift", "L1d").expect("both rows have a line");
+        assert!((excess.fixed_ns - 35.0).abs() < 1e-6 && (excess.per_byte_ns - 0.1).abs() < 1e-9, "{excess:?}");
+        assert!(excess.fixed_ns_95 < 1e-6);
+        assert!(record.excess(Method::OutData, "cranelift", "L1d").is_none());
+        assert!(record.markdown().contains("| `in/data_mut` | 35.0"), "{}", record.markdown());
+    }
+
+    #[test]
+    fn a_record_of_the_older_format_reads_with_its_lines_fitted() {
+        let dir = crate::record::workspace_root().join("results").join("payload");
+        if let Some((_, record)) = super::latest(&dir).unwrap() {
+            assert!(!record.regimes.is_empty() && !record.fits.is_empty(), "no line fitted for {}", dir.display());
+            assert!(record.excess(Method::InDataMut, "cranelift", &record.regimes[0].name).is_some());
+        }
+    }
 }
