@@ -64,18 +64,25 @@ profiles! {
         |c: &mut Config| -> wasmtime::Result<()> { c.consume_fuel(true); Ok(()) };
     Epoch = "epoch", "Cranelift with epoch interruption checks (every store gets a deadline).",
         |c: &mut Config| -> wasmtime::Result<()> { c.epoch_interruption(true); Ok(()) };
-    Pooling = "pooling", "Cranelift with the pooling instance allocator, memories kept resident between instances.",
+    Pooling = "pooling", "Cranelift with wasmtime's default pooling instance allocator, 64 slots of each kind.",
         |c: &mut Config| -> wasmtime::Result<()> { c.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config())); Ok(()) };
 }
 
-/// Pool sizes for the `pooling` profile: enough for the tests' and benches' handful of live stores, small
-/// enough that reserving the pool's address space stays cheap. The first 2 MiB of each memory (all of the
-/// guest's, with room to grow) stay resident when an instance is freed, and are reset by copying rather than
-/// by unmapping, so the next instance takes no page faults.
+/// The slots of each kind in the `pooling` profile's pool: enough for the tests' and benches' handful of live
+/// stores (four threads instantiating at once among them), few enough that reserving the pool's address space stays
+/// cheap. wasmtime's default is 1,000.
+pub const POOLING_SLOTS: u32 = 64;
+
+/// The `pooling` profile's pool: wasmtime's default `PoolingAllocationConfig` (nothing kept resident when a slot is
+/// freed, no `PAGEMAP_SCAN`, 4 GiB of memory at most per slot), only its slot counts sized for this machine
+/// ([`POOLING_SLOTS`]). A freed slot's memory is decommitted, so the next instance in it faults its pages in.
 fn pooling_config() -> PoolingAllocationConfig {
-    let reset = SlotReset { copy_on_write: true, keep_resident: 2 << 20, pagemap_scan: false };
-    let mut pool = pool(64, 1 << 30, reset);
-    pool.table_keep_resident(1 << 16);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(POOLING_SLOTS)
+        .total_component_instances(POOLING_SLOTS)
+        .total_memories(POOLING_SLOTS)
+        .total_tables(POOLING_SLOTS)
+        .total_stacks(POOLING_SLOTS);
     pool
 }
 

@@ -243,18 +243,28 @@ fn bench_callbacks(c: &mut Criterion, p: &str, raw: &mut RawBench, core: &mut Co
 }
 
 /// Instantiation: raw wasmtime through the `Linker` and through `InstancePre`, the host core (for a module with the
-/// ABI), and `InstancePre` in 1, 2 and 4 threads at once.
+/// ABI), each without its drop, which has a row of its own; and `InstancePre` in 1, 2 and 4 threads at once, each a
+/// store, an instance and its drop, on workers started before the row's first batch.
 fn bench_instantiation(c: &mut Criterion, p: &str, linked: &Linked, core: Option<&CoreBench>) {
-    bench_timed(c, rows::INSTANTIATE_LINKER.id, Some(p), None, Some(SHORT), || ops::raw_instantiate_linker(linked));
-    bench_timed(c, rows::INSTANTIATE_PRE.id, Some(p), None, Some(SHORT), || ops::raw_instantiate_pre(linked));
+    bench_custom(c, rows::INSTANTIATE_LINKER.id, Some(p), Some(SHORT), |iters| {
+        ops::time_without_drop(iters, || ops::raw_instance_linker(linked))
+    });
+    bench_custom(c, rows::INSTANTIATE_PRE.id, Some(p), Some(SHORT), |iters| {
+        ops::time_without_drop(iters, || ops::raw_instance_pre(linked))
+    });
     if let Some(core) = core {
         let guest = core.host.guest();
-        bench_timed(c, rows::INSTANTIATE_CORE.id, Some(p), None, Some(SHORT), || ops::core_instantiate(guest));
+        bench_custom(c, rows::INSTANTIATE_CORE.id, Some(p), Some(SHORT), |iters| {
+            ops::time_without_drop(iters, || guest.instantiate().or_stop())
+        });
     }
+    bench_custom(c, rows::INSTANTIATE_DROP.id, Some(p), Some(SHORT), |iters| {
+        ops::time_drops(iters, || ops::raw_instance_pre(linked))
+    });
     for (row, threads) in
         [(rows::INSTANTIATE_THREADS_1, 1), (rows::INSTANTIATE_THREADS_2, 2), (rows::INSTANTIATE_THREADS_4, 4)]
     {
-        bench_custom(c, row.id, Some(p), Some(SHORT), |iters| ops::instantiate_in_threads(linked, threads, iters));
+        ops::with_instantiating_workers(linked, threads, |batch| bench_custom(c, row.id, Some(p), Some(SHORT), batch));
     }
 }
 

@@ -264,39 +264,46 @@ pub const PER_CALLBACK_HOOK: Row = row(
 .needing(Needs::CallHostN);
 pub const INSTANTIATE_LINKER: Row = unfloored(
     "instantiate/linker",
-    "a new store and `Linker::instantiate` of the quiet guest: imports resolved by name on every instantiation",
+    "a new store (an empty WASI context in it) and `Linker::instantiate` of the quiet guest, imports resolved by name \
+     on every instantiation; the drop not timed",
     INSTANTIATION_PROFILES,
 )
 .needing(Needs::Module);
 pub const INSTANTIATE_PRE: Row = unfloored(
     "instantiate/pre",
-    "a new store and `InstancePre::instantiate`: imports resolved once, beforehand",
+    "a new store (an empty WASI context in it) and `InstancePre::instantiate`, imports resolved once beforehand; the \
+     drop not timed",
     INSTANTIATION_PROFILES,
 )
 .needing(Needs::Module);
 pub const INSTANTIATE_CORE: Row = unfloored(
     "instantiate/core",
-    "`GuestModule::instantiate`: a new store with its WASI context, the instance, its exports typed",
+    "`GuestModule::instantiate`: a new store with its WASI context, the instance, its exports typed; the drop not timed",
     INSTANTIATION_PROFILES,
 );
+pub const INSTANTIATE_DROP: Row = unfloored(
+    "instantiate/drop",
+    "the drop of a store holding an instance made by `InstancePre`: its memory unmapped, or its pool slot reset and \
+     returned",
+    INSTANTIATION_PROFILES,
+)
+.needing(Needs::Module);
 pub const INSTANTIATE_THREADS_1: Row = unfloored(
     "instantiate/threads/1",
-    "wall time per instance while 1 thread instantiates through `InstancePre` (the baseline of the two below)",
+    "wall time per instance while 1 worker makes instances through `InstancePre` (a store, the instance, its drop), \
+     the worker started before the timing (the baseline of the two below)",
     INSTANTIATION_PROFILES,
 )
 .needing(Needs::Module);
 pub const INSTANTIATE_THREADS_2: Row = unfloored(
     "instantiate/threads/2",
-    "wall time per instance while 2 threads instantiate at once: half of /1 if it scales",
+    "the same with 2 workers at once: half of /1 if it scales",
     INSTANTIATION_PROFILES,
 )
 .needing(Needs::Module);
-pub const INSTANTIATE_THREADS_4: Row = unfloored(
-    "instantiate/threads/4",
-    "wall time per instance while 4 threads instantiate at once",
-    INSTANTIATION_PROFILES,
-)
-.needing(Needs::Module);
+pub const INSTANTIATE_THREADS_4: Row =
+    unfloored("instantiate/threads/4", "the same with 4 workers at once", INSTANTIATION_PROFILES)
+        .needing(Needs::Module);
 pub const TRAP_RETURNS: Row = unfloored(
     "traps/point_add/returns",
     "`point_add` on valid pointers, returning normally: what the trapping calls below are compared with",
@@ -454,6 +461,7 @@ pub const PROFILED: &[Row] = &[
     INSTANTIATE_LINKER,
     INSTANTIATE_PRE,
     INSTANTIATE_CORE,
+    INSTANTIATE_DROP,
     INSTANTIATE_THREADS_1,
     INSTANTIATE_THREADS_2,
     INSTANTIATE_THREADS_4,

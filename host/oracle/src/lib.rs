@@ -625,11 +625,14 @@ impl Oracle {
     /// has at most two instances alive at once (a trapped one and its successor), so the pool's size does not show
     /// in what a program does.
     pub fn counting() -> Result<Self, Error> {
-        use boundary_host::profile::{SlotReset, pooled_config};
-        let reset = SlotReset { copy_on_write: true, keep_resident: 2 << 20, pagemap_scan: false };
-        let mut config = pooled_config(COUNTING_SLOTS, 1 << 30, reset)?;
+        let mut config = fuzz_pool(COUNTING_SLOTS)?;
         DEFAULT_PROFILE.make_countable(&mut config)?;
         Self::with_config(DEFAULT_PROFILE, config)
+    }
+
+    /// The oracle [`check`] uses: [`DEFAULT_PROFILE`]'s compiler on the fuzzing pool ([`fuzz_pool`]).
+    pub fn fuzzing() -> Result<Self, Error> {
+        Self::with_config(DEFAULT_PROFILE, fuzz_pool(boundary_host::profile::POOLING_SLOTS)?)
     }
 
     fn with_config(profile: EngineProfile, mut config: wasmtime::Config) -> Result<Self, Error> {
@@ -785,13 +788,22 @@ pub fn differential(program: &Program, first: &Oracle, second: &Oracle) -> Resul
     Ok(a)
 }
 
-/// The profile [`check`] runs under: Cranelift with the pooling allocator, whose memories stay resident between
-/// instances, so a fresh instance per program costs tens of microseconds instead of hundreds of page faults.
+/// The profile [`check`] runs under: Cranelift with the pooling allocator, on a pool of its own ([`fuzz_pool`]).
 /// The other profiles are checked by the proptests and the differential runs.
 pub const DEFAULT_PROFILE: EngineProfile = EngineProfile::Pooling;
 
+/// The pool the fuzzing oracle runs on: `slots` slots whose first 2 MiB of memory (all of the fuzz guest's) stay
+/// resident when an instance is freed and are reset by copying, so that a fresh instance per program, or after a
+/// trap, costs a copy of the guest's one page instead of page faults. (The `pooling` profile itself is wasmtime's
+/// default pool, which keeps nothing resident.)
+fn fuzz_pool(slots: u32) -> Result<wasmtime::Config, Error> {
+    use boundary_host::profile::{SlotReset, pooled_config};
+    let reset = SlotReset { copy_on_write: true, keep_resident: 2 << 20, pagemap_scan: false };
+    pooled_config(slots, 1 << 30, reset)
+}
+
 thread_local! {
-    static DEFAULT: Result<Oracle, String> = Oracle::new(DEFAULT_PROFILE).map_err(|e| e.to_string());
+    static DEFAULT: Result<Oracle, String> = Oracle::fuzzing().map_err(|e| e.to_string());
 }
 
 /// Checks `program` with this thread's oracle for [`DEFAULT_PROFILE`] (built on first use): the entry point of
