@@ -236,6 +236,7 @@ fn rows_a_module_cannot_serve_are_skipped_naming_the_export_they_need() {
         [
             "instantiate/linker",
             "instantiate/pre",
+            "instantiate/drop",
             "instantiate/threads/1",
             "instantiate/threads/2",
             "instantiate/threads/4",

@@ -40,7 +40,7 @@ impl Regime {
 
     /// `L1d (8 B to 16 KiB)`.
     pub fn label(&self) -> String {
-        let name = super::record::size_name;
+        let name = super::methods::size_name;
         match self.name.as_str() {
             "memory" => format!("memory (above {})", name(self.above)),
             _ => format!("{} (to {})", self.name, name(self.up_to)),
@@ -297,7 +297,7 @@ impl SweepRecord {
         }
         out.push_str("\n| profile | bytes | time |\n|---|---:|---:|\n");
         for p in &self.points {
-            out.push_str(&format!("| {} | {} | {} |\n", p.profile, super::record::size_name(p.bytes), ns_text(p.ns)));
+            out.push_str(&format!("| {} | {} | {} |\n", p.profile, super::methods::size_name(p.bytes), ns_text(p.ns)));
         }
         out
     }

@@ -46,6 +46,18 @@ pub const LARGE: usize = 1 << 20;
 /// which changes nothing once a buffer is in place.
 pub const LARGE_PROFILES: [EngineProfile; 3] = [EngineProfile::Cranelift, EngineProfile::Winch, EngineProfile::Pulley];
 
+/// A size in bytes, as the tables name it.
+pub fn size_name(bytes: usize) -> String {
+    let whole = |shift: u32| bytes.is_multiple_of(1 << shift);
+    match bytes {
+        b if b >= 1 << 20 && whole(20) => format!("{} MiB", b >> 20),
+        b if b >= 1 << 20 => format!("{} MiB", b as f64 / f64::from(1u32 << 20)),
+        b if b >= 1 << 10 && whole(10) => format!("{} KiB", b >> 10),
+        b if b >= 1 << 10 => format!("{} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
 /// A way of moving bytes across the boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {

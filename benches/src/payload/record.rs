@@ -2,7 +2,7 @@
 //! `environment.json` in a run's folder, and the top-level README's payload block, written from the newest record.
 
 use crate::payload::fit::{self, Fit, Regime, with_interval};
-use crate::payload::methods::{LARGE, LARGE_PROFILES, Method, Native, SIZES, floor_of};
+use crate::payload::methods::{LARGE, LARGE_PROFILES, Method, Native, SIZES, floor_of, size_name};
 use crate::record::{Environment, format_ns};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -50,18 +50,6 @@ pub struct Excess {
     pub fixed_ns_95: f64,
     pub per_byte_ns: f64,
     pub per_byte_ns_95: f64,
-}
-
-/// A size in bytes, as the tables name it.
-pub fn size_name(bytes: usize) -> String {
-    let whole = |shift: u32| bytes.is_multiple_of(1 << shift);
-    match bytes {
-        b if b >= 1 << 20 && whole(20) => format!("{} MiB", b >> 20),
-        b if b >= 1 << 20 => format!("{} MiB", b as f64 / f64::from(1u32 << 20)),
-        b if b >= 1 << 10 && whole(10) => format!("{} KiB", b >> 10),
-        b if b >= 1 << 10 => format!("{} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }
 
 /// A fixed cost with its interval, in nanoseconds.
@@ -449,8 +437,9 @@ pub fn write_readme_block(readme: &Path, payload_dir: &Path) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cell, Record, size_name};
+    use super::{Cell, Record};
     use crate::payload::fit::Regime;
+    use crate::payload::methods::size_name;
     use crate::payload::methods::{Method, SIZES};
 
     #[test]
