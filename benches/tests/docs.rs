@@ -358,69 +358,174 @@ fn the_helpers_read_what_they_should() {
     );
 }
 
-/// The numbers in the column `header` of the table under `## Requests` in a serving record, as written (units
-/// dropped), of the rows whose configuration is `only` if given.
-fn record_column(record: &str, header: &str, only: Option<&str>) -> BTreeSet<String> {
-    let rows = table(record, "| configuration | workload |");
-    let header_row =
-        record.lines().find(|l| l.starts_with("| configuration | workload |")).expect("the requests table");
-    let column = header_row.split('|').map(str::trim).position(|h| h == header).expect("the column") - 1;
-    rows.iter()
-        .filter(|r| only.is_none_or(|c| r.first() == Some(&format!("`{c}`").as_str())))
-        .filter_map(|r| r.get(column))
-        .map(|cell| cell.split(' ').next().unwrap_or("").to_string())
-        .collect()
+/// The unit a figure is quoted in, at the start of `words`: its kind (what it may be compared with), the factor to
+/// the kind's base (bytes, nanoseconds; 1 for a count) and the words it takes. `None` for a number that quotes no
+/// record's figure (a count of pages, slots or regions).
+fn unit_at(words: &[&str]) -> Option<(&'static str, f64, usize)> {
+    let word = |i: usize| words.get(i).map_or("", |w| w.trim_end_matches([')', ',', ';', '.', ':']));
+    let size = |power: i32| Some(("bytes", 1024f64.powi(power), 1));
+    match word(0) {
+        "requests/s" => Some(("requests/s", 1.0, 1)),
+        "faults/request" => Some(("faults/request", 1.0, 1)),
+        "faults" if word(1) == "per" && word(2) == "request" => Some(("faults/request", 1.0, 3)),
+        "mappings" if word(1) == "per" && word(2) == "instance" => Some(("mappings/instance", 1.0, 3)),
+        "instances" => Some(("instances", 1.0, 1)),
+        "ns" => Some(("ns", 1.0, 1)),
+        "µs" => Some(("ns", 1e3, 1)),
+        "ms" => Some(("ns", 1e6, 1)),
+        "B" => size(0),
+        "KiB" => size(1),
+        "MiB" => size(2),
+        "GiB" => size(3),
+        "TiB" => size(4),
+        _ => None,
+    }
 }
 
-/// Whether `quoted` (as the prose writes it, commas and all) is a number of `record`, or one rounded as written.
-fn in_record(quoted: &str, record: &BTreeSet<String>) -> bool {
-    let digits: String = quoted.chars().filter(|c| *c != ',').collect();
-    let decimals = digits.split_once('.').map_or(0, |(_, d)| d.len());
-    let Ok(value) = digits.parse::<f64>() else { return false };
-    record.iter().filter_map(|n| n.parse::<f64>().ok()).any(|n| format!("{n:.decimals$}") == digits)
-        || record.contains(&digits)
-        || (value == 0.0 && record.iter().any(|n| n.parse::<f64>() == Ok(0.0)))
+/// The kind of figure a column of a serving record's table holds, by its header, for cells that write no unit.
+fn column_unit(header: &str) -> Option<&'static str> {
+    if header.contains("requests/s") {
+        Some("requests/s")
+    } else if header.contains("faults") {
+        Some("faults/request")
+    } else if header.contains("mappings per instance") {
+        Some("mappings/instance")
+    } else if header.contains("instances reached") {
+        Some("instances")
+    } else {
+        None
+    }
 }
 
-/// Every number the prose of benches/README.md's serving section quotes with a unit of the record it cites
-/// (`requests/s`, `µs` after "p50 of", and the p50 beside "on demand" or "pooled"), is in that record, as written or
-/// rounded as written.
+/// A number as a figure writes it ("15,744", "4.06", "(7.50"), without its thousands separators; `None` for a word
+/// or a range ("25-30").
+fn figure_number(word: &str) -> Option<String> {
+    let word = word.trim_start_matches('(').trim_end_matches([')', ',', ';', '.', ':']);
+    let digits: String = word.chars().filter(|c| *c != ',').collect();
+    let is_number = digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.parse::<f64>().is_ok();
+    is_number.then_some(digits)
+}
+
+/// Every figure of a serving record's markdown, by kind, in the kind's base unit: numbers written with a unit
+/// anywhere, and the numbers of the table columns whose header says their unit.
+fn record_figures(record: &str) -> Vec<(&'static str, f64)> {
+    let mut figures = Vec::new();
+    let mut header: Vec<Option<&'static str>> = Vec::new();
+    for line in record.lines() {
+        let is_row = line.starts_with('|');
+        if !is_row {
+            header.clear();
+        }
+        let cells: Vec<&str> = if is_row { line.trim().trim_matches('|').split('|').collect() } else { vec![line] };
+        if is_row && header.is_empty() {
+            header = cells.iter().map(|h| column_unit(h)).collect();
+            continue;
+        }
+        for (column, cell) in cells.iter().enumerate() {
+            let spaced = cell.replace(['–', '(', ')'], " ");
+            let words: Vec<&str> = spaced.split_whitespace().collect();
+            for (i, word) in words.iter().enumerate() {
+                let Some(number) = figure_number(word) else { continue };
+                let value: f64 = number.parse().expect("checked by figure_number");
+                match unit_at(&words[i + 1..]) {
+                    Some((kind, factor, _)) => figures.push((kind, value * factor)),
+                    None => {
+                        if let Some(kind) = header.get(column).copied().flatten() {
+                            figures.push((kind, value));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    figures
+}
+
+/// The figures `prose` quotes: each number followed by a unit ([`unit_at`]), as written, with its kind and factor.
+fn quoted_figures(prose: &str) -> Vec<(String, &'static str, f64, String)> {
+    let words: Vec<&str> = prose.split_whitespace().collect();
+    let mut quoted = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        let Some(number) = figure_number(word) else { continue };
+        if let Some((kind, factor, taken)) = unit_at(&words[i + 1..]) {
+            quoted.push((number, kind, factor, words[i + 1..i + 1 + taken].join(" ")));
+        }
+    }
+    quoted
+}
+
+/// Whether `number` (as written, in a unit `factor` times its kind's base) is one of `figures` of that kind, rounded
+/// as written.
+fn quotes(number: &str, kind: &str, factor: f64, figures: &[(&str, f64)]) -> bool {
+    let decimals = number.split_once('.').map_or(0, |(_, d)| d.len());
+    figures.iter().filter(|(k, _)| *k == kind).any(|(_, value)| format!("{:.decimals$}", value / factor) == number)
+}
+
+/// The serving section of benches/README.md (up to the isolation of recycled slots), by paragraph, each flattened.
+fn serving_paragraphs() -> Vec<String> {
+    let readme = benches_readme();
+    let start = readme.find("## The serving path\n").expect("benches/README.md's serving section");
+    let end =
+        start + readme[start..].find("### The isolation of recycled slots").expect("the isolation section after it");
+    readme[start..end].split("\n\n").map(flat).filter(|p| !p.is_empty()).collect()
+}
+
+/// The markdown of a serving record a README cites: its `serving.md`, or the file named.
+fn serving_record(cited: &str) -> String {
+    let path = root().join(cited);
+    read(&if cited.ends_with(".md") { path } else { path.join("serving.md") })
+}
+
+/// Every paragraph of benches/README.md's serving section that cites a serving record quotes only figures of the
+/// records it cites (`requests/s`, faults per request, instances, mappings per instance, times and sizes), as
+/// written or rounded as written, in any unit of their kind; and the section cites a record, so that a section
+/// quoting no figure still says where its figures are.
 #[test]
 fn the_serving_prose_quotes_its_record() {
-    let text = flat(&benches_readme());
-    let start = text.find("What the committed run shows (`results/serving/").expect("the serving section");
-    let end = start + text[start..].find("### Density").expect("the density section after it");
-    let prose = &text[start..end];
-    let cited = cited_records(prose).into_iter().next().expect("the serving section cites its record");
-    let record = read(&root().join(&cited));
-    let (rates, p50s) = (record_column(&record, "requests/s", None), record_column(&record, "p50", None));
-    let on_demand = record_column(&record, "p50", Some("on-demand"));
+    let mut citing = 0;
     let mut checked = 0;
-    let words: Vec<&str> = prose.split(' ').collect();
-    for (i, pair) in words.windows(2).enumerate() {
-        let number = pair[0].trim_start_matches('(');
-        let unit = pair[1].trim_end_matches([')', ',', ';', '.', ':']);
-        let starts_with_digit = number.chars().next().is_some_and(|c| c.is_ascii_digit());
-        // A range ("25-30 µs") and a figure of another record (`instantiate/pre` in a matrix run) are not checked.
-        if !starts_with_digit || number.contains('-') || (unit != "requests/s" && unit != "µs") {
+    for paragraph in serving_paragraphs() {
+        let cited: Vec<String> =
+            cited_records(&paragraph).into_iter().filter(|c| c.starts_with("results/serving/")).collect();
+        if cited.is_empty() {
             continue;
         }
-        let quoting_p50 =
-            unit == "requests/s" || words[..i].ends_with(&["p50", "of"]) || words.get(i + 2) == Some(&"on");
-        if !quoting_p50 {
-            continue;
+        citing += 1;
+        let figures: Vec<(&str, f64)> = cited.iter().flat_map(|c| record_figures(&serving_record(c))).collect();
+        for (number, kind, factor, unit) in quoted_figures(&paragraph) {
+            assert!(
+                quotes(&number, kind, factor, &figures),
+                "benches/README.md quotes {number} {unit} in its serving section, which {cited:?} does not hold: \
+                 quote the record, or move a figure that is no record's out of the paragraph that cites one"
+            );
+            checked += 1;
         }
-        checked += 1;
-        let column = match (unit, words.get(i + 3)) {
-            ("requests/s", _) => &rates,
-            (_, Some(w)) if w.starts_with("demand") => &on_demand,
-            _ => &p50s,
-        };
-        assert!(
-            in_record(number.trim_end_matches(','), column),
-            "benches/README.md quotes {number} {unit} in its serving section, which {cited} does not hold: quote the \
-             record"
-        );
     }
-    assert!(checked >= 8, "the serving prose's figures were not found ({checked} checked)");
+    assert!(
+        citing > 0,
+        "benches/README.md's serving section cites no record under results/serving/: cite the one its figures come from"
+    );
+    println!("{checked} figures of the serving prose checked in {citing} paragraphs citing a record");
+}
+
+#[test]
+fn the_serving_figure_check_reads_units_ranges_and_rounding() {
+    let record = "Each window 200 ms, after 20 ms.\n\n| configuration | workload | requests/s | p50 | faults/request |\n\
+                  |---|---|---:|---:|---:|\n| `pooled` | call | 113634 (105211–118002) | 7.67 µs (7.50 µs–8.10 µs) | 16.0 |\n\n\
+                  | configuration | reserved | live instances reached |\n|---|---:|---:|\n| `pooled` | 80630.04 GiB | 15232 |\n";
+    let figures = record_figures(record);
+    let quoted = quoted_figures(
+        "It served 113,634 requests/s (at least 105211 requests/s), a p50 of 7.7 µs, 16.0 faults per request, 15,232 \
+         instances, 78.7 TiB reserved, in windows of 200 ms; 16 pages dirtied.",
+    );
+    assert_eq!(quoted.len(), 7, "{quoted:?}");
+    for (number, kind, factor, unit) in &quoted {
+        assert!(quotes(number, kind, factor.to_owned(), &figures), "{number} {unit} should be found in {figures:?}");
+    }
+    for wrong in ["113,635 requests/s", "7.6 µs", "16.5 faults per request", "78.8 TiB", "8.2 µs"] {
+        let (number, kind, factor, _) = quoted_figures(wrong).remove(0);
+        assert!(!quotes(&number, kind, factor, &figures), "{wrong} is no figure of the record");
+    }
 }

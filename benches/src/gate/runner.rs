@@ -19,7 +19,7 @@ use crate::ops::{self, CoreBench, RawBench};
 use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, RequestOptions};
 use crate::payload::methods::{Buffers, ComponentMover, CoreMover, Method};
 use crate::probe::{self, Prepared};
-use crate::serving::requests::{self as serving, Server, Workload};
+use crate::serving::requests::{self as serving, SPARSE_16, Server, Workload};
 use crate::subject::{Needs, Subject};
 use boundary_host::{EngineProfile, HostFuncStyle, Point};
 use std::hint::black_box;
@@ -337,7 +337,7 @@ fn scenario_body(
             let id = if scenario.kind == Kind::RequestOnDemand { "on-demand" } else { "pooled" };
             let allocation = serving::allocation(id).ok_or("no such serving configuration")?;
             let server = Server::new(&serving::counting_engine(allocation)?, &wasm)?;
-            let workload = if server.can_dirty(16) { Workload::Dirty(16) } else { Workload::Call };
+            let workload = if server.can_dirty(&SPARSE_16) { Workload::Dirty(SPARSE_16) } else { Workload::Call };
             Box::new(repeat(move || server.request(workload)))
         }
         Kind::InvokeTyped(i) | Kind::InvokeUntyped(i) | Kind::InvokeUnchecked(i) => {

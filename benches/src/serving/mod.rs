@@ -1,8 +1,10 @@
 //! The serving path's command (`cargo bench --bench serving`, `boundary serve`): for each way of allocating and
-//! resetting instances (`mod.rs`), each request workload and 1 and 2 worker threads sharing one engine: requests per
-//! second, latency percentiles and minor page faults per request; then how much memory live instances take and how
-//! many fit. A complete run of the project's guest under `cargo bench` writes `results/serving/<date>/`; any other
-//! run writes under the scratch folder ([`Records`]): `serving/`, or `<module>-<hash>/serving/` for a user's module.
+//! resetting instances, each request workload (a named pattern of dirtied pages) and 1 and 2 worker threads sharing
+//! one engine, repeated windows in one shuffled order: requests per second, latency percentiles, each phase's time
+//! and minor page faults per request, as medians and ranges over the windows (`requests.rs`); then how much memory
+//! live instances take (touching the pages `footprint.rs` finds) and how many fit. A complete run of the project's
+//! guest under `cargo bench` writes `results/serving/<date>/`; any other run writes under the scratch folder
+//! ([`Records`]): `serving/`, or `<module>-<hash>/serving/` for a user's module.
 //!
 //! ```text
 //! cargo bench --bench serving                        # everything (about two minutes)
@@ -13,6 +15,7 @@
 //! cargo bench --bench serving -- --reindex           # rewrite README's serving block from results/serving/
 //! ```
 
+pub mod footprint;
 pub mod record;
 pub mod requests;
 
@@ -22,8 +25,9 @@ use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOp
 use crate::probe;
 use crate::record::{Environment, Records};
 use crate::subject::Subject;
-use record::{self as serving_report, Record};
-use requests::{self as serving, ALLOCATIONS, DENSITY_CONFIGS, Density, Measurement, Server, THREADS};
+use footprint::Footprint;
+use record::{self as serving_report, Method, Record};
+use requests::{self as serving, ALLOCATIONS, DENSITY_CONFIGS, Density, Measurement, Server, Servers, Timing};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -113,12 +117,9 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
     probe::prepare(&subject)?;
     // Under `cargo test --benches`: every configuration serves a few requests, nothing is recorded.
     let measuring = args.bench;
-    let (warm_up, duration) = match (measuring, args.quick) {
-        (false, _) => (Duration::ZERO, Duration::from_millis(5)),
-        (true, true) => (Duration::from_millis(50), Duration::from_millis(150)),
-        (true, false) => (Duration::from_millis(200), Duration::from_millis(800)),
-    };
-    let mut rows: Vec<Measurement> = Vec::new();
+    let timing = timing(measuring, args.quick);
+    // Every engine and server is made before the first window, so that the windows can run in any order.
+    let mut servers: Servers = Vec::new();
     let mut unavailable = Vec::new();
     for allocation in ALLOCATIONS.iter().filter(|a| selected(a.id)) {
         let engine = match serving::engine(allocation) {
@@ -134,22 +135,21 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
                 Some(request) => Server::with_request(&engine, &wasm, request),
                 None => Server::new(&engine, &wasm),
             })?;
-        for workload in server.workloads() {
-            for threads in THREADS {
-                let m = serving::measure(&server, allocation.id, workload, threads, warm_up, duration);
-                println!(
-                    "{:<24} {:<9} {threads} thread(s): {:>9.0} requests/s  p50 {:>8}  p99 {:>8}  p99.9 {:>8}  {:>6.1} faults/request",
-                    allocation.id,
-                    m.workload,
-                    m.requests_per_second,
-                    crate::record::format_ns(m.p50_ns as f64),
-                    crate::record::format_ns(m.p99_ns as f64),
-                    crate::record::format_ns(m.p999_ns as f64),
-                    m.minor_faults_per_request
-                );
-                rows.push(m);
-            }
-        }
+        servers.push((allocation, server));
+    }
+    let configurations = serving::configurations(&servers).len();
+    if configurations > 0 {
+        println!(
+            "serving: {configurations} configurations, {} windows of {} each in a shuffled order",
+            configurations * timing.repeats,
+            crate::record::format_ns(timing.window.as_nanos() as f64)
+        );
+    }
+    let clock_read_ns = serving::clock_read_ns();
+    let rows = serving::measure(&servers, &timing);
+    drop(servers);
+    for m in &rows {
+        print_row(m);
     }
     let mut densities: Vec<Density> = Vec::new();
     if measuring {
@@ -157,10 +157,13 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
             let d = density_in_child(config.id, &args)?;
             println!("density {:<22} {} live instances, stopped by {}", d.config, d.reached, d.stopped_by);
             for p in &d.points {
+                let optional = |v: Option<f64>| v.map_or("-".to_string(), serving_report::format_bytes);
                 println!(
-                    "  {:>6} live: {:>9} resident, {:>9} virtual per instance",
+                    "  {:>6} live: {:>9} resident ({:>9} anonymous, {:>9} page tables), {:>9} virtual per instance",
                     p.live,
                     serving_report::format_bytes(p.resident_per_instance),
+                    optional(p.anonymous_per_instance),
+                    optional(p.page_tables_per_instance),
                     serving_report::format_bytes(p.virtual_per_instance)
                 );
             }
@@ -172,17 +175,24 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
     }
     let workspace = crate::record::workspace_root();
     let command = records.command_line("serving");
-    let mode = if args.quick {
-        "--quick: 50 ms warm-up, 150 ms of requests per row".to_string()
-    } else {
-        "200 ms warm-up, 800 ms of requests per row".to_string()
-    };
+    let mode = format!(
+        "{}each configuration {} windows of {}, each after {} of untimed warm-up, all windows in one shuffled \
+         order (seed {:#x}), after one untimed {} window per configuration in table order",
+        if args.quick { "--quick: " } else { "" },
+        timing.repeats,
+        crate::record::format_ns(timing.window.as_nanos() as f64),
+        crate::record::format_ns(timing.warm_up.as_nanos() as f64),
+        timing.seed,
+        crate::record::format_ns(timing.check.as_nanos() as f64),
+    );
     let mut environment = Environment::capture(&workspace, command, mode);
     if !subject.is_built_in() {
         environment.module = Some(subject.describe());
     }
     environment.elapsed_s = Some(started.elapsed().as_secs_f64());
-    let record = Record::new(environment, rows, densities, unavailable);
+    let method = Method::new(&timing, clock_read_ns);
+    let footprint = (!densities.is_empty()).then(|| Footprint::of(&wasm));
+    let record = Record { environment, rows, density: densities, unavailable, method: Some(method), footprint };
     let complete = filter.is_none() && !args.quick;
     let module = (!subject.is_built_in()).then(|| subject.results_name());
     let (dir, committed) = records.sweep_folder("serving", module, complete, &record.environment);
@@ -193,6 +203,38 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
     }
     println!("serving record written to {}", dir.display());
     Ok(())
+}
+
+/// How requests are timed: under `cargo test --benches` a few milliseconds per configuration; `--quick` shorter and
+/// fewer windows than a full run.
+fn timing(measuring: bool, quick: bool) -> Timing {
+    let ms = Duration::from_millis;
+    let (check, repeats, warm_up, window) = match (measuring, quick) {
+        (false, _) => (Duration::ZERO, 2, Duration::ZERO, ms(2)),
+        (true, true) => (ms(20), 3, ms(10), ms(50)),
+        (true, false) => (ms(50), 5, ms(20), ms(200)),
+    };
+    Timing { check, repeats, warm_up, window, seed: serving::ORDER_SEED }
+}
+
+/// One configuration's line: medians over its windows, the range of requests per second, and each phase's median.
+fn print_row(m: &Measurement) {
+    let ns = |s: &serving::Spread| crate::record::format_ns(s.median);
+    let phases: Vec<String> =
+        m.phases.iter().map(|p| format!("{} {}", p.phase, crate::record::format_ns(p.p50_ns.median))).collect();
+    println!(
+        "{:<24} {:<9} {} thread(s): {:>9.0} requests/s ({:.0}-{:.0})  p50 {:>8}  p99 {:>8}  {:>6.1} faults/request  [{}]",
+        m.allocation,
+        m.workload,
+        m.threads,
+        m.requests_per_second.median,
+        m.requests_per_second.min,
+        m.requests_per_second.max,
+        ns(&m.p50_ns),
+        ns(&m.p99_ns),
+        m.minor_faults_per_request.median,
+        phases.join(", ")
+    );
 }
 
 /// One density run in a process of its own, which prints the result as JSON. The child keeps the guard rails
