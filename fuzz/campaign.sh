@@ -20,7 +20,7 @@ binary=$target_dir/x86_64-unknown-linux-gnu/release/memory_io
 mkdir -p "$corpus" fuzz/artifacts/memory_io
 
 echo "=== building memory_io without a sanitizer (into $target_dir)"
-cargo +nightly fuzz build -s none --target-dir "$target_dir" memory_io
+cargo +nightly fuzz build -s none --no-trace-compares --target-dir "$target_dir" memory_io
 
 log=$(mktemp)
 echo "=== $inputs inputs on $jobs cores"
@@ -67,7 +67,7 @@ cat >"$dir/record.json" <<JSON
   "date": "$started",
   "command": "$command",
   "target": "memory_io",
-  "build": "cargo +nightly fuzz build -s none (no sanitizer; coverage in the crates under test, .cargo/config.toml)",
+  "build": "cargo +nightly fuzz build -s none --no-trace-compares (no sanitizer, no comparison tracing; coverage in the crates under test, .cargo/config.toml)",
   "cpu": "$cpu",
   "cores": $jobs,
   "rustc": "$rustc",

@@ -6,9 +6,8 @@
 # - instructions per input, counted in `replay_measured` (one pass over every seed, the oracle prepared before it),
 #   must not exceed the baseline by more than THRESHOLD_PERCENT (default 1; repeated counts differ by ~0.05%:
 #   wasmtime's hash maps are seeded at random);
-# - the guest traps of the pass must equal the baseline's: each trap costs a fresh instance, and a refusal by the
-#   payload exports (`unreachable`, an x86 `ud2`) costs about 9 us in the kernel on a virtual machine, which
-#   callgrind does not count (fuzz/README.md, "Throughput").
+# - the guest traps of the pass must equal the baseline's: each trap costs a fresh instance, and the kernel's part of
+#   that (mapping, resetting), which callgrind does not count (fuzz/README.md, "Throughput").
 #
 # `bash fuzz/instructions.sh --save` writes the baseline from this count. Counts depend on the toolchain, valgrind
 # and glibc (recorded in the baseline); the oracle runs under `Oracle::counting` (a pool of 4 slots, which valgrind
@@ -73,7 +72,7 @@ if [ "$programs" != "$want_programs" ]; then
     status=1
 fi
 if [ "$traps" != "$want_traps" ]; then
-    echo "FAIL: $traps traps over the seeds, the baseline has $want_traps (each costs a fresh instance, and a refusal a ud2)"
+    echo "FAIL: $traps traps over the seeds, the baseline has $want_traps (each costs a fresh instance)"
     status=1
 fi
 limit=$((want_per_input + want_per_input * threshold / 100))

@@ -93,8 +93,9 @@ pub struct SlotReset {
     /// Memory initialised from a copy-on-write image of the module's data (`Config::memory_init_cow`), restored by
     /// unmapping; without it, the data is copied in at instantiation.
     pub copy_on_write: bool,
-    /// Bytes at the start of each memory reset by hand (zeroed or copied back) and kept resident instead of being
-    /// decommitted (`PoolingAllocationConfig::linear_memory_keep_resident`).
+    /// Bytes at the start of each memory, and of each table, reset by hand (zeroed or copied back) and kept resident
+    /// instead of being decommitted (`PoolingAllocationConfig::linear_memory_keep_resident` and
+    /// `table_keep_resident`).
     pub keep_resident: usize,
     /// Whether the kernel's `PAGEMAP_SCAN` finds the pages to reset within `keep_resident`, instead of resetting all
     /// of them (`PoolingAllocationConfig::pagemap_scan`; Linux 6.7 and later).
@@ -110,6 +111,7 @@ fn pool(slots: u32, max_memory: usize, reset: SlotReset) -> PoolingAllocationCon
         .total_tables(slots)
         .max_memory_size(max_memory)
         .linear_memory_keep_resident(reset.keep_resident)
+        .table_keep_resident(reset.keep_resident)
         .pagemap_scan(if reset.pagemap_scan { Enabled::Yes } else { Enabled::No });
     pool
 }

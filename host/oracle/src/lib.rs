@@ -802,9 +802,9 @@ pub const DEFAULT_PROFILE: EngineProfile = EngineProfile::Pooling;
 /// which is what this oracle checks, is the same code.
 fn fuzz_pool(slots: u32) -> Result<wasmtime::Config, Error> {
     use boundary_host::profile::{SlotReset, pooled_config};
-    let reset = SlotReset { copy_on_write: true, keep_resident: 2 << 20, pagemap_scan: false };
+    let reset = SlotReset { copy_on_write: true, keep_resident: 64 << 10, pagemap_scan: false };
     let mut config = pooled_config(slots, 1 << 30, reset)?;
-    config.signals_based_traps(false);
+    config.signals_based_traps(false).memory_guard_size(0);
     Ok(config)
 }
 
