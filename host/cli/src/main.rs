@@ -5,6 +5,7 @@
 //! step (`--timeout`), one memory budget per store (`--max-memory`), one `error:` line and exit status 2 for bad
 //! input or a misbehaving guest.
 
+mod report;
 mod request;
 mod run;
 
@@ -145,11 +146,34 @@ fn main_job(options: &RunOptions) -> ExitCode {
     if options.list_profiles {
         return run::list_profiles();
     }
-    match options.check() {
+    let json = options.json.as_ref().map(|path| options::user_path(&path.to_string_lossy()));
+    if json.is_some() {
+        let module = options.module.wasm.as_ref().map_or_else(
+            || "the built-in guest".to_string(),
+            |p| boundary_host::escape_controls(&p.display().to_string()).into_owned(),
+        );
+        let abi = match options.module.abi {
+            options::Abi::Core => "core",
+            options::Abi::Component => "component",
+        };
+        let request =
+            options.request.resolved().map(|p| boundary_host::escape_controls(&p.display().to_string()).into_owned());
+        report::start(module, abi, options.profile.name(), request);
+    }
+    let status = match options.check() {
         Ok(args) => run::run(&args),
         Err(message) => {
-            eprintln!("error: {}", boundary_host::escape_controls(&message));
+            let line = boundary_host::escape_controls(&message).into_owned();
+            report::error(&line);
+            eprintln!("error: {line}");
+            report::exit(options::EXIT_BAD_INPUT)
+        }
+    };
+    match json.map(|path| report::write(&path)) {
+        Some(Err(why)) => {
+            eprintln!("error: {}", boundary_host::escape_controls(&why));
             ExitCode::from(options::EXIT_BAD_INPUT)
         }
+        _ => status,
     }
 }

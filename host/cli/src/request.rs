@@ -5,6 +5,7 @@
 //! checked), 1 when the output is wrong or the plugin reported a failure, 2 on bad input or a guest that
 //! misbehaves (a trap, a step past its deadline, memory past the limit, a rule of the request broken).
 
+use crate::report;
 use boundary_host::console::{self, host_err, host_out};
 use boundary_host::limits::Deadline;
 use boundary_host::plugin::{self, Failure, Phases, Plugin, Request, shown};
@@ -31,15 +32,19 @@ pub fn run(
     };
     let misbehaved = |what: &str, e: &Error| {
         console::finish();
-        host_err(format_args!("error: {what}: {}", error_text(e)));
-        ExitCode::from(EXIT_MISBEHAVED)
+        let line = format!("{what}: {}", error_text(e));
+        report::error(&line);
+        host_err(format_args!("error: {line}"));
+        report::exit(EXIT_MISBEHAVED)
     };
     let plugin = match deadlines.compile_step(&wasm.name, || Plugin::load(wasm, profile, options, request)) {
         Ok(plugin) => plugin,
         Err(e) => {
             console::finish();
-            host_err(format_args!("error: {}", error_text(&e)));
-            return ExitCode::from(EXIT_MISBEHAVED);
+            let line = error_text(&e);
+            report::error(&line);
+            host_err(format_args!("error: {line}"));
+            return report::exit(EXIT_MISBEHAVED);
         }
     };
     say(format_args!("loaded {} under engine profile `{profile}` ({})", plugin.name(), profile.summary()));
@@ -65,9 +70,11 @@ pub fn run(
         Err(Failure::Guest(e)) => return misbehaved(&what, &e),
         Err(Failure::Reported(why)) => {
             console::finish();
+            report::check("request", "served".to_string(), "failed", Some(escape_controls(&why).into_owned()));
+            report::summary("request failed: the plugin reported a failure");
             host_out(format_args!("[host] the request FAILED: {}", escape_controls(&why)));
             host_out(format_args!("request failed: the plugin reported a failure"));
-            return ExitCode::from(EXIT_FAILED);
+            return report::exit(EXIT_FAILED);
         }
     };
     for (index, input) in request.inputs.iter().enumerate() {
@@ -102,9 +109,14 @@ pub fn run(
     let checks = plugin::check(request, &served.output);
     let mut failed = 0;
     for check in &checks {
+        let name = format!("the output {}", check.expectation);
         match &check.failed {
-            None => say(format_args!("checked: the output {}", check.expectation)),
+            None => {
+                report::check("request", name, "passed", None);
+                say(format_args!("checked: the output {}", check.expectation))
+            }
             Some(found) => {
+                report::check("request", name, "failed", Some(escape_controls(found).into_owned()));
                 failed += 1;
                 host_out(format_args!(
                     "[host] check FAILED: the output {}: {}",
@@ -116,11 +128,16 @@ pub fn run(
     }
     console::finish();
     if checks.is_empty() {
-        host_out(format_args!("request served; its output was not checked (the request has no [expect])"));
-        return ExitCode::SUCCESS;
+        let summary = "request served; its output was not checked (the request has no [expect])";
+        report::check("request", "the output".to_string(), "not checked", Some("the request has no [expect]".into()));
+        report::summary(summary);
+        host_out(format_args!("{summary}"));
+        return report::exit(0);
     }
-    host_out(format_args!("request served: {} check(s) passed, {failed} failed", checks.len() - failed));
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
+    let summary = format!("request served: {} check(s) passed, {failed} failed", checks.len() - failed);
+    report::summary(&summary);
+    host_out(format_args!("{summary}"));
+    report::exit(if failed == 0 { 0 } else { EXIT_FAILED })
 }
 
 /// The phases of one request, as the log shows them.

@@ -8,6 +8,7 @@
 //! or a guest that misbehaves (traps, runs away, grows memory past the limit, hands over a pointer the host will not
 //! follow), 3 when nothing failed but a pattern could not be verified.
 
+use crate::report;
 use boundary_benches::options::{Abi, LimitOptions, ModuleOptions, RequestOptions, profile_parser};
 use boundary_host::component::patterns as component_patterns;
 use boundary_host::console::{self, host_err, host_out};
@@ -60,6 +61,11 @@ pub struct RunOptions {
     /// Print the engine profiles and exit (as `boundary profiles` does).
     #[arg(long)]
     pub list_profiles: bool,
+    /// Also write the run's checks as JSON to FILE, for CI (every pattern, export check or request expectation
+    /// with its result, the error line, the summary and the exit status). A relative FILE is taken from the
+    /// directory the command was typed in.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 fn fuel_value(text: &str) -> Result<u64, String> {
@@ -170,8 +176,10 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(host) => host,
         Err(e) => {
             console::finish();
-            host_err(format_args!("error: {}", error_text(&e, args)));
-            return ExitCode::from(EXIT_MISBEHAVED);
+            let line = error_text(&e, args);
+            report::error(&line);
+            host_err(format_args!("error: {line}"));
+            return report::exit(EXIT_MISBEHAVED);
         }
     };
 
@@ -186,8 +194,10 @@ pub fn run(args: &Args) -> ExitCode {
         if let Err(Failure::Host(e)) = &outcome.result {
             report_failures(&outcomes);
             console::finish();
-            host_err(format_args!("error: {what}: {}", error_text(e, args)));
-            return ExitCode::from(EXIT_MISBEHAVED);
+            let line = format!("{what}: {}", error_text(e, args));
+            report::error(&line);
+            host_err(format_args!("error: {line}"));
+            return report::exit(EXIT_MISBEHAVED);
         }
         outcomes.push(outcome);
     }
@@ -200,8 +210,10 @@ pub fn run(args: &Args) -> ExitCode {
         if let Ok(Err(Failure::Host(e))) = &check.result {
             report_failures(&outcomes);
             console::finish();
-            host_err(format_args!("error: {what}: {}", error_text(e, args)));
-            return ExitCode::from(EXIT_MISBEHAVED);
+            let line = format!("{what}: {}", error_text(e, args));
+            report::error(&line);
+            host_err(format_args!("error: {line}"));
+            return report::exit(EXIT_MISBEHAVED);
         }
         checks.push(check);
     }
@@ -227,13 +239,24 @@ fn report_failures(outcomes: &[Outcome]) {
     }
 }
 
-/// One pattern's line: a pass through `say` (silent when quiet), anything else on stdout.
+/// One pattern's line: a pass through `say` (silent when quiet), anything else on stdout; and its entry in the
+/// `--json` report.
 fn report(outcome: &Outcome, say: &dyn Fn(std::fmt::Arguments<'_>)) {
     let (number, title) = (outcome.number, outcome.title);
+    let name = format!("{number}: {title}");
     match &outcome.result {
-        Ok(Verdict::Passed) => say(format_args!("pattern {number} passed: {title}")),
-        Ok(Verdict::Unverified(why)) => host_out(format_args!("[host] pattern {number} UNVERIFIED: {title}: {why}")),
-        Err(e) => host_out(format_args!("[host] pattern {number} FAILED: {title}: {e}")),
+        Ok(Verdict::Passed) => {
+            report::check("pattern", name, "passed", None);
+            say(format_args!("pattern {number} passed: {title}"))
+        }
+        Ok(Verdict::Unverified(why)) => {
+            report::check("pattern", name, "unverified", Some(why.to_string()));
+            host_out(format_args!("[host] pattern {number} UNVERIFIED: {title}: {why}"))
+        }
+        Err(e) => {
+            report::check("pattern", name, "failed", Some(e.to_string()));
+            host_out(format_args!("[host] pattern {number} FAILED: {title}: {e}"))
+        }
     }
 }
 
@@ -247,12 +270,21 @@ fn summarise(outcomes: &[Outcome], checks: &[CheckOutcome], say: &dyn Fn(std::fm
     let mut unbound: Vec<(&str, Vec<String>)> = Vec::new();
     for check in checks {
         match &check.result {
-            Err(why) => match unbound.iter_mut().find(|(w, _)| w == why) {
-                Some((_, names)) => names.push(format!("`{}`", check.export)),
-                None => unbound.push((why, vec![format!("`{}`", check.export)])),
-            },
-            Ok(Ok(_)) => say(format_args!("export `{}` checked: it {}", check.export, check.title)),
-            Ok(Err(e)) => host_out(format_args!("[host] export `{}` FAILED: it {}: {e}", check.export, check.title)),
+            Err(why) => {
+                report::check("export", check.export.to_string(), "not checked", Some(why.to_string()));
+                match unbound.iter_mut().find(|(w, _)| w == why) {
+                    Some((_, names)) => names.push(format!("`{}`", check.export)),
+                    None => unbound.push((why, vec![format!("`{}`", check.export)])),
+                }
+            }
+            Ok(Ok(_)) => {
+                report::check("export", check.export.to_string(), "passed", None);
+                say(format_args!("export `{}` checked: it {}", check.export, check.title))
+            }
+            Ok(Err(e)) => {
+                report::check("export", check.export.to_string(), "failed", Some(e.to_string()));
+                host_out(format_args!("[host] export `{}` FAILED: it {}: {e}", check.export, check.title))
+            }
         }
     }
     let passed = outcomes.iter().filter(|o| o.passed()).count();
@@ -274,11 +306,12 @@ fn summarise(outcomes: &[Outcome], checks: &[CheckOutcome], say: &dyn Fn(std::fm
         summary.push_str(&format!(" ({})", groups.join("; ")));
     }
     console::finish();
+    report::summary(&summary);
     host_out(format_args!("{summary}"));
     match (failed + checks_failed, unverified) {
-        (0, 0) => ExitCode::SUCCESS,
-        (0, _) => ExitCode::from(EXIT_UNVERIFIED),
-        _ => ExitCode::from(EXIT_FAILED),
+        (0, 0) => report::exit(0),
+        (0, _) => report::exit(EXIT_UNVERIFIED),
+        _ => report::exit(EXIT_FAILED),
     }
 }
 

@@ -254,3 +254,53 @@ fn help_and_profile_list_exit_0() {
     assert_eq!(run.stdout, default.stdout);
     assert_eq!(run.status.code(), Some(0));
 }
+
+/// `--json FILE` writes every check with its result, the error line if the run ended on one, the summary and the
+/// exit status, whichever way the run ends.
+#[test]
+fn json_writes_the_runs_checks_for_ci() {
+    let read = |path: &PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let passing = fixture("passing.json", b"");
+    let out = boundary(&["--quiet", "--json", passing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let json = read(&passing);
+    assert_eq!(json["exit_status"], 0);
+    assert_eq!(json["summary"], ALL_CHECKED);
+    assert!(json["error"].is_null());
+    let checks = json["checks"].as_array().unwrap();
+    let patterns: Vec<&serde_json::Value> = checks.iter().filter(|c| c["kind"] == "pattern").collect();
+    assert_eq!(patterns.len(), 5, "{json}");
+    assert!(patterns.iter().all(|c| c["result"] == "passed"), "{json}");
+    assert_eq!(checks.iter().filter(|c| c["kind"] == "export" && c["result"] == "passed").count(), 5, "{json}");
+    // A module without the optional exports: each named as not checked, with why.
+    let abi = fixture("json-abi.wat", ABI_WAT.as_bytes());
+    let none = fixture("none.json", b"");
+    boundary(&["--quiet", "--wasm", abi.to_str().unwrap(), "--json", none.to_str().unwrap()]);
+    let json = read(&none);
+    let nop = json["checks"].as_array().unwrap().iter().find(|c| c["name"] == "nop").unwrap().clone();
+    assert_eq!((nop["result"].as_str(), nop["detail"].as_str()), (Some("not checked"), Some("not exported")));
+    // A run that ends on an error line, and options that do not go together: the line and exit status 2.
+    let missing = fixture("missing.json", b"");
+    let out = boundary(&["--quiet", "--wasm", "/no/such/module.wasm", "--json", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let json = read(&missing);
+    assert_eq!(json["exit_status"], 2);
+    assert!(json["error"].as_str().unwrap().contains("/no/such/module.wasm"), "{json}");
+    let bad = fixture("bad.json", b"");
+    boundary(&["--fuel", "5", "--json", bad.to_str().unwrap()]);
+    assert!(read(&bad)["error"].as_str().unwrap().contains("--fuel needs --profile fuel"));
+    // A request: each expectation on its output.
+    let render = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/support/fixtures/plugins/render.toml");
+    let request = fixture("request.json", b"");
+    let out = boundary(&["--quiet", "--request", render.to_str().unwrap(), "--json", request.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let json = read(&request);
+    let checks = json["checks"].as_array().unwrap();
+    assert!(!checks.is_empty() && checks.iter().all(|c| c["kind"] == "request" && c["result"] == "passed"), "{json}");
+    assert!(json["request"].as_str().unwrap().ends_with("render.toml"), "{json}");
+    // A file that cannot be written is one error line too.
+    let out = boundary(&["--quiet", "--json", "/no/such/folder/r.json"]);
+    assert_bad_input(&out, "--json /no/such/folder/r.json");
+}
