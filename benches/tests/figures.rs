@@ -83,6 +83,13 @@ fn figures(text: &str) -> Vec<Figure> {
             }
             continue;
         }
+        // `a ± b unit`: the value, then the interval.
+        if words.get(i + 1) == Some(&"±")
+            && let Some((kind, factor)) = words.get(i + 3).and_then(|w| unit(w))
+        {
+            push(bare, kind, factor);
+            continue;
+        }
         let Some(next) = words.get(i + 1) else { continue };
         let Some((kind, factor)) = unit(next) else { continue };
         // `a-b unit`, `a to b unit`, or `a unit`.
@@ -136,7 +143,11 @@ fn record_files(dir: &Path) -> Vec<PathBuf> {
 /// costs per byte (`per_byte_ns`, as picoseconds per byte).
 fn json_figures(key: &str, value: &serde_json::Value, out: &mut Vec<Figure>) {
     match value {
-        serde_json::Value::Object(map) => map.iter().for_each(|(k, v)| json_figures(k, v, out)),
+        // A statistic of a figure (`{"p50_ns": {"median": ..}}`) is of the figure's kind.
+        serde_json::Value::Object(map) => map.iter().for_each(|(k, v)| {
+            let statistic = ["median", "min", "max", "mean", "low", "high"].contains(&k.as_str());
+            json_figures(if statistic { key } else { k }, v, out)
+        }),
         serde_json::Value::Array(items) => items.iter().for_each(|v| json_figures(key, v, out)),
         serde_json::Value::Number(n) => {
             let Some(v) = n.as_f64() else { return };
@@ -284,6 +295,8 @@ fn every_figure_a_readme_quotes_from_a_record_is_in_it() {
 #[test]
 fn figures_are_read_with_their_units_ranges_and_precision() {
     let found = figures("costs 19.1 ns (8.1×, and 3-4 µs, from 2 to 3 ms, 5.3 GB/s, 1,200 requests/s, 40 ps/B) 7 s");
+    let interval: Vec<f64> = figures("fixed 37.2 ± 4.6 ns").iter().map(|f| f.value).collect();
+    assert_eq!(interval, vec![37.2, 4.6]);
     let summary: Vec<(f64, Kind)> = found.iter().map(|f| (f.value, f.kind)).collect();
     assert_eq!(
         summary,
