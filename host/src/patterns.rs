@@ -59,7 +59,7 @@ pub trait PatternHost {
     fn within_deadline(
         &mut self,
         timeout: Duration,
-        run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<Verdict, Failure>,
+        run: &mut dyn FnMut(&mut (dyn PatternHost + 'static)) -> Result<Verdict, Failure>,
     ) -> Result<Verdict, Failure>;
 }
 
@@ -137,9 +137,51 @@ impl PatternHost for WasmHost {
     fn within_deadline(
         &mut self,
         timeout: Duration,
-        run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<Verdict, Failure>,
+        run: &mut dyn FnMut(&mut (dyn PatternHost + 'static)) -> Result<Verdict, Failure>,
     ) -> Result<Verdict, Failure> {
         self.with_deadline(timeout, |host| run(host)).unwrap_or_else(|e| Err(e.into()))
+    }
+}
+
+/// What running the patterns and the export checks needs of a host beyond the calls they make, a core module's host
+/// ([`PatternHost`]) and a component's ([`crate::ComponentHost`]) alike: the patterns, the checks and the runners
+/// below are written once for both.
+pub trait Driven {
+    /// The export whose trap discarded the store, if one did.
+    fn discarded(&self) -> Option<&str>;
+    /// A fresh instance in a fresh store.
+    fn instantiate_again(&mut self) -> Result<(), Error>;
+    /// Whether this host binds the optional export `export` for the guest it drives, or why not.
+    fn binds_optional(&self, export: &str) -> Result<(), &'static str>;
+    /// Runs `run` under a deadline of `timeout`, or refuses if this host cannot interrupt its guest.
+    fn run_within(
+        &mut self,
+        timeout: Duration,
+        run: &mut dyn FnMut(&mut Self) -> Result<Verdict, Failure>,
+    ) -> Result<Verdict, Failure>;
+}
+
+/// The optional exports of the core ABI that [`EXPORT_CHECKS`] checks, by name.
+const CHECKED_EXPORTS: [&AbiFunc; 5] =
+    [&export::NOP, &export::POINT_ADD_BATCH, &export::CALL_HOST_N, &export::CHECKSUM_BYTES, &export::FILL_BYTES];
+
+impl Driven for dyn PatternHost {
+    fn discarded(&self) -> Option<&str> {
+        PatternHost::discarded_by(self)
+    }
+    fn instantiate_again(&mut self) -> Result<(), Error> {
+        PatternHost::reset(self)
+    }
+    fn binds_optional(&self, name: &str) -> Result<(), &'static str> {
+        let export = CHECKED_EXPORTS.into_iter().find(|e| e.name == name).ok_or("not an optional export of the ABI")?;
+        PatternHost::binds(self, export)
+    }
+    fn run_within(
+        &mut self,
+        timeout: Duration,
+        run: &mut dyn FnMut(&mut Self) -> Result<Verdict, Failure>,
+    ) -> Result<Verdict, Failure> {
+        PatternHost::within_deadline(self, timeout, run)
     }
 }
 
@@ -222,32 +264,48 @@ pub enum Verdict {
     Unverified(String),
 }
 
-/// One pattern: its number, title and the function that runs and checks it.
-#[derive(Debug, Clone, Copy)]
-pub struct Pattern {
+/// One pattern: its number, title and the function that runs and checks it on a host `H` (`dyn PatternHost` for a
+/// core module, [`crate::ComponentHost`] for a component).
+pub struct Pattern<H: ?Sized + 'static> {
     pub number: u8,
     pub title: &'static str,
-    run: fn(&mut dyn PatternHost, &mut Log<'_>) -> Result<Verdict, Failure>,
+    run: fn(&mut H, &mut Log<'_>) -> Result<Verdict, Failure>,
 }
 
-impl Pattern {
+impl<H: ?Sized> Pattern<H> {
+    pub const fn new(number: u8, title: &'static str, run: fn(&mut H, &mut Log<'_>) -> Result<Verdict, Failure>) -> Self {
+        Pattern { number, title, run }
+    }
+
     /// Runs the pattern on `host`, narrating to `log`.
-    pub fn run(&self, host: &mut dyn PatternHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
+    pub fn run(&self, host: &mut H, log: &mut Log<'_>) -> Result<Verdict, Failure> {
         (self.run)(host, log)
     }
 }
 
+impl<H: ?Sized> Clone for Pattern<H> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<H: ?Sized> Copy for Pattern<H> {}
+
+impl<H: ?Sized> fmt::Debug for Pattern<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pattern").field("number", &self.number).field("title", &self.title).finish_non_exhaustive()
+    }
+}
+
 /// The five patterns, in order. Pattern 5 checks what pattern 4 wrote, so they run on one instance.
-pub const PATTERNS: [Pattern; 5] = [
-    Pattern { number: 1, title: TITLE_1, run: |host, log| host_calls_guest(host, log) },
-    Pattern { number: 2, title: TITLE_2, run: |host, log| guest_calls_host(host, log) },
-    Pattern { number: 3, title: "structs passed through linear memory", run: structs_through_memory },
-    Pattern {
-        number: 4,
-        title: "host reads and writes a guest static through its pointer",
-        run: host_writes_guest_static,
-    },
-    Pattern { number: 5, title: TITLE_5, run: guest_sees_host_write },
+pub const PATTERNS: [Pattern<dyn PatternHost>; 5] = [
+    Pattern::new(1, TITLE_1, |host, log| host_calls_guest(host, log)),
+    Pattern::new(2, TITLE_2, |host, log| guest_calls_host(host, log)),
+    Pattern::new(3, "structs passed through linear memory", |host, log| structs_through_memory(host, log)),
+    Pattern::new(4, "host reads and writes a guest static through its pointer", |host, log| {
+        host_writes_guest_static(host, log)
+    }),
+    Pattern::new(5, TITLE_5, |host, log| guest_sees_host_write(host, log)),
 ];
 
 /// The titles of the patterns that read the same for a core module and a component.
@@ -272,13 +330,19 @@ impl Outcome {
 
 /// Runs every pattern in order on `host`. A pattern that traps discards the store (as the safety rules
 /// require) and the next pattern runs on a fresh instance.
-pub fn run_all(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Vec<Outcome> {
-    let mut outcomes = Vec::with_capacity(PATTERNS.len());
-    for pattern in &PATTERNS {
+pub fn run_all(host: &mut (dyn PatternHost + 'static), log: &mut Log<'_>) -> Vec<Outcome> {
+    run_patterns(host, &PATTERNS, log)
+}
+
+/// Runs `patterns` in order on `host`, a fresh instance after any that discarded the store: [`run_all`], and the
+/// component's (`crate::component::patterns::run_all`).
+pub fn run_patterns<H: Driven + ?Sized>(host: &mut H, patterns: &[Pattern<H>], log: &mut Log<'_>) -> Vec<Outcome> {
+    let mut outcomes = Vec::with_capacity(patterns.len());
+    for pattern in patterns {
         outcomes.push(run_pattern(host, pattern, log, None));
-        if let Some(export) = host.discarded_by().map(str::to_string) {
+        if let Some(export) = host.discarded().map(str::to_string) {
             log(format_args!("`{export}` did not return normally: discarding the store and instantiating again"));
-            if let Err(e) = host.reset() {
+            if let Err(e) = host.instantiate_again() {
                 log(format_args!("instantiating again failed: {e}"));
             }
         }
@@ -287,17 +351,17 @@ pub fn run_all(host: &mut dyn PatternHost, log: &mut Log<'_>) -> Vec<Outcome> {
 }
 
 /// Runs one pattern on `host`, under `deadline` if one is given (see [`WasmHost::with_deadline`]: it needs the
-/// `epoch` profile). A pattern that traps leaves the store discarded ([`PatternHost::discarded_by`]); what comes
-/// next is the caller's choice ([`run_all`] instantiates afresh).
-pub fn run_pattern(
-    host: &mut dyn PatternHost,
-    pattern: &Pattern,
+/// `epoch` profile). A pattern that traps leaves the store discarded ([`Driven::discarded`]); what comes next is
+/// the caller's choice ([`run_patterns`] instantiates afresh).
+pub fn run_pattern<H: Driven + ?Sized>(
+    host: &mut H,
+    pattern: &Pattern<H>,
     log: &mut Log<'_>,
     deadline: Option<Duration>,
 ) -> Outcome {
     log(format_args!("pattern {}: {}", pattern.number, pattern.title));
     let result = match deadline {
-        Some(timeout) => host.within_deadline(timeout, &mut |host| pattern.run(host, log)),
+        Some(timeout) => host.run_within(timeout, &mut |host| pattern.run(host, log)),
         None => pattern.run(host, log),
     };
     Outcome { number: pattern.number, title: pattern.title, result }
@@ -440,24 +504,43 @@ fn mentions(text: &[u8], value: i32) -> bool {
 /// The optional exports of the ABI that the five patterns do not call, each checked after them when the module has
 /// it: an export the host binds but never calls would be a claim nobody verified. Each runs as a pattern does
 /// ([`run_check`]: under the deadline, a trap or misbehaviour an error, a wrong value a [`Failure::Mismatch`]).
-#[derive(Debug, Clone, Copy)]
-pub struct ExportCheck {
-    pub export: &'static AbiFunc,
+pub struct ExportCheck<H: ?Sized + 'static> {
+    pub export: &'static str,
     pub title: &'static str,
-    run: fn(&mut dyn PatternHost, &mut Log<'_>) -> Result<Verdict, Failure>,
+    run: fn(&mut H, &mut Log<'_>) -> Result<Verdict, Failure>,
+}
+
+impl<H: ?Sized> ExportCheck<H> {
+    pub const fn new(
+        export: &'static str,
+        title: &'static str,
+        run: fn(&mut H, &mut Log<'_>) -> Result<Verdict, Failure>,
+    ) -> Self {
+        ExportCheck { export, title, run }
+    }
+}
+
+impl<H: ?Sized> Clone for ExportCheck<H> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<H: ?Sized> Copy for ExportCheck<H> {}
+
+impl<H: ?Sized> fmt::Debug for ExportCheck<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExportCheck").field("export", &self.export).field("title", &self.title).finish_non_exhaustive()
+    }
 }
 
 /// The checks of the optional exports, in the order the main job runs them.
-pub const EXPORT_CHECKS: [ExportCheck; 5] = [
-    ExportCheck { export: &export::NOP, title: TITLE_NOP, run: |host, log| nop_does_nothing(host, log) },
-    ExportCheck { export: &export::POINT_ADD_BATCH, title: TITLE_BATCH, run: batch_matches_model },
-    ExportCheck {
-        export: &export::CALL_HOST_N,
-        title: TITLE_CALL_HOST_N,
-        run: |host, log| calls_host_n_times(host, log),
-    },
-    ExportCheck { export: &export::CHECKSUM_BYTES, title: TITLE_CHECKSUM, run: checksum_matches_model },
-    ExportCheck { export: &export::FILL_BYTES, title: TITLE_FILL, run: fill_matches_model },
+pub const EXPORT_CHECKS: [ExportCheck<dyn PatternHost>; 5] = [
+    ExportCheck::new(export::NOP.name, TITLE_NOP, |host, log| nop_does_nothing(host, log)),
+    ExportCheck::new(export::POINT_ADD_BATCH.name, TITLE_BATCH, |host, log| batch_matches_model(host, log)),
+    ExportCheck::new(export::CALL_HOST_N.name, TITLE_CALL_HOST_N, |host, log| calls_host_n_times(host, log)),
+    ExportCheck::new(export::CHECKSUM_BYTES.name, TITLE_CHECKSUM, |host, log| checksum_matches_model(host, log)),
+    ExportCheck::new(export::FILL_BYTES.name, TITLE_FILL, |host, log| fill_matches_model(host, log)),
 ];
 
 pub(crate) const TITLE_NOP: &str = "returns and calls no host function";
@@ -489,19 +572,19 @@ pub struct CheckOutcome {
 }
 
 /// Runs one export check on `host`, under `deadline` if one is given, if the host binds the export.
-pub fn run_check(
-    host: &mut dyn PatternHost,
-    check: &ExportCheck,
+pub fn run_check<H: Driven + ?Sized>(
+    host: &mut H,
+    check: &ExportCheck<H>,
     log: &mut Log<'_>,
     deadline: Option<Duration>,
 ) -> CheckOutcome {
-    let (export, title) = (check.export.name, check.title);
-    if let Err(why) = host.binds(check.export) {
+    let (export, title) = (check.export, check.title);
+    if let Err(why) = host.binds_optional(export) {
         return CheckOutcome { export, title, result: Err(why) };
     }
     log(format_args!("checking `{export}`: it {title}"));
     let result = match deadline {
-        Some(timeout) => host.within_deadline(timeout, &mut |host| (check.run)(host, log)),
+        Some(timeout) => host.run_within(timeout, &mut |host| (check.run)(host, log)),
         None => (check.run)(host, log),
     };
     CheckOutcome { export, title, result: Ok(result) }

@@ -343,7 +343,7 @@ impl Loaded {
     /// The export the check at `index` calls.
     fn check_export(&self, index: usize) -> &'static str {
         match self {
-            Loaded::Core(_) => EXPORT_CHECKS[index].export.name,
+            Loaded::Core(_) => EXPORT_CHECKS[index].export,
             Loaded::Component(_) => component_patterns::EXPORT_CHECKS[index].export,
         }
     }
@@ -352,7 +352,7 @@ impl Loaded {
         match self {
             Loaded::Core(host) => patterns::run_check(&mut **host, &EXPORT_CHECKS[index], log, deadline),
             Loaded::Component(host) => {
-                component_patterns::run_check(host, &component_patterns::EXPORT_CHECKS[index], log, deadline)
+                patterns::run_check(&mut **host, &component_patterns::EXPORT_CHECKS[index], log, deadline)
             }
         }
     }
@@ -361,7 +361,7 @@ impl Loaded {
         match self {
             Loaded::Core(host) => patterns::run_pattern(&mut **host, &PATTERNS[index], log, deadline),
             Loaded::Component(host) => {
-                component_patterns::run_pattern(host, &component_patterns::PATTERNS[index], log, deadline)
+                patterns::run_pattern(&mut **host, &component_patterns::PATTERNS[index], log, deadline)
             }
         }
     }

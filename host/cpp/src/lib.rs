@@ -519,7 +519,7 @@ impl PatternHost for CppHost {
     fn within_deadline(
         &mut self,
         _timeout: Duration,
-        _run: &mut dyn FnMut(&mut dyn PatternHost) -> Result<Verdict, Failure>,
+        _run: &mut dyn FnMut(&mut (dyn PatternHost + 'static)) -> Result<Verdict, Failure>,
     ) -> Result<Verdict, Failure> {
         Err(Error::NoDeadline { profile: "cranelift (the C++ host's only configuration)" }.into())
     }

@@ -8,9 +8,9 @@ use super::{ComponentHost, WitPoint, export};
 use crate::error::Error;
 use crate::guest::{self, Point, add_points};
 use crate::patterns::{
-    self, CHECK_BUFFER_LENS, CheckOutcome, Failure, GuestCalls, Log, Outcome, PLUGIN_VALUE_WRITTEN, TITLE_1, TITLE_2,
-    TITLE_5, TITLE_BATCH, TITLE_CALL_HOST_N, TITLE_CHECKSUM, TITLE_FILL, TITLE_NOP, Verdict, check, check_batch,
-    check_buffer, check_sums,
+    self, CHECK_BUFFER_LENS, Driven, ExportCheck, Failure, GuestCalls, Log, Outcome, PLUGIN_VALUE_WRITTEN, Pattern,
+    TITLE_1, TITLE_2, TITLE_5, TITLE_BATCH, TITLE_CALL_HOST_N, TITLE_CHECKSUM, TITLE_FILL, TITLE_NOP, Verdict, check,
+    check_batch, check_buffer, check_sums,
 };
 use crate::state::HostCalls;
 use std::time::Duration;
@@ -40,64 +40,39 @@ impl GuestCalls for ComponentHost {
     }
 }
 
-/// One pattern in its component form: its number, title and the function that runs and checks it.
-#[derive(Debug, Clone, Copy)]
-pub struct Pattern {
-    pub number: u8,
-    pub title: &'static str,
-    run: fn(&mut ComponentHost, &mut Log<'_>) -> Result<Verdict, Failure>,
-}
-
-impl Pattern {
-    /// Runs the pattern on `host`, narrating to `log`.
-    pub fn run(&self, host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
-        (self.run)(host, log)
+impl Driven for ComponentHost {
+    fn discarded(&self) -> Option<&str> {
+        self.discarded_by()
+    }
+    fn instantiate_again(&mut self) -> Result<(), Error> {
+        self.reset()
+    }
+    fn binds_optional(&self, export: &str) -> Result<(), &'static str> {
+        if self.exports_optional(export) { Ok(()) } else { Err("not exported") }
+    }
+    fn run_within(
+        &mut self,
+        timeout: Duration,
+        run: &mut dyn FnMut(&mut Self) -> Result<Verdict, Failure>,
+    ) -> Result<Verdict, Failure> {
+        self.with_deadline(timeout, |host| run(host)).unwrap_or_else(|e| Err(e.into()))
     }
 }
 
 /// The five patterns in their component form, in order. Pattern 5 checks what pattern 4 wrote, so they run on one
 /// instance.
-pub const PATTERNS: [Pattern; 5] = [
-    Pattern { number: 1, title: TITLE_1, run: patterns::host_calls_guest::<ComponentHost> },
-    Pattern { number: 2, title: TITLE_2, run: patterns::guest_calls_host::<ComponentHost> },
-    Pattern { number: 3, title: "structs passed by value (a WIT record)", run: structs_by_value },
-    Pattern {
-        number: 4,
-        title: "host reads and writes a guest static through the guest's reader and setter",
-        run: static_through_calls,
-    },
-    Pattern { number: 5, title: TITLE_5, run: guest_sees_host_write },
+pub const PATTERNS: [Pattern<ComponentHost>; 5] = [
+    Pattern::new(1, TITLE_1, patterns::host_calls_guest::<ComponentHost>),
+    Pattern::new(2, TITLE_2, patterns::guest_calls_host::<ComponentHost>),
+    Pattern::new(3, "structs passed by value (a WIT record)", structs_by_value),
+    Pattern::new(4, "host reads and writes a guest static through the guest's reader and setter", static_through_calls),
+    Pattern::new(5, TITLE_5, guest_sees_host_write),
 ];
 
 /// Runs every pattern in order on `host`; a pattern that traps discards the store and the next one runs on a fresh
 /// instance, as [`crate::patterns::run_all`] does for a core module.
 pub fn run_all(host: &mut ComponentHost, log: &mut Log<'_>) -> Vec<Outcome> {
-    let mut outcomes = Vec::with_capacity(PATTERNS.len());
-    for pattern in &PATTERNS {
-        outcomes.push(run_pattern(host, pattern, log, None));
-        if let Some(export) = host.discarded_by().map(str::to_string) {
-            log(format_args!("`{export}` did not return normally: discarding the store and instantiating again"));
-            if let Err(e) = host.reset() {
-                log(format_args!("instantiating again failed: {e}"));
-            }
-        }
-    }
-    outcomes
-}
-
-/// Runs one pattern on `host`, under `deadline` if one is given (it needs the `epoch` profile).
-pub fn run_pattern(
-    host: &mut ComponentHost,
-    pattern: &Pattern,
-    log: &mut Log<'_>,
-    deadline: Option<Duration>,
-) -> Outcome {
-    log(format_args!("pattern {}: {}", pattern.number, pattern.title));
-    let result = match deadline {
-        Some(timeout) => host.with_deadline(timeout, |host| pattern.run(host, log)).unwrap_or_else(|e| Err(e.into())),
-        None => pattern.run(host, log),
-    };
-    Outcome { number: pattern.number, title: pattern.title, result }
+    patterns::run_patterns(host, &PATTERNS, log)
 }
 
 fn structs_by_value(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
@@ -128,49 +103,21 @@ fn guest_sees_host_write(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<
 }
 
 /// The exports the five patterns do not call, checked after them as the core module's optional exports are
-/// ([`crate::patterns::EXPORT_CHECKS`]); each is optional in the world, and a component without it is told so. The batch check
-/// lowers two lists into the guest and lifts one back, so the guest's `cabi_realloc` and post-return run too.
-#[derive(Debug, Clone, Copy)]
-pub struct ExportCheck {
-    pub export: &'static str,
-    pub title: &'static str,
-    run: fn(&mut ComponentHost, &mut Log<'_>) -> Result<Verdict, Failure>,
-}
-
-pub const EXPORT_CHECKS: [ExportCheck; 6] = [
-    ExportCheck { export: export::NOP, title: TITLE_NOP, run: patterns::nop_does_nothing::<ComponentHost> },
-    ExportCheck { export: export::POINT_ADD_BATCH, title: TITLE_BATCH, run: batch_matches_model },
-    ExportCheck {
-        export: export::CALL_HOST_N,
-        title: TITLE_CALL_HOST_N,
-        run: patterns::calls_host_n_times::<ComponentHost>,
-    },
-    ExportCheck { export: export::CHECKSUM_BYTES, title: TITLE_CHECKSUM, run: checksum_matches_model },
-    ExportCheck { export: export::FILL_BYTES, title: TITLE_FILL, run: fill_matches_model },
-    ExportCheck {
-        export: export::CHECKSUM_STRING,
-        title: "checksums a string's UTF-8 bytes as the native model does",
-        run: string_checksum_matches_model,
-    },
+/// ([`crate::patterns::EXPORT_CHECKS`]); each is optional in the world, and a component without it is told so. The
+/// batch check lowers two lists into the guest and lifts one back, so the guest's `cabi_realloc` and post-return run
+/// too.
+pub const EXPORT_CHECKS: [ExportCheck<ComponentHost>; 6] = [
+    ExportCheck::new(export::NOP, TITLE_NOP, patterns::nop_does_nothing::<ComponentHost>),
+    ExportCheck::new(export::POINT_ADD_BATCH, TITLE_BATCH, batch_matches_model),
+    ExportCheck::new(export::CALL_HOST_N, TITLE_CALL_HOST_N, patterns::calls_host_n_times::<ComponentHost>),
+    ExportCheck::new(export::CHECKSUM_BYTES, TITLE_CHECKSUM, checksum_matches_model),
+    ExportCheck::new(export::FILL_BYTES, TITLE_FILL, fill_matches_model),
+    ExportCheck::new(
+        export::CHECKSUM_STRING,
+        "checksums a string's UTF-8 bytes as the native model does",
+        string_checksum_matches_model,
+    ),
 ];
-
-/// Runs one export check on `host`, under `deadline` if one is given.
-pub fn run_check(
-    host: &mut ComponentHost,
-    check: &ExportCheck,
-    log: &mut Log<'_>,
-    deadline: Option<Duration>,
-) -> CheckOutcome {
-    if !host.exports_optional(check.export) {
-        return CheckOutcome { export: check.export, title: check.title, result: Err("not exported") };
-    }
-    log(format_args!("checking `{}`: it {}", check.export, check.title));
-    let result = match deadline {
-        Some(timeout) => host.with_deadline(timeout, |host| (check.run)(host, log)).unwrap_or_else(|e| Err(e.into())),
-        None => (check.run)(host, log),
-    };
-    CheckOutcome { export: check.export, title: check.title, result: Ok(result) }
-}
 
 fn batch_matches_model(host: &mut ComponentHost, log: &mut Log<'_>) -> Result<Verdict, Failure> {
     let (a, b) = check_batch();

@@ -150,7 +150,7 @@ fn a_component_of_the_world_before_its_payload_exports_passes() {
         let outcomes = patterns::run_all(&mut host, &mut |_| {});
         assert!(outcomes.iter().all(|o| o.passed()), "{profile}: {outcomes:?}");
         let checks: Vec<_> =
-            patterns::EXPORT_CHECKS.iter().map(|c| patterns::run_check(&mut host, c, &mut |_| {}, None)).collect();
+            patterns::EXPORT_CHECKS.iter().map(|c| boundary_host::patterns::run_check(&mut host, c, &mut |_| {}, None)).collect();
         for check in &checks {
             let payload = ["checksum-bytes", "fill-bytes", "checksum-string"].contains(&check.export);
             match &check.result {
