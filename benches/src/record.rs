@@ -110,8 +110,8 @@ impl Environment {
         // The records and README blocks an earlier bench of the same `cargo bench` wrote are not changes to what is
         // measured: only a change outside `results/` and the READMEs marks the revision.
         let status = ["status", "--porcelain", "--", ".", ":!results", ":!README.md", ":!*/README.md"];
-        let dirty = command_output(Command::new("git").arg("-C").arg(workspace).args(status))
-            .is_some_and(|s| !s.is_empty());
+        let dirty =
+            command_output(Command::new("git").arg("-C").arg(workspace).args(status)).is_some_and(|s| !s.is_empty());
         let git_revision = match revision {
             Some(rev) if dirty => format!("{rev} (with uncommitted changes)"),
             Some(rev) => rev,

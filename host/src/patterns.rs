@@ -273,7 +273,11 @@ pub struct Pattern<H: ?Sized + 'static> {
 }
 
 impl<H: ?Sized> Pattern<H> {
-    pub const fn new(number: u8, title: &'static str, run: fn(&mut H, &mut Log<'_>) -> Result<Verdict, Failure>) -> Self {
+    pub const fn new(
+        number: u8,
+        title: &'static str,
+        run: fn(&mut H, &mut Log<'_>) -> Result<Verdict, Failure>,
+    ) -> Self {
         Pattern { number, title, run }
     }
 

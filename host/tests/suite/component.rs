@@ -149,8 +149,10 @@ fn a_component_of_the_world_before_its_payload_exports_passes() {
         let mut host = guest.instantiate().unwrap();
         let outcomes = patterns::run_all(&mut host, &mut |_| {});
         assert!(outcomes.iter().all(|o| o.passed()), "{profile}: {outcomes:?}");
-        let checks: Vec<_> =
-            patterns::EXPORT_CHECKS.iter().map(|c| boundary_host::patterns::run_check(&mut host, c, &mut |_| {}, None)).collect();
+        let checks: Vec<_> = patterns::EXPORT_CHECKS
+            .iter()
+            .map(|c| boundary_host::patterns::run_check(&mut host, c, &mut |_| {}, None))
+            .collect();
         for check in &checks {
             let payload = ["checksum-bytes", "fill-bytes", "checksum-string"].contains(&check.export);
             match &check.result {
