@@ -215,6 +215,24 @@ pub fn run_dir(results_dir: &Path, env: &Environment) -> PathBuf {
         .expect("some numbered folder name is free")
 }
 
+/// Every path under `results/` that `text` names: `results/` not preceded by a letter, digit, `-` or `_` (so not
+/// `boundary-results/`), up to the first character that cannot be in a path, without trailing punctuation, and
+/// without placeholders such as `<date>`.
+pub fn cited_records(text: &str) -> Vec<String> {
+    let path_char = |c: char| c.is_ascii_alphanumeric() || "/._-<>".contains(c);
+    text.match_indices("results/")
+        .filter(|(at, _)| {
+            text[..*at].chars().next_back().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        })
+        .map(|(at, _)| {
+            let rest = &text[at..];
+            let end = rest.find(|c: char| !path_char(c)).unwrap_or(rest.len());
+            rest[..end].trim_end_matches(['.', ',', ';', ':']).to_string()
+        })
+        .filter(|path| !path.contains('<'))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -296,22 +296,9 @@ fn the_files_the_readme_lists_exist() {
     }
 }
 
-/// Every path under `results/` that `text` names: `results/` not preceded by a letter, digit, `-` or `_` (so not
-/// `boundary-results/`), up to the first character that cannot be in a path, without trailing punctuation, and
-/// without placeholders such as `<date>`.
+/// Every path under `results/` that `text` names ([`boundary_benches::record::cited_records`]).
 fn cited_records(text: &str) -> Vec<String> {
-    let path_char = |c: char| c.is_ascii_alphanumeric() || "/._-<>".contains(c);
-    text.match_indices("results/")
-        .filter(|(at, _)| {
-            text[..*at].chars().next_back().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        })
-        .map(|(at, _)| {
-            let rest = &text[at..];
-            let end = rest.find(|c: char| !path_char(c)).unwrap_or(rest.len());
-            rest[..end].trim_end_matches(['.', ',', ';', ':']).to_string()
-        })
-        .filter(|path| !path.contains('<'))
-        .collect()
+    boundary_benches::record::cited_records(text)
 }
 
 #[test]

@@ -177,20 +177,13 @@ fn holds(held: &[Figure], figure: &Figure) -> bool {
     })
 }
 
-/// Every path under `results/` that `text` names (`results/` not preceded by a letter, digit, `-` or `_`), without
-/// trailing punctuation or placeholders.
+/// Every record under `results/` that `text` cites ([`boundary_benches::record::cited_records`]), folders without
+/// their trailing `/`, and not the index of every run.
 fn cited(text: &str) -> Vec<String> {
-    let path_char = |c: char| c.is_ascii_alphanumeric() || "/._-<>".contains(c);
-    text.match_indices("results/")
-        .filter(|(at, _)| {
-            text[..*at].chars().next_back().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        })
-        .map(|(at, _)| {
-            let rest = &text[at..];
-            let end = rest.find(|c: char| !path_char(c)).unwrap_or(rest.len());
-            rest[..end].trim_end_matches(['.', ',', ';', ':', '/']).to_string()
-        })
-        .filter(|path| !path.contains('<') && path != "results" && path != "results/README.md")
+    boundary_benches::record::cited_records(text)
+        .into_iter()
+        .map(|path| path.trim_end_matches('/').to_string())
+        .filter(|path| path != "results" && path != "results/README.md")
         .collect()
 }
 

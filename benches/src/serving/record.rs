@@ -152,24 +152,12 @@ impl Record {
 
     /// The allocations the record measured, in the order of its rows.
     pub fn allocations(&self) -> Vec<&str> {
-        let mut seen: Vec<&str> = Vec::new();
-        for m in &self.rows {
-            if !seen.contains(&m.allocation.as_str()) {
-                seen.push(&m.allocation);
-            }
-        }
-        seen
+        distinct(self.rows.iter().map(|m| m.allocation.as_str()))
     }
 
     /// The workloads the record measured, in the order of its rows.
     pub fn workloads(&self) -> Vec<&str> {
-        let mut seen: Vec<&str> = Vec::new();
-        for m in &self.rows {
-            if !seen.contains(&m.workload.as_str()) {
-                seen.push(&m.workload);
-            }
-        }
-        seen
+        distinct(self.rows.iter().map(|m| m.workload.as_str()))
     }
 
     /// The workload the latency chart and the README's table show beside `call`: the gate's 16 sparse pages, or in
@@ -601,6 +589,17 @@ pub fn readme_block(run: &str, record: &Record) -> String {
 pub fn write_readme_block(readme: &Path, serving_dir: &Path) -> io::Result<()> {
     let Some((run, record)) = latest(serving_dir)? else { return Ok(()) };
     crate::record::write_block(readme, BEGIN, END, &readme_block(&run, &record))
+}
+
+/// Each of `items` once, in the order they first come.
+fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
 }
 
 #[cfg(test)]
