@@ -145,25 +145,25 @@ fn ids_in_first_column(rows_of_table: &[Vec<&str>], table_name: &str) -> BTreeSe
 #[test]
 fn the_gate_counts_the_readme_states_are_the_codes() {
     let readme = flat(&benches_readme());
-    let scenarios = gate::SCENARIOS;
+    let scenarios: &[gate::Scenario] = &gate::SCENARIOS;
     let source = "`gate::SCENARIOS` (benches/src/gate/mod.rs)";
     let found = numbers_between(&readme, "The gate counts ", " scenarios");
     assert_stated(&found, scenarios.len(), "The gate counts N scenarios", source);
 
-    let under_all = scenarios.iter().filter(|s| s.kind.profiles() == gate::PROFILES).count();
+    let under_all = scenarios.iter().filter(|s| s.profiles == gate::PROFILES).count();
     let found = numbers_before(&readme, " of them are counted under the gate's ");
-    assert_stated(&found, under_all, "N of them are counted under the gate's … profiles", "`Kind::profiles`");
+    assert_stated(&found, under_all, "N of them are counted under the gate's … profiles", "`Scenario::profiles`");
     let found = numbers_between(&readme, "the gate's ", " profiles");
     assert_stated(&found, gate::PROFILES.len(), "the gate's N profiles", "`gate::PROFILES`");
 
-    let counts: usize = scenarios.iter().map(|s| s.kind.profiles().len()).sum();
+    let counts: usize = scenarios.iter().map(|s| s.profiles.len()).sum();
     let found = numbers_before(&readme, " counts in all");
     assert_stated(&found, counts, "N counts in all", "the profiles of each scenario (`Kind::profiles`)");
 
-    let one = scenarios.iter().filter(|s| s.kind.processes() == 1).count();
+    let one = scenarios.iter().filter(|s| s.processes == 1).count();
     let found = numbers_before(&readme, " scenarios are counted in one process each");
     assert_stated(&found, one, "N scenarios are counted in one process each", "`Kind::processes`");
-    let three = scenarios.iter().filter(|s| s.kind.processes() == 3).count();
+    let three = scenarios.iter().filter(|s| s.processes == 3).count();
     assert_eq!(
         one + three,
         scenarios.len(),

@@ -7,405 +7,13 @@
 //! kind.
 
 pub mod runner;
+pub mod scenarios;
 
-use crate::probe::Serves;
-use crate::subject::{Needs, Subject};
+pub use scenarios::{PROFILES, SCENARIOS, Scenario, find, for_subject};
+
 use boundary_host::EngineProfile;
-use boundary_host::component::export as cexport;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-
-/// What a scenario runs; `benches/gate.rs` has one body per kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    RawTypedCall,
-    RawUntypedCall,
-    RawUncheckedCall,
-    CoreTypedCall,
-    RawNop,
-    CoreNop,
-    RawRoundTrip,
-    CoreRoundTrip,
-    CorePerCallback,
-    RawPointAddMemcpy,
-    RawPointAddBytemuck,
-    CorePointAdd,
-    CoreBatch4096,
-    RawPointWriteRead,
-    CorePointWriteRead,
-    CoreAsyncCall,
-    CoreAsyncRoundTrip,
-    CoreHookCall,
-    CoreUncheckedPerCallback,
-    RawInstantiatePre,
-    CoreInstantiate,
-    RawTrap,
-    RawTrapNoBacktrace,
-    CoreTrapReset,
-    ComponentTypedCall,
-    ComponentBindingsCall,
-    ComponentUntypedCall,
-    ComponentNop,
-    ComponentRoundTrip,
-    ComponentPerCallback,
-    ComponentPointAdd,
-    ComponentList64,
-    CoreBatchCopy64,
-    /// One request of the serving path (`serving.rs`): a new store and instance, 16 pages dirtied, `just_add`, the
-    /// drop; on demand, and pooled (copy-on-write, nothing kept resident).
-    RequestOnDemand,
-    RequestPooled,
-    /// A buffer across the boundary (`payload.rs`): the fastest way in measured (a copy into `data_mut` and the
-    /// guest's checksum) and the slowest (the component's `list<u8>`), at 64 bytes and at 1 MiB.
-    PayloadDataMutSmall,
-    PayloadDataMutLarge,
-    PayloadListSmall,
-    PayloadListLarge,
-    /// The `--invoke` export at this index of the subject's list, called one way.
-    InvokeTyped(usize),
-    InvokeUntyped(usize),
-    InvokeUnchecked(usize),
-    InvokeComponent(usize),
-    /// A plugin's request (`--request`) served on one instance, whole (allocate, copy in, call, copy out, free).
-    PluginRequest,
-    /// The same request on a fresh instance each time, made from the loaded plugin and dropped after.
-    PluginRequestFresh,
-}
-
-/// One counted scenario: what one operation is, and how many operations one measurement runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scenario {
-    pub id: &'static str,
-    pub kind: Kind,
-    pub what: &'static str,
-    pub iterations: u64,
-}
-
-impl Kind {
-    /// What the scenario needs of the module it counts.
-    pub fn needs(self) -> Needs {
-        match self {
-            Kind::RawNop | Kind::CoreNop => Needs::Nop,
-            Kind::CorePerCallback | Kind::CoreUncheckedPerCallback => Needs::CallHostN,
-            Kind::CoreBatch4096 | Kind::CoreBatchCopy64 => Needs::Batch,
-            Kind::RawInstantiatePre | Kind::RequestOnDemand | Kind::RequestPooled => Needs::Module,
-            Kind::PluginRequest | Kind::PluginRequestFresh => Needs::Module,
-            Kind::ComponentTypedCall
-            | Kind::ComponentBindingsCall
-            | Kind::ComponentUntypedCall
-            | Kind::ComponentRoundTrip
-            | Kind::ComponentPointAdd => Needs::World,
-            Kind::ComponentNop => Needs::WorldExport(cexport::NOP),
-            Kind::ComponentPerCallback => Needs::WorldExport(cexport::CALL_HOST_N),
-            Kind::ComponentList64 => Needs::WorldExport(cexport::POINT_ADD_BATCH),
-            Kind::PayloadDataMutSmall | Kind::PayloadDataMutLarge => Needs::Payload,
-            Kind::PayloadListSmall | Kind::PayloadListLarge => Needs::WorldExport(cexport::CHECKSUM_BYTES),
-            Kind::InvokeTyped(_) | Kind::InvokeUntyped(_) | Kind::InvokeUnchecked(_) => Needs::Module,
-            Kind::InvokeComponent(_) => Needs::AnyComponent,
-            Kind::RawTrap | Kind::RawTrapNoBacktrace | Kind::CoreTrapReset => Needs::Trap,
-            _ => Needs::Abi,
-        }
-    }
-
-    /// How many processes count this scenario; the gate keeps the smallest count.
-    ///
-    /// Most scenarios count the same in every process. Those that create stores, fiber stacks or instances go
-    /// through state wasmtime sets up per process (hash tables whose seeds are random, the placement of fresh
-    /// mappings), and some processes count up to 1.5% more for it, a constant amount on every iteration. The
-    /// smallest of three processes is steadier, but still moved by up to 1.6% over three rounds
-    /// (`instantiate/core` under Cranelift), so these never get the exact threshold ([`allowed_growth`]).
-    pub fn processes(self) -> usize {
-        match self {
-            Kind::CoreAsyncCall
-            | Kind::CoreAsyncRoundTrip
-            | Kind::RawInstantiatePre
-            | Kind::CoreInstantiate
-            | Kind::RawTrap
-            | Kind::RawTrapNoBacktrace
-            | Kind::CoreTrapReset
-            | Kind::RequestOnDemand
-            | Kind::RequestPooled
-            | Kind::PluginRequestFresh => 3,
-            _ => 1,
-        }
-    }
-
-    /// The profiles the scenario is counted under: the gate's four, but for the serving requests, whose engines are
-    /// the serving configurations' own (on Cranelift), counted once.
-    pub fn profiles(self) -> &'static [EngineProfile] {
-        match self {
-            Kind::RequestOnDemand | Kind::RequestPooled => &[EngineProfile::Cranelift],
-            _ => PROFILES,
-        }
-    }
-}
-
-const fn scenario(id: &'static str, kind: Kind, what: &'static str, iterations: u64) -> Scenario {
-    Scenario { id, kind, what, iterations }
-}
-
-/// Every counted scenario. Each counts only the measured function (setup, compilation, instantiation and a
-/// warm-up excluded), divided by its number of operations.
-pub const SCENARIOS: &[Scenario] = &[
-    scenario("calls/typed", Kind::RawTypedCall, "`TypedFunc::call` of `just_add`, raw wasmtime", 1000),
-    scenario(
-        "calls/untyped",
-        Kind::RawUntypedCall,
-        "`Func::call` of `just_add` with reused `Val` buffers, raw wasmtime",
-        1000,
-    ),
-    scenario("calls/unchecked", Kind::RawUncheckedCall, "`Func::call_unchecked` of `just_add`, raw wasmtime", 1000),
-    scenario("calls/core", Kind::CoreTypedCall, "`WasmHost::just_add`, the host core's typed call", 1000),
-    scenario("calls/nop_typed", Kind::RawNop, "`TypedFunc::call` of the empty export `nop`, raw wasmtime", 1000),
-    scenario("calls/nop_core", Kind::CoreNop, "`WasmHost::nop`, the host core's call of the empty export", 1000),
-    scenario("callbacks/round_trip_raw", Kind::RawRoundTrip, "`trigger_host_calls` through raw wasmtime", 1000),
-    scenario(
-        "callbacks/round_trip_core",
-        Kind::CoreRoundTrip,
-        "`WasmHost::trigger_host_calls`: one call in, three host calls out",
-        1000,
-    ),
-    scenario(
-        "callbacks/per_callback_core",
-        Kind::CorePerCallback,
-        "one `host_log_value` call from the guest loop of `call_host_n(1000)`",
-        1000,
-    ),
-    scenario(
-        "structs/point_add_memcpy",
-        Kind::RawPointAddMemcpy,
-        "write two Points, `point_add`, read one: `Memory::write`/`read`",
-        1000,
-    ),
-    scenario(
-        "structs/point_add_bytemuck",
-        Kind::RawPointAddBytemuck,
-        "the same with bytemuck on `Memory::data_mut`",
-        1000,
-    ),
-    scenario(
-        "structs/point_add_core",
-        Kind::CorePointAdd,
-        "the same through `WasmHost::write`/`point_add`/`read`",
-        1000,
-    ),
-    scenario(
-        "structs/batch_4096_core",
-        Kind::CoreBatch4096,
-        "one `point_add_batch` over 4096 Points, through the host core",
-        10,
-    ),
-    scenario(
-        "structs/point_write_read_raw",
-        Kind::RawPointWriteRead,
-        "one Point written and read back with bytemuck on `Memory::data_mut`",
-        1000,
-    ),
-    scenario(
-        "structs/point_write_read_core",
-        Kind::CorePointWriteRead,
-        "the host core's own write and read of one Point",
-        1000,
-    ),
-    scenario(
-        "calls/async_core",
-        Kind::CoreAsyncCall,
-        "`WasmHost::just_add_async` run to completion by `futures::executor::block_on`",
-        1000,
-    ),
-    scenario(
-        "callbacks/round_trip_async_core",
-        Kind::CoreAsyncRoundTrip,
-        "`WasmHost::trigger_host_calls_async` into host functions defined by `func_wrap_async`",
-        1000,
-    ),
-    scenario("calls/hook_core", Kind::CoreHookCall, "`WasmHost::just_add` with a call hook installed", 1000),
-    scenario(
-        "callbacks/per_callback_unchecked_core",
-        Kind::CoreUncheckedPerCallback,
-        "one `host_log_value` call, defined by `func_new_unchecked`, from the loop of `call_host_n(1000)`",
-        1000,
-    ),
-    scenario(
-        "instantiate/pre_raw",
-        Kind::RawInstantiatePre,
-        "a new store and `InstancePre::instantiate` of the quiet guest, dropped",
-        100,
-    ),
-    scenario("instantiate/core", Kind::CoreInstantiate, "`GuestModule::instantiate`, dropped", 100),
-    scenario("traps/trap_raw", Kind::RawTrap, "`point_add` trapping on its write, with a wasm backtrace", 100),
-    scenario(
-        "traps/trap_no_backtrace_raw",
-        Kind::RawTrapNoBacktrace,
-        "the same trap with `Config::wasm_backtrace_max_frames(None)` (no wasm backtrace)",
-        100,
-    ),
-    scenario(
-        "traps/trap_reset_core",
-        Kind::CoreTrapReset,
-        "the trap through `WasmHost::point_add`, then `WasmHost::reset`",
-        100,
-    ),
-    scenario(
-        "component/calls/typed",
-        Kind::ComponentTypedCall,
-        "the guest as a component: `ComponentHost::just_add` through `bindgen!`'s bindings",
-        1000,
-    ),
-    scenario(
-        "component/calls/bindings",
-        Kind::ComponentBindingsCall,
-        "the component's `just-add` through the generated bindings alone, without the host core's guard",
-        1000,
-    ),
-    scenario(
-        "component/calls/untyped",
-        Kind::ComponentUntypedCall,
-        "the component's `just-add` by `component::Func::call` with reused `Val` buffers",
-        1000,
-    ),
-    scenario("component/calls/nop", Kind::ComponentNop, "`ComponentHost::nop`", 1000),
-    scenario(
-        "component/callbacks/round_trip",
-        Kind::ComponentRoundTrip,
-        "`ComponentHost::trigger_host_calls`: one call in, three calls of the `host` interface out",
-        1000,
-    ),
-    scenario(
-        "component/callbacks/per_callback",
-        Kind::ComponentPerCallback,
-        "one `log-value` call from the component's loop of `call-host-n(1000)`",
-        1000,
-    ),
-    scenario(
-        "component/structs/point_add_record",
-        Kind::ComponentPointAdd,
-        "the component's `point-add`: two Points by value (a WIT record), the sum returned",
-        1000,
-    ),
-    scenario(
-        "component/structs/list_64",
-        Kind::ComponentList64,
-        "the component's `point-add-batch` over two `list<point>` of 64, the sums lifted into a new `Vec`",
-        100,
-    ),
-    scenario(
-        "serving/request_on_demand",
-        Kind::RequestOnDemand,
-        "a request: new store and instance from `InstancePre`, 16 pages dirtied, `just_add`, drop; on demand",
-        100,
-    ),
-    scenario(
-        "serving/request_pooled",
-        Kind::RequestPooled,
-        "the same request under the pooling allocator (copy-on-write, nothing kept resident)",
-        100,
-    ),
-    scenario(
-        "payload/in_data_mut_64",
-        Kind::PayloadDataMutSmall,
-        "64 bytes copied into `Memory::data_mut`, then the guest's `checksum_bytes` over them",
-        1000,
-    ),
-    scenario("payload/in_data_mut_1m", Kind::PayloadDataMutLarge, "the same with 1 MiB", 10),
-    scenario(
-        "payload/list_in_64",
-        Kind::PayloadListSmall,
-        "the component's `checksum-bytes` over a `list<u8>` of 64 bytes",
-        1000,
-    ),
-    scenario("payload/list_in_1m", Kind::PayloadListLarge, "the same with 1 MiB", 10),
-    scenario(
-        "structs/batch_copy_64_core",
-        Kind::CoreBatchCopy64,
-        "64 Points of each input copied in, one `point_add_batch`, 64 sums copied out, through the host core",
-        100,
-    ),
-];
-
-/// The scenario `id` counts for `subject`: one of [`SCENARIOS`], or an `--invoke` export's
-/// (`invoke/<name>/<way>`), as [`for_subject`] names them.
-pub fn find(id: &str, subject: &Subject) -> Option<Scenario> {
-    if let Some(found) = SCENARIOS.iter().find(|s| s.id == id) {
-        return Some(*found);
-    }
-    if subject.request.is_some()
-        && let Some(found) = request_scenarios().into_iter().find(|s| s.id == id)
-    {
-        return Some(found);
-    }
-    let (name, way) = id.strip_prefix("invoke/")?.rsplit_once('/')?;
-    let index = subject.invokes.iter().position(|spec| spec.id_name() == name)?;
-    let kind = match way {
-        "typed" => Kind::InvokeTyped(index),
-        "untyped" => Kind::InvokeUntyped(index),
-        "unchecked" => Kind::InvokeUnchecked(index),
-        "component" => Kind::InvokeComponent(index),
-        _ => return None,
-    };
-    let id: &'static str = Box::leak(id.to_string().into_boxed_str());
-    Some(scenario(id, kind, "an `--invoke` export", 1000))
-}
-
-/// The scenarios of a plugin's request (`--request`).
-fn request_scenarios() -> [Scenario; 2] {
-    [
-        scenario(
-            "request/whole",
-            Kind::PluginRequest,
-            "the request file's request on one instance: allocate, copy in, call, copy out, free",
-            1000,
-        ),
-        scenario(
-            "request/fresh_instance",
-            Kind::PluginRequestFresh,
-            "the same request on a fresh instance each time (instantiate, serve, drop)",
-            100,
-        ),
-    ]
-}
-
-/// The scenarios the gate counts for `subject`: every one of [`SCENARIOS`] it serves, then three for each `--invoke`
-/// export of a core module (the typed one only if the typed path covers its signature, as `typed` says) and one for
-/// each of a component's; and the scenarios it skips, with the reason.
-pub fn for_subject(
-    subject: &Subject,
-    serves: &Serves,
-    typed: impl Fn(usize) -> Result<(), String>,
-) -> (Vec<Scenario>, Vec<(&'static str, String)>) {
-    let mut chosen = Vec::new();
-    let mut skipped = Vec::new();
-    for scenario in SCENARIOS {
-        match serves.check(scenario.kind.needs()) {
-            Ok(()) => chosen.push(*scenario),
-            Err(why) => skipped.push((scenario.id, why)),
-        }
-    }
-    let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
-    for (index, spec) in subject.invokes.iter().enumerate() {
-        let name = spec.id_name();
-        let what = |how: &str| leak(format!("`{}` called by {how}", spec.name));
-        if subject.core.is_some() {
-            let typed_id = leak(format!("invoke/{name}/typed"));
-            match typed(index) {
-                Ok(()) => chosen.push(scenario(typed_id, Kind::InvokeTyped(index), what("`TypedFunc::call`"), 1000)),
-                Err(why) => skipped.push((typed_id, why)),
-            }
-            let untyped = leak(format!("invoke/{name}/untyped"));
-            chosen.push(scenario(untyped, Kind::InvokeUntyped(index), what("`Func::call`"), 1000));
-            let unchecked = leak(format!("invoke/{name}/unchecked"));
-            chosen.push(scenario(unchecked, Kind::InvokeUnchecked(index), what("`Func::call_unchecked`"), 1000));
-        }
-        if subject.component.is_some() {
-            let id = leak(format!("invoke/{name}/component"));
-            chosen.push(scenario(id, Kind::InvokeComponent(index), what("`component::Func::call`"), 1000));
-        }
-    }
-    if subject.request.is_some() {
-        chosen.extend(request_scenarios());
-    }
-    (chosen, skipped)
-}
 
 /// The counts in Bencher's metric format (BMF JSON: `{"<benchmark>": {"instructions": {"value": n}}}`), one
 /// benchmark per scenario and profile (`scenario/profile`), its value the instructions per operation.
@@ -427,10 +35,6 @@ pub fn merge_counts(baseline: &[Count], fresh: &[Count]) -> Vec<Count> {
     merged
 }
 
-/// The profiles the gate counts under.
-pub const PROFILES: &[EngineProfile] =
-    &[EngineProfile::Cranelift, EngineProfile::Winch, EngineProfile::Pulley, EngineProfile::BoundsChecked];
-
 /// The gate's loose threshold: with no measured spread, or on another toolchain than the baseline's, a scenario
 /// whose count grows by more than this many percent fails the gate.
 pub const DEFAULT_THRESHOLD_PERCENT: f64 = 2.0;
@@ -442,7 +46,7 @@ pub const TIGHT_PERCENT: f64 = 0.1;
 /// On the baseline's toolchain, a scenario whose counts spread fails on a growth of more than this many times its
 /// measured spread (and never on less than the exact scenarios' margin).
 pub const SPREAD_MARGIN: f64 = 4.0;
-/// The scenarios counted in several processes ([`Kind::processes`]) keep at least this many percent on the
+/// The scenarios counted in several processes ([`Scenario::processes`]) keep at least this many percent on the
 /// baseline's toolchain: the smallest of three processes still moves by a few tenths of a percent between runs, so
 /// a few rounds of `--repeat` that happen to agree do not make such a count exact.
 pub const SEVERAL_PROCESSES_PERCENT: f64 = 0.5;
@@ -465,7 +69,7 @@ pub struct Count {
     /// `total_instructions / iterations`.
     pub instructions_per_op: f64,
     /// The largest count minus the smallest, per operation, over the rounds of `--repeat` that made the baseline
-    /// (of the count kept in each: the smallest of [`Kind::processes`]); none where it was counted once. 0 means the
+    /// (of the count kept in each: the smallest of [`Scenario::processes`]); none where it was counted once. 0 means the
     /// count repeated exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spread_per_op: Option<f64>,
@@ -491,40 +95,6 @@ impl Count {
     pub fn key(&self) -> (String, String) {
         (self.scenario.clone(), self.profile.clone())
     }
-}
-
-/// Whether the scenario's minor page faults are counted and gated: those that make instances.
-pub fn counts_faults(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::RawInstantiatePre
-            | Kind::CoreInstantiate
-            | Kind::RequestOnDemand
-            | Kind::RequestPooled
-            | Kind::PluginRequestFresh
-    )
-}
-
-/// What a count depends on besides the code, where it is more than the toolchain: callgrind counts one
-/// instruction per byte of `rep movsb`/`rep stosb`, so a scenario that is mostly memcpy counts glibc's choice of
-/// copy for the CPU valgrind reports.
-pub fn depends_on(kind: Kind) -> Option<&'static str> {
-    match kind {
-        Kind::PayloadDataMutLarge | Kind::PayloadListLarge => {
-            Some("mostly memcpy: counted per byte of `rep movsb`, so it depends on glibc and the CPU valgrind reports")
-        }
-        Kind::ComponentList64 => Some(
-            "moves by about 3,200 instructions per call with changes elsewhere in the binary (cause not found): if it \
-             moves alone, recount it",
-        ),
-        _ => None,
-    }
-}
-
-/// Whether the scenario's count is known to move without a change on its path (see [`depends_on`]): it keeps the
-/// loose threshold until the cause is found.
-pub fn moves_alone(kind: Kind) -> bool {
-    matches!(kind, Kind::ComponentList64)
 }
 
 /// A kernel as page faults are compared under it: its system, version and machine (`Linux 6.18.44 x86_64`), without
@@ -671,11 +241,11 @@ pub struct Comparison {
 pub fn allowed_growth(base: &Count, tight: bool, loose_percent: f64) -> (f64, Threshold) {
     let exact = (base.instructions_per_op * TIGHT_PERCENT / 100.0).max(TIGHT_INSTRUCTIONS);
     let loose = base.instructions_per_op * loose_percent / 100.0;
-    let kind = SCENARIOS.iter().find(|s| s.id == base.scenario).map(|s| s.kind);
-    let several = kind.is_some_and(|k| k.processes() > 1);
+    let scenario = SCENARIOS.iter().find(|s| s.id == base.scenario);
+    let several = scenario.is_some_and(|s| s.processes > 1);
     let floor = if several { base.instructions_per_op * SEVERAL_PROCESSES_PERCENT / 100.0 } else { exact };
     match base.spread_per_op {
-        _ if kind.is_some_and(moves_alone) => (loose, Threshold::Loose),
+        _ if scenario.is_some_and(|s| s.moves_alone) => (loose, Threshold::Loose),
         Some(s) if tight && s == 0.0 && !several => (exact, Threshold::Exact),
         // Never looser than the loose rule: a few rounds' spread is an estimate, not a licence.
         Some(s) if tight => (floor.max(exact).max(SPREAD_MARGIN * s).min(loose.max(exact)), Threshold::Spread),
@@ -859,7 +429,7 @@ mod tests {
 
     #[test]
     fn a_scenario_counted_in_several_processes_is_never_exact() {
-        let several = SCENARIOS.iter().position(|s| s.kind.processes() > 1).unwrap();
+        let several = SCENARIOS.iter().position(|s| s.processes > 1).unwrap();
         let mut base = baseline(30_000.0, Some(0.0), None);
         base.counts = vec![count(several, 30_000.0, Some(0.0), None)];
         assert_eq!(allowed_growth(&base.counts[0], true, 2.0), (150.0, Threshold::Spread));
@@ -867,7 +437,7 @@ mod tests {
 
     #[test]
     fn a_count_known_to_move_alone_keeps_the_loose_threshold() {
-        let list = SCENARIOS.iter().position(|s| s.kind == Kind::ComponentList64).unwrap();
+        let list = SCENARIOS.iter().position(|s| s.moves_alone).unwrap();
         let mut base = baseline(32_951.3, Some(0.0), None);
         base.counts = vec![count(list, 32_951.3, Some(0.0), None)];
         assert_eq!(allowed_growth(&base.counts[0], true, 2.0).1, Threshold::Loose);
@@ -936,8 +506,8 @@ mod tests {
         let path = crate::record::workspace_root().join("results").join("gate-baseline.json");
         let text = std::fs::read_to_string(&path).unwrap();
         let baseline: Baseline = serde_json::from_str(&text).unwrap();
-        for scenario in SCENARIOS {
-            for profile in scenario.kind.profiles() {
+        for scenario in SCENARIOS.iter() {
+            for profile in scenario.profiles {
                 let key = (scenario.id.to_string(), profile.name().to_string());
                 assert!(
                     baseline.counts.iter().any(|c| c.key() == key),
@@ -950,13 +520,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn scenario_ids_are_unique() {
-        let mut ids: Vec<_> = SCENARIOS.iter().map(|s| s.id).collect();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), SCENARIOS.len());
     }
 }

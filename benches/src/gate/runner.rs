@@ -9,20 +9,12 @@
 //! many times `--timeout` for each step; the runner stops it at twice that.
 
 use crate::child::{Child, ChildError};
-use crate::gate::{self, Baseline, Count, Kind, MEASURED_SYMBOL, Scenario, Verdict};
-use crate::guard::{self, OrStop};
-use crate::ops::component::{self as component_ops, BatchCopy, ComponentBench};
-use crate::ops::invoke::{ComponentInvoke, CoreInvoke};
-use crate::ops::plugin::PreparedRequest;
-use crate::ops::raw::Linked;
-use crate::ops::{self, CoreBench, RawBench};
+use crate::gate::{self, Baseline, Count, MEASURED_SYMBOL, Scenario, Verdict};
+use crate::guard;
 use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, RequestOptions};
-use crate::payload::methods::{Buffers, ComponentMover, CoreMover, Method};
 use crate::probe::{self, Prepared};
-use crate::serving::requests::{self as serving, SPARSE_16, Server, Workload};
-use crate::subject::{Needs, Subject};
-use boundary_host::{EngineProfile, HostFuncStyle, Point};
-use std::hint::black_box;
+use crate::subject::Subject;
+use boundary_host::EngineProfile;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,15 +31,6 @@ const WARM_UP: u64 = 10;
 #[inline(never)]
 pub fn boundary_gate_measured(body: &mut dyn FnMut(u64), iterations: u64) {
     body(iterations);
-}
-
-/// A body that runs `op` `n` times, keeping each result alive so nothing is optimised away.
-fn repeat<R>(mut op: impl FnMut() -> R) -> impl FnMut(u64) {
-    move |n| {
-        for _ in 0..n {
-            black_box(op());
-        }
-    }
 }
 
 /// The role of a child that counts one scenario under callgrind: its arguments are the scenario's id, the
@@ -126,13 +109,11 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String], trial: 
     let subject = Subject::with_request(&parsed.module, &parsed.request, &parsed.invoke.invokes)?;
     let scenario = gate::find(scenario_id, &subject).ok_or(format!("unknown scenario `{scenario_id}`"))?;
     let what = format!("gate scenario `{}` under `{}`", scenario.id, profile.name());
-    let body = guard::step(&format!("{what}: setting up (compiling, instantiating)"), || {
-        scenario_body(&scenario, profile, &subject)
-    })?;
-    let mut body = body;
+    let mut body =
+        guard::step(&format!("{what}: setting up (compiling, instantiating)"), || scenario.body(profile, &subject))?;
     if trial {
         guard::step(&format!("{what}: one operation"), || body(1));
-        if gate::counts_faults(scenario.kind) {
+        if scenario.counts_faults {
             // The kernel's share, which callgrind cannot see: minor page faults over the counted loop, natively.
             guard::step(&format!("{what}: the warm-up"), || body(WARM_UP));
             let before = minor_faults();
@@ -158,219 +139,6 @@ fn minor_faults() -> Option<u64> {
     // The command name (field 2) is in parentheses and may hold spaces: count the fields after its end.
     let after_name = &stat[stat.rfind(')')? + 1..];
     after_name.split_whitespace().nth(7)?.parse().ok()
-}
-
-/// What one scenario runs, set up for `profile`: a body that runs the operation `n` times.
-fn scenario_body(
-    scenario: &Scenario,
-    profile: EngineProfile,
-    subject: &Subject,
-) -> Result<Box<dyn FnMut(u64)>, String> {
-    let engine =
-        profile.engine_from(&profile.counting_config().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-    let core_wasm = || subject.core.clone().ok_or("this scenario needs a core module");
-    let component_wasm = || subject.component.clone().ok_or("this scenario needs a component");
-    let needs_component = matches!(scenario.kind.needs(), Needs::World | Needs::WorldExport(_) | Needs::AnyComponent);
-    // The module the scenario's benches are made from: the component for a component scenario, else the core module.
-    let wasm = if needs_component { component_wasm()? } else { core_wasm()? };
-    let raw = || RawBench::for_wasm(profile, &engine, &wasm);
-    let core = || CoreBench::for_wasm(profile, &engine, &wasm, HostFuncStyle::Typed);
-    let component = || ComponentBench::for_wasm(profile, &engine, &wasm);
-    let body: Box<dyn FnMut(u64)> = match scenario.kind {
-        Kind::RawTypedCall => {
-            let mut r = raw();
-            Box::new(repeat(move || ops::raw_just_add(&mut r)))
-        }
-        Kind::RawUntypedCall => {
-            let mut r = raw();
-            Box::new(repeat(move || ops::raw_just_add_untyped(&mut r)))
-        }
-        Kind::RawUncheckedCall => {
-            let mut r = raw();
-            Box::new(repeat(move || ops::raw_just_add_unchecked(&mut r)))
-        }
-        Kind::CoreTypedCall => {
-            let mut c = core();
-            Box::new(repeat(move || ops::core_just_add(&mut c)))
-        }
-        Kind::RawNop => {
-            let mut r = raw();
-            Box::new(repeat(move || ops::raw_nop(&mut r)))
-        }
-        Kind::CoreNop => {
-            let mut c = core();
-            Box::new(repeat(move || ops::core_nop(&mut c)))
-        }
-        Kind::RawRoundTrip => {
-            let mut r = raw();
-            Box::new(repeat(move || ops::raw_trigger(&mut r)))
-        }
-        Kind::CoreRoundTrip => {
-            let mut c = core();
-            Box::new(repeat(move || ops::core_trigger(&mut c)))
-        }
-        Kind::CorePerCallback => {
-            let mut c = core();
-            Box::new(move |n: u64| c.host.call_host_n(black_box(n as u32)).or_stop())
-        }
-        Kind::RawPointAddMemcpy => {
-            let mut r = raw();
-            Box::new(repeat(move || ops::raw_point_add_memcpy(&mut r)))
-        }
-        Kind::RawPointAddBytemuck => {
-            let mut r = raw();
-            Box::new(repeat(move || ops::raw_point_add_bytemuck(&mut r)))
-        }
-        Kind::CorePointAdd => {
-            let mut c = core();
-            Box::new(repeat(move || ops::core_point_add(&mut c)))
-        }
-        Kind::CoreBatch4096 => {
-            let mut c = core();
-            const N: usize = 4096;
-            let base = c.host.reserve(3 * N * size_of::<Point>()).or_stop();
-            for i in 0..N {
-                c.host.write(base + 8 * i, &Point::new(i as i32, 1)).or_stop();
-                c.host.write(base + 8 * (N + i), &Point::new(2, -(i as i32))).or_stop();
-            }
-            let p = |o: usize| u32::try_from(o).expect("reserved offsets lie in a 32-bit memory");
-            let (a, b, out) = (p(base), p(base + 8 * N), p(base + 16 * N));
-            Box::new(repeat(move || c.host.point_add_batch(out, a, b, N as u32).or_stop()))
-        }
-        Kind::RawPointWriteRead => {
-            let mut r = raw();
-            Box::new(repeat(move || ops::raw_point_write_read(&mut r)))
-        }
-        Kind::CorePointWriteRead => {
-            let mut c = core();
-            Box::new(repeat(move || ops::core_point_write_read(&mut c)))
-        }
-        Kind::CoreAsyncCall => {
-            let mut c = core();
-            Box::new(repeat(move || ops::core_just_add_async(&mut c)))
-        }
-        Kind::CoreAsyncRoundTrip => {
-            let mut c = CoreBench::for_wasm(profile, &engine, &wasm, HostFuncStyle::Async);
-            Box::new(repeat(move || ops::core_trigger_async(&mut c)))
-        }
-        Kind::CoreHookCall => {
-            let mut c = CoreBench::with_hook(profile, &engine, &wasm);
-            Box::new(repeat(move || ops::core_just_add(&mut c)))
-        }
-        Kind::CoreUncheckedPerCallback => {
-            let mut c = CoreBench::for_wasm(profile, &engine, &wasm, HostFuncStyle::Unchecked);
-            Box::new(move |n: u64| c.host.call_host_n(black_box(n as u32)).or_stop())
-        }
-        Kind::RawInstantiatePre => {
-            let linked = Linked::load(profile, &engine, &wasm)?;
-            Box::new(repeat(move || ops::raw_instantiate_pre(&linked)))
-        }
-        Kind::CoreInstantiate => {
-            let guest = core().host.guest().clone();
-            Box::new(repeat(move || ops::core_instantiate(&guest)))
-        }
-        Kind::RawTrap => {
-            let mut r = raw();
-            Box::new(repeat(move || ops::raw_point_add_trap(&mut r)))
-        }
-        Kind::RawTrapNoBacktrace => {
-            let mut config = profile.counting_config().map_err(|e| e.to_string())?;
-            config.wasm_backtrace_max_frames(None);
-            let engine = profile.engine_from(&config).map_err(|e| e.to_string())?;
-            let mut r = RawBench::for_wasm(profile, &engine, &wasm);
-            Box::new(repeat(move || ops::raw_point_add_trap(&mut r)))
-        }
-        Kind::CoreTrapReset => {
-            let mut c = core();
-            Box::new(repeat(move || ops::core_point_add_trap_reset(&mut c)))
-        }
-        Kind::ComponentTypedCall => {
-            let mut c = component();
-            Box::new(repeat(move || component_ops::component_just_add(&mut c)))
-        }
-        Kind::ComponentBindingsCall => {
-            let mut c = component();
-            Box::new(repeat(move || component_ops::component_just_add_bindings(&mut c)))
-        }
-        Kind::ComponentUntypedCall => {
-            let mut c = component();
-            Box::new(repeat(move || component_ops::component_just_add_untyped(&mut c)))
-        }
-        Kind::ComponentNop => {
-            let mut c = component();
-            Box::new(repeat(move || component_ops::component_nop(&mut c)))
-        }
-        Kind::ComponentRoundTrip => {
-            let mut c = component();
-            Box::new(repeat(move || component_ops::component_trigger(&mut c)))
-        }
-        Kind::ComponentPerCallback => {
-            let mut c = component();
-            Box::new(move |n: u64| c.host.call_host_n(black_box(n as u32)).or_stop())
-        }
-        Kind::ComponentPointAdd => {
-            let mut c = component();
-            Box::new(repeat(move || component_ops::component_point_add(&mut c)))
-        }
-        Kind::ComponentList64 => {
-            let mut c = component();
-            Box::new(repeat(move || component_ops::component_batch(&mut c, 64)))
-        }
-        Kind::CoreBatchCopy64 => {
-            let mut c = core();
-            let mut copy = BatchCopy::new(&mut c);
-            Box::new(repeat(move || component_ops::core_batch_copy(&mut c, &mut copy, 64)))
-        }
-        Kind::PayloadDataMutSmall | Kind::PayloadDataMutLarge => {
-            let n = if scenario.kind == Kind::PayloadDataMutSmall { 64 } else { 1 << 20 };
-            let mut buffers = Buffers::new(n);
-            let mut mover = CoreMover::new(profile, &engine, &wasm, n);
-            Box::new(repeat(move || mover.run(Method::InDataMut, n, &mut buffers)))
-        }
-        Kind::PayloadListSmall | Kind::PayloadListLarge => {
-            let n = if scenario.kind == Kind::PayloadListSmall { 64 } else { 1 << 20 };
-            let mut buffers = Buffers::new(n);
-            let mut mover = ComponentMover::new(profile, &engine, &wasm);
-            Box::new(repeat(move || mover.run(Method::ListIn, n, &mut buffers)))
-        }
-        Kind::RequestOnDemand | Kind::RequestPooled => {
-            let id = if scenario.kind == Kind::RequestOnDemand { "on-demand" } else { "pooled" };
-            let allocation = serving::allocation(id).ok_or("no such serving configuration")?;
-            let server = Server::new(&serving::counting_engine(allocation)?, &wasm)?;
-            let workload = if server.can_dirty(&SPARSE_16) { Workload::Dirty(SPARSE_16) } else { Workload::Call };
-            Box::new(repeat(move || server.request(workload)))
-        }
-        Kind::InvokeTyped(i) | Kind::InvokeUntyped(i) | Kind::InvokeUnchecked(i) => {
-            let spec = subject.invokes.get(i).ok_or("no such --invoke export")?;
-            let linked = Linked::load(profile, &engine, &core_wasm()?)?;
-            let mut store = linked.new_store();
-            let instance = linked.pre.instantiate(&mut store).map_err(|e| guard::describe(&e))?;
-            let mut call = CoreInvoke::prepare(&mut store, &instance, spec)?;
-            match scenario.kind {
-                Kind::InvokeTyped(_) => Box::new(repeat(move || call.call_typed(&mut store).or_stop())),
-                Kind::InvokeUntyped(_) => Box::new(repeat(move || call.call_untyped(&mut store).or_stop())),
-                _ => Box::new(repeat(move || call.call_unchecked(&mut store).or_stop())),
-            }
-        }
-        Kind::InvokeComponent(i) => {
-            let spec = subject.invokes.get(i).ok_or("no such --invoke export")?;
-            let linked = component_ops::link(profile, &engine, &component_wasm()?)?;
-            let (mut store, instance) = linked.instantiate().map_err(|e| e.to_string())?;
-            let mut call = ComponentInvoke::prepare(&mut store, &instance, spec)?;
-            Box::new(repeat(move || call.call(&mut store).or_stop()))
-        }
-        Kind::PluginRequest | Kind::PluginRequestFresh => {
-            let request = subject.request.as_ref().ok_or("this scenario needs --request")?;
-            let mut prepared = PreparedRequest::new(profile, &engine, &core_wasm()?, request, guard::host_options())?;
-            if scenario.kind == Kind::PluginRequest {
-                Box::new(repeat(move || prepared.serve().or_stop()))
-            } else {
-                let fresh = prepared.fresh();
-                Box::new(repeat(move || fresh.serve().or_stop()))
-            }
-        }
-    };
-    Ok(body)
 }
 
 /// The gate's options (`cargo bench --bench gate -- OPTIONS`, `boundary gate OPTIONS`).
@@ -567,7 +335,7 @@ fn valgrind_version() -> Result<String, String> {
 /// Runs one scenario under one profile natively, once: its setup and one operation under the plain `--timeout`,
 /// before it goes under callgrind. The child ends a misbehaving guest itself, with one `error:` line.
 ///
-/// Returns the minor page faults per operation where the scenario counts them ([`gate::counts_faults`]).
+/// Returns the minor page faults per operation where the scenario counts them ([`Scenario::counts_faults`]).
 fn trial(
     launcher: &Launcher,
     scenario: &Scenario,
@@ -593,7 +361,7 @@ fn trial(
     Ok(stdout.lines().rev().find_map(|l| l.strip_prefix(FAULTS_LINE)?.trim().parse().ok()))
 }
 
-/// Counts one scenario under one profile: the smallest count of [`Kind::processes`] runs of [`count_once`].
+/// Counts one scenario under one profile: the smallest count of [`Scenario::processes`] runs of [`count_once`].
 fn count(
     launcher: &Launcher,
     out_dir: &Path,
@@ -602,7 +370,7 @@ fn count(
     options: &Options,
 ) -> Result<Count, String> {
     let mut counts = Vec::new();
-    for _ in 0..scenario.kind.processes() {
+    for _ in 0..scenario.processes {
         counts.push(count_once(launcher, out_dir, scenario, profile, options)?);
     }
     counts.into_iter().min_by_key(|c| c.total_instructions).ok_or_else(|| format!("{} counted no run", scenario.id))
@@ -669,7 +437,7 @@ fn role_args(scenario: &Scenario, profile: EngineProfile, options: &Options) -> 
 fn selected<'a>(options: &Options, scenarios: &'a [Scenario]) -> Result<Vec<(&'a Scenario, EngineProfile)>, String> {
     let selected: Vec<(&Scenario, EngineProfile)> = scenarios
         .iter()
-        .flat_map(|s| s.kind.profiles().iter().map(move |p| (s, *p)))
+        .flat_map(|s| s.profiles.iter().map(move |p| (s, *p)))
         .filter(|(s, p)| {
             options.filter.as_ref().is_none_or(|f| s.id.contains(f.as_str()) || p.name().contains(f.as_str()))
         })
@@ -836,9 +604,9 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     }
     let mut noted = Vec::new();
     for (scenario, _) in &selected {
-        if let Some(why) = gate::depends_on(scenario.kind).filter(|_| !noted.contains(&scenario.id)) {
+        if let Some(why) = scenario.depends_on.filter(|_| !noted.contains(&scenario.id)) {
             println!("note: {}: {why}", scenario.id);
-            noted.push(scenario.id);
+            noted.push(scenario.id.clone());
         }
     }
     run_after_counting(options, &subject, named, (valgrind, cpu_counted), baseline_path, runs)
