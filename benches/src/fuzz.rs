@@ -1,8 +1,7 @@
 //! The differential fuzzer of a user's plugin (`boundary fuzz --request FILE`): the request's inputs mutated over and
 //! over, each mutation served on a fresh instance under two engine profiles (Cranelift and Pulley unless told
-//! otherwise), and the two outcomes compared. The guest's world is made deterministic for it (clocks standing still,
-//! seeded random numbers, NaNs canonicalised by the compiler), so that two profiles that disagree on an input is a
-//! finding, not noise. Each finding is written as a request file that replays it (`boundary --request FILE
+//! otherwise), and the two outcomes compared by `boundary_host::plugin::differential`, which the cargo-fuzz target
+//! `plugin` drives too (with libFuzzer's mutations). Each finding is written as a request file that replays it (`boundary --request FILE
 //! --profile P`), its header saying what each profile gave. The guard rails hold for every input: `--max-memory` for
 //! each store, `--timeout` for each request (an input still running at half its deadline is written out as a
 //! finding before the watchdog ends the run).
@@ -10,9 +9,9 @@
 use crate::guard;
 use crate::options::{LimitOptions, ModuleOptions, RequestOptions, profile_parser, user_path};
 use crate::subject::Subject;
+use boundary_host::plugin::differential::{self, Outcome};
 use boundary_host::plugin::{self, Plugin, Request};
-use boundary_host::wasmtime::Engine;
-use boundary_host::{EngineProfile, Error, GuestOutput, HostOptions, TrapKind, escape_controls};
+use boundary_host::{EngineProfile, escape_controls};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -42,68 +41,6 @@ pub struct FuzzOptions {
     pub findings: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitOptions,
-}
-
-/// What one input came to under one profile, as two profiles are compared.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The output's bytes.
-    Output(Vec<u8>),
-    /// A failure the plugin reported.
-    Reported(String),
-    /// The guest misbehaved: a trap (by its code), a broken rule, memory past the budget.
-    Misbehaved(String),
-    /// Out of time or fuel: not compared (profiles run at different speeds).
-    OutOfTime,
-}
-
-impl Outcome {
-    fn of(result: Result<plugin::Served, plugin::Failure>) -> Self {
-        match result {
-            Ok(served) => Outcome::Output(served.output),
-            Err(plugin::Failure::Reported(why)) => Outcome::Reported(why),
-            Err(plugin::Failure::Guest(e)) => Outcome::of_error(&e),
-        }
-    }
-
-    fn of_error(e: &Error) -> Self {
-        match e {
-            Error::Trap { trap: TrapKind::Wasm(boundary_host::wasmtime::Trap::Interrupt), .. }
-            | Error::Trap { trap: TrapKind::Wasm(boundary_host::wasmtime::Trap::OutOfFuel), .. } => Outcome::OutOfTime,
-            other if other.is_memory_limit() => Outcome::Misbehaved("went past the memory budget".to_string()),
-            other => Outcome::Misbehaved(other.to_string()),
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        match self {
-            Outcome::Output(_) => "an output",
-            Outcome::Reported(_) => "a reported failure",
-            Outcome::Misbehaved(_) => "a misbehaving guest",
-            Outcome::OutOfTime => "out of time",
-        }
-    }
-
-    fn text(&self) -> String {
-        match self {
-            Outcome::Output(bytes) => format!("output {}", plugin::shown(bytes)),
-            Outcome::Reported(why) => format!("reported: {}", escape_controls(why)),
-            Outcome::Misbehaved(why) => format!("misbehaved: {}", escape_controls(why)),
-            Outcome::OutOfTime => "out of time".to_string(),
-        }
-    }
-}
-
-/// The options of a fuzzed plugin's stores: deterministic, output dropped, the budget trapping.
-fn fuzz_options() -> HostOptions {
-    HostOptions { output: GuestOutput::Discard, deterministic: true, ..guard::host_options() }
-}
-
-/// The engine of `profile` with NaNs canonicalised, so that a NaN's bits cannot tell two compilers apart.
-fn fuzz_engine(profile: EngineProfile) -> Result<Engine, String> {
-    let mut config = profile.config().map_err(|e| e.to_string())?;
-    config.cranelift_nan_canonicalization(true);
-    profile.engine_from(&config).map_err(|e| format!("profile `{profile}` cannot fuzz: {e}"))
 }
 
 /// A small deterministic generator for the mutations (SplitMix64).
@@ -183,17 +120,12 @@ pub fn run(options: &FuzzOptions, out: &Path) -> Result<usize, String> {
     if request.inputs.is_empty() {
         return Err("fuzz: the request has no input to mutate".to_string());
     }
-    let profiles = match options.profiles.as_slice() {
-        [] => vec![EngineProfile::Cranelift, EngineProfile::Pulley],
-        [a, b] if a != b => vec![*a, *b],
-        _ => return Err("fuzz compares two engine profiles: give --profile twice, with two names".to_string()),
-    };
+    let profiles = differential::profiles(&options.profiles)?;
     let plugins: Vec<Plugin> = profiles
         .iter()
         .map(|&p| {
-            let engine = fuzz_engine(p)?;
             guard::step(&format!("loading {} under `{p}`", wasm.name), || {
-                Plugin::load_with_engine(&wasm, p, &engine, fuzz_options(), &request).map_err(|e| e.to_string())
+                differential::load(&wasm, p, guard::host_options(), &request)
             })
         })
         .collect::<Result<_, _>>()?;
@@ -235,16 +167,10 @@ pub fn run(options: &FuzzOptions, out: &Path) -> Result<usize, String> {
         *in_flight.inputs.lock().unwrap_or_else(PoisonError::into_inner) = inputs.clone();
         in_flight.index.store(index, Ordering::Release);
         in_flight.started_ms.store(epoch.elapsed().as_millis() as u64, Ordering::Release);
-        let outcomes: Vec<Outcome> = plugins
-            .iter()
-            .map(|plugin| {
-                let what = format!("fuzz input {index} under `{}`", plugin.profile());
-                guard::step(&what, || match plugin.instantiate() {
-                    Ok(mut instance) => Outcome::of(instance.serve(&inputs)),
-                    Err(e) => Outcome::of_error(&e),
-                })
-            })
-            .collect();
+        let outcomes: [Outcome; 2] = [0, 1].map(|i| {
+            let what = format!("fuzz input {index} under `{}`", profiles[i]);
+            guard::step(&what, || differential::serve(&plugins[i], &inputs))
+        });
         in_flight.started_ms.store(u64::MAX, Ordering::Release);
         let slot = match &outcomes[0] {
             Outcome::Output(_) => 0,
@@ -253,22 +179,11 @@ pub fn run(options: &FuzzOptions, out: &Path) -> Result<usize, String> {
             Outcome::OutOfTime => 3,
         };
         tally[slot] += 1;
-        let differ = outcomes[0] != outcomes[1] && !outcomes.contains(&Outcome::OutOfTime);
-        if differ {
+        if differential::differ(&outcomes) {
             findings += 1;
-            let header = [
-                format!("# A finding of `boundary fuzz`: input {index} (seed {}) gave", options.seed),
-                format!("#   under `{}`: {}", profiles[0], outcomes[0].text()),
-                format!("#   under `{}`: {}", profiles[1], outcomes[1].text()),
-                format!("# Replay: boundary --request <this file> --profile {}", profiles[0]),
-            ];
-            let mut text = request.to_toml(module_path.as_deref(), &inputs);
-            if let Outcome::Output(bytes) = &outcomes[0] {
-                // Replayed under the other profile, the request fails its check.
-                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                text.push_str(&format!("\n# What `{}` gave.\n[expect]\nhex = \"{hex}\"\n", profiles[0]));
-            }
-            let path = write_finding(&findings_dir, &format!("finding-{index}"), &header, &text)?;
+            let what = format!("`boundary fuzz`: input {index} (seed {})", options.seed);
+            let text = differential::finding(&what, &request, module_path.as_deref(), &inputs, profiles, &outcomes);
+            let path = write_finding(&findings_dir, &format!("finding-{index}"), &text)?;
             println!(
                 "finding: input {index}: `{}` gave {}, `{}` gave {}; written to {}",
                 profiles[0],
@@ -297,11 +212,10 @@ fn report(done: u64, started: Instant, tally: &[u64; 4], findings: usize) {
     );
 }
 
-/// Writes a request file that replays `inputs` and returns its path.
-fn write_finding(dir: &Path, name: &str, header: &[String], request: &str) -> Result<PathBuf, String> {
+/// Writes a finding's request file (`text`) as `<dir>/<name>.toml` and returns its path.
+fn write_finding(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join(format!("{name}.toml"));
-    let text = format!("{}\n{request}", header.join("\n"));
     std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
 }
@@ -330,15 +244,13 @@ fn monitor(
         if running >= timeout / 2 {
             in_flight.written.store(true, Ordering::Release);
             let inputs = in_flight.inputs.lock().unwrap_or_else(PoisonError::into_inner).clone();
-            let header = [
-                format!(
-                    "# A finding of `boundary fuzz`: input {index} was still running after {} s",
-                    running.as_secs_f64()
-                ),
-                "# Replay: boundary --request <this file>".to_string(),
-            ];
-            let text = request.to_toml(module, &inputs);
-            if let Ok(path) = write_finding(dir, &format!("hang-{index}"), &header, &text) {
+            let text = format!(
+                "# A finding of `boundary fuzz`: input {index} was still running after {} s\n# Replay: boundary \
+                 --request <this file>\n{}",
+                running.as_secs_f64(),
+                request.to_toml(module, &inputs)
+            );
+            if let Ok(path) = write_finding(dir, &format!("hang-{index}"), &text) {
                 println!("finding: input {index} is still running; written to {}", path.display());
             }
         }

@@ -146,7 +146,7 @@ fn ids_in_first_column(rows_of_table: &[Vec<&str>], table_name: &str) -> BTreeSe
 fn the_gate_counts_the_readme_states_are_the_codes() {
     let readme = flat(&benches_readme());
     let scenarios: &[gate::Scenario] = &gate::SCENARIOS;
-    let source = "`gate::SCENARIOS` (benches/src/gate/mod.rs)";
+    let source = "`gate::SCENARIOS` (benches/src/gate/scenarios.rs)";
     let found = numbers_between(&readme, "The gate counts ", " scenarios");
     assert_stated(&found, scenarios.len(), "The gate counts N scenarios", source);
 
@@ -240,7 +240,7 @@ fn every_scenario_is_in_the_readmes_scenario_table_and_every_id_there_is_a_scena
     assert!(
         unknown.is_empty(),
         "benches/README.md's scenario table names {unknown:?}, which are no gate scenarios: add each to \
-         `gate::SCENARIOS` (benches/src/gate/mod.rs), or correct the README"
+         `gate::SCENARIOS` (benches/src/gate/scenarios.rs), or correct the README"
     );
 }
 

@@ -105,6 +105,12 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
         return Ok(());
     }
     guard::configure(args.limits.limits());
+    if !serving::LINUX_FIGURES {
+        println!(
+            "note: page faults (getrusage's RUSAGE_THREAD) and the density rows' memory (/proc/self/status) are \
+             taken on Linux only: they read 0 here"
+        );
+    }
     let filter = args.filter();
     let selected = |id: &str| filter.is_none_or(|f| id.contains(f));
     if !ALLOCATIONS.iter().any(|a| selected(a.id)) && !DENSITY_CONFIGS.iter().any(|c| selected(c.id)) {

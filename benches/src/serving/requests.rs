@@ -667,7 +667,9 @@ impl Measurement {
     }
 }
 
-/// Minor page faults of the calling thread so far.
+/// Minor page faults of the calling thread so far: Linux only (`RUSAGE_THREAD`); elsewhere 0, and the serving
+/// command says so ([`LINUX_FIGURES`]).
+#[cfg(target_os = "linux")]
 fn thread_minor_faults() -> u64 {
     // SAFETY: `rusage` is plain data for which zero is a valid value; getrusage only writes into it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -675,6 +677,15 @@ fn thread_minor_faults() -> u64 {
     let ok = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } == 0;
     if ok { usage.ru_minflt as u64 } else { 0 }
 }
+
+#[cfg(not(target_os = "linux"))]
+fn thread_minor_faults() -> u64 {
+    0
+}
+
+/// Whether this system gives the figures only Linux has: a thread's page faults (`thread_minor_faults`) and the
+/// process's memory by kind ([`process_memory`]).
+pub const LINUX_FIGURES: bool = cfg!(target_os = "linux");
 
 fn histogram() -> Histogram<u64> {
     Histogram::<u64>::new(3).unwrap_or_else(|e| panic!("{e}"))

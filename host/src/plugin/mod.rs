@@ -10,6 +10,7 @@
 //! misbehaving; the plugin saying it failed (a status other than success, a null output pointer) is a failed
 //! request; an output that does not match the request's expectations is a wrong output ([`check`]).
 
+pub mod differential;
 mod load;
 mod request;
 mod run;

@@ -1,0 +1,119 @@
+//! `BOUNDARY_FUZZ_REQUEST=my.toml cargo +nightly fuzz run plugin -- -timeout=10`: the differential fuzzer of a
+//! user's plugin with libFuzzer's mutations. Each input takes the place of one of the request's inputs (the first
+//! byte picks which when it has several), and is served on a fresh instance under two engine profiles; their
+//! outcomes must agree (`boundary_host::plugin::differential`, which `boundary fuzz` drives too), the host must not
+//! panic, and each store stays within the memory budget. A disagreement is written as a request file that replays
+//! it, then reported as a crash. Set up by the environment (fuzz/README.md, "Your plugin"):
+//!
+//! - `BOUNDARY_FUZZ_REQUEST`: the request file (required); its module is the file's `module`, or
+//! - `BOUNDARY_FUZZ_WASM`: the module, when the file names none;
+//! - `BOUNDARY_FUZZ_PROFILES`: the two profiles compared, `a,b` (default `cranelift,pulley`);
+//! - `BOUNDARY_FUZZ_MAX_MEMORY`: each store's budget in MiB (default 1024, as `--max-memory`);
+//! - `BOUNDARY_FUZZ_FINDINGS`: where findings go (default `fuzz/artifacts/plugin`).
+//!
+//! Plugins that import WASI need the crate's `wasi` feature (`cargo fuzz run --features wasi plugin`); without it
+//! the target links no WASI, as the memory I/O targets do not.
+#![no_main]
+
+use boundary_host::plugin::differential::{self, Outcome};
+use boundary_host::plugin::{Plugin, Request, input_bytes};
+use boundary_host::{EngineProfile, HostOptions, Wasm};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+struct Target {
+    request: Request,
+    module: Option<PathBuf>,
+    profiles: [EngineProfile; 2],
+    plugins: [Plugin; 2],
+    base: Vec<Vec<u8>>,
+    findings: PathBuf,
+}
+
+/// The target as the environment sets it up; a mistake there ends the run with one line and exit status 2 (it is
+/// not a finding, so it must not be reported as a crash).
+fn target() -> &'static Target {
+    static TARGET: OnceLock<Target> = OnceLock::new();
+    TARGET.get_or_init(|| {
+        set_up().unwrap_or_else(|e| {
+            eprintln!("error: {}", boundary_host::escape_controls(&e));
+            std::process::exit(2)
+        })
+    })
+}
+
+fn set_up() -> Result<Target, String> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let request_path = var("BOUNDARY_FUZZ_REQUEST").ok_or(
+        "set BOUNDARY_FUZZ_REQUEST to your request file (README, \"Real plugins\"): the target fuzzes its inputs",
+    )?;
+    let request = Request::from_file(Path::new(&request_path)).map_err(|e| e.to_string())?;
+    if request.inputs.is_empty() {
+        return Err("the request has no input to fuzz".to_string());
+    }
+    let module = var("BOUNDARY_FUZZ_WASM").map(PathBuf::from).or_else(|| request.module.clone());
+    let wasm_path = module.clone().ok_or("the request names no module: set BOUNDARY_FUZZ_WASM")?;
+    let wasm = Wasm::from_file(&wasm_path).map_err(|e| e.to_string())?;
+    let given = match var("BOUNDARY_FUZZ_PROFILES") {
+        None => Vec::new(),
+        Some(names) => names
+            .to_string_lossy()
+            .split(',')
+            .map(|name| EngineProfile::from_name(name.trim()).map_err(|e| format!("BOUNDARY_FUZZ_PROFILES: {e}")))
+            .collect::<Result<_, _>>()?,
+    };
+    let profiles = differential::profiles(&given)?;
+    let max_memory_mib: usize = match var("BOUNDARY_FUZZ_MAX_MEMORY") {
+        None => 1024,
+        Some(text) => text
+            .to_string_lossy()
+            .parse()
+            .ok()
+            .filter(|&mib| mib > 0)
+            .ok_or("BOUNDARY_FUZZ_MAX_MEMORY takes a whole number of MiB above 0")?,
+    };
+    let base = HostOptions {
+        max_memory: Some(max_memory_mib.saturating_mul(1 << 20)),
+        trap_on_grow_failure: true,
+        ..HostOptions::default()
+    };
+    let [a, b] = profiles;
+    let plugins = [differential::load(&wasm, a, base, &request)?, differential::load(&wasm, b, base, &request)?];
+    let findings = var("BOUNDARY_FUZZ_FINDINGS").map_or_else(|| PathBuf::from("fuzz/artifacts/plugin"), PathBuf::from);
+    let base = (0..request.inputs.len()).map(|i| input_bytes(&request, i)).collect();
+    Ok(Target { request, module, profiles, plugins, base, findings })
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let target = target();
+    let mut inputs = target.base.clone();
+    let (which, bytes) = match (inputs.len(), data.split_first()) {
+        (1, _) => (0, data),
+        (n, Some((&first, rest))) => (usize::from(first) % n, rest),
+        (_, None) => return,
+    };
+    inputs[which] = bytes.to_vec();
+    let outcomes: [Outcome; 2] = [0, 1].map(|i| differential::serve(&target.plugins[i], &inputs));
+    if differential::differ(&outcomes) {
+        let name = format!("finding-{:016x}", fnv1a(data));
+        let what = format!("the cargo-fuzz target `plugin`: input {name}");
+        let text =
+            differential::finding(&what, &target.request, target.module.as_deref(), &inputs, target.profiles, &outcomes);
+        let written = std::fs::create_dir_all(&target.findings)
+            .and_then(|()| std::fs::write(target.findings.join(format!("{name}.toml")), text));
+        panic!(
+            "`{}` gave {}, `{}` gave {}; the request that replays it: {} ({})",
+            target.profiles[0],
+            outcomes[0].text(),
+            target.profiles[1],
+            outcomes[1].text(),
+            target.findings.join(format!("{name}.toml")).display(),
+            written.map_or_else(|e| format!("not written: {e}"), |()| "written".to_string())
+        );
+    }
+});
+
+/// A name for an input (FNV-1a, 64 bits).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
