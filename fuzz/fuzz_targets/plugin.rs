@@ -31,7 +31,7 @@ struct Target {
 }
 
 /// The target as the environment sets it up; a mistake there ends the run with one line and exit status 2 (it is
-/// not a finding, so it must not be reported as a crash).
+/// not a finding: it happens in libFuzzer's initialisation, so it is not reported as a crash).
 fn target() -> &'static Target {
     static TARGET: OnceLock<Target> = OnceLock::new();
     TARGET.get_or_init(|| {
@@ -84,7 +84,17 @@ fn set_up() -> Result<Target, String> {
     Ok(Target { request, module, profiles, plugins, base, findings })
 }
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+libfuzzer_sys::fuzz_target!(
+    // Before libFuzzer runs an input: a mistake in the set-up exits here, where libFuzzer does not take it for a
+    // crash of the target.
+    init: {
+        target();
+    },
+    |data: &[u8]| one_input(data)
+);
+
+/// Serves one input under both profiles and compares the outcomes.
+fn one_input(data: &[u8]) {
     let target = target();
     let mut inputs = target.base.clone();
     let (which, bytes) = match (inputs.len(), data.split_first()) {
@@ -97,8 +107,14 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if differential::differ(&outcomes) {
         let name = format!("finding-{:016x}", fnv1a(data));
         let what = format!("the cargo-fuzz target `plugin`: input {name}");
-        let text =
-            differential::finding(&what, &target.request, target.module.as_deref(), &inputs, target.profiles, &outcomes);
+        let text = differential::finding(
+            &what,
+            &target.request,
+            target.module.as_deref(),
+            &inputs,
+            target.profiles,
+            &outcomes,
+        );
         let written = std::fs::create_dir_all(&target.findings)
             .and_then(|()| std::fs::write(target.findings.join(format!("{name}.toml")), text));
         panic!(
@@ -111,7 +127,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             written.map_or_else(|e| format!("not written: {e}"), |()| "written".to_string())
         );
     }
-});
+}
 
 /// A name for an input (FNV-1a, 64 bits).
 fn fnv1a(bytes: &[u8]) -> u64 {
