@@ -24,6 +24,38 @@ pub enum Abi {
     Component,
 }
 
+/// What a measuring command measures, and the guard rails it keeps: the module (`--wasm`, `--abi`), the exports it
+/// calls by name (`--invoke`), a plugin's request (`--request`), `--timeout` and `--max-memory`. The matrix, the
+/// payload sweep, the serving path and the gate each flatten it into their options.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SubjectOptions {
+    #[command(flatten)]
+    pub module: ModuleOptions,
+    #[command(flatten)]
+    pub invoke: InvokeOptions,
+    #[command(flatten)]
+    pub request: RequestOptions,
+    #[command(flatten)]
+    pub limits: LimitOptions,
+}
+
+impl SubjectOptions {
+    /// The module, `--invoke` and `--request` options as a command line gives them (paths absolute).
+    pub fn subject_args(&self) -> Vec<String> {
+        let mut args = self.module.to_args();
+        args.extend(self.invoke.to_args());
+        args.extend(self.request.to_args());
+        args
+    }
+
+    /// All of them, the guard rails included, for a child copy or a record.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = self.subject_args();
+        args.extend(self.limits.to_args());
+        args
+    }
+}
+
 /// The module a command runs: the built-in guest, or the user's.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ModuleOptions {

@@ -4,7 +4,7 @@
 //! a [`Wasm`], and `probe.rs` works out which needs a subject meets.
 
 use crate::ops::invoke::InvokeSpec;
-use crate::options::{Abi, ModuleOptions, RequestOptions};
+use crate::options::{Abi, ModuleOptions, RequestOptions, SubjectOptions};
 use boundary_host::Wasm;
 use boundary_host::plugin::Request;
 use std::path::{Path, PathBuf};
@@ -55,6 +55,11 @@ impl Subject {
             Form::Component => (None, Some(wasm)),
         };
         Ok(Subject { core, component, path: Some(path.to_path_buf()), hash: Some(hash), invokes, request: None })
+    }
+
+    /// The subject `options` name: [`Subject::with_request`] with the `--invoke` exports.
+    pub fn of(options: &SubjectOptions) -> Result<Self, String> {
+        Self::with_request(&options.module, &options.request, &options.invoke.invokes)
     }
 
     /// The subject the options name, with the request a plugin serves (`--request`) if one is given: the module

@@ -11,7 +11,7 @@
 use crate::child::{Child, ChildError};
 use crate::gate::{self, Baseline, Count, MEASURED_SYMBOL, Scenario, Verdict};
 use crate::guard;
-use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, RequestOptions};
+use crate::options::{self, SubjectOptions};
 use crate::probe::{self, Prepared};
 use crate::subject::Subject;
 use boundary_host::EngineProfile;
@@ -86,13 +86,7 @@ pub fn child_role(role: &str, args: &[String]) -> ExitCode {
 #[derive(Debug, Clone, clap::Parser)]
 struct ChildOptions {
     #[command(flatten)]
-    module: ModuleOptions,
-    #[command(flatten)]
-    invoke: InvokeOptions,
-    #[command(flatten)]
-    request: RequestOptions,
-    #[command(flatten)]
-    limits: LimitOptions,
+    subject: SubjectOptions,
 }
 
 /// Runs one scenario: once natively (`trial`), or counted (under valgrind).
@@ -101,12 +95,12 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String], trial: 
     let parsed: ChildOptions =
         options::parse(std::iter::once("gate-child".to_string()).chain(subject_args.iter().cloned()))
             .map_err(|e| format!("{e:?}"))?;
-    let mut limits = parsed.limits.limits();
+    let mut limits = parsed.subject.limits.limits();
     if !trial {
         limits.timeout = limits.timeout.saturating_mul(VALGRIND_SLOWDOWN);
     }
     guard::configure(limits);
-    let subject = Subject::with_request(&parsed.module, &parsed.request, &parsed.invoke.invokes)?;
+    let subject = Subject::of(&parsed.subject)?;
     let scenario = gate::find(scenario_id, &subject).ok_or(format!("unknown scenario `{scenario_id}`"))?;
     let what = format!("gate scenario `{}` under `{}`", scenario.id, profile.name());
     let mut body =
@@ -172,13 +166,7 @@ pub struct Options {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     #[command(flatten)]
-    pub module: ModuleOptions,
-    #[command(flatten)]
-    pub invoke: InvokeOptions,
-    #[command(flatten)]
-    pub request: RequestOptions,
-    #[command(flatten)]
-    pub limits: LimitOptions,
+    pub subject: SubjectOptions,
     /// The baseline to compare with or write [default: results/gate-baseline.json; needed with --wasm].
     #[arg(long, value_name = "FILE", value_parser = user_path_value)]
     pub baseline: Option<PathBuf>,
@@ -193,17 +181,12 @@ pub struct Options {
 impl Options {
     /// The options a counted child needs to set up the same subject under the same guard rails.
     fn child_args(&self) -> Vec<String> {
-        let mut args = self.subject_args();
-        args.extend(self.limits.to_args());
-        args
+        self.subject.to_args()
     }
 
     /// The module options as the user gave them (paths absolute), for the commands the gate prints.
     fn subject_args(&self) -> Vec<String> {
-        let mut args = self.module.to_args();
-        args.extend(self.invoke.to_args());
-        args.extend(self.request.to_args());
-        args
+        self.subject.subject_args()
     }
 
     fn jobs(&self) -> usize {
@@ -343,7 +326,7 @@ fn trial(
     options: &Options,
 ) -> Result<Option<f64>, String> {
     // The child's own watchdog stops it; this is a backstop for one that cannot even start its steps.
-    let deadline = options.limits.timeout.saturating_mul(4).saturating_add(Duration::from_secs(60));
+    let deadline = options.subject.limits.timeout.saturating_mul(4).saturating_add(Duration::from_secs(60));
     let child = Child {
         launcher,
         role: TRIAL_ROLE,
@@ -397,7 +380,7 @@ fn count_once(
     ];
     // The child's steps each get VALGRIND_SLOWDOWN times --timeout (setup, warm-up, the counted loop); this is a
     // backstop for a child stuck where its own watchdog cannot end it.
-    let deadline = options.limits.timeout.saturating_mul(VALGRIND_SLOWDOWN * 2);
+    let deadline = options.subject.limits.timeout.saturating_mul(VALGRIND_SLOWDOWN * 2);
     let child = Child {
         launcher,
         role: COUNT_ROLE,
@@ -513,7 +496,7 @@ fn trial_all(
         "{} scenario run(s) checked natively (setup and one operation, and the page faults of the counted loop \
          where gated; --timeout {} s) in {:.1} s",
         selected.len(),
-        options.limits.timeout.as_secs_f64(),
+        options.subject.limits.timeout.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
     Ok(faults)
@@ -565,13 +548,15 @@ pub struct Outcome {
 
 /// Counts, then saves the baseline or compares with it. An `Err` is bad input or a count that failed, one line.
 pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
-    if (options.module.wasm.is_some() || options.request.request.is_some()) && options.baseline.is_none() {
+    if (options.subject.module.wasm.is_some() || options.subject.request.request.is_some())
+        && options.baseline.is_none()
+    {
         return Err("--wasm and --request need --baseline FILE: the file that keeps your module's counts (made by \
                     --save-baseline)"
             .into());
     }
-    guard::configure(options.limits.limits());
-    let subject = Subject::with_request(&options.module, &options.request, &options.invoke.invokes)?;
+    guard::configure(options.subject.limits.limits());
+    let subject = Subject::of(&options.subject)?;
     let named = !subject.is_built_in();
     let Prepared { serves, typed } = probe::prepare(&subject)?;
     let baseline_path = options.baseline.clone().unwrap_or_else(default_baseline);

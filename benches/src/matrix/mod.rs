@@ -12,7 +12,7 @@ pub mod rows;
 
 use crate::child::{self, Child, Launcher};
 use crate::guard;
-use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions, RequestOptions};
+use crate::options::{self, ProfileOptions, SubjectOptions};
 use crate::probe::{self, Prepared};
 use crate::record::{Environment, Records};
 use crate::subject::Subject;
@@ -35,15 +35,9 @@ use std::time::{Duration, Instant, SystemTime};
 )]
 pub struct MatrixOptions {
     #[command(flatten)]
-    pub module: ModuleOptions,
-    #[command(flatten)]
-    pub invoke: InvokeOptions,
-    #[command(flatten)]
-    pub request: RequestOptions,
+    pub subject: SubjectOptions,
     #[command(flatten)]
     pub profiles: ProfileOptions,
-    #[command(flatten)]
-    pub limits: LimitOptions,
     /// Rewrite results/README.md and README's latest-results block from the committed runs, measuring nothing.
     #[arg(long)]
     pub reindex: bool,
@@ -52,11 +46,8 @@ pub struct MatrixOptions {
 impl MatrixOptions {
     /// The options as a command line gives them (paths absolute), for the child copy and the record.
     pub fn to_args(&self) -> Vec<String> {
-        let mut args = self.module.to_args();
-        args.extend(self.invoke.to_args());
-        args.extend(self.request.to_args());
+        let mut args = self.subject.to_args();
         args.extend(self.profiles.to_args());
-        args.extend(self.limits.to_args());
         args
     }
 }
@@ -242,7 +233,7 @@ pub fn criterion_child(args: &[String]) -> ExitCode {
 
 /// Measures: criterion's command line is `criterion` (criterion itself reads this process's arguments).
 fn measure(options: MatrixOptions, own: &[String], criterion: &[String], records: &Records) -> ExitCode {
-    guard::configure(options.limits.limits());
+    guard::configure(options.subject.limits.limits());
     let args = RunArgs::parse(criterion, own, records);
     let filters: Vec<&String> = criterion.iter().filter(|a| !a.starts_with('-')).collect();
     if !cfg!(feature = "cpp") && filters.iter().any(|f| f.contains("cpp")) {
@@ -253,8 +244,7 @@ fn measure(options: MatrixOptions, own: &[String], criterion: &[String], records
         );
         return ExitCode::from(2);
     }
-    let prepared = Subject::with_request(&options.module, &options.request, &options.invoke.invokes)
-        .and_then(|subject| probe::prepare(&subject).map(|p| (subject, p)));
+    let prepared = Subject::of(&options.subject).and_then(|subject| probe::prepare(&subject).map(|p| (subject, p)));
     let (subject, Prepared { serves, .. }) = match prepared {
         Ok(prepared) => prepared,
         Err(e) => {

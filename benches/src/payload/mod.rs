@@ -18,7 +18,7 @@ pub mod methods;
 pub mod record;
 
 use crate::guard;
-use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions, RequestOptions};
+use crate::options::{self, ProfileOptions, SubjectOptions};
 use crate::probe;
 use crate::record::{Environment, Records};
 use crate::subject::{Needs, Subject};
@@ -35,18 +35,12 @@ use std::time::{Duration, Instant};
 #[command(name = "cargo bench --bench payload --", about = "Bytes across the boundary, 8 bytes to 16 MiB.")]
 pub struct PayloadOptions {
     #[command(flatten)]
-    pub module: ModuleOptions,
-    #[command(flatten)]
-    pub invoke: InvokeOptions,
-    #[command(flatten)]
-    pub request: RequestOptions,
+    pub subject: SubjectOptions,
     /// With --request: the input whose size is varied [default: the first].
     #[arg(long, value_name = "NAME")]
     pub vary: Option<String>,
     #[command(flatten)]
     pub profiles: ProfileOptions,
-    #[command(flatten)]
-    pub limits: LimitOptions,
     /// Shorter batches, written under target/boundary-results/ only.
     #[arg(long)]
     pub quick: bool,
@@ -77,12 +71,12 @@ pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
     }
     // `cargo bench -- ARGS` passes ARGS to the matrix and the serving path too: what only they take, or a module
     // without the payload exports, makes this bench say so and measure nothing, rather than fail the whole run.
-    if !args.invoke.invokes.is_empty() {
+    if !args.subject.invoke.invokes.is_empty() {
         println!("payload: nothing measured: --invoke is the matrix's");
         return Ok(());
     }
-    guard::configure(args.limits.limits());
-    if args.request.request.is_some() {
+    guard::configure(args.subject.limits.limits());
+    if args.subject.request.request.is_some() {
         return request_sweep(&args, records, started);
     }
     let (measuring, quick) = (args.bench, args.quick);
@@ -93,7 +87,7 @@ pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
         println!("payload: no method matches {}; nothing measured", filters.join(" "));
         return Ok(());
     }
-    let subject = Subject::from_options(&args.module, &[])?;
+    let subject = Subject::from_options(&args.subject.module, &[])?;
     let serves = probe::prepare(&subject)?.serves;
     let core = subject.core.as_ref().filter(|_| serves.check(Needs::Payload).is_ok());
     let component = subject.component.as_ref().filter(|_| serves.check(Needs::World).is_ok());
@@ -224,7 +218,7 @@ impl Row {
 
 /// The sweep of a plugin's request (`--request`): one input's size varied, the line fitted (`fit.rs`).
 fn request_sweep(args: &PayloadOptions, records: &Records, started: Instant) -> Result<(), String> {
-    let subject = Subject::with_request(&args.module, &args.request, &[])?;
+    let subject = Subject::with_request(&args.subject.module, &args.subject.request, &[])?;
     let (Some(request), Some(wasm)) = (subject.request.clone(), subject.core.clone()) else {
         return Err("--request needs a core module".to_string());
     };

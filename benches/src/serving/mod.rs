@@ -21,7 +21,7 @@ pub mod requests;
 
 use crate::child::{Child, Launcher};
 use crate::guard;
-use crate::options::{self, InvokeOptions, LimitOptions, ModuleOptions, ProfileOptions, RequestOptions};
+use crate::options::{self, LimitOptions, ModuleOptions, ProfileOptions, SubjectOptions};
 use crate::probe;
 use crate::record::{Environment, Records};
 use crate::subject::Subject;
@@ -37,15 +37,9 @@ use std::time::{Duration, Instant};
 #[command(name = "cargo bench --bench serving --", about = "The serving path: a fresh instance per request.")]
 pub struct ServingOptions {
     #[command(flatten)]
-    pub module: ModuleOptions,
-    #[command(flatten)]
-    pub invoke: InvokeOptions,
-    #[command(flatten)]
-    pub request: RequestOptions,
+    pub subject: SubjectOptions,
     #[command(flatten)]
     pub profiles: ProfileOptions,
-    #[command(flatten)]
-    pub limits: LimitOptions,
     /// Shorter measurements, written under target/boundary-results/ only.
     #[arg(long)]
     pub quick: bool,
@@ -66,9 +60,9 @@ pub struct ServingOptions {
 impl ServingOptions {
     /// Why the serving rows do not apply to what was asked (an option of the matrix's), if they do not.
     fn not_served(&self) -> Option<&'static str> {
-        if !self.invoke.invokes.is_empty() {
+        if !self.subject.invoke.invokes.is_empty() {
             Some("--invoke is the matrix's (a request here calls `just_add`)")
-        } else if self.module.abi == options::Abi::Component {
+        } else if self.subject.module.abi == options::Abi::Component {
             Some("--abi component: the serving rows serve core modules")
         } else if !self.profiles.profiles.is_empty() {
             Some("--profile: each serving configuration is an engine of its own")
@@ -104,7 +98,7 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
         println!("serving: nothing measured: {why}");
         return Ok(());
     }
-    guard::configure(args.limits.limits());
+    guard::configure(args.subject.limits.limits());
     if !serving::LINUX_FIGURES {
         println!(
             "note: page faults (getrusage's RUSAGE_THREAD) and the density rows' memory (/proc/self/status) are \
@@ -117,7 +111,7 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
         println!("serving: no configuration matches `{}`; nothing measured", filter.unwrap_or(""));
         return Ok(());
     }
-    let subject = Subject::with_request(&args.module, &args.request, &[])?;
+    let subject = Subject::with_request(&args.subject.module, &args.subject.request, &[])?;
     let wasm = subject.core.clone().ok_or("the serving rows need a core module")?;
     // Bad input is said once, before anything runs.
     probe::prepare(&subject)?;
@@ -248,8 +242,8 @@ fn print_row(m: &Measurement) {
 fn density_in_child(id: &str, args: &ServingOptions) -> Result<Density, String> {
     let launcher = Launcher::this(Vec::new())?;
     let mut role_args = vec![id.to_string()];
-    role_args.extend(args.module.to_args());
-    role_args.extend(args.limits.to_args());
+    role_args.extend(args.subject.module.to_args());
+    role_args.extend(args.subject.limits.to_args());
     let child = Child {
         launcher: &launcher,
         role: DENSITY_ROLE,
