@@ -47,9 +47,10 @@ pub const TIGHT_PERCENT: f64 = 0.1;
 /// measured spread (and never on less than the exact scenarios' margin).
 pub const SPREAD_MARGIN: f64 = 4.0;
 /// The scenarios counted in several processes ([`Scenario::processes`]) keep at least this many percent on the
-/// baseline's toolchain: the smallest of three processes still moves by a few tenths of a percent between runs, so
-/// a few rounds of `--repeat` that happen to agree do not make such a count exact.
-pub const SEVERAL_PROCESSES_PERCENT: f64 = 0.5;
+/// baseline's toolchain: the smallest of three processes still moves between runs (by up to 1.84% here, with three
+/// rounds of `--repeat` that happened to agree), so no number of agreeing rounds makes such a count exact; their
+/// page faults, which such a scenario exists to watch, are gated apart.
+pub const SEVERAL_PROCESSES_PERCENT: f64 = 2.0;
 /// A scenario whose minor page faults per operation grow past this multiple of the baseline's, plus
 /// [`FAULT_SLACK`], fails: twice the faults always does.
 pub const FAULT_FACTOR: f64 = 1.25;
@@ -432,7 +433,7 @@ mod tests {
         let several = SCENARIOS.iter().position(|s| s.processes > 1).unwrap();
         let mut base = baseline(30_000.0, Some(0.0), None);
         base.counts = vec![count(several, 30_000.0, Some(0.0), None)];
-        assert_eq!(allowed_growth(&base.counts[0], true, 2.0), (150.0, Threshold::Spread));
+        assert_eq!(allowed_growth(&base.counts[0], true, 2.0), (600.0, Threshold::Spread));
     }
 
     #[test]
