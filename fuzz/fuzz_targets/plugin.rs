@@ -9,7 +9,9 @@
 //! - `BOUNDARY_FUZZ_WASM`: the module, when the file names none;
 //! - `BOUNDARY_FUZZ_PROFILES`: the two profiles compared, `a,b` (default `cranelift,pulley`);
 //! - `BOUNDARY_FUZZ_MAX_MEMORY`: each store's budget in MiB (default 1024, as `--max-memory`);
-//! - `BOUNDARY_FUZZ_FINDINGS`: where findings go (default `fuzz/artifacts/plugin`).
+//! - `BOUNDARY_FUZZ_FINDINGS`: where findings go (default `fuzz/artifacts/plugin`);
+//! - `BOUNDARY_FUZZ_TIMEOUT`: seconds an input may run (default 10; give libFuzzer the same `-timeout`): one still
+//!   running at half of it is written out as a request file (`hang-<hash>.toml`) before libFuzzer ends the run.
 //!
 //! Plugins that import WASI need the crate's `wasi` feature (`cargo fuzz run --features wasi plugin`); without it
 //! the target links no WASI, as the memory I/O targets do not.
@@ -19,7 +21,9 @@ use boundary_host::plugin::differential::{self, Outcome};
 use boundary_host::plugin::{Plugin, Request, input_bytes};
 use boundary_host::{EngineProfile, HostOptions, Wasm};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 struct Target {
     request: Request,
@@ -28,7 +32,13 @@ struct Target {
     plugins: [Plugin; 2],
     base: Vec<Vec<u8>>,
     findings: PathBuf,
+    timeout: Duration,
 }
+
+/// The inputs being served and since when, for the watchdog (`watch`).
+static IN_FLIGHT: Mutex<Option<(Vec<Vec<u8>>, Instant)>> = Mutex::new(None);
+/// Whether the input in flight was written out already.
+static WRITTEN: AtomicBool = AtomicBool::new(false);
 
 /// The target as the environment sets it up; a mistake there ends the run with one line and exit status 2 (it is
 /// not a finding: it happens in libFuzzer's initialisation, so it is not reported as a crash).
@@ -80,15 +90,53 @@ fn set_up() -> Result<Target, String> {
     let [a, b] = profiles;
     let plugins = [differential::load(&wasm, a, base, &request)?, differential::load(&wasm, b, base, &request)?];
     let findings = var("BOUNDARY_FUZZ_FINDINGS").map_or_else(|| PathBuf::from("fuzz/artifacts/plugin"), PathBuf::from);
+    let timeout = match var("BOUNDARY_FUZZ_TIMEOUT") {
+        None => Duration::from_secs(10),
+        Some(text) => text
+            .to_string_lossy()
+            .parse()
+            .ok()
+            .filter(|&secs| secs > 0)
+            .map(Duration::from_secs)
+            .ok_or("BOUNDARY_FUZZ_TIMEOUT takes a whole number of seconds above 0")?,
+    };
     let base = (0..request.inputs.len()).map(|i| input_bytes(&request, i)).collect();
-    Ok(Target { request, module, profiles, plugins, base, findings })
+    Ok(Target { request, module, profiles, plugins, base, findings, timeout })
+}
+
+/// Writes the input in flight out as a request file once it has run for half of `BOUNDARY_FUZZ_TIMEOUT`: libFuzzer's
+/// `-timeout` ends the run with the raw input only, and the input that hung must replay as a request.
+fn watch(target: &'static Target) {
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let in_flight = IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some((inputs, started)) = in_flight.as_ref() else { continue };
+        let running = started.elapsed();
+        if running < target.timeout / 2 || WRITTEN.swap(true, Ordering::AcqRel) {
+            continue;
+        }
+        let name = format!("hang-{:016x}", fnv1a(&inputs.concat()));
+        let text = format!(
+            "# A finding of the cargo-fuzz target `plugin`: an input still running after {:.1} s\n# Replay: boundary \
+             --request <this file> --profile {}\n{}",
+            running.as_secs_f64(),
+            target.profiles[0],
+            target.request.to_toml(target.module.as_deref(), inputs)
+        );
+        let path = target.findings.join(format!("{name}.toml"));
+        match std::fs::create_dir_all(&target.findings).and_then(|()| std::fs::write(&path, text)) {
+            Ok(()) => eprintln!("plugin: an input is still running; written to {}", path.display()),
+            Err(e) => eprintln!("plugin: an input is still running; {} not written: {e}", path.display()),
+        }
+    }
 }
 
 libfuzzer_sys::fuzz_target!(
     // Before libFuzzer runs an input: a mistake in the set-up exits here, where libFuzzer does not take it for a
     // crash of the target.
     init: {
-        target();
+        let target = target();
+        std::thread::spawn(move || watch(target));
     },
     |data: &[u8]| one_input(data)
 );
@@ -103,7 +151,10 @@ fn one_input(data: &[u8]) {
         (_, None) => return,
     };
     inputs[which] = bytes.to_vec();
+    WRITTEN.store(false, Ordering::Release);
+    *IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner) = Some((inputs.clone(), Instant::now()));
     let outcomes: [Outcome; 2] = [0, 1].map(|i| differential::serve(&target.plugins[i], &inputs));
+    *IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner) = None;
     if differential::differ(&outcomes) {
         let name = format!("finding-{:016x}", fnv1a(data));
         let what = format!("the cargo-fuzz target `plugin`: input {name}");
