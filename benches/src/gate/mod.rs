@@ -46,11 +46,12 @@ pub const TIGHT_PERCENT: f64 = 0.1;
 /// On the baseline's toolchain, a scenario whose counts spread fails on a growth of more than this many times its
 /// measured spread (and never on less than the exact scenarios' margin).
 pub const SPREAD_MARGIN: f64 = 4.0;
-/// The scenarios counted in several processes ([`Scenario::processes`]) keep at least this many percent on the
-/// baseline's toolchain: the smallest of three processes still moves between runs (by up to 1.84% here, with three
-/// rounds of `--repeat` that happened to agree), so no number of agreeing rounds makes such a count exact; their
-/// page faults, which such a scenario exists to watch, are gated apart.
-pub const SEVERAL_PROCESSES_PERCENT: f64 = 2.0;
+/// The scenarios counted in several processes ([`Scenario::processes`]) keep at least this many percent, under every
+/// rule: the smallest of three processes still moves between runs, by up to 4.8% here (`calls/async_core` under
+/// Pulley counted 4,202 and 4,404 instructions per op at one commit, after three rounds of `--repeat` that agreed),
+/// so no number of agreeing rounds makes such a count exact; their page faults, which the instantiation and serving
+/// scenarios exist to watch, are gated apart.
+pub const SEVERAL_PROCESSES_PERCENT: f64 = 5.0;
 /// A scenario whose minor page faults per operation grow past this multiple of the baseline's, plus
 /// [`FAULT_SLACK`], fails: twice the faults always does.
 pub const FAULT_FACTOR: f64 = 1.25;
@@ -241,9 +242,11 @@ pub struct Comparison {
 /// toolchains match) and the baseline measured a spread, else `loose_percent` of the count.
 pub fn allowed_growth(base: &Count, tight: bool, loose_percent: f64) -> (f64, Threshold) {
     let exact = (base.instructions_per_op * TIGHT_PERCENT / 100.0).max(TIGHT_INSTRUCTIONS);
+    let scenario = scenarios::known(&base.scenario);
+    let several = scenario.as_ref().is_some_and(|s| s.processes > 1);
+    // A scenario counted in several processes never gets less than its floor, whichever rule applies.
+    let loose_percent = if several { loose_percent.max(SEVERAL_PROCESSES_PERCENT) } else { loose_percent };
     let loose = base.instructions_per_op * loose_percent / 100.0;
-    let scenario = SCENARIOS.iter().find(|s| s.id == base.scenario);
-    let several = scenario.is_some_and(|s| s.processes > 1);
     let floor = if several { base.instructions_per_op * SEVERAL_PROCESSES_PERCENT / 100.0 } else { exact };
     match base.spread_per_op {
         _ if scenario.is_some_and(|s| s.moves_alone) => (loose, Threshold::Loose),
@@ -433,7 +436,9 @@ mod tests {
         let several = SCENARIOS.iter().position(|s| s.processes > 1).unwrap();
         let mut base = baseline(30_000.0, Some(0.0), None);
         base.counts = vec![count(several, 30_000.0, Some(0.0), None)];
-        assert_eq!(allowed_growth(&base.counts[0], true, 2.0), (600.0, Threshold::Spread));
+        assert_eq!(allowed_growth(&base.counts[0], true, 2.0), (1500.0, Threshold::Spread));
+        // On another toolchain too.
+        assert_eq!(allowed_growth(&base.counts[0], false, 2.0), (1500.0, Threshold::Loose));
     }
 
     #[test]

@@ -530,6 +530,11 @@ fn request_scenarios() -> [Scenario; 2] {
     ]
 }
 
+/// The scenario of [`SCENARIOS`] or of a request (`request/…`) with this id, as a baseline names it.
+pub fn known(id: &str) -> Option<Scenario> {
+    SCENARIOS.iter().cloned().chain(request_scenarios()).find(|s| s.id == id)
+}
+
 /// The scenario `id` counts for `subject`: one of [`SCENARIOS`], or an `--invoke` export's
 /// (`invoke/<name>/<way>`) or a request's, as [`for_subject`] names them.
 pub fn find(id: &str, subject: &Subject) -> Option<Scenario> {
