@@ -17,6 +17,7 @@
 //! the target links no WASI, as the memory I/O targets do not.
 #![no_main]
 
+use boundary_host::limits::{DEFAULT_MAX_MEMORY_MIB, MAX_MEMORY_MIB};
 use boundary_host::plugin::differential::{self, Outcome};
 use boundary_host::plugin::{Plugin, Request, input_bytes};
 use boundary_host::{EngineProfile, HostOptions, Wasm};
@@ -74,13 +75,13 @@ fn set_up() -> Result<Target, String> {
     };
     let profiles = differential::profiles(&given)?;
     let max_memory_mib: usize = match var("BOUNDARY_FUZZ_MAX_MEMORY") {
-        None => 1024,
+        None => DEFAULT_MAX_MEMORY_MIB,
         Some(text) => text
             .to_string_lossy()
             .parse()
             .ok()
-            .filter(|&mib| mib > 0)
-            .ok_or("BOUNDARY_FUZZ_MAX_MEMORY takes a whole number of MiB above 0")?,
+            .filter(|mib| (1..=MAX_MEMORY_MIB).contains(mib))
+            .ok_or(format!("BOUNDARY_FUZZ_MAX_MEMORY takes a whole number of MiB from 1 to {MAX_MEMORY_MIB}"))?,
     };
     let base = HostOptions {
         max_memory: Some(max_memory_mib.saturating_mul(1 << 20)),
