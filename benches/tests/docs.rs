@@ -209,18 +209,18 @@ fn the_profiles_the_readme_lists_are_the_codes() {
 fn every_row_is_in_the_readmes_row_table_and_every_id_there_is_a_row() {
     let readme = benches_readme();
     let documented = ids_in_first_column(&table(&readme, "| rows |"), "row table");
-    let mut rows_in_code: BTreeSet<String> = rows::PROFILED.iter().map(|row| row.id.to_string()).collect();
-    rows_in_code.extend(rows::native::ALL.iter().map(|(id, _)| id.to_string()));
+    let mut rows_in_code: BTreeSet<String> = rows::ROWS.iter().map(|row| row.id.to_string()).collect();
+    rows_in_code.extend(rows::native::ALL.iter().map(|native| native.id.to_string()));
     let missing: Vec<&String> = rows_in_code.difference(&documented).collect();
     assert!(
         missing.is_empty(),
-        "the rows {missing:?} (in `rows::PROFILED` or `rows::native::ALL`) are missing from benches/README.md's row \
+        "the rows {missing:?} (in `rows::ROWS` or `rows::native::ALL`) are missing from benches/README.md's row \
          table: add each to the row of its family"
     );
     let unknown: Vec<&String> = documented.difference(&rows_in_code).collect();
     assert!(
         unknown.is_empty(),
-        "benches/README.md's row table names {unknown:?}, which are no rows: add each to `rows::PROFILED` \
+        "benches/README.md's row table names {unknown:?}, which are no rows: add each to `rows::ROWS` \
          (benches/src/matrix/rows.rs), or correct the README"
     );
 }

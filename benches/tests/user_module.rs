@@ -213,7 +213,7 @@ fn rows_a_module_cannot_serve_are_skipped_naming_the_export_they_need() {
         subject_of(&["--wasm".into(), good.to_str().unwrap().into(), "--invoke".into(), "scale".into()]).unwrap();
     let prepared = probe::prepare(&subject).unwrap();
     let (rows, skipped) = boundary_benches::matrix::rows::for_subject(&subject, &prepared.serves, false);
-    let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| &*r.id).collect();
     for served in
         ["calls/just_add/typed", "calls/just_add/core", "instantiate/pre", "lifecycle/compile", "invoke/scale/typed"]
     {
@@ -230,7 +230,7 @@ fn rows_a_module_cannot_serve_are_skipped_naming_the_export_they_need() {
         subject_of(&["--wasm".into(), bare.to_str().unwrap().into(), "--invoke".into(), "answer".into()]).unwrap();
     let prepared = probe::prepare(&subject).unwrap();
     let (rows, skipped) = boundary_benches::matrix::rows::for_subject(&subject, &prepared.serves, false);
-    let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| &*r.id).collect();
     assert_eq!(
         ids,
         [

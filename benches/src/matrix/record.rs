@@ -2,7 +2,8 @@
 //! chart, the results index and README's block (the environment beside them is `crate::record`'s).
 
 use crate::matrix::overhead::{self, OverheadCheck};
-use crate::matrix::rows::{self, OVERHEAD_LIMIT, Row};
+use crate::matrix::row::{self, Row};
+use crate::matrix::rows::{self, OVERHEAD_LIMIT};
 use crate::record::Environment;
 use crate::record::{format_ns, xml};
 use serde::{Deserialize, Serialize};
@@ -152,9 +153,9 @@ pub struct SkippedRow {
 
 /// The ids this matrix registers for `rows`: each row under each of its profiles, and the natives.
 pub fn expected_ids(profiles: &[&str], rows: &[Row]) -> Vec<String> {
-    let mut ids: Vec<String> = rows::native::ALL.iter().map(|(id, _)| id.to_string()).collect();
+    let mut ids: Vec<String> = rows::native::ALL.iter().map(|n| n.id.to_string()).collect();
     for row in rows {
-        ids.extend(profiles.iter().filter(|p| row.measured_under(p)).map(|p| rows::criterion_id(row.id, p)));
+        ids.extend(profiles.iter().filter(|p| row.measured_under(p)).map(|p| row::criterion_id(&row.id, p)));
     }
     ids
 }
@@ -170,7 +171,7 @@ impl Summary {
         overhead: Vec<OverheadCheck>,
     ) -> Self {
         let natives: BTreeMap<String, Estimate> =
-            rows::native::ALL.iter().filter_map(|(id, _)| measured.get(*id).map(|e| (id.to_string(), *e))).collect();
+            rows::native::ALL.iter().filter_map(|n| measured.get(n.id).map(|e| (n.id.to_string(), *e))).collect();
         let table = rows.iter().map(|row| summary_row(row, profiles, measured, &natives)).collect();
         Summary {
             environment,
@@ -244,8 +245,8 @@ impl Summary {
         for row in &self.rows {
             let _ = writeln!(md, "- `{}`: {}", row.id, row.what);
         }
-        for (id, what) in rows::native::ALL {
-            let _ = writeln!(md, "- `{id}`: {what}");
+        for native in rows::native::ALL {
+            let _ = writeln!(md, "- `{}`: {}", native.id, native.what);
         }
         if self.overhead.is_empty() {
             let _ = writeln!(
@@ -368,7 +369,7 @@ fn summary_row(
     let cells = profiles
         .iter()
         .filter_map(|p| {
-            let e = measured.get(&rows::criterion_id(row.id, p))?;
+            let e = measured.get(&row::criterion_id(&row.id, p))?;
             let cell = Cell {
                 median_ns: e.median_ns,
                 low_ns: e.low_ns,
@@ -490,8 +491,8 @@ pub fn readme_block(run: &str, summary: &Summary) -> String {
         md.push_str("---:|");
     }
     md.push('\n');
-    for (row, words) in rows::HEADLINE {
-        let Some(measured) = summary.rows.iter().find(|r| r.id == row.id) else { continue };
+    for (id, words) in rows::HEADLINE {
+        let Some(measured) = summary.rows.iter().find(|r| r.id == *id) else { continue };
         let native = measured.native_ns.map_or("-".to_string(), format_ns);
         let _ = write!(md, "| {words} | {native} |");
         for p in rows::HEADLINE_PROFILES {
@@ -514,8 +515,8 @@ pub fn readme_block(run: &str, summary: &Summary) -> String {
 /// The README's table of the guest as a component against the same guest as a core module, from the same run:
 /// each cell is the component's median, the core module's, and how many times the first is the second.
 fn component_table(md: &mut String, summary: &Summary) {
-    let median = |row: &Row, profile: &str| {
-        summary.rows.iter().find(|r| r.id == row.id).and_then(|r| r.cells.get(profile)).map(|c| c.median_ns)
+    let median = |id: &str, profile: &str| {
+        summary.rows.iter().find(|r| r.id == id).and_then(|r| r.cells.get(profile)).map(|c| c.median_ns)
     };
     let mut lines = String::new();
     for (component, core, words) in rows::COMPONENT_HEADLINE {
@@ -531,7 +532,7 @@ fn component_table(md: &mut String, summary: &Summary) {
         }
         lines.push('\n');
     }
-    if !rows::COMPONENT_HEADLINE.iter().any(|(component, _, _)| summary.rows.iter().any(|r| r.id == component.id)) {
+    if !rows::COMPONENT_HEADLINE.iter().any(|(component, _, _)| summary.rows.iter().any(|r| r.id == *component)) {
         return; // A run from before the component rows.
     }
     md.push_str(
@@ -586,7 +587,7 @@ mod tests {
         let summary = Summary::build(
             Environment::capture(&dir, "cargo bench".into(), "test".into()),
             &["cranelift"],
-            rows::PROFILED,
+            &rows::ROWS,
             &[],
             &BTreeMap::new(),
             Vec::new(),
