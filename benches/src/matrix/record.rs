@@ -496,7 +496,7 @@ pub fn readme_block(run: &str, summary: &Summary) -> String {
         let native = measured.native_ns.map_or("-".to_string(), format_ns);
         let _ = write!(md, "| {words} | {native} |");
         for p in rows::HEADLINE_PROFILES {
-            let cell = match measured.cells.get(*p) {
+            let cell = match measured.cells.get(p.name()) {
                 Some(c) => match c.times_native {
                     Some(x) => beyond_native(c.median_ns, measured.native_ns, x),
                     None => format_ns(c.median_ns),
@@ -522,7 +522,7 @@ fn component_table(md: &mut String, summary: &Summary) {
     for (component, core, words) in rows::COMPONENT_HEADLINE {
         let _ = write!(lines, "| {words} |");
         for p in rows::HEADLINE_PROFILES {
-            let cell = match (median(component, p), median(core, p)) {
+            let cell = match (median(component, p.name()), median(core, p.name())) {
                 (Some(c), Some(m)) if m > 0.0 => {
                     format!("{} / {} ({})", format_ns(c), format_ns(m), format_ratio(c / m))
                 }

@@ -5,6 +5,7 @@
 use super::fixtures::Fixtures;
 use crate::guard::Batches;
 use crate::subject::Needs;
+use boundary_host::EngineProfile;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use std::borrow::Cow;
 use std::hint::black_box;
@@ -44,7 +45,7 @@ pub struct Row {
     pub elements: Option<u64>,
     /// The profiles the row is measured under, for rows that do not apply to all (see `rows::INSTANTIATION_PROFILES`
     /// and `rows::TRAP_PROFILES`); the C++ host's rows run wasmtime's default configuration, `cranelift`, only.
-    pub profiles: Option<&'static [&'static str]>,
+    pub profiles: Option<&'static [EngineProfile]>,
     /// Whether the row is the C++ host's, measured only in a build with the `cpp` feature (and for the project's
     /// own guest: the C++ host's loops are written for it).
     pub needs_cpp: bool,
@@ -79,7 +80,12 @@ impl Row {
     }
 
     /// A row with no native floor whose iteration takes microseconds, measured under `profiles`.
-    pub fn unfloored(id: &'static str, what: &'static str, profiles: &'static [&'static str], measure: Measure) -> Row {
+    pub fn unfloored(
+        id: &'static str,
+        what: &'static str,
+        profiles: &'static [EngineProfile],
+        measure: Measure,
+    ) -> Row {
         Row { native: None, profiles: Some(profiles), timing: Timing::Short, ..Row::new(id, what, "", measure) }
     }
 
@@ -99,7 +105,7 @@ impl Row {
     }
 
     /// The same row, measured under `profiles` only.
-    pub fn only_under(self, profiles: &'static [&'static str]) -> Row {
+    pub fn only_under(self, profiles: &'static [EngineProfile]) -> Row {
         Row { profiles: Some(profiles), ..self }
     }
 
@@ -115,12 +121,12 @@ impl Row {
 
     /// The same row as one of the C++ host's (`host/cpp`), which runs wasmtime's default configuration: `cranelift`.
     pub fn of_cpp_host(self) -> Row {
-        Row { needs_cpp: true, profiles: Some(&["cranelift"]), ..self }
+        Row { needs_cpp: true, profiles: Some(&[EngineProfile::Cranelift]), ..self }
     }
 
     /// Whether the row is measured under `profile`.
     pub fn measured_under(&self, profile: &str) -> bool {
-        self.profiles.is_none_or(|only| only.contains(&profile))
+        self.profiles.is_none_or(|only| only.iter().any(|p| p.name() == profile))
     }
 
     /// Whether a run may leave the row's benchmark out without a word: an `--invoke` export's typed row, when the

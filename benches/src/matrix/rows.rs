@@ -11,8 +11,8 @@ use crate::ops::raw;
 use crate::ops::{self, A, B, CoreBench, RawBench};
 use crate::probe::Serves;
 use crate::subject::{Needs, Subject};
-use boundary_host::Point;
 use boundary_host::component::export as cexport;
+use boundary_host::{EngineProfile, Point};
 use futures::executor::block_on;
 use std::hint::black_box;
 use std::sync::LazyLock;
@@ -22,13 +22,20 @@ use std::sync::LazyLock;
 /// `cranelift-none`, `cranelift-size`, `winch` and `pulley`, and for `fuel` and `epoch` (a counter set per store).
 /// The memory configuration does (`bounds-checked` reserves no guard region), and so does the allocator
 /// (`pooling` takes a slot and resets it by copy-on-write).
-pub const INSTANTIATION_PROFILES: &[&str] = &["cranelift", "bounds-checked", "pooling"];
+pub const INSTANTIATION_PROFILES: &[EngineProfile] =
+    &[EngineProfile::Cranelift, EngineProfile::BoundsChecked, EngineProfile::Pooling];
 
 /// The profiles trap rows are measured under: one for each way a trap is raised and recovered from. Compiled code
 /// traps by a signal (`cranelift`, `winch`; `cranelift-none`, `cranelift-size`, `fuel` and `epoch` trap the same
 /// way as `cranelift`), `bounds-checked` code by an explicit check, `pulley` inside the interpreter, and `pooling`
 /// recovers into a pooled slot.
-pub const TRAP_PROFILES: &[&str] = &["cranelift", "winch", "pulley", "bounds-checked", "pooling"];
+pub const TRAP_PROFILES: &[EngineProfile] = &[
+    EngineProfile::Cranelift,
+    EngineProfile::Winch,
+    EngineProfile::Pulley,
+    EngineProfile::BoundsChecked,
+    EngineProfile::Pooling,
+];
 
 /// Native floors: measured once, not per profile, each an entry of [`native::ALL`].
 pub mod native {
@@ -871,7 +878,8 @@ pub const COMPONENT_HEADLINE: &[(&str, &str, &str)] = &[
 ];
 
 /// The profiles of the headline table.
-pub const HEADLINE_PROFILES: &[&str] = &["cranelift", "winch", "pulley"];
+pub const HEADLINE_PROFILES: &[EngineProfile] =
+    &[EngineProfile::Cranelift, EngineProfile::Winch, EngineProfile::Pulley];
 
 /// How much slower than raw wasmtime the host core may be.
 pub const OVERHEAD_LIMIT: f64 = 0.05;
