@@ -112,8 +112,8 @@ struct InFlight {
 
 /// Runs the fuzzer; `Ok(findings)` when it ran, one line when the input was bad.
 pub fn run(options: &FuzzOptions, out: &Path) -> Result<usize, String> {
-    guard::configure(options.limits.limits());
     let subject = Subject::with_request(&options.module, &options.request, &[])?;
+    guard::configure(options.limits.limits(), subject.imports());
     let (Some(request), Some(wasm)) = (subject.request.clone(), subject.core.clone()) else {
         return Err("fuzz needs --request FILE (a request to your plugin: README, \"Real plugins\")".to_string());
     };

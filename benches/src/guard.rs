@@ -10,8 +10,9 @@
 //! `--timeout` of its call. The measured operations report a failure through [`ok`], whose failing path is cold, as
 //! `unwrap`'s was.
 
-use boundary_host::Limits;
+use boundary_host::plugin::Import;
 use boundary_host::watchdog::{seconds, stop, watchdog};
+use boundary_host::{ForeignImports, Limits};
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -21,11 +22,29 @@ use std::time::{Duration, Instant};
 pub const BATCH_SLACK: f64 = 4.0;
 
 static LIMITS: OnceLock<Limits> = OnceLock::new();
+static IMPORTS: OnceLock<Imports> = OnceLock::new();
 
-/// Sets this run's guard rails, once, before anything runs (later calls are ignored). A process that never calls it
-/// runs with the defaults (20 s, 1024 MiB), as the tests do.
-pub fn configure(limits: Limits) {
+/// What a run's module gets for the function imports the host does not provide: the policy (`--foreign-imports`,
+/// or a request's `foreign_imports`) and a request's own `[[import]]` definitions. The host core's stores and the
+/// raw baseline's linker both take it.
+#[derive(Debug, Clone, Default)]
+pub struct Imports {
+    pub foreign: ForeignImports,
+    pub defined: Vec<Import>,
+}
+
+/// Sets this run's guard rails and what its module's imports become (`Subject::imports`), once, before anything
+/// runs (later calls are ignored). A process that never calls it runs with the defaults (20 s, 1024 MiB, foreign
+/// imports refused), as the tests do.
+pub fn configure(limits: Limits, imports: Imports) {
     let _ = LIMITS.set(limits);
+    let _ = IMPORTS.set(imports);
+}
+
+/// This run's imports.
+pub fn imports() -> &'static Imports {
+    static NONE: Imports = Imports { foreign: ForeignImports::Refuse, defined: Vec::new() };
+    IMPORTS.get().unwrap_or(&NONE)
 }
 
 /// This run's guard rails.
@@ -45,6 +64,7 @@ pub fn host_options() -> boundary_host::HostOptions {
         output: boundary_host::GuestOutput::Discard,
         max_memory: Some(max_memory()),
         trap_on_grow_failure: true,
+        foreign_imports: imports().foreign,
         ..boundary_host::HostOptions::default()
     }
 }

@@ -8,7 +8,7 @@
 use crate::ops::invoke::InvokeSpec;
 use boundary_host::limits::{DEFAULT_MAX_MEMORY_MIB, MAX_MEMORY_MIB};
 use boundary_host::plugin::Request;
-use boundary_host::{EngineProfile, Limits, Wasm};
+use boundary_host::{EngineProfile, ForeignImports, Limits, Wasm};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, ValueEnum};
 use std::path::PathBuf;
@@ -66,6 +66,17 @@ pub struct ModuleOptions {
     /// The guest as a core wasm module (the article's ABI), or as a component of the guest's WIT world.
     #[arg(long, value_enum, default_value_t = Abi::Core, overrides_with = "abi")]
     pub abi: Abi,
+    /// What to do with the module's function imports that the host does not provide (WASI preview 1 and the guest
+    /// ABI's `env` functions are provided): refuse the module, naming the first, or define each as a function that
+    /// traps when called, naming it, so the module runs wherever it does not call them.
+    #[arg(
+        long = "foreign-imports",
+        value_name = "WHAT",
+        default_value = "refuse",
+        value_parser = foreign_imports_parser(),
+        overrides_with = "foreign_imports"
+    )]
+    pub foreign_imports: ForeignImports,
 }
 
 impl ModuleOptions {
@@ -82,6 +93,9 @@ impl ModuleOptions {
         }
         if self.abi == Abi::Component {
             args.extend(["--abi".to_string(), "component".to_string()]);
+        }
+        if self.foreign_imports != ForeignImports::Refuse {
+            args.extend(["--foreign-imports".to_string(), self.foreign_imports.name().to_string()]);
         }
         args
     }
@@ -220,6 +234,13 @@ pub fn profile_parser() -> impl clap::builder::TypedValueParser<Value = EnginePr
         // The possible values are the profiles' names, so the lookup cannot fail.
         EngineProfile::from_name(&name).unwrap_or(EngineProfile::Cranelift)
     })
+}
+
+/// The parser of `--foreign-imports`: any of [`ForeignImports::ALL`], listed in `--help`.
+fn foreign_imports_parser() -> impl clap::builder::TypedValueParser<Value = ForeignImports> {
+    let names: Vec<&str> = ForeignImports::ALL.iter().map(|p| p.name()).collect();
+    // The possible values are the policies' names, so the parse cannot fail.
+    PossibleValuesParser::new(names).map(|name| name.parse().unwrap_or_default())
 }
 
 fn timeout_value(text: &str) -> Result<Duration, String> {

@@ -3,10 +3,11 @@
 //! row or scenario needs of it ([`Needs`]). Built-in and user modules go through the same code: every operation takes
 //! a [`Wasm`], and `probe.rs` works out which needs a subject meets.
 
+use crate::guard;
 use crate::ops::invoke::InvokeSpec;
 use crate::options::{Abi, ModuleOptions, RequestOptions, SubjectOptions};
-use boundary_host::Wasm;
 use boundary_host::plugin::Request;
+use boundary_host::{ForeignImports, Wasm};
 use std::path::{Path, PathBuf};
 
 /// Which form a user's file is loaded as.
@@ -31,6 +32,9 @@ pub struct Subject {
     pub invokes: Vec<InvokeSpec>,
     /// The request a user's plugin serves (`--request`).
     pub request: Option<Request>,
+    /// What the module's function imports that the host does not provide become (`--foreign-imports`, or the
+    /// request's `foreign_imports`).
+    pub foreign_imports: ForeignImports,
 }
 
 impl Subject {
@@ -43,6 +47,7 @@ impl Subject {
             hash: None,
             invokes: Vec::new(),
             request: None,
+            foreign_imports: ForeignImports::Refuse,
         }
     }
 
@@ -54,7 +59,15 @@ impl Subject {
             Form::Core => (Some(wasm), None),
             Form::Component => (None, Some(wasm)),
         };
-        Ok(Subject { core, component, path: Some(path.to_path_buf()), hash: Some(hash), invokes, request: None })
+        Ok(Subject {
+            core,
+            component,
+            path: Some(path.to_path_buf()),
+            hash: Some(hash),
+            invokes,
+            request: None,
+            foreign_imports: ForeignImports::Refuse,
+        })
     }
 
     /// The subject `options` name: [`Subject::with_request`] with the `--invoke` exports.
@@ -72,8 +85,16 @@ impl Subject {
         let Some((request, _)) = request.load(module)? else { return Self::from_options(module, invokes) };
         let path = module.resolved().or_else(|| request.module.clone()).expect("a loaded request has a module");
         let mut subject = Subject::from_file(&path, Form::Core, invokes.to_vec())?;
+        subject.foreign_imports = module.foreign_imports.or(request.foreign_imports);
         subject.request = Some(request);
         Ok(subject)
+    }
+
+    /// What the subject's module gets for the imports the host does not provide, for [`guard::configure`]: the
+    /// policy, and the request's own definitions.
+    pub fn imports(&self) -> guard::Imports {
+        let defined = self.request.as_ref().map(|r| r.imports.clone()).unwrap_or_default();
+        guard::Imports { foreign: self.foreign_imports, defined }
     }
 
     /// The subject the module options name (the user's file, or the project's guest), with the exports to invoke.
@@ -84,7 +105,9 @@ impl Subject {
                     Abi::Core => Form::Core,
                     Abi::Component => Form::Component,
                 };
-                Subject::from_file(path, form, invokes.to_vec())
+                let mut subject = Subject::from_file(path, form, invokes.to_vec())?;
+                subject.foreign_imports = module.foreign_imports;
+                Ok(subject)
             }
             None if !invokes.is_empty() || module.abi == Abi::Component => {
                 Err("--invoke and --abi component need --wasm PATH (the project's guest is measured whole)".into())

@@ -80,6 +80,10 @@ pub(crate) fn link_error(name: &str, e: wasmtime::Error) -> Error {
             module: name.to_string(),
             import_module: escape_controls(unknown.module()).into_owned(),
             field: escape_controls(unknown.name()).into_owned(),
+            hint: match unknown.ty() {
+                ExternType::Func(_) => " (`--foreign-imports trap` defines such functions to trap when called)",
+                _ => "",
+            },
         },
         None => Error::Instantiate { module: name.to_string(), message: crate::error::one_line(&e) },
     }

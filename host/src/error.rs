@@ -37,8 +37,8 @@ pub enum Error {
     #[error("{module} exports `{export}` as {found}, but the host needs {expected}")]
     WrongSignature { module: String, export: String, expected: String, found: String },
 
-    #[error("{module} imports `{import_module}::{field}`, which the host does not provide")]
-    UnknownImport { module: String, import_module: String, field: String },
+    #[error("{module} imports `{import_module}::{field}`, which the host does not provide{hint}")]
+    UnknownImport { module: String, import_module: String, field: String, hint: &'static str },
 
     #[error("{module} imports `{import_module}::{field}` as {found}, but the host provides {expected}")]
     WrongImportSignature { module: String, import_module: String, field: String, expected: String, found: String },
@@ -200,6 +200,9 @@ impl TrapKind {
             TrapKind::Exit(status)
         } else if error.downcast_ref::<wasmtime::GcHeapOutOfMemory<()>>().is_some() {
             TrapKind::GcHeapFull(one_line(error))
+        } else if let Some(unknown) = error.downcast_ref::<wasmtime::UnknownImportError>() {
+            // An import defined to trap (`ForeignImports::Trap`), called.
+            TrapKind::Host(foreign_import_called(unknown.module(), unknown.name()))
         } else if error.downcast_ref::<HostFunctionError>().is_some()
             || error.downcast_ref::<wasmtime::WasmBacktrace>().is_some()
         {
@@ -210,6 +213,16 @@ impl TrapKind {
             TrapKind::Refused(one_line(error))
         }
     }
+}
+
+/// What an import the host does not provide, defined to trap (`imports::ForeignImports::Trap`), says when the guest
+/// calls it.
+pub fn foreign_import_called(module: &str, field: &str) -> String {
+    format!(
+        "the guest called `{}::{}`, an import the host does not provide (defined to trap)",
+        escape_controls(module),
+        escape_controls(field)
+    )
 }
 
 /// The status of a WASI exit, if `error` is one.

@@ -106,9 +106,11 @@ impl GuestModule {
         let module = compile(&name, bytes, is_text, engine)?;
         check_imports(&name, &module)?;
         let exports = ExportIndices::check(&name, &module)?;
-        let linker = make_linker(engine, options.host_funcs)
+        let mut linker = make_linker(engine, options.host_funcs)
             .and_then(|mut linker| define(&mut linker).map(|()| linker))
             .map_err(|e| Error::Instantiate { module: name.clone(), message: one_line(&e) })?;
+        crate::imports::define(&mut linker, &module, &[], options.foreign_imports)
+            .map_err(|message| Error::Instantiate { module: name.clone(), message })?;
         let pre = linker.instantiate_pre(&module).map_err(|e| link_error(&name, e))?;
         Ok(GuestModule { name, profile, engine: engine.clone(), module, pre, options, exports })
     }

@@ -209,6 +209,8 @@ pub struct HostOptions {
     /// Whether each store gets a call hook (`Store::call_hook`), which counts every crossing in
     /// [`HostState::hook_calls`]: what a hook costs, for embedders that need one.
     pub call_hook: bool,
+    /// What the host does with function imports it does not provide: refuse the module, or define them to trap.
+    pub foreign_imports: crate::imports::ForeignImports,
 }
 
 impl Default for HostOptions {
@@ -221,6 +223,7 @@ impl Default for HostOptions {
             trap_on_grow_failure: false,
             call_hook: false,
             deterministic: false,
+            foreign_imports: crate::imports::ForeignImports::Refuse,
         }
     }
 }

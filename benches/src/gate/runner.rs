@@ -99,8 +99,8 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String], trial: 
     if !trial {
         limits.timeout = limits.timeout.saturating_mul(VALGRIND_SLOWDOWN);
     }
-    guard::configure(limits);
     let subject = Subject::of(&parsed.subject)?;
+    guard::configure(limits, subject.imports());
     let scenario = gate::find(scenario_id, &subject).ok_or(format!("unknown scenario `{scenario_id}`"))?;
     let what = format!("gate scenario `{}` under `{}`", scenario.id, profile.name());
     let mut body =
@@ -555,8 +555,8 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
                     --save-baseline)"
             .into());
     }
-    guard::configure(options.subject.limits.limits());
     let subject = Subject::of(&options.subject)?;
+    guard::configure(options.subject.limits.limits(), subject.imports());
     let named = !subject.is_built_in();
     let Prepared { serves, typed } = probe::prepare(&subject)?;
     let baseline_path = options.baseline.clone().unwrap_or_else(default_baseline);

@@ -236,7 +236,6 @@ pub fn criterion_child(args: &[String]) -> ExitCode {
 
 /// Measures: criterion's command line is `criterion` (criterion itself reads this process's arguments).
 fn measure(options: MatrixOptions, own: &[String], criterion: &[String], records: &Records) -> ExitCode {
-    guard::configure(options.subject.limits.limits());
     let args = RunArgs::parse(criterion, own, records);
     let filters: Vec<&String> = criterion.iter().filter(|a| !a.starts_with('-')).collect();
     if !cfg!(feature = "cpp") && filters.iter().any(|f| f.contains("cpp")) {
@@ -247,7 +246,10 @@ fn measure(options: MatrixOptions, own: &[String], criterion: &[String], records
         );
         return ExitCode::from(2);
     }
-    let prepared = Subject::of(&options.subject).and_then(|subject| probe::prepare(&subject).map(|p| (subject, p)));
+    let prepared = Subject::of(&options.subject).and_then(|subject| {
+        guard::configure(options.subject.limits.limits(), subject.imports());
+        probe::prepare(&subject).map(|p| (subject, p))
+    });
     let (subject, Prepared { serves, .. }) = match prepared {
         Ok(prepared) => prepared,
         Err(e) => {

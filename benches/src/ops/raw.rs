@@ -54,10 +54,15 @@ impl Linked {
     /// provides).
     pub fn load(profile: EngineProfile, engine: &Engine, wasm: &Wasm) -> Result<Self, String> {
         let module = compile(engine, wasm)?;
-        let linker = raw_linker(engine);
+        let mut linker = raw_linker(engine);
+        let imports = crate::guard::imports();
+        boundary_host::plugin::import_stubs(&module, &imports.defined)
+            .and_then(|stubs| boundary_host::imports::define(&mut linker, &module, &stubs, imports.foreign))
+            .map_err(|why| format!("cannot link {}: {why}", wasm.name))?;
         let pre = linker.instantiate_pre(&module).map_err(|e| match e.downcast_ref::<UnknownImportError>() {
             Some(unknown) => format!(
-                "{} imports `{}::{}`, which neither WASI preview 1 nor the guest ABI provides",
+                "{} imports `{}::{}`, which neither WASI preview 1 nor the guest ABI provides (`--foreign-imports \
+                 trap` defines a function import to trap when called)",
                 wasm.name,
                 escape_controls(unknown.module()),
                 escape_controls(unknown.name())

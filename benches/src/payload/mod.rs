@@ -75,7 +75,6 @@ pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
         println!("payload: nothing measured: --invoke is the matrix's");
         return Ok(());
     }
-    guard::configure(args.subject.limits.limits());
     if args.subject.request.request.is_some() {
         return request_sweep(&args, records, started);
     }
@@ -88,6 +87,7 @@ pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
         return Ok(());
     }
     let subject = Subject::from_options(&args.subject.module, &[])?;
+    guard::configure(args.subject.limits.limits(), subject.imports());
     let serves = probe::prepare(&subject)?.serves;
     let core = subject.core.as_ref().filter(|_| serves.check(Needs::Payload).is_ok());
     let component = subject.component.as_ref().filter(|_| serves.check(Needs::World).is_ok());
@@ -219,6 +219,7 @@ impl Row {
 /// The sweep of a plugin's request (`--request`): one input's size varied, the line fitted (`fit.rs`).
 fn request_sweep(args: &PayloadOptions, records: &Records, started: Instant) -> Result<(), String> {
     let subject = Subject::with_request(&args.subject.module, &args.subject.request, &[])?;
+    guard::configure(args.subject.limits.limits(), subject.imports());
     let (Some(request), Some(wasm)) = (subject.request.clone(), subject.core.clone()) else {
         return Err("--request needs a core module".to_string());
     };

@@ -21,7 +21,7 @@ pub mod requests;
 
 use crate::child::{Child, Launcher};
 use crate::guard;
-use crate::options::{self, LimitOptions, ModuleOptions, ProfileOptions, SubjectOptions};
+use crate::options::{self, LimitOptions, ModuleOptions, ProfileOptions, RequestOptions, SubjectOptions};
 use crate::probe;
 use crate::record::{Environment, Records};
 use crate::subject::Subject;
@@ -98,7 +98,6 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
         println!("serving: nothing measured: {why}");
         return Ok(());
     }
-    guard::configure(args.subject.limits.limits());
     if !serving::LINUX_FIGURES {
         println!(
             "note: page faults (getrusage's RUSAGE_THREAD) and the density rows' memory (/proc/self/status) are \
@@ -112,6 +111,7 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
         return Ok(());
     }
     let subject = Subject::with_request(&args.subject.module, &args.subject.request, &[])?;
+    guard::configure(args.subject.limits.limits(), subject.imports());
     let wasm = subject.core.clone().ok_or("the serving rows need a core module")?;
     // Bad input is said once, before anything runs.
     probe::prepare(&subject)?;
@@ -243,6 +243,7 @@ fn density_in_child(id: &str, args: &ServingOptions) -> Result<Density, String> 
     let launcher = Launcher::this(Vec::new())?;
     let mut role_args = vec![id.to_string()];
     role_args.extend(args.subject.module.to_args());
+    role_args.extend(args.subject.request.to_args());
     role_args.extend(args.subject.limits.to_args());
     let child = Child {
         launcher: &launcher,
@@ -267,6 +268,8 @@ struct DensityOptions {
     #[command(flatten)]
     pub module: ModuleOptions,
     #[command(flatten)]
+    pub request: RequestOptions,
+    #[command(flatten)]
     pub limits: LimitOptions,
 }
 
@@ -278,9 +281,10 @@ pub fn density_child(args: &[String]) -> ExitCode {
 fn density(args: &[String]) -> Result<(), String> {
     let args: DensityOptions =
         options::parse_or_exit(std::iter::once("density".to_string()).chain(args.iter().cloned()));
-    guard::configure(args.limits.limits());
+    let subject = Subject::with_request(&args.module, &args.request, &[])?;
+    guard::configure(args.limits.limits(), subject.imports());
     let config = serving::density_config(&args.config).ok_or(format!("no density configuration `{}`", args.config))?;
-    let wasm = Subject::from_options(&args.module, &[])?.core.ok_or("the serving rows need a core module")?;
+    let wasm = subject.core.ok_or("the serving rows need a core module")?;
     let result = serving::density(config, &wasm);
     println!("{}", serde_json::to_string(&result).map_err(|e| e.to_string())?);
     Ok(())

@@ -83,6 +83,7 @@ pub struct Args {
     fuel: Option<u64>,
     timeout: Duration,
     max_memory_mib: usize,
+    foreign_imports: boundary_host::ForeignImports,
     /// The request to serve instead of the patterns, and the module it goes to.
     request: Option<(boundary_host::plugin::Request, boundary_host::Wasm)>,
 }
@@ -103,6 +104,7 @@ impl RunOptions {
             fuel: self.fuel,
             timeout: self.limits.timeout,
             max_memory_mib: self.limits.max_memory_mib,
+            foreign_imports: self.module.foreign_imports,
             request: self.request.load(&self.module)?,
         };
         if parsed.request.is_some() && parsed.host == HostKind::Cpp {
@@ -114,6 +116,11 @@ impl RunOptions {
         if parsed.host == HostKind::Cpp {
             if parsed.abi == Abi::Component {
                 return Err("the C++ host drives core modules only: --abi component needs --host rust".to_string());
+            }
+            if parsed.foreign_imports != boundary_host::ForeignImports::Refuse {
+                return Err(
+                    "--foreign-imports trap runs in the Rust host: the C++ host links the guest ABI only".to_string()
+                );
             }
             if !cfg!(feature = "cpp") {
                 return Err("this build has no C++ host: run `cargo run --release --features cpp -- --host cpp` \
@@ -374,6 +381,7 @@ fn rust_host_options(args: &Args) -> HostOptions {
         fuel: args.fuel.unwrap_or(DEFAULT_FUEL_BUDGET),
         max_memory: Some(args.max_memory_mib << 20),
         trap_on_grow_failure: true,
+        foreign_imports: args.foreign_imports,
         ..HostOptions::default()
     }
 }

@@ -1,11 +1,13 @@
 //! Loading a plugin for its request ([`Plugin`]) and its instances ([`PluginInstance`]): the module compiled and
 //! checked against the request, each export it calls typed once, every call guarded.
 
-use super::request::{Arg, Length, Locate, Request, Source};
+use super::request::{Arg, Import, Length, Locate, Request, Source};
+use super::values::number_val;
 use crate::abi_check::{INITIALIZE, check_imports, check_memory, link_error};
 use crate::call::{call_initialize, guarded};
 use crate::deadline::{self, EpochTicker};
 use crate::error::{Crossing, Error, escape_controls};
+use crate::imports::Stub;
 use crate::input::Wasm;
 use crate::memory::GuestMemory;
 use crate::module::{compile, make_linker, new_store, started};
@@ -85,6 +87,40 @@ fn called_exports(request: &Request) -> Vec<String> {
     names
 }
 
+/// A request's own imports (`[[import]]`) as `module` takes them: each a function import of it, its results
+/// converted to the import's result types. The error names the import.
+pub fn import_stubs(module: &Module, imports: &[Import]) -> Result<Vec<Stub>, String> {
+    let mut stubs = Vec::with_capacity(imports.len());
+    for import in imports {
+        let shown = format!("`{}::{}`", escape_controls(&import.module), escape_controls(&import.name));
+        let ty = module.imports().find(|i| i.module() == import.module && i.name() == import.name).map(|i| i.ty());
+        let Some(ExternType::Func(ty)) = ty else {
+            return Err(format!("the request defines the import {shown}, which is no function import of the module"));
+        };
+        let results = match &import.results {
+            None => None,
+            Some(numbers) => {
+                let types: Vec<ValType> = ty.results().collect();
+                if numbers.len() != types.len() {
+                    return Err(format!(
+                        "the request gives the import {shown} {} result(s); it has {}",
+                        numbers.len(),
+                        signature(&ty)
+                    ));
+                }
+                let values = numbers
+                    .iter()
+                    .zip(&types)
+                    .map(|(n, t)| number_val(*n, t).map_err(|why| format!("the import {shown}'s result: {why}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(values)
+            }
+        };
+        stubs.push(Stub { module: import.module.clone(), name: import.name.clone(), results });
+    }
+    Ok(stubs)
+}
+
 fn is_integer(ty: &ValType) -> bool {
     matches!(ty, ValType::I32 | ValType::I64)
 }
@@ -136,8 +172,12 @@ impl Plugin {
         }
         let exports = check_exports(&name, &module, request)?;
         let has_initialize = matches!(module.get_export(INITIALIZE.name), Some(ExternType::Func(_)));
-        let linker = make_linker(engine, options.host_funcs)
+        let mut linker = make_linker(engine, options.host_funcs)
             .map_err(|e| Error::Instantiate { module: name.clone(), message: crate::error::one_line(&e) })?;
+        let stubs = import_stubs(&module, &request.imports)
+            .map_err(|message| Error::Instantiate { module: name.clone(), message })?;
+        crate::imports::define(&mut linker, &module, &stubs, options.foreign_imports.or(request.foreign_imports))
+            .map_err(|message| Error::Instantiate { module: name.clone(), message })?;
         let pre = linker.instantiate_pre(&module).map_err(|e| link_error(&name, e))?;
         Ok(Plugin {
             name,

@@ -9,6 +9,7 @@
 //!   results), `NAME.value` (the `u32` the guest wrote into an out-slot), `NAME.ptr` (an out-slot's own address),
 //!   `export:NAME` (the first result of a zero-argument export), or, for a length, `nul`.
 
+use crate::imports::ForeignImports;
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,19 @@ struct RequestFile {
     call: CallFile,
     output: Option<OutputFile>,
     expect: Option<ExpectFile>,
+    /// What the host does with the module's other function imports: `refuse` (the default) or `trap`.
+    foreign_imports: Option<String>,
+    #[serde(default, rename = "import")]
+    imports: Vec<ImportFile>,
+}
+
+/// A function import the request defines: its results, or a trap when `results` is absent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportFile {
+    module: String,
+    name: String,
+    results: Option<Vec<toml::Value>>,
 }
 
 fn default_memory() -> String {
@@ -164,6 +178,19 @@ pub struct Request {
     pub call: Call,
     pub output: Option<Output>,
     pub expect: Vec<Expectation>,
+    /// What the host does with function imports neither it nor [`Request::imports`] provides.
+    pub foreign_imports: ForeignImports,
+    /// The function imports the request defines itself.
+    pub imports: Vec<Import>,
+}
+
+/// A function import a request defines: the numbers it returns (converted to its result types when the module is
+/// loaded), or, with `results` absent, a trap naming it when called.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+    pub results: Option<Vec<Number>>,
 }
 
 /// The guest's allocator: the export that allocates (and its arguments) and the one that frees, if any.
@@ -486,6 +513,30 @@ fn resolve(file: RequestFile, base: &Path) -> Result<Request, String> {
     if !expect.is_empty() && output.is_none() {
         return Err("[expect] checks the output, but the request has no [output] saying where it is".to_string());
     }
+    let foreign_imports = match &file.foreign_imports {
+        Some(text) => text.parse().map_err(|why| format!("`foreign_imports`: {why}"))?,
+        None => ForeignImports::Refuse,
+    };
+    let mut imports: Vec<Import> = Vec::with_capacity(file.imports.len());
+    for import in &file.imports {
+        let shown = format!("{}::{}", crate::escape_controls(&import.module), crate::escape_controls(&import.name));
+        if imports.iter().any(|i| i.module == import.module && i.name == import.name) {
+            return Err(format!("the import `{shown}` is defined twice"));
+        }
+        let results = import
+            .results
+            .as_ref()
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|v| {
+                        number(v).ok_or_else(|| format!("the import `{shown}` returns {}, not a number", value_text(v)))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        imports.push(Import { module: import.module.clone(), name: import.name.clone(), results });
+    }
     Ok(Request {
         path: None,
         module: file.module.map(|m| base.join(m)),
@@ -496,6 +547,8 @@ fn resolve(file: RequestFile, base: &Path) -> Result<Request, String> {
         call,
         output,
         expect,
+        foreign_imports,
+        imports,
     })
 }
 
@@ -833,6 +886,19 @@ fn write_toml(request: &Request, module: Option<&Path>, inputs: &[Vec<u8>]) -> S
         line(format!("module = {}", toml_string(&module.display().to_string())));
     }
     line(format!("memory = {}", toml_string(&request.memory)));
+    if request.foreign_imports != ForeignImports::Refuse {
+        line(format!("foreign_imports = {}", toml_string(request.foreign_imports.name())));
+    }
+    for import in &request.imports {
+        line(String::new());
+        line("[[import]]".into());
+        line(format!("module = {}", toml_string(&import.module)));
+        line(format!("name = {}", toml_string(&import.name)));
+        if let Some(results) = &import.results {
+            let texts: Vec<String> = results.iter().map(number_text).collect();
+            line(format!("results = [{}]", texts.join(", ")));
+        }
+    }
     if let Some(a) = &request.allocator {
         line(String::new());
         line("[allocator]".into());
@@ -915,6 +981,14 @@ mod tests {
 
     const EVERY_FIELD: &str = r#"
         module = "p.wasm"
+        foreign_imports = "trap"
+        [[import]]
+        module = "clock"
+        name = "now"
+        results = [1, 2.5]
+        [[import]]
+        module = "clock"
+        name = "log"
         [allocator]
         alloc = "alloc"
         alloc_args = ["len", 8]
@@ -961,6 +1035,8 @@ mod tests {
             (&again.allocator, &again.outs, &again.call, &again.output),
             (&request.allocator, &request.outs, &request.call, &request.output)
         );
+        assert_eq!((again.foreign_imports, &again.imports), (ForeignImports::Trap, &request.imports));
+        assert_eq!(request.imports.len(), 2);
         for (index, (old, new)) in request.inputs.iter().zip(&again.inputs).enumerate() {
             assert_eq!((&old.name, old.nul, old.at, old.free), (&new.name, new.nul, new.at, new.free));
             assert_eq!(new.bytes, InputBytes::Given(inputs[index].clone()));

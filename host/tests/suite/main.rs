@@ -9,5 +9,6 @@ mod bad_input;
 mod budget;
 mod component;
 mod deadlines;
+mod foreign_imports;
 mod memory_bounds;
 mod patterns;

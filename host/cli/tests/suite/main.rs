@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod deadlines;
+mod foreign_imports;
 mod guard_rails;
 mod hostile;
 mod measuring;
