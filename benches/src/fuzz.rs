@@ -114,9 +114,11 @@ struct InFlight {
 pub fn run(options: &FuzzOptions, out: &Path) -> Result<usize, String> {
     let subject = Subject::with_request(&options.module, &options.request, &[])?;
     guard::configure(options.limits.limits(), subject.imports());
-    let (Some(request), Some(wasm)) = (subject.request.clone(), subject.core.clone()) else {
+    let (Some(mut request), Some(wasm)) = (subject.request.clone(), subject.core.clone()) else {
         return Err("fuzz needs --request FILE (a request to your plugin: README, \"Real plugins\")".to_string());
     };
+    // A finding is written as this request: with `--foreign-imports trap` in it, so that it replays alone.
+    request.foreign_imports = subject.foreign_imports;
     if request.inputs.is_empty() {
         return Err("fuzz: the request has no input to mutate".to_string());
     }

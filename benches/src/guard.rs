@@ -25,8 +25,8 @@ static LIMITS: OnceLock<Limits> = OnceLock::new();
 static IMPORTS: OnceLock<Imports> = OnceLock::new();
 
 /// What a run's module gets for the function imports the host does not provide: the policy (`--foreign-imports`,
-/// or a request's `foreign_imports`) and a request's own `[[import]]` definitions. The host core's stores and the
-/// raw baseline's linker both take it.
+/// or a request's `foreign_imports`) and a request's own `[[import]]` definitions. The host core's modules
+/// (`ops::CoreBench`, the probe), its plugins and the raw baseline's linker all take it.
 #[derive(Debug, Clone, Default)]
 pub struct Imports {
     pub foreign: ForeignImports,

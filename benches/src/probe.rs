@@ -36,7 +36,8 @@ impl Serves {
             (Some(wasm), Ok(engine)) => {
                 let module = crate::ops::raw::Linked::load(profile, engine, wasm).map(|_| ());
                 let name = wasm.name.clone();
-                match GuestModule::load_with_engine(name, &wasm.bytes, wasm.is_text, profile, engine, options) {
+                let stubs = |m: &_| boundary_host::plugin::import_stubs(m, &crate::guard::imports().defined);
+                match GuestModule::load_with_stubs(name, &wasm.bytes, wasm.is_text, profile, engine, options, stubs) {
                     Ok(guest) => {
                         let has = |f| guest.exports_optional(f);
                         let optional = (

@@ -31,7 +31,7 @@ impl ForeignImports {
         }
     }
 
-    /// The stricter of two asks is the weaker: `trap` if either asks for it.
+    /// Both asks together: `trap` if either asks for it (the command line's and a request file's).
     pub fn or(self, other: ForeignImports) -> ForeignImports {
         if self == ForeignImports::Trap || other == ForeignImports::Trap { ForeignImports::Trap } else { self }
     }

@@ -5,6 +5,7 @@ use crate::abi_check::{ExportIndices, check_imports, link_error};
 use crate::deadline;
 use crate::error::{Crossing, Error, MemoryLimitExceeded, TrapKind, escape_controls, one_line};
 use crate::guest;
+use crate::imports::Stub;
 #[cfg(feature = "wasi")]
 use crate::output::{GuestStream, KeptOutput};
 use crate::profile::EngineProfile;
@@ -103,13 +104,43 @@ impl GuestModule {
         options: HostOptions,
         define: impl FnOnce(&mut Linker<HostState>) -> wasmtime::Result<()>,
     ) -> Result<Self, Error> {
+        Self::load_defining(name, bytes, is_text, profile, engine, options, define, |_| Ok(Vec::new()))
+    }
+
+    /// [`GuestModule::load_with_engine`] with the function imports that `stubs` makes for the compiled module
+    /// defined as it says (a request's `[[import]]` constants: [`crate::plugin::import_stubs`]), before the
+    /// options' [`crate::ForeignImports`] policy takes the rest.
+    pub fn load_with_stubs(
+        name: String,
+        bytes: &[u8],
+        is_text: bool,
+        profile: EngineProfile,
+        engine: &Engine,
+        options: HostOptions,
+        stubs: impl FnOnce(&Module) -> Result<Vec<Stub>, String>,
+    ) -> Result<Self, Error> {
+        Self::load_defining(name, bytes, is_text, profile, engine, options, |_| Ok(()), stubs)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn load_defining(
+        name: String,
+        bytes: &[u8],
+        is_text: bool,
+        profile: EngineProfile,
+        engine: &Engine,
+        options: HostOptions,
+        define: impl FnOnce(&mut Linker<HostState>) -> wasmtime::Result<()>,
+        stubs: impl FnOnce(&Module) -> Result<Vec<Stub>, String>,
+    ) -> Result<Self, Error> {
         let module = compile(&name, bytes, is_text, engine)?;
         check_imports(&name, &module)?;
         let exports = ExportIndices::check(&name, &module)?;
         let mut linker = make_linker(engine, options.host_funcs)
             .and_then(|mut linker| define(&mut linker).map(|()| linker))
             .map_err(|e| Error::Instantiate { module: name.clone(), message: one_line(&e) })?;
-        crate::imports::define(&mut linker, &module, &[], options.foreign_imports)
+        stubs(&module)
+            .and_then(|stubs| crate::imports::define(&mut linker, &module, &stubs, options.foreign_imports))
             .map_err(|message| Error::Instantiate { module: name.clone(), message })?;
         let pre = linker.instantiate_pre(&module).map_err(|e| link_error(&name, e))?;
         Ok(GuestModule { name, profile, engine: engine.clone(), module, pre, options, exports })

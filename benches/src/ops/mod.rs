@@ -93,8 +93,10 @@ impl CoreBench {
             ..crate::guard::host_options()
         };
         let guest =
-            GuestModule::load_with_engine(wasm.name.clone(), &wasm.bytes, wasm.is_text, profile, engine, options)
-                .or_stop();
+            GuestModule::load_with_stubs(wasm.name.clone(), &wasm.bytes, wasm.is_text, profile, engine, options, |m| {
+                boundary_host::plugin::import_stubs(m, &crate::guard::imports().defined)
+            })
+            .or_stop();
         let instantiated = match options.host_funcs {
             HostFuncStyle::Async => block_on(guest.instantiate_async()),
             _ => guest.instantiate(),

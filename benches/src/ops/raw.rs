@@ -61,11 +61,15 @@ impl Linked {
             .map_err(|why| format!("cannot link {}: {why}", wasm.name))?;
         let pre = linker.instantiate_pre(&module).map_err(|e| match e.downcast_ref::<UnknownImportError>() {
             Some(unknown) => format!(
-                "{} imports `{}::{}`, which neither WASI preview 1 nor the guest ABI provides (`--foreign-imports \
-                 trap` defines a function import to trap when called)",
+                "{} imports `{}::{}`, which neither WASI preview 1 nor the guest ABI provides{}",
                 wasm.name,
                 escape_controls(unknown.module()),
-                escape_controls(unknown.name())
+                escape_controls(unknown.name()),
+                match unknown.ty() {
+                    boundary_host::wasmtime::ExternType::Func(_) =>
+                        " (`--foreign-imports trap` defines such functions to trap when called)",
+                    _ => "",
+                }
             ),
             None => format!("cannot link {}: {}", wasm.name, escape_controls(&format!("{e:#}"))),
         })?;

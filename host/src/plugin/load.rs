@@ -101,6 +101,11 @@ pub fn import_stubs(module: &Module, imports: &[Import]) -> Result<Vec<Stub>, St
             None => None,
             Some(numbers) => {
                 let types: Vec<ValType> = ty.results().collect();
+                if let Some(other) = types.iter().find(|t| !is_number(t)) {
+                    return Err(format!(
+                        "the request gives the import {shown} results, but it returns {other}: only numbers can be given"
+                    ));
+                }
                 if numbers.len() != types.len() {
                     return Err(format!(
                         "the request gives the import {shown} {} result(s); it has {}",

@@ -41,10 +41,13 @@ fn clock_request(name: &str, imports: &str, export: &str) -> PathBuf {
 fn every_command_refuses_a_foreign_import_naming_it_and_the_option() {
     let wasm = abi_with_a_clock();
     let wasm = wasm.to_str().unwrap();
+    let baseline = std::env::temp_dir().join(format!("boundary-foreign-{}.json", std::process::id()));
+    let baseline = baseline.to_str().unwrap();
     for args in [
         vec!["--wasm", wasm],
         vec!["bench", "--wasm", wasm, "--profile", "cranelift", "--", "--test"],
         vec!["serve", "--wasm", wasm, "--timeout", "5"],
+        vec!["gate", "--wasm", wasm, "--baseline", baseline, "--save-baseline"],
     ] {
         let out = boundary(&args);
         bad_input_line(&out, "`clock::now_ms`").unwrap_or_else(|e| panic!("{args:?}: {e}"));
@@ -101,10 +104,15 @@ fn a_call_of_an_import_defined_to_trap_is_one_line_naming_it() {
     let path = clock_request("no-policy", only_clock, "stamp");
     let out = boundary(&["--request", path.to_str().unwrap()]);
     bad_input_line(&out, "`clock::log`").unwrap();
-    // The C++ host has no such option.
+    // The C++ host has no such option, and a component's imports are not made up.
     let wasm = abi_with_a_clock();
     let out = boundary(&["--wasm", wasm.to_str().unwrap(), "--foreign-imports", "trap", "--host", "cpp"]);
     bad_input_line(&out, "--foreign-imports trap runs in the Rust host").unwrap();
+    for command in [&[][..], &["bench"][..]] {
+        let mut args = command.to_vec();
+        args.extend(["--wasm", wasm.to_str().unwrap(), "--abi", "component", "--foreign-imports", "trap"]);
+        bad_input_line(&boundary(&args), "a component's are not made up").unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    }
 }
 
 #[test]
@@ -124,7 +132,30 @@ fn a_guest_calling_a_constant_import_forever_ends_at_its_deadline() {
     for profile in ["cranelift", "winch", "pulley"] {
         let started = Instant::now();
         let out = boundary(&["--request", path.to_str().unwrap(), "--timeout", "1", "--profile", profile]);
-        bad_input_line(&out, "1 s").unwrap_or_else(|e| panic!("{profile}: {e}"));
+        bad_input_line(&out, "did not finish within 1 s").unwrap_or_else(|e| panic!("{profile}: {e}"));
         assert!(started.elapsed() < Duration::from_secs(15), "{profile}: {:?}", started.elapsed());
     }
+}
+
+#[test]
+fn a_request_s_constant_reaches_the_host_core_s_rows_of_a_module_with_the_abi() {
+    let wasm = abi_with_a_clock();
+    let request = format!(
+        "module = {:?}\n[[import]]\nmodule = \"clock\"\nname = \"now_ms\"\nresults = [3]\n[call]\nexport = \"just_add\"\nargs = [1, 2]\n",
+        wasm.display().to_string()
+    );
+    let path = fixture_file("foreign-imports", "abi-clock.toml", request.as_bytes());
+    let out = boundary(&[
+        "bench",
+        "--request",
+        path.to_str().unwrap(),
+        "--profile",
+        "cranelift",
+        "--",
+        "--test",
+        "just_add/core",
+    ]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("calls/just_add/core/cranelift") && !text.contains("does not provide"), "{text}");
 }
