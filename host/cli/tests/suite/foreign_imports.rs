@@ -3,19 +3,12 @@
 //! wherever it does not call them, and a call of one is one `error:` line naming it; a request's constant results
 //! are what the guest sees; a guest calling a constant import forever ends at its deadline.
 
+use crate::plugins::{boundary, plugins};
 use crate::support::{ABI_WAT, bad_input_line, fixture_file};
 use boundary_host::EngineProfile;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
-
-fn plugins() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/support/fixtures/plugins")
-}
-
-fn boundary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_boundary")).args(args).output().unwrap()
-}
 
 fn shown(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn plugins() -> PathBuf {
+pub(crate) fn plugins() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/support/fixtures/plugins")
 }
 
-fn boundary(args: &[&str]) -> Output {
+pub(crate) fn boundary(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_boundary")).args(args).output().unwrap()
 }
 
