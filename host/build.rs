@@ -1,7 +1,7 @@
 //! Builds the guest (`../guest`) for `wasm32-wasip1` three times (verbose, quiet, and the fuzz oracle's
-//! one-page build) and as a `wasm32-wasip2` component twice (verbose and quiet), and the article's guest
-//! (`../guest/article`, a test fixture) once, each with a nested cargo, and leaves `guest-<name>.wasm` in `OUT_DIR`
-//! for `src/guest.rs` to embed.
+//! one-page build) and as a `wasm32-wasip2` component twice (verbose and quiet), and two test fixtures once each:
+//! the article's guest (`../guest/article`) and a WASI command (`../guest/command`); each with a nested cargo,
+//! leaving `guest-<name>.wasm` in `OUT_DIR` for `src/guest.rs` to embed.
 //!
 //! The nested build gets its own target directory inside `OUT_DIR`, so it never waits on the outer build's lock,
 //! and none of the outer build's flags: host `RUSTFLAGS` (sanitizers under cargo-fuzz, coverage) and the clippy
@@ -107,6 +107,17 @@ const BUILDS: &[GuestBuild] = &[
         features: None,
         rustflags: None,
         target_dir: "article",
+    },
+    // A WASI command written in Rust (`../guest/command`, a test fixture): `_start`, arguments, stdin, a
+    // preopened directory, and ways to misbehave.
+    GuestBuild {
+        name: "command",
+        target: CORE_TARGET,
+        folder: "command",
+        crate_file: "command_guest",
+        features: None,
+        rustflags: None,
+        target_dir: "command",
     },
 ];
 

@@ -84,6 +84,10 @@ pub enum Error {
     #[error("{module} broke the request's rules: {message}")]
     BrokeRequest { module: String, message: String },
 
+    /// A WASI command's instance asked to run it again: `_start` runs once per instance.
+    #[error("{module} is a WASI command, whose `_start` runs once per instance: serve each run on a new instance")]
+    CommandRan { module: String },
+
     #[error("cannot grow linear memory by {pages} page(s): {message}")]
     Grow { pages: u64, message: String },
 
@@ -166,6 +170,8 @@ pub enum TrapKind {
     MemoryLimit(MemoryLimitExceeded),
     /// The guest asked to exit (WASI `proc_exit`, `wasi:cli/exit`) with this status.
     Exit(i32),
+    /// A WASI command wrote more to stdout than its request allows (`max_stdout`, this many bytes).
+    StdoutLimit(usize),
     /// A GC heap could not take an allocation (no profile turns wasm GC on; kept for embedders' own engines).
     GcHeapFull(String),
     /// A component broke the canonical ABI: a list, string or return area outside its memory or misaligned, a
@@ -198,6 +204,8 @@ impl TrapKind {
             TrapKind::MemoryLimit(*limit)
         } else if let Some(status) = exit_status(error) {
             TrapKind::Exit(status)
+        } else if let Some(limit) = stdout_limit(error) {
+            TrapKind::StdoutLimit(limit)
         } else if error.downcast_ref::<wasmtime::GcHeapOutOfMemory<()>>().is_some() {
             TrapKind::GcHeapFull(one_line(error))
         } else if let Some(unknown) = error.downcast_ref::<wasmtime::UnknownImportError>() {
@@ -236,6 +244,17 @@ fn exit_status(error: &wasmtime::Error) -> Option<i32> {
     }
 }
 
+/// The bound of a command's stdout, if `error` is a write past it.
+fn stdout_limit(error: &wasmtime::Error) -> Option<usize> {
+    #[cfg(feature = "wasi")]
+    return error.downcast_ref::<crate::output::StdoutLimitExceeded>().map(|e| e.limit);
+    #[cfg(not(feature = "wasi"))]
+    {
+        let _ = error;
+        None
+    }
+}
+
 /// What happened, as the rest of a sentence whose subject is what ran: "`just_add` trapped: unreachable code
 /// reached", "`just_add` was interrupted: its deadline passed".
 impl fmt::Display for TrapKind {
@@ -252,6 +271,9 @@ impl fmt::Display for TrapKind {
             TrapKind::HostPanic(message) => write!(f, "failed: a host function panicked: {message}"),
             TrapKind::MemoryLimit(limit) => write!(f, "went past the memory budget: {limit}"),
             TrapKind::Exit(status) => write!(f, "exited with status {status} (WASI exit)"),
+            TrapKind::StdoutLimit(limit) => {
+                write!(f, "wrote more than {limit} bytes to stdout, past the request's `max_stdout`")
+            }
             TrapKind::GcHeapFull(message) => write!(f, "failed: a GC heap is full: {message}"),
             TrapKind::Abi(message) => write!(f, "failed: the guest broke the canonical ABI: {message}"),
             TrapKind::Refused(message) => write!(f, "failed: wasmtime refused the call: {message}"),

@@ -39,6 +39,11 @@ pub const COMPONENT_BEFORE_PAYLOAD_WASM: &[u8] =
 /// five exports and no `read_plugin_shared_value`, printing on every call. Tests check that both hosts drive it.
 pub const ARTICLE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-article.wasm"));
 
+/// A test fixture: a WASI command written in Rust (`../guest/command`), run by request files' `[command]`. Its
+/// first argument says what it does: `upper` (stdin to stdout in upper case), `args`, `env`, `ls DIR`, `cat FILE`,
+/// `write FILE`, `exit N`, and the hostile `flood` (stdout without end), `spin` and `grow`.
+pub const COMMAND_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-command.wasm"));
+
 /// The struct passed through linear memory: `#[repr(C)] { x: i32, y: i32 }`, 8 bytes, little-endian.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable)]

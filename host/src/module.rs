@@ -8,6 +8,7 @@ use crate::guest;
 use crate::imports::Stub;
 #[cfg(feature = "wasi")]
 use crate::output::{GuestStream, KeptOutput};
+use crate::plugin::Command;
 use crate::profile::EngineProfile;
 #[cfg(feature = "wasi")]
 use crate::state::GuestOutput;
@@ -200,8 +201,34 @@ pub(crate) fn new_store(
     profile: EngineProfile,
     options: &HostOptions,
 ) -> Result<Store<HostState>, Error> {
+    new_store_for(engine, profile, options, None)
+}
+
+/// What the store of a WASI command (a request's `[command]`) gives the guest beyond the host's options: its
+/// arguments, environment, stdin and directory, and stdout kept up to the command's bound.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CommandWorld<'a> {
+    pub command: &'a Command,
+    /// The program's name when the command gives none (the module's).
+    pub name: &'a str,
+}
+
+/// [`new_store`] for a WASI command when `world` is given.
+pub(crate) fn new_store_for(
+    engine: &Engine,
+    profile: EngineProfile,
+    options: &HostOptions,
+    world: Option<CommandWorld<'_>>,
+) -> Result<Store<HostState>, Error> {
     #[cfg(feature = "wasi")]
-    let (wasi, kept) = wasi_context(options.output, options.deterministic);
+    let (wasi, kept) = wasi_context(options.output, options.deterministic, world)?;
+    #[cfg(not(feature = "wasi"))]
+    if world.is_some() {
+        return Err(Error::Instantiate {
+            module: "a WASI command".into(),
+            message: "this build of the host has no WASI (its `wasi` feature is off)".into(),
+        });
+    }
     let state = HostState {
         shared_value: guest::HOST_SHARED_VALUE_INITIAL,
         last_logged: None,
@@ -237,9 +264,15 @@ pub(crate) fn new_store(
 }
 
 /// A store's WASI context, its stdout and stderr going where `output` says (shown through the console, never
-/// straight to the host's streams), and the kept output if it is kept. No environment, arguments or directories.
+/// straight to the host's streams), and the kept output if it is kept. No environment, arguments or directories,
+/// unless `world` is a command's: then its arguments, environment, stdin and read-only directory, its stdout kept
+/// (up to its bound) and not shown, its stderr shown when `output` shows the guest's output.
 #[cfg(feature = "wasi")]
-fn wasi_context(output: GuestOutput, deterministic: bool) -> (wasmtime_wasi::p1::WasiP1Ctx, Option<KeptOutput>) {
+fn wasi_context(
+    output: GuestOutput,
+    deterministic: bool,
+    world: Option<CommandWorld<'_>>,
+) -> Result<(wasmtime_wasi::p1::WasiP1Ctx, Option<KeptOutput>), Error> {
     use crate::console::Stream;
     let mut wasi = WasiCtxBuilder::new();
     if deterministic {
@@ -250,13 +283,39 @@ fn wasi_context(output: GuestOutput, deterministic: bool) -> (wasmtime_wasi::p1:
         GuestOutput::Discard => (None, false),
         GuestOutput::Keep { echo } => (Some(KeptOutput::default()), echo),
     };
+    if let Some(world) = world {
+        let command = world.command;
+        let kept = KeptOutput::bounded(command.max_stdout);
+        wasi.stdout(GuestStream::new(Stream::Stdout, Some(kept.clone()), false));
+        if show {
+            wasi.stderr(GuestStream::new(Stream::Stderr, None, true));
+        }
+        wasi.args(&command.argv(world.name));
+        for (key, value) in &command.env {
+            wasi.env(key, value);
+        }
+        wasi.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(command.stdin.clone()));
+        if let Some(preopen) = &command.preopen {
+            wasi.preopened_dir(&preopen.dir, &preopen.guest, wasmtime_wasi::FsPerms::ReadOnly).map_err(|e| {
+                Error::Instantiate {
+                    module: world.name.to_string(),
+                    message: format!(
+                        "cannot open the request's `preopen` directory {}: {}",
+                        escape_controls(&preopen.dir.display().to_string()),
+                        one_line(&e)
+                    ),
+                }
+            })?;
+        }
+        return Ok((wasi.build_p1(), Some(kept)));
+    }
     if kept.is_some() || show {
         wasi.stdout(GuestStream::new(Stream::Stdout, kept.clone(), show));
     }
     if show {
         wasi.stderr(GuestStream::new(Stream::Stderr, None, true));
     }
-    (wasi.build_p1(), kept)
+    Ok((wasi.build_p1(), kept))
 }
 
 /// What instantiating `module` came to (under `catch_unwind`): the instance, or the start function's trap or panic,

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
 /// The most bytes kept between two takes; later bytes are dropped from what is kept (what is shown is bounded by
 /// the console). A guest that prints without end cannot make the host hold more than this.
@@ -18,18 +18,38 @@ pub const KEPT_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct KeptOutput {
     kept: Arc<Mutex<Vec<u8>>>,
+    /// A WASI command's bound (`max_stdout`): a write past it fails, and ends the guest with
+    /// [`StdoutLimitExceeded`]. Without it, bytes past [`KEPT_BYTES`] are dropped.
+    limit: Option<usize>,
+}
+
+/// A WASI command wrote more to stdout than its request allows (`max_stdout`): the error its write ends it with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("wrote more than {limit} bytes to stdout, the request's `max_stdout`")]
+pub struct StdoutLimitExceeded {
+    pub limit: usize,
 }
 
 impl KeptOutput {
-    /// What the guest wrote since the last take, at most [`KEPT_BYTES`].
+    /// Stdout kept whole up to `limit` bytes, a write past it an error.
+    pub(crate) fn bounded(limit: usize) -> Self {
+        KeptOutput { kept: Arc::default(), limit: Some(limit) }
+    }
+
+    /// What the guest wrote since the last take, at most [`KEPT_BYTES`] (or the bound).
     pub(crate) fn take(&self) -> Vec<u8> {
         std::mem::take(&mut *self.kept.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn keep(&self, bytes: &[u8]) {
+    fn keep(&self, bytes: &[u8]) -> Result<(), StdoutLimitExceeded> {
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        let room = KEPT_BYTES.saturating_sub(kept.len());
+        let bound = self.limit.unwrap_or(KEPT_BYTES);
+        let room = bound.saturating_sub(kept.len());
         kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        match self.limit {
+            Some(limit) if bytes.len() > room => Err(StdoutLimitExceeded { limit }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -47,12 +67,13 @@ impl GuestStream {
         GuestStream { stream, kept, show }
     }
 
-    fn write_bytes(&self, bytes: &[u8]) {
-        if let Some(kept) = &self.kept {
-            kept.keep(bytes);
-        }
+    fn write_bytes(&self, bytes: &[u8]) -> Result<(), StdoutLimitExceeded> {
         if self.show {
             console::guest(self.stream, bytes);
+        }
+        match &self.kept {
+            Some(kept) => kept.keep(bytes),
+            None => Ok(()),
         }
     }
 }
@@ -74,9 +95,9 @@ impl StdoutStream for GuestStream {
 }
 
 impl OutputStream for GuestStream {
+    /// A write past a command's bound is a trap: the guest ends with [`StdoutLimitExceeded`].
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
-        self.write_bytes(&bytes);
-        Ok(())
+        self.write_bytes(&bytes).map_err(|e| StreamError::Trap(e.into()))
     }
 
     /// Lines are shown as they end; a line the guest has not ended waits for its end or for the host's next line.
@@ -97,8 +118,7 @@ impl Pollable for GuestStream {
 
 impl tokio::io::AsyncWrite for GuestStream {
     fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        self.write_bytes(buf);
-        Poll::Ready(Ok(buf.len()))
+        Poll::Ready(self.write_bytes(buf).map(|()| buf.len()).map_err(std::io::Error::other))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {

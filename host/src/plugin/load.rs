@@ -10,7 +10,7 @@ use crate::error::{Crossing, Error, escape_controls};
 use crate::imports::Stub;
 use crate::input::Wasm;
 use crate::memory::GuestMemory;
-use crate::module::{compile, make_linker, new_store, started};
+use crate::module::{CommandWorld, compile, make_linker, new_store_for, started};
 use crate::profile::EngineProfile;
 use crate::state::{HostOptions, HostState};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -155,6 +155,12 @@ impl Plugin {
         request: &Request,
     ) -> Result<Self, Error> {
         let name = wasm.name.clone();
+        if request.command.is_some() && options.host_funcs == crate::HostFuncStyle::Async {
+            return Err(Error::Instantiate {
+                module: name,
+                message: "a WASI command's `_start` is called synchronously: async host functions do not apply".into(),
+            });
+        }
         let module = compile(&name, &wasm.bytes, wasm.is_text, engine)?;
         check_imports(&name, &module)?;
         match module.get_export(&request.memory) {
@@ -236,7 +242,8 @@ impl Plugin {
     }
 
     fn instantiate_until(&self, at: Option<Instant>) -> Result<PluginInstance, Error> {
-        let mut store = new_store(&self.engine, self.profile, &self.options)?;
+        let world = self.request.command.as_ref().map(|command| CommandWorld { command, name: self.program_name() });
+        let mut store = new_store_for(&self.engine, self.profile, &self.options, world)?;
         store.data_mut().deadline = at;
         let instance = started(&self.name, catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut store))))?;
         if self.has_initialize {
@@ -257,7 +264,13 @@ impl Plugin {
             })?;
             funcs.push(func);
         }
-        Ok(PluginInstance { plugin: self.clone(), store, memory, funcs, poisoned: None })
+        Ok(PluginInstance { plugin: self.clone(), store, memory, funcs, poisoned: None, command_ran: false })
+    }
+
+    /// The name a command runs as when its request gives none: the module's file name.
+    fn program_name(&self) -> &str {
+        let name = self.name.rsplit(['/', '\\']).next().unwrap_or(&self.name);
+        if name.is_empty() { &self.name } else { name }
     }
 }
 
@@ -389,6 +402,8 @@ pub struct PluginInstance {
     /// The functions of [`Plugin::exports`], in its order.
     funcs: Vec<Func>,
     poisoned: Option<String>,
+    /// Whether a WASI command's `_start` has run on this instance (it runs once per instance).
+    pub(super) command_ran: bool,
 }
 
 impl std::fmt::Debug for PluginInstance {

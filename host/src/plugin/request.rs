@@ -32,7 +32,8 @@ struct RequestFile {
     inputs: Vec<InputFile>,
     #[serde(default, rename = "out")]
     outs: Vec<OutFile>,
-    call: CallFile,
+    call: Option<CallFile>,
+    command: Option<CommandFile>,
     output: Option<OutputFile>,
     expect: Option<ExpectFile>,
     /// What the host does with the module's other function imports: `refuse` (the default) or `trap`.
@@ -48,6 +49,38 @@ struct ImportFile {
     module: String,
     name: String,
     results: Option<Vec<toml::Value>>,
+}
+
+/// A WASI command the request runs instead of a call (`[command]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandFile {
+    program: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: std::collections::BTreeMap<String, String>,
+    stdin: Option<StdinFile>,
+    #[serde(default)]
+    exit: i32,
+    max_stdout: Option<u64>,
+    preopen: Option<PreopenFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StdinFile {
+    text: Option<String>,
+    hex: Option<String>,
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreopenFile {
+    dir: PathBuf,
+    #[serde(rename = "as")]
+    guest: Option<String>,
 }
 
 fn default_memory() -> String {
@@ -182,6 +215,51 @@ pub struct Request {
     pub foreign_imports: ForeignImports,
     /// The function imports the request defines itself.
     pub imports: Vec<Import>,
+    /// The WASI command the request runs (`[command]`), whose call is then `_start` with no arguments.
+    pub command: Option<Command>,
+}
+
+/// The export a WASI command runs.
+pub const START: &str = "_start";
+
+/// The most a command's stdout may hold when the request does not say (`max_stdout`).
+pub const DEFAULT_MAX_STDOUT: usize = 1 << 20;
+
+/// The largest `max_stdout` a request may give: what the host may hold of one command's stdout.
+pub const MAX_STDOUT_LIMIT: usize = 1 << 30;
+
+/// A WASI command a request runs: `_start` on an instance of its own, which sees these arguments, this
+/// environment and this stdin and nothing else of the host's (no inherited environment, no directory but the
+/// preopened one); its stdout, at most `max_stdout` bytes, is the request's output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    /// The program's name (`argv[0]`); the module's file name when the request gives none.
+    pub program: Option<String>,
+    /// The arguments after the program's name.
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub stdin: Vec<u8>,
+    /// The exit status that means success.
+    pub exit: i32,
+    /// The most bytes the command may write to stdout: one more ends it with an error.
+    pub max_stdout: usize,
+    /// A host directory the guest sees, read-only.
+    pub preopen: Option<Preopen>,
+}
+
+impl Command {
+    /// `argv` as the guest sees it, with `name` as the program's name unless the request gives one.
+    pub fn argv(&self, name: &str) -> Vec<String> {
+        let program = self.program.clone().unwrap_or_else(|| name.to_string());
+        std::iter::once(program).chain(self.args.iter().cloned()).collect()
+    }
+}
+
+/// A host directory a command sees read-only, at `guest` (`.` unless the request says).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preopen {
+    pub dir: PathBuf,
+    pub guest: String,
 }
 
 /// A function import a request defines: the numbers it returns (converted to its result types when the module is
@@ -415,6 +493,10 @@ impl Request {
 
     /// The request as it reads in a log line: the call with its arguments by name.
     pub fn call_text(&self) -> String {
+        if let Some(command) = &self.command {
+            let argv: Vec<String> = command.args.iter().map(|a| shown(a.as_bytes())).collect();
+            return format!("{START} of a WASI command (arguments: [{}])", argv.join(", "));
+        }
         let args: Vec<String> = self
             .call
             .args
@@ -507,10 +589,39 @@ fn resolve(file: RequestFile, base: &Path) -> Result<Request, String> {
     if allocator.as_ref().is_some_and(|a| a.free.is_none()) && file.inputs.iter().any(|i| i.free == Some(true)) {
         return Err("an input says `free = true`, but the [allocator] names no `free` export".to_string());
     }
-    let call = resolve_call(&file.call, &scope)?;
+    let (call, command) = match (&file.call, &file.command) {
+        (Some(call), None) => (resolve_call(call, &scope)?, None),
+        (None, Some(command)) => {
+            let mut given = Vec::new();
+            for (present, what) in [
+                (file.allocator.is_some(), "[allocator]"),
+                (!file.inputs.is_empty(), "[[input]]"),
+                (!file.outs.is_empty(), "[[out]]"),
+                (file.output.is_some(), "[output]"),
+            ] {
+                if present {
+                    given.push(what);
+                }
+            }
+            if !given.is_empty() {
+                return Err(format!(
+                    "a [command] reads its input from stdin and writes its output to stdout: {} do not apply to it",
+                    given.join(", ")
+                ));
+            }
+            let call = Call { export: START.to_string(), args: Vec::new(), status: None };
+            (call, Some(resolve_command(command, base)?))
+        }
+        (Some(_), Some(_)) => {
+            return Err("the request has both [call] and [command]: it makes one call, or runs one command".into());
+        }
+        (None, None) => {
+            return Err("the request needs [call] (an export to call) or [command] (a WASI command to run)".into());
+        }
+    };
     let output = file.output.as_ref().map(|o| resolve_output(o, &scope)).transpose()?;
     let expect = file.expect.as_ref().map(|e| resolve_expect(e, base)).transpose()?.unwrap_or_default();
-    if !expect.is_empty() && output.is_none() {
+    if !expect.is_empty() && output.is_none() && command.is_none() {
         return Err("[expect] checks the output, but the request has no [output] saying where it is".to_string());
     }
     let foreign_imports = match &file.foreign_imports {
@@ -549,6 +660,86 @@ fn resolve(file: RequestFile, base: &Path) -> Result<Request, String> {
         expect,
         foreign_imports,
         imports,
+        command,
+    })
+}
+
+fn resolve_command(file: &CommandFile, base: &Path) -> Result<Command, String> {
+    let stdin = match &file.stdin {
+        None => Vec::new(),
+        Some(stdin) => {
+            let given = [stdin.text.is_some(), stdin.hex.is_some(), stdin.file.is_some()];
+            if given.iter().filter(|g| **g).count() != 1 {
+                return Err("[command] `stdin` needs exactly one of `text`, `hex` and `file`".into());
+            }
+            if let Some(text) = &stdin.text {
+                text.as_bytes().to_vec()
+            } else if let Some(hex) = &stdin.hex {
+                parse_hex(hex).map_err(|why| format!("[command] stdin's `hex` {why}"))?
+            } else {
+                let path = base.join(stdin.file.as_deref().unwrap_or(Path::new("")));
+                std::fs::read(&path).map_err(|e| {
+                    format!(
+                        "[command] cannot read stdin from {}: {e}",
+                        crate::escape_controls(&path.display().to_string())
+                    )
+                })?
+            }
+        }
+    };
+    if stdin.len() as u64 > MAX_INPUT_BYTES {
+        return Err(format!("[command] stdin holds {} bytes; at most {MAX_INPUT_BYTES} are taken", stdin.len()));
+    }
+    let max_stdout = match file.max_stdout {
+        None => DEFAULT_MAX_STDOUT,
+        Some(n) if (1..=MAX_STDOUT_LIMIT as u64).contains(&n) => n as usize,
+        Some(n) => return Err(format!("[command] `max_stdout = {n}`: give 1 to {MAX_STDOUT_LIMIT} bytes")),
+    };
+    let text_ok = |what: &str, text: &str| {
+        if text.contains('\0') {
+            Err(format!("[command] {what} {} holds a NUL byte, which no C string can", quoted(text)))
+        } else {
+            Ok(())
+        }
+    };
+    if let Some(program) = &file.program {
+        text_ok("`program`", program)?;
+    }
+    for arg in &file.args {
+        text_ok("argument", arg)?;
+    }
+    for (key, value) in &file.env {
+        if key.is_empty() || key.contains('=') {
+            return Err(format!("[command] environment variable {} is not a name (no `=`, not empty)", quoted(key)));
+        }
+        text_ok("environment variable", key)?;
+        text_ok("environment value", value)?;
+    }
+    let preopen = match &file.preopen {
+        None => None,
+        Some(preopen) => {
+            let dir = base.join(&preopen.dir);
+            let shown_dir = crate::escape_controls(&dir.display().to_string()).into_owned();
+            match std::fs::metadata(&dir) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => return Err(format!("[command] `preopen` names {shown_dir}, which is not a directory")),
+                Err(e) => return Err(format!("[command] `preopen` names {shown_dir}: {e}")),
+            }
+            let guest = preopen.guest.clone().unwrap_or_else(|| ".".to_string());
+            if guest.is_empty() {
+                return Err("[command] `preopen`'s `as` is empty: give the path the guest sees it at".into());
+            }
+            Some(Preopen { dir, guest })
+        }
+    };
+    Ok(Command {
+        program: file.program.clone(),
+        args: file.args.clone(),
+        env: file.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        stdin,
+        exit: file.exit,
+        max_stdout,
+        preopen,
     })
 }
 
@@ -932,23 +1123,10 @@ fn write_toml(request: &Request, module: Option<&Path>, inputs: &[Vec<u8>]) -> S
         line(format!("name = {}", toml_string(&slot.name)));
         line(format!("size = {}", slot.size));
     }
-    line(String::new());
-    line("[call]".into());
-    line(format!("export = {}", toml_string(&request.call.export)));
-    let args: Vec<String> = request
-        .call
-        .args
-        .iter()
-        .map(|arg| match arg {
-            Arg::Number(n) => number_text(n),
-            Arg::Ptr(slot) => toml_string(&format!("{}.ptr", request.slot_name(*slot))),
-            Arg::Len(slot) => toml_string(&format!("{}.len", request.slot_name(*slot))),
-        })
-        .collect();
-    line(format!("args = [{}]", args.join(", ")));
-    if let Some((source, ok)) = &request.call.status {
-        line(format!("status = {}", toml_string(&source_text(request, source))));
-        line(format!("ok = {ok}"));
+    if let Some(command) = &request.command {
+        write_command(&mut line, command);
+    } else {
+        write_call(&mut line, request);
     }
     if let Some(output) = &request.output {
         line(String::new());
@@ -973,6 +1151,49 @@ fn write_toml(request: &Request, module: Option<&Path>, inputs: &[Vec<u8>]) -> S
         }
     }
     out
+}
+
+/// The `[call]` table of a request written back.
+fn write_call(line: &mut impl FnMut(String), request: &Request) {
+    line(String::new());
+    line("[call]".into());
+    line(format!("export = {}", toml_string(&request.call.export)));
+    let args: Vec<String> = request
+        .call
+        .args
+        .iter()
+        .map(|arg| match arg {
+            Arg::Number(n) => number_text(n),
+            Arg::Ptr(slot) => toml_string(&format!("{}.ptr", request.slot_name(*slot))),
+            Arg::Len(slot) => toml_string(&format!("{}.len", request.slot_name(*slot))),
+        })
+        .collect();
+    line(format!("args = [{}]", args.join(", ")));
+    if let Some((source, ok)) = &request.call.status {
+        line(format!("status = {}", toml_string(&source_text(request, source))));
+        line(format!("ok = {ok}"));
+    }
+}
+
+/// The `[command]` table of a request written back, its stdin as hex.
+fn write_command(line: &mut impl FnMut(String), command: &Command) {
+    let strings = |items: &[String]| items.iter().map(|s| toml_string(s)).collect::<Vec<_>>().join(", ");
+    line(String::new());
+    line("[command]".into());
+    if let Some(program) = &command.program {
+        line(format!("program = {}", toml_string(program)));
+    }
+    line(format!("args = [{}]", strings(&command.args)));
+    let env: Vec<String> =
+        command.env.iter().map(|(k, v)| format!("{} = {}", toml_string(k), toml_string(v))).collect();
+    line(format!("env = {{ {} }}", env.join(", ")));
+    line(format!("stdin = {{ hex = \"{}\" }}", hex(&command.stdin)));
+    line(format!("exit = {}", command.exit));
+    line(format!("max_stdout = {}", command.max_stdout));
+    if let Some(preopen) = &command.preopen {
+        let dir = toml_string(&preopen.dir.display().to_string());
+        line(format!("preopen = {{ dir = {dir}, as = {} }}", toml_string(&preopen.guest)));
+    }
 }
 
 #[cfg(test)]

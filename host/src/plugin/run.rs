@@ -111,6 +111,9 @@ impl PluginInstance {
     /// output and copies it out, frees. Times each phase.
     pub fn serve(&mut self, inputs: &[Vec<u8>]) -> Result<Served, Failure> {
         let request = std::sync::Arc::clone(&self.plugin.request);
+        if let Some(command) = &request.command {
+            return self.run_command(command.exit);
+        }
         let mut phases = Phases::default();
         let mut placed: Vec<Placed> = Vec::with_capacity(request.inputs.len() + request.outs.len());
 
@@ -232,6 +235,34 @@ impl PluginInstance {
         phases.free = started.elapsed();
 
         Ok(Served { output, output_at, placed, results, phases })
+    }
+
+    /// Runs a WASI command's `_start`, once per instance: its stdout is the output, and an exit status other than
+    /// `exit` is a failure the plugin reports. Phases: `call` is `_start`, `copy_out` taking its stdout.
+    fn run_command(&mut self, exit: i32) -> Result<Served, Failure> {
+        if self.command_ran {
+            return Err(Failure::Guest(Error::CommandRan { module: self.plugin.name.clone() }));
+        }
+        self.command_ran = true;
+        let mut phases = Phases::default();
+        let started = Instant::now();
+        let status = match self.call(super::request::START, &[], &mut []) {
+            Ok(()) => 0,
+            Err(Error::Trap { trap: crate::TrapKind::Exit(status), .. }) => status,
+            Err(e) => return Err(Failure::Guest(e)),
+        };
+        phases.call = started.elapsed();
+        let started = Instant::now();
+        let output = self.take_output().unwrap_or_default();
+        phases.copy_out = started.elapsed();
+        if status != exit {
+            let mut why = format!("the command exited with status {status}; the request expects {exit}");
+            if !output.is_empty() {
+                why.push_str(&format!(" (its stdout: {})", shown(&output)));
+            }
+            return Err(Failure::Reported(why));
+        }
+        Ok(Served { output, output_at: None, placed: Vec::new(), results: Vec::new(), phases })
     }
 
     /// Allocates `size` bytes through the request's allocator; a null pointer for a non-empty allocation breaks

@@ -7,6 +7,7 @@ mod article_guest;
 mod async_calls;
 mod bad_input;
 mod budget;
+mod commands;
 mod component;
 mod deadlines;
 mod foreign_imports;
