@@ -119,6 +119,11 @@ pub fn run(options: &FuzzOptions, out: &Path) -> Result<usize, String> {
     };
     // A finding is written as this request: with `--foreign-imports trap` in it, so that it replays alone.
     request.foreign_imports = subject.foreign_imports;
+    if request.command.is_some() {
+        return Err(
+            "fuzz: the request runs a WASI command; its stdin is not mutated (a request with [[input]]s is)".into()
+        );
+    }
     if request.inputs.is_empty() {
         return Err("fuzz: the request has no input to mutate".to_string());
     }

@@ -51,6 +51,18 @@ impl Subject {
         }
     }
 
+    /// The Rust WASI command fixture (`guest/command`) serving `request`: for tests of what a command is measured by.
+    #[cfg(test)]
+    pub fn command_fixture(request: &str) -> Self {
+        let wasm = Wasm {
+            name: "command_guest.wasm".into(),
+            bytes: boundary_host::guest::COMMAND_WASM.to_vec(),
+            is_text: false,
+        };
+        let request = Request::parse(request, Path::new("/")).expect("the test's request parses");
+        Subject { core: Some(wasm), component: None, request: Some(request), ..Subject::built_in() }
+    }
+
     /// The user's file at `path`, as a core module or a component; binary, or WAT text if it ends in `.wat`.
     pub fn from_file(path: &Path, form: Form, invokes: Vec<InvokeSpec>) -> Result<Self, String> {
         let wasm = Wasm::from_file(path).map_err(|e| e.to_string())?;

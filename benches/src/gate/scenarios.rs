@@ -582,8 +582,15 @@ pub fn for_subject(
             }
         }
     }
-    if subject.request.is_some() {
-        chosen.extend(request_scenarios());
+    if let Some(request) = &subject.request {
+        for scenario in request_scenarios() {
+            if request.command.is_some() && scenario.id == "request/whole" {
+                let why = "a WASI command runs once per instance: request/fresh_instance counts it";
+                skipped.push((scenario.id.to_string(), why.to_string()));
+            } else {
+                chosen.push(scenario);
+            }
+        }
     }
     (chosen, skipped)
 }
@@ -599,6 +606,16 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), all);
+    }
+
+    #[test]
+    fn a_command_s_request_is_counted_on_a_fresh_instance_and_its_whole_on_one_instance_is_skipped_named() {
+        let subject = Subject::command_fixture("[command]\nargs = [\"upper\"]\n");
+        let (chosen, skipped) = for_subject(&subject, &Serves::of(&subject), |_| Ok(()));
+        let ids: Vec<&str> = chosen.iter().map(|s| s.id.as_ref()).collect();
+        assert!(ids.contains(&"request/fresh_instance") && !ids.contains(&"request/whole"), "{ids:?}");
+        let why = skipped.iter().find(|(id, _)| id == "request/whole").map(|(_, why)| why.as_str());
+        assert!(why.is_some_and(|w| w.contains("once per instance")), "{skipped:?}");
     }
 
     #[test]

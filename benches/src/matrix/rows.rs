@@ -7,6 +7,7 @@ use super::fixtures::{BatchSlots, Fixtures};
 use super::row::{Bench, Row, Timing};
 use crate::guard::{self, OrStop, expect_eq};
 use crate::ops::component::{self as component_ops};
+use crate::ops::plugin::FreshRequest;
 use crate::ops::raw;
 use crate::ops::{self, A, B, CoreBench, RawBench};
 use crate::probe::Serves;
@@ -768,9 +769,22 @@ pub fn request_row(phase: &str, what: &str) -> Row {
     Row::of_subject(format!("request/{phase}"), what.to_string(), Needs::Module, measure_request)
 }
 
-/// A request row: prepared and checked once under the profile, then timed whole or phase by phase on one instance.
+/// The row of a WASI command's request (`[command]`), which runs once per instance.
+pub const REQUEST_COMMAND: (&str, &str) = (
+    "command",
+    "the command on a fresh instance each time: store and WASI context (arguments, stdin), instantiate, `_start`, \
+     stdout taken, drop",
+);
+
+/// A request row: prepared and checked once under the profile, then timed whole or phase by phase on one instance;
+/// a command's, on a fresh instance each time.
 fn measure_request(b: &mut Bench<'_>, f: &mut Fixtures<'_>) {
     let phase = b.id().strip_prefix("request/").unwrap_or_default().to_string();
+    if phase == REQUEST_COMMAND.0 {
+        let prepared = f.request();
+        let fresh = FreshRequest { plugin: prepared.plugin.clone(), inputs: prepared.inputs.clone() };
+        return b.iter(|| fresh.serve().or_stop());
+    }
     let Some(index) = REQUEST_PHASES.iter().position(|(p, _)| *p == phase) else {
         guard::refuse(&format!("`{}` is no phase of a request", b.id()))
     };
@@ -820,10 +834,21 @@ pub fn for_subject(subject: &Subject, serves: &Serves, with_cpp: bool) -> (Vec<R
             rows.push(invoke_row(&name, "component", what));
         }
     }
-    if subject.request.is_some() {
-        for (phase, what) in REQUEST_PHASES {
-            rows.push(request_row(phase, what));
+    match &subject.request {
+        Some(request) if request.command.is_some() => {
+            rows.push(request_row(REQUEST_COMMAND.0, REQUEST_COMMAND.1));
+            for (phase, _) in REQUEST_PHASES {
+                let why = "a WASI command runs once per instance: its request is timed on a fresh instance each time \
+                           (`request/command`)";
+                skipped.push(Skipped { id: format!("request/{phase}"), why: why.to_string() });
+            }
         }
+        Some(_) => {
+            for (phase, what) in REQUEST_PHASES {
+                rows.push(request_row(phase, what));
+            }
+        }
+        None => {}
     }
     (rows, skipped)
 }
@@ -888,6 +913,18 @@ pub const OVERHEAD_LIMIT: f64 = 0.05;
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn a_command_s_request_has_its_fresh_instance_row_and_the_one_instance_rows_are_skipped_named() {
+        let subject = Subject::command_fixture("[command]\nargs = [\"upper\"]\n");
+        let (rows, skipped) = for_subject(&subject, &Serves::of(&subject), false);
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_ref()).filter(|id| id.starts_with("request/")).collect();
+        assert_eq!(ids, ["request/command"]);
+        for (phase, _) in REQUEST_PHASES {
+            let id = format!("request/{phase}");
+            assert!(skipped.iter().any(|s| s.id == id && s.why.contains("once per instance")), "{id}: {skipped:?}");
+        }
+    }
 
     #[test]
     fn every_row_id_is_a_unique_slash_path_with_a_known_floor() {

@@ -223,6 +223,12 @@ fn request_sweep(args: &PayloadOptions, records: &Records, started: Instant) -> 
     let (Some(request), Some(wasm)) = (subject.request.clone(), subject.core.clone()) else {
         return Err("--request needs a core module".to_string());
     };
+    if request.command.is_some() {
+        println!(
+            "payload: nothing measured: the request runs a WASI command, which takes no input to vary (stdin is not swept)"
+        );
+        return Ok(());
+    }
     probe::prepare(&subject)?;
     let varied =
         match &args.vary {

@@ -96,16 +96,29 @@ pub fn run(
         let at = served.placed[request.inputs.len() + index];
         say(format_args!("out-slot `{}`: {} byte(s) at {:#x}", slot.name, slot.size, at.ptr));
     }
-    let results: Vec<String> = served.results.iter().map(plugin::value_text).collect();
-    let results = if results.is_empty() { "()".to_string() } else { results.join(", ") };
-    say(format_args!("called {} -> {results}", escape_controls(&request.call_text())));
-    match served.output_at {
-        Some(at) => {
-            say(format_args!("output: {} byte(s) at {:#x}: {}", served.output.len(), at.ptr, shown(&served.output)))
+    if let Some(command) = &request.command {
+        let argv: Vec<String> = command.argv(plugin.program_name()).iter().map(|a| shown(a.as_bytes())).collect();
+        say(format_args!("stdin: {} byte(s): {}", command.stdin.len(), shown(&command.stdin)));
+        say(format_args!("ran `{}` with argv [{}]: exit status {}", plugin::START, argv.join(", "), command.exit));
+        say(format_args!("stdout: {} byte(s): {}", served.output.len(), shown(&served.output)));
+    } else {
+        let results: Vec<String> = served.results.iter().map(plugin::value_text).collect();
+        let results = if results.is_empty() { "()".to_string() } else { results.join(", ") };
+        say(format_args!("called {} -> {results}", escape_controls(&request.call_text())));
+        match served.output_at {
+            Some(at) => {
+                say(format_args!("output: {} byte(s) at {:#x}: {}", served.output.len(), at.ptr, shown(&served.output)))
+            }
+            None => say(format_args!("the request names no output")),
         }
-        None => say(format_args!("the request names no output")),
     }
-    say(format_args!("phases: {}", phases_text(&served.phases)));
+    if request.command.is_some() {
+        let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
+        let (run, taken) = (us(served.phases.call), us(served.phases.copy_out));
+        say(format_args!("phases: `_start` {run:.1} us, stdout taken {taken:.1} us"));
+    } else {
+        say(format_args!("phases: {}", phases_text(&served.phases)));
+    }
     let checks = plugin::check(request, &served.output);
     let mut failed = 0;
     for check in &checks {

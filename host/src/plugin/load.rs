@@ -268,7 +268,7 @@ impl Plugin {
     }
 
     /// The name a command runs as when its request gives none: the module's file name.
-    fn program_name(&self) -> &str {
+    pub fn program_name(&self) -> &str {
         let name = self.name.rsplit(['/', '\\']).next().unwrap_or(&self.name);
         if name.is_empty() { &self.name } else { name }
     }

@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod commands;
 mod deadlines;
 mod foreign_imports;
 mod guard_rails;
