@@ -7,7 +7,7 @@ use crate::guard;
 use crate::ops::invoke::InvokeSpec;
 use crate::options::{Abi, ModuleOptions, RequestOptions, SubjectOptions};
 use boundary_host::plugin::Request;
-use boundary_host::{ForeignImports, Wasm};
+use boundary_host::{EngineProfile, ForeignImports, Wasm};
 use std::path::{Path, PathBuf};
 
 /// Which form a user's file is loaded as.
@@ -49,6 +49,23 @@ impl Subject {
             request: None,
             foreign_imports: ForeignImports::Refuse,
         }
+    }
+
+    /// `profiles` without those that cannot compile the subject's core module although others can (Winch and a module
+    /// with exception handling), each of those named on a `skipped:` line with why: what every measuring command runs
+    /// the subject under.
+    pub fn compiled_under(&self, profiles: Vec<EngineProfile>) -> Vec<EngineProfile> {
+        let Some(core) = self.core.as_ref().filter(|_| !self.is_built_in()) else { return profiles };
+        profiles
+            .into_iter()
+            .filter(|profile| match profile.refuses(core) {
+                Some(why) => {
+                    println!("skipped: engine profile `{profile}` ({})", boundary_host::escape_controls(&why));
+                    false
+                }
+                None => true,
+            })
+            .collect()
     }
 
     /// The Rust WASI command fixture (`guest/command`) serving `request`: for tests of what a command is measured by.

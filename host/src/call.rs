@@ -2,7 +2,7 @@
 //! a failure classified and the store marked as discarded, a host function's panic caught, the drop of an async
 //! call's future part-way handled; and a WASI reactor's `_initialize`, run through it.
 
-use crate::error::{Crossing, Error};
+use crate::error::{Crossing, Error, Grown, MemoryLimitExceeded, TrapKind};
 use crate::exports::typed;
 use crate::guest::AbiFunc;
 use crate::state::HostState;
@@ -40,7 +40,7 @@ pub(crate) fn guarded<R>(
         Ok(Ok(results)) => Ok(results),
         Ok(Err(e)) => {
             *poisoned = Some(owned(export));
-            Err(trapped(export, e, crossing))
+            Err(trapped_within(export, e, crossing, store.data().limits.refused))
         }
         Err(payload) => {
             *poisoned = Some(owned(export));
@@ -133,6 +133,19 @@ fn discarded(by: &str) -> Error {
 #[inline(never)]
 fn trapped(export: &str, e: wasmtime::Error, crossing: Crossing) -> Error {
     Error::from_call(export, e, crossing)
+}
+
+/// [`trapped`], told the store's last refusal of its memory budget: a GC heap that is full after the budget refused
+/// a growth is the budget's doing (wasmtime reports a refused GC heap growth as a full heap).
+#[cold]
+#[inline(never)]
+fn trapped_within(export: &str, e: wasmtime::Error, crossing: Crossing, refused: Option<MemoryLimitExceeded>) -> Error {
+    match (Error::from_call(export, e, crossing), refused) {
+        (Error::Trap { export, trap: TrapKind::GcHeapFull(_) }, Some(limit)) => {
+            Error::Trap { export, trap: TrapKind::MemoryLimit(MemoryLimitExceeded { grown: Grown::GcHeap, ..limit }) }
+        }
+        (error, _) => error,
+    }
 }
 
 #[cold]

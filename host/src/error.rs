@@ -172,8 +172,11 @@ pub enum TrapKind {
     Exit(i32),
     /// A WASI command wrote more to stdout than its request allows (`max_stdout`, this many bytes).
     StdoutLimit(usize),
-    /// A GC heap could not take an allocation (no profile turns wasm GC on; kept for embedders' own engines).
+    /// A GC heap could not take an allocation, and no refusal of the store's budget explains it (an exception
+    /// object is the only GC object a profile lets a guest make).
     GcHeapFull(String),
+    /// The guest threw a wasm exception (exception handling) that nothing in it caught.
+    Uncaught,
     /// A component broke the canonical ABI: a list, string or return area outside its memory or misaligned, a
     /// `cabi_realloc` result out of bounds, a bad discriminant (wasmtime's checks, with its message).
     Abi(String),
@@ -206,6 +209,8 @@ impl TrapKind {
             TrapKind::Exit(status)
         } else if let Some(limit) = stdout_limit(error) {
             TrapKind::StdoutLimit(limit)
+        } else if error.downcast_ref::<wasmtime::ThrownException>().is_some() {
+            TrapKind::Uncaught
         } else if error.downcast_ref::<wasmtime::GcHeapOutOfMemory<()>>().is_some() {
             TrapKind::GcHeapFull(one_line(error))
         } else if let Some(unknown) = error.downcast_ref::<wasmtime::UnknownImportError>() {
@@ -275,6 +280,7 @@ impl fmt::Display for TrapKind {
                 write!(f, "wrote more than {limit} bytes to stdout, past the request's `max_stdout`")
             }
             TrapKind::GcHeapFull(message) => write!(f, "failed: a GC heap is full: {message}"),
+            TrapKind::Uncaught => f.write_str("threw a wasm exception that nothing caught"),
             TrapKind::Abi(message) => write!(f, "failed: the guest broke the canonical ABI: {message}"),
             TrapKind::Refused(message) => write!(f, "failed: wasmtime refused the call: {message}"),
         }
@@ -320,12 +326,15 @@ impl fmt::Display for Bytes {
 pub enum Grown {
     Memory,
     Table,
+    /// The store's GC heap, where exception objects live: a memory to the limiter, told apart after the fact.
+    GcHeap,
 }
 
 impl fmt::Display for Grown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Grown::Memory => "a linear memory",
+            Grown::GcHeap => "the GC heap (of exception objects)",
             Grown::Table => "a table",
         })
     }

@@ -134,7 +134,7 @@ impl GuestModule {
         define: impl FnOnce(&mut Linker<HostState>) -> wasmtime::Result<()>,
         stubs: impl FnOnce(&Module) -> Result<Vec<Stub>, String>,
     ) -> Result<Self, Error> {
-        let module = compile(&name, bytes, is_text, engine)?;
+        let module = compile(&name, bytes, is_text, profile, engine)?;
         check_imports(&name, &module)?;
         let exports = ExportIndices::check(&name, &module)?;
         let mut linker = make_linker(engine, options.host_funcs)
@@ -363,8 +363,22 @@ pub(crate) fn wasm_header(bytes: &[u8]) -> Result<WasmKind, String> {
     }
 }
 
-pub(crate) fn compile(name: &str, bytes: &[u8], is_text: bool, engine: &Engine) -> Result<Module, Error> {
-    let compile_error = |e: wasmtime::Error| Error::Compile { module: name.to_string(), message: one_line(&e) };
+/// Compiles a core module under `profile` (on `engine`, made from it); a compile error under a profile whose
+/// compiler lacks proposals says which.
+pub(crate) fn compile(
+    name: &str,
+    bytes: &[u8],
+    is_text: bool,
+    profile: EngineProfile,
+    engine: &Engine,
+) -> Result<Module, Error> {
+    let compile_error = |e: wasmtime::Error| {
+        let message = match profile.compile_hint() {
+            Some(hint) => format!("{} ({hint})", one_line(&e)),
+            None => one_line(&e),
+        };
+        Error::Compile { module: name.to_string(), message }
+    };
     if is_text {
         return Module::new(engine, bytes).map_err(compile_error);
     }

@@ -82,7 +82,8 @@ fn pooling_config() -> PoolingAllocationConfig {
         .total_component_instances(POOLING_SLOTS)
         .total_memories(POOLING_SLOTS)
         .total_tables(POOLING_SLOTS)
-        .total_stacks(POOLING_SLOTS);
+        .total_stacks(POOLING_SLOTS)
+        .total_gc_heaps(POOLING_SLOTS);
     pool
 }
 
@@ -162,14 +163,15 @@ impl EngineProfile {
         EngineProfile::ALL.iter().map(|p| p.name()).collect()
     }
 
-    /// The wasmtime configuration of this profile. Every profile turns wasm GC off (the GC proposal, exceptions,
-    /// whose objects live in the GC heap, and the collector itself): the guest ABI passes numbers and linear memory
-    /// only, so nothing the harness measures needs a GC heap, and with one a guest could hold memory outside the
-    /// store's budget (wasmtime swallows a limiter's refusal to grow a GC heap and reports a full heap instead). A
-    /// module that uses GC types or exceptions is refused at load, naming the proposal.
+    /// The wasmtime configuration of this profile. Every profile turns the wasm GC proposal off (a module that uses
+    /// GC types is refused at load, naming it); every profile but Winch, which does not compile it, turns exception
+    /// handling on, as toolchains emit it (a C++ or Python runtime built with exceptions). Exception objects live in
+    /// the store's GC heap, which grows through the store's resource limiter like a linear memory, so the memory
+    /// budget holds it (wasmtime reports a refused growth as a full heap; the call guard names the budget).
     pub fn config(self) -> Result<Config, Error> {
         let mut config = Config::new();
-        config.wasm_gc(false).wasm_exceptions(false).gc_support(false);
+        let exceptions = self.runs_exceptions();
+        config.wasm_gc(false).wasm_exceptions(exceptions).gc_support(exceptions);
         self.apply(&mut config).map_err(|e| self.rejected(&e))?;
         Ok(config)
     }
@@ -191,6 +193,30 @@ impl EngineProfile {
             config.target(crate::build_info::TARGET).map_err(|e| self.rejected(&e))?;
         }
         Ok(())
+    }
+
+    /// Whether modules using exception handling run under this profile (Winch does not compile them).
+    pub fn runs_exceptions(self) -> bool {
+        self != EngineProfile::Winch
+    }
+
+    /// What this profile's compiler leaves out that others have, said after a compile error under it.
+    pub(crate) fn compile_hint(self) -> Option<&'static str> {
+        (self == EngineProfile::Winch).then_some(
+            "engine profile `winch`: Winch does not compile exception handling, tail calls, relaxed SIMD or typed \
+             function references, which the other profiles do",
+        )
+    }
+
+    /// Why a core module that compiles under another profile does not compile under this one (a proposal its
+    /// compiler lacks: [`EngineProfile::compile_hint`]), or `None` if this profile compiles every module the others
+    /// do. What the measuring commands skip a profile for, naming it, instead of failing the run.
+    pub fn refuses(self, wasm: &crate::Wasm) -> Option<String> {
+        self.compile_hint()?;
+        match crate::module::compile(&wasm.name, &wasm.bytes, wasm.is_text, self, &self.engine().ok()?) {
+            Ok(_) => None,
+            Err(e) => Some(e.to_string()),
+        }
     }
 
     /// An engine for this profile; an error naming the profile if wasmtime rejects the configuration.

@@ -88,8 +88,8 @@ impl std::fmt::Display for HostCalls {
 /// `memory.grow` or `table.grow` returns -1, a host [`crate::WasmHost::grow`] is an error) or, with
 /// [`HostOptions::trap_on_grow_failure`], traps with [`crate::TrapKind::MemoryLimit`].
 ///
-/// A table is charged [`TABLE_ELEMENT_BYTES`] per element. Wasm GC is off in every profile (`profile.rs`), so no
-/// guest can make the store allocate a GC heap.
+/// A table is charged [`TABLE_ELEMENT_BYTES`] per element. The GC heap where exception objects live grows through
+/// the limiter as a memory does, so it is counted with them (wasm GC itself is off in every profile: `profile.rs`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MemoryLimit {
     pub max_bytes: Option<usize>,

@@ -416,11 +416,16 @@ fn role_args(scenario: &Scenario, profile: EngineProfile, options: &Options) -> 
     args
 }
 
-/// The scenarios and profiles `options` select.
-fn selected<'a>(options: &Options, scenarios: &'a [Scenario]) -> Result<Vec<(&'a Scenario, EngineProfile)>, String> {
+/// The scenarios and profiles `options` select, under the profiles that compile the subject (`compiled`).
+fn selected<'a>(
+    options: &Options,
+    scenarios: &'a [Scenario],
+    compiled: &[EngineProfile],
+) -> Result<Vec<(&'a Scenario, EngineProfile)>, String> {
     let selected: Vec<(&Scenario, EngineProfile)> = scenarios
         .iter()
         .flat_map(|s| s.profiles.iter().map(move |p| (s, *p)))
+        .filter(|(_, p)| compiled.contains(p))
         .filter(|(s, p)| {
             options.filter.as_ref().is_none_or(|f| s.id.contains(f.as_str()) || p.name().contains(f.as_str()))
         })
@@ -573,7 +578,8 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     let run_number = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out_dir = std::env::temp_dir().join(format!("boundary-gate-{}-{run_number}", std::process::id()));
 
-    let selected = selected(options, &scenarios)?;
+    let compiled = subject.compiled_under(EngineProfile::ALL.to_vec());
+    let selected = selected(options, &scenarios, &compiled)?;
     // Natively first, so that a guest that misbehaves is found in seconds, with or without valgrind.
     let faults = trial_all(launcher, options, &selected)?;
     let valgrind = valgrind_version()?;

@@ -257,7 +257,7 @@ fn measure(options: MatrixOptions, own: &[String], criterion: &[String], records
             return ExitCode::from(2);
         }
     };
-    let profiles = options.profiles.or_all();
+    let profiles = subject.compiled_under(options.profiles.or_all());
     let (planned, skipped) = rows::for_subject(&subject, &serves, cfg!(feature = "cpp"));
     if !subject.is_built_in() {
         println!("measuring {}", subject.describe());

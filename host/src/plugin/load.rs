@@ -161,7 +161,7 @@ impl Plugin {
                 message: "a WASI command's `_start` is called synchronously: async host functions do not apply".into(),
             });
         }
-        let module = compile(&name, &wasm.bytes, wasm.is_text, engine)?;
+        let module = compile(&name, &wasm.bytes, wasm.is_text, profile, engine)?;
         check_imports(&name, &module)?;
         match module.get_export(&request.memory) {
             Some(ExternType::Memory(ty)) => check_memory(&name, &module, &ty)?,

@@ -1,6 +1,6 @@
 //! One memory budget per store (`HostOptions::max_memory`): linear memories and tables count together, from their
-//! creation on, for a module and for all the core instances of a component; wasm GC is off, so nothing else can
-//! grow. Under every profile.
+//! creation on, for a module and for all the core instances of a component, and the GC heap where exception
+//! objects live (wasm GC itself is off). Under every profile.
 
 use crate::support::{ComponentParts, mutated_wat, quiet_options, world_component};
 use boundary_host::wasmtime::Val;
@@ -104,15 +104,87 @@ fn a_component_s_memories_draw_on_one_budget() {
 }
 
 #[test]
-fn wasm_gc_and_exceptions_are_refused_at_load_under_every_profile() {
+fn wasm_gc_is_refused_at_load_under_every_profile_naming_it() {
     let gc =
         module("(type $bytes (array (mut i8)))", 1, "(drop (array.new_default $bytes (local.get $n))) (i32.const 0)");
-    let exceptions = module("(tag $oops)", 1, "(throw $oops)");
     for &profile in EngineProfile::ALL {
-        for (text, needle) in [(&gc, "gc"), (&exceptions, "exception")] {
-            let err = GuestModule::from_wat("gc.wat", text, profile, budget(true)).unwrap_err();
+        let err = GuestModule::from_wat("gc.wat", &gc, profile, budget(true)).unwrap_err();
+        assert!(matches!(err, Error::Compile { .. }), "{profile}: {err:?}");
+        assert!(err.to_string().contains("gc"), "{profile}: {err}");
+    }
+}
+
+/// A module with exception handling: `grow(n)` throws an exception carrying `n` and catches it, returning what it
+/// carried plus one; `throw` throws one that nothing catches.
+fn with_exceptions() -> String {
+    module(
+        "(tag $oops (param i32))\n  (func (export \"throw\") (throw $oops (i32.const 7)))",
+        1,
+        "(block $caught (result i32) (try_table (catch $oops $caught) (throw $oops (local.get $n))) (unreachable))
+         (i32.add (i32.const 1))",
+    )
+}
+
+#[test]
+fn exception_handling_runs_under_every_profile_but_winch_which_refuses_it_naming_both() {
+    for &profile in EngineProfile::ALL {
+        let loaded = GuestModule::from_wat("exceptions.wat", &with_exceptions(), profile, budget(true));
+        if !profile.runs_exceptions() {
+            let err = loaded.unwrap_err();
+            let text = err.to_string();
             assert!(matches!(err, Error::Compile { .. }), "{profile}: {err:?}");
-            assert!(err.to_string().contains(needle), "{profile}: {err}");
+            assert!(text.contains("engine profile `winch`") && text.contains("exception handling"), "{text}");
+            continue;
+        }
+        let mut host = loaded.unwrap().instantiate().unwrap();
+        assert_eq!(grow(&mut host, 41).unwrap(), 42, "{profile}");
+        // An exception nothing catches ends the call, named; the host goes on after a reset.
+        let err = host.call_export("throw", &[], &mut []).unwrap_err();
+        assert!(matches!(err, Error::Trap { trap: TrapKind::Uncaught, .. }), "{profile}: {err:?}");
+        assert!(err.to_string().contains("threw a wasm exception that nothing caught"), "{err}");
+        host.reset().unwrap();
+        assert_eq!(grow(&mut host, 1).unwrap(), 2, "{profile}");
+    }
+}
+
+/// An exception bomb: `grow(n)` throws `n` exceptions of 900 `i64`s (7 KiB) each, catches each with its reference
+/// and keeps it in a table, so that none can be freed: their GC heap grows with them (past the budget long before
+/// the pooling allocator's table slot of 20,000 elements is full).
+fn exception_bomb() -> String {
+    let params = "i64 ".repeat(900);
+    let zeros = "(i64.const 0) ".repeat(900);
+    module(
+        &format!("(tag $big (param {params}))\n  (table $held 0 exnref)"),
+        1,
+        &format!(
+            "(local $i i32)
+             (loop $l
+               (block $caught (result exnref)
+                 (try_table (catch_all_ref $caught) (throw $big {zeros}))
+                 (unreachable))
+               (i32.const 1)
+               (table.grow $held)
+               (drop)
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+             (table.size $held)"
+        ),
+    )
+}
+
+#[test]
+fn an_exception_bomb_s_gc_heap_is_held_inside_the_budget_under_every_profile_that_runs_it() {
+    const SMALL: usize = 8 * MIB;
+    for &profile in EngineProfile::ALL.iter().filter(|p| p.runs_exceptions()) {
+        for trap in [false, true] {
+            let options = HostOptions { max_memory: Some(SMALL), trap_on_grow_failure: trap, ..quiet_options() };
+            let mut host = load(&exception_bomb(), profile, options).instantiate().unwrap();
+            // The GC heap's growth refused by the budget: named as the budget's, the GC heap as what grew.
+            let err = grow(&mut host, 1_000_000).unwrap_err();
+            assert!(err.is_memory_limit(), "{profile}: {err:?}");
+            let text = err.to_string();
+            assert!(text.contains("the GC heap") && text.contains("past its budget of 8 MiB"), "{profile}: {text}");
+            assert!(host.state().limits.used <= SMALL, "{profile}: {}", host.state().limits.used);
         }
     }
 }

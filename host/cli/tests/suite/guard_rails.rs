@@ -603,6 +603,38 @@ fn table_grows_forever() -> Observed {
     observed(core, main_job(&path, &["--max-memory", "64"], "--max-memory 64"))
 }
 
+fn exceptions_kept_forever() -> Observed {
+    let text = crate::hostile::exception_bomb();
+    let (held, refused) = ("`TrapKind::MemoryLimit` for the GC heap", "refused at load, named");
+    let observe = |profile: EngineProfile| match GuestModule::from_wat("guard.wat", &text, profile, capped(true)) {
+        Err(Error::Compile { message, .. }) if message.contains(&format!("engine profile `{profile}`")) => {
+            refused.to_string()
+        }
+        Ok(guest) => match guest.instantiate().unwrap().just_add(0, 0) {
+            Err(Error::Trap { trap: TrapKind::MemoryLimit(l), .. }) if l.grown == Grown::GcHeap => held.to_string(),
+            other => format!("{other:?}"),
+        },
+        Err(other) => format!("{other:?}"),
+    };
+    // Winch is the one profile without exception handling; every other one holds the GC heap inside the budget.
+    let odd: Vec<String> = EngineProfile::ALL
+        .iter()
+        .map(|&profile| (profile, observe(profile), if profile.runs_exceptions() { held } else { refused }))
+        .filter(|(_, seen, expected)| seen != expected)
+        .map(|(profile, seen, _)| format!("under {profile}: {seen}"))
+        .collect();
+    let with = EngineProfile::ALL.iter().filter(|p| p.runs_exceptions()).count();
+    let core = if odd.is_empty() {
+        format!(
+            "{held} under the {with} profiles with exception handling; `winch` refuses it at load, naming itself and the feature"
+        )
+    } else {
+        odd.join("; ")
+    };
+    let path = fixture_file("exception-bomb.wat", text.as_bytes());
+    observed(core, main_job(&path, &["--max-memory", "64"], "the GC heap (of exception objects)"))
+}
+
 fn component_memories_together() -> Observed {
     let text = crate::hostile::component_with_several_memories();
     let core = same_under_every_profile(|profile| {
@@ -837,6 +869,12 @@ const CASES: &[Case] = &[
         observe: component_memories_together,
         expected_core: "`Error::OverBudget` for 81 MiB of memories, 40 MiB or less each under all 9 profiles",
         expected_main: "exit 2, one line (`--abi component --max-memory 64`)",
+    },
+    Case {
+        what: "6. exceptions caught and kept without end (an exception bomb)",
+        observe: exceptions_kept_forever,
+        expected_core: "`TrapKind::MemoryLimit` for the GC heap under the 8 profiles with exception handling; `winch` refuses it at load, naming itself and the feature",
+        expected_main: "exit 2, one line (`--max-memory 64`)",
     },
     Case {
         what: "6. a 1 GiB wasm GC array",

@@ -7,6 +7,7 @@ mod support;
 mod cli;
 mod commands;
 mod deadlines;
+mod exceptions;
 mod foreign_imports;
 mod guard_rails;
 mod hostile;
