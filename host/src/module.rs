@@ -207,6 +207,7 @@ pub(crate) fn new_store(
 /// What the store of a WASI command (a request's `[command]`) gives the guest beyond the host's options: its
 /// arguments, environment, stdin and directory, and stdout kept up to the command's bound.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "wasi"), allow(dead_code))] // Without WASI, a command is refused before its world is read.
 pub(crate) struct CommandWorld<'a> {
     pub command: &'a Command,
     /// The program's name when the command gives none (the module's).
