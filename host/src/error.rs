@@ -249,15 +249,17 @@ fn exit_status(error: &wasmtime::Error) -> Option<i32> {
     }
 }
 
+/// A WASI command wrote more to stdout than its request allows (`max_stdout`): the error its write ends it with
+/// (`output.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("wrote more than {limit} bytes to stdout, the request's `max_stdout`")]
+pub struct StdoutLimitExceeded {
+    pub limit: usize,
+}
+
 /// The bound of a command's stdout, if `error` is a write past it.
 fn stdout_limit(error: &wasmtime::Error) -> Option<usize> {
-    #[cfg(feature = "wasi")]
-    return error.downcast_ref::<crate::output::StdoutLimitExceeded>().map(|e| e.limit);
-    #[cfg(not(feature = "wasi"))]
-    {
-        let _ = error;
-        None
-    }
+    error.downcast_ref::<StdoutLimitExceeded>().map(|e| e.limit)
 }
 
 /// What happened, as the rest of a sentence whose subject is what ran: "`just_add` trapped: unreachable code

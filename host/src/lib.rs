@@ -21,6 +21,7 @@
 mod abi_check;
 pub mod build_info;
 mod call;
+pub mod command;
 pub mod component;
 pub mod console;
 mod deadline;

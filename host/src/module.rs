@@ -2,13 +2,13 @@
 //! make stores and instances from it, as many as wanted.
 
 use crate::abi_check::{ExportIndices, check_imports, link_error};
+use crate::command::Command;
 use crate::deadline;
 use crate::error::{Crossing, Error, MemoryLimitExceeded, TrapKind, escape_controls, one_line};
 use crate::guest;
 use crate::imports::Stub;
 #[cfg(feature = "wasi")]
 use crate::output::{GuestStream, KeptOutput};
-use crate::plugin::Command;
 use crate::profile::EngineProfile;
 #[cfg(feature = "wasi")]
 use crate::state::GuestOutput;
@@ -361,6 +361,19 @@ pub(crate) fn wasm_header(bytes: &[u8]) -> Result<WasmKind, String> {
         Some([1, 0]) => Ok(WasmKind::Component),
         // Anything else (a truncated header, an unknown version) is for the core parser to name.
         _ => Ok(WasmKind::Module),
+    }
+}
+
+impl EngineProfile {
+    /// Why a core module that compiles under another profile does not compile under this one (a proposal its
+    /// compiler lacks: [`EngineProfile::compile_hint`]), or `None` if this profile compiles every module the others
+    /// do. What the measuring commands skip a profile for, naming it, instead of failing the run.
+    pub fn refuses(self, wasm: &crate::input::Wasm) -> Option<String> {
+        self.compile_hint()?;
+        match compile(&wasm.name, &wasm.bytes, wasm.is_text, self, &self.engine().ok()?) {
+            Ok(_) => None,
+            Err(e) => Some(e.to_string()),
+        }
     }
 }
 

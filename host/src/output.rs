@@ -3,6 +3,7 @@
 //! shown, marked and escaped, through [`crate::console`] when the host shows it.
 
 use crate::console::{self, Stream};
+use crate::error::StdoutLimitExceeded;
 use bytes::Bytes;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,13 +22,6 @@ pub(crate) struct KeptOutput {
     /// A WASI command's bound (`max_stdout`): a write past it fails, and ends the guest with
     /// [`StdoutLimitExceeded`]. Without it, bytes past [`KEPT_BYTES`] are dropped.
     limit: Option<usize>,
-}
-
-/// A WASI command wrote more to stdout than its request allows (`max_stdout`): the error its write ends it with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("wrote more than {limit} bytes to stdout, the request's `max_stdout`")]
-pub struct StdoutLimitExceeded {
-    pub limit: usize,
 }
 
 impl KeptOutput {

@@ -208,17 +208,6 @@ impl EngineProfile {
         )
     }
 
-    /// Why a core module that compiles under another profile does not compile under this one (a proposal its
-    /// compiler lacks: [`EngineProfile::compile_hint`]), or `None` if this profile compiles every module the others
-    /// do. What the measuring commands skip a profile for, naming it, instead of failing the run.
-    pub fn refuses(self, wasm: &crate::Wasm) -> Option<String> {
-        self.compile_hint()?;
-        match crate::module::compile(&wasm.name, &wasm.bytes, wasm.is_text, self, &self.engine().ok()?) {
-            Ok(_) => None,
-            Err(e) => Some(e.to_string()),
-        }
-    }
-
     /// An engine for this profile; an error naming the profile if wasmtime rejects the configuration.
     pub fn engine(self) -> Result<Engine, Error> {
         self.engine_from(&self.config()?)

@@ -246,7 +246,7 @@ impl PluginInstance {
         self.command_ran = true;
         let mut phases = Phases::default();
         let started = Instant::now();
-        let status = match self.call(super::request::START, &[], &mut []) {
+        let status = match self.call(crate::command::START, &[], &mut []) {
             Ok(()) => 0,
             Err(Error::Trap { trap: crate::TrapKind::Exit(status), .. }) => status,
             Err(e) => return Err(Failure::Guest(e)),
