@@ -53,19 +53,26 @@ impl Subject {
 
     /// `profiles` without those that cannot compile the subject's core module although others can (Winch and a module
     /// with exception handling), each of those named on a `skipped:` line with why: what every measuring command runs
-    /// the subject under.
-    pub fn compiled_under(&self, profiles: Vec<EngineProfile>) -> Vec<EngineProfile> {
-        let Some(core) = self.core.as_ref().filter(|_| !self.is_built_in()) else { return profiles };
-        profiles
+    /// the subject under. An error when none is left.
+    pub fn compiled_under(&self, profiles: Vec<EngineProfile>) -> Result<Vec<EngineProfile>, String> {
+        let Some(core) = self.core.as_ref().filter(|_| !self.is_built_in()) else { return Ok(profiles) };
+        let mut refused = Vec::new();
+        let left: Vec<EngineProfile> = profiles
             .into_iter()
             .filter(|profile| match profile.refuses(core) {
                 Some(why) => {
-                    println!("skipped: engine profile `{profile}` ({})", boundary_host::escape_controls(&why));
+                    let why = boundary_host::escape_controls(&why).into_owned();
+                    println!("skipped: engine profile `{profile}` ({why})");
+                    refused.push(why);
                     false
                 }
                 None => true,
             })
-            .collect()
+            .collect();
+        match (left.is_empty(), refused.first()) {
+            (true, Some(why)) => Err(format!("no engine profile asked for can compile the module: {why}")),
+            _ => Ok(left),
+        }
     }
 
     /// The Rust WASI command fixture (`guest/command`) serving `request`: for tests of what a command is measured by.

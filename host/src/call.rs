@@ -2,7 +2,7 @@
 //! a failure classified and the store marked as discarded, a host function's panic caught, the drop of an async
 //! call's future part-way handled; and a WASI reactor's `_initialize`, run through it.
 
-use crate::error::{Crossing, Error, Grown, MemoryLimitExceeded, TrapKind};
+use crate::error::{Crossing, Error, MemoryLimitExceeded};
 use crate::exports::typed;
 use crate::guest::AbiFunc;
 use crate::state::HostState;
@@ -40,7 +40,7 @@ pub(crate) fn guarded<R>(
         Ok(Ok(results)) => Ok(results),
         Ok(Err(e)) => {
             *poisoned = Some(owned(export));
-            Err(trapped_within(export, e, crossing, store.data().limits.refused))
+            Err(trapped(export, e, crossing, store.data().limits.refused))
         }
         Err(payload) => {
             *poisoned = Some(owned(export));
@@ -92,7 +92,7 @@ pub(crate) async fn call_typed_async<P: WasmParams + Copy + Sync, R: WasmResults
         Ok(Ok(results)) => Ok(results),
         Ok(Err(e)) => {
             *unfinished.poisoned = Some(owned(abi.name));
-            Err(trapped(abi.name, e, Crossing::Checked))
+            Err(trapped(abi.name, e, Crossing::Checked, store.data().limits.refused))
         }
         Err(payload) => {
             *unfinished.poisoned = Some(owned(abi.name));
@@ -129,22 +129,13 @@ fn discarded(by: &str) -> Error {
     Error::StoreDiscarded { export: by.to_string() }
 }
 
+/// The error of a call that failed, told the store's refusal of its last growth (`TrapKind::within_budget`).
 #[cold]
 #[inline(never)]
-fn trapped(export: &str, e: wasmtime::Error, crossing: Crossing) -> Error {
-    Error::from_call(export, e, crossing)
-}
-
-/// [`trapped`], told the store's last refusal of its memory budget: a GC heap that is full after the budget refused
-/// a growth is the budget's doing (wasmtime reports a refused GC heap growth as a full heap).
-#[cold]
-#[inline(never)]
-fn trapped_within(export: &str, e: wasmtime::Error, crossing: Crossing, refused: Option<MemoryLimitExceeded>) -> Error {
-    match (Error::from_call(export, e, crossing), refused) {
-        (Error::Trap { export, trap: TrapKind::GcHeapFull(_) }, Some(limit)) => {
-            Error::Trap { export, trap: TrapKind::MemoryLimit(MemoryLimitExceeded { grown: Grown::GcHeap, ..limit }) }
-        }
-        (error, _) => error,
+fn trapped(export: &str, e: wasmtime::Error, crossing: Crossing, refused: Option<MemoryLimitExceeded>) -> Error {
+    match Error::from_call(export, e, crossing) {
+        Error::Trap { export, trap } => Error::Trap { export, trap: trap.within_budget(refused) },
+        other => other,
     }
 }
 

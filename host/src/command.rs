@@ -9,6 +9,9 @@ pub const START: &str = "_start";
 /// The most a command's stdout may hold when the request does not say (`max_stdout`).
 pub const DEFAULT_MAX_STDOUT: usize = 1 << 20;
 
+/// The most bytes a command's stdin may hold (it is held in host memory once, beside the stores).
+pub const MAX_STDIN_BYTES: usize = 1 << 30;
+
 /// The largest `max_stdout` a request may give: what the host may hold of one command's stdout.
 pub const MAX_STDOUT_LIMIT: usize = 1 << 30;
 
@@ -22,7 +25,8 @@ pub struct Command {
     /// The arguments after the program's name.
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
-    pub stdin: Vec<u8>,
+    /// Shared by every store that runs the command: its WASI stdin reads it without a copy.
+    pub stdin: std::sync::Arc<[u8]>,
     /// The exit status that means success.
     pub exit: i32,
     /// The most bytes the command may write to stdout: one more ends it with an error.

@@ -228,6 +228,21 @@ impl TrapKind {
     }
 }
 
+impl TrapKind {
+    /// The trap as the store's budget explains it, given the refusal of the last growth the store asked for
+    /// ([`crate::MemoryLimit::refused`]): a GC heap full right after the budget refused its growth is the budget's
+    /// doing, the GC heap what grew (wasmtime reports a refused GC heap growth as a full heap, under either setting
+    /// of `trap_on_grow_failure`).
+    pub(crate) fn within_budget(self, refused: Option<MemoryLimitExceeded>) -> Self {
+        match (self, refused) {
+            (TrapKind::GcHeapFull(_), Some(limit)) => {
+                TrapKind::MemoryLimit(MemoryLimitExceeded { grown: Grown::GcHeap, ..limit })
+            }
+            (trap, _) => trap,
+        }
+    }
+}
+
 /// What an import the host does not provide, defined to trap (`imports::ForeignImports::Trap`), says when the guest
 /// calls it.
 pub fn foreign_import_called(module: &str, field: &str) -> String {
@@ -252,7 +267,7 @@ fn exit_status(error: &wasmtime::Error) -> Option<i32> {
 /// A WASI command wrote more to stdout than its request allows (`max_stdout`): the error its write ends it with
 /// (`output.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("wrote more than {limit} bytes to stdout, the request's `max_stdout`")]
+#[error("wrote more than {limit} bytes to stdout, past the request's `max_stdout`")]
 pub struct StdoutLimitExceeded {
     pub limit: usize,
 }
@@ -278,9 +293,7 @@ impl fmt::Display for TrapKind {
             TrapKind::HostPanic(message) => write!(f, "failed: a host function panicked: {message}"),
             TrapKind::MemoryLimit(limit) => write!(f, "went past the memory budget: {limit}"),
             TrapKind::Exit(status) => write!(f, "exited with status {status} (WASI exit)"),
-            TrapKind::StdoutLimit(limit) => {
-                write!(f, "wrote more than {limit} bytes to stdout, past the request's `max_stdout`")
-            }
+            TrapKind::StdoutLimit(limit) => StdoutLimitExceeded { limit: *limit }.fmt(f),
             TrapKind::GcHeapFull(message) => write!(f, "failed: a GC heap is full: {message}"),
             TrapKind::Uncaught => f.write_str("threw a wasm exception that nothing caught"),
             TrapKind::Abi(message) => write!(f, "failed: the guest broke the canonical ABI: {message}"),

@@ -73,7 +73,7 @@ impl GuestModule {
         let mut store = self.new_store()?;
         store.data_mut().deadline = deadline;
         let instantiated = AssertUnwindSafe(self.pre.instantiate_async(&mut store)).catch_unwind().await;
-        let instance = started(&self.name, instantiated)?;
+        let instance = started(&self.name, instantiated, store.data().limits.refused)?;
         if let Some(init) = &self.exports().initialize {
             call_initialize_async(&mut store, &instance, init, &INITIALIZE).await?;
         }
@@ -111,7 +111,8 @@ impl GuestModule {
 
     fn instantiate_in(&self, store: &mut Store<HostState>) -> Result<wasmtime::Instance, Error> {
         // A start function can call an embedder's host function, which can panic: caught here as in every call.
-        let instance = started(&self.name, catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store))))?;
+        let instantiated = catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store)));
+        let instance = started(&self.name, instantiated, store.data().limits.refused)?;
         if let Some(init) = &self.exports().initialize {
             call_initialize(store, &instance, init, &INITIALIZE)?;
         }

@@ -207,7 +207,7 @@ pub(crate) fn new_store(
 /// What the store of a WASI command (a request's `[command]`) gives the guest beyond the host's options: its
 /// arguments, environment, stdin and directory, and stdout kept up to the command's bound.
 #[derive(Debug, Clone, Copy)]
-#[cfg_attr(not(feature = "wasi"), allow(dead_code))] // Without WASI, a command is refused before its world is read.
+#[cfg_attr(not(feature = "wasi"), allow(dead_code))] // Without WASI, a command is refused at load.
 pub(crate) struct CommandWorld<'a> {
     pub command: &'a Command,
     /// The program's name when the command gives none (the module's).
@@ -223,13 +223,9 @@ pub(crate) fn new_store_for(
 ) -> Result<Store<HostState>, Error> {
     #[cfg(feature = "wasi")]
     let (wasi, kept) = wasi_context(options.output, options.deterministic, world)?;
+    // Without WASI a command's request is refused at load (`Plugin::load`), so no world reaches here.
     #[cfg(not(feature = "wasi"))]
-    if world.is_some() {
-        return Err(Error::Instantiate {
-            module: "a WASI command".into(),
-            message: "this build of the host has no WASI (its `wasi` feature is off)".into(),
-        });
-    }
+    let _ = world;
     let state = HostState {
         shared_value: guest::HOST_SHARED_VALUE_INITIAL,
         last_logged: None,
@@ -239,6 +235,7 @@ pub(crate) fn new_store_for(
             trap_on_failure: options.trap_on_grow_failure,
             used: 0,
             refused: None,
+            used_before: 0,
         },
         hook_calls: 0,
         deadline: None,
@@ -279,10 +276,10 @@ fn wasi_context(
     if deterministic {
         crate::output::make_deterministic(&mut wasi);
     }
-    let (kept, show) = match output {
-        GuestOutput::Inherit => (None, true),
-        GuestOutput::Discard => (None, false),
-        GuestOutput::Keep { echo } => (Some(KeptOutput::default()), echo),
+    let show = match output {
+        GuestOutput::Inherit => true,
+        GuestOutput::Discard => false,
+        GuestOutput::Keep { echo } => echo,
     };
     if let Some(world) = world {
         let command = world.command;
@@ -295,7 +292,7 @@ fn wasi_context(
         for (key, value) in &command.env {
             wasi.env(key, value);
         }
-        wasi.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(command.stdin.clone()));
+        wasi.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(bytes::Bytes::from_owner(command.stdin.clone())));
         if let Some(preopen) = &command.preopen {
             wasi.preopened_dir(&preopen.dir, &preopen.guest, wasmtime_wasi::FsPerms::ReadOnly).map_err(|e| {
                 Error::Instantiate {
@@ -310,6 +307,7 @@ fn wasi_context(
         }
         return Ok((wasi.build_p1(), Some(kept)));
     }
+    let kept = matches!(output, GuestOutput::Keep { .. }).then(KeptOutput::default);
     if kept.is_some() || show {
         wasi.stdout(GuestStream::new(Stream::Stdout, kept.clone(), show));
     }
@@ -320,8 +318,13 @@ fn wasi_context(
 }
 
 /// What instantiating `module` came to (under `catch_unwind`): the instance, or the start function's trap or panic,
-/// or another error. For modules and components alike.
-pub(crate) fn started<I>(module: &str, instantiated: std::thread::Result<wasmtime::Result<I>>) -> Result<I, Error> {
+/// or another error. For modules and components alike; `refused` is the store's refusal of its last growth, which
+/// explains a full GC heap (`TrapKind::within_budget`).
+pub(crate) fn started<I>(
+    module: &str,
+    instantiated: std::thread::Result<wasmtime::Result<I>>,
+    refused: Option<MemoryLimitExceeded>,
+) -> Result<I, Error> {
     let start_trapped = |trap| Error::StartTrapped { module: module.to_string(), trap };
     match instantiated {
         Ok(Ok(instance)) => Ok(instance),
@@ -333,7 +336,7 @@ pub(crate) fn started<I>(module: &str, instantiated: std::thread::Result<wasmtim
             match TrapKind::of(&e, Crossing::Checked) {
                 // Nothing the guest's code did: wasmtime could not instantiate it.
                 TrapKind::Refused(message) => Err(Error::Instantiate { module: module.to_string(), message }),
-                trap => Err(start_trapped(trap)),
+                trap => Err(start_trapped(trap.within_budget(refused))),
             }
         }
         Err(payload) => Err(start_trapped(TrapKind::from_panic(&*payload))),
@@ -371,10 +374,26 @@ impl EngineProfile {
     pub fn refuses(self, wasm: &crate::input::Wasm) -> Option<String> {
         self.compile_hint()?;
         match compile(&wasm.name, &wasm.bytes, wasm.is_text, self, &self.engine().ok()?) {
-            Ok(_) => None,
-            Err(e) => Some(e.to_string()),
+            Err(e) if compiles_under_cranelift(&wasm.bytes, wasm.is_text) => Some(e.to_string()),
+            // A module no profile compiles is not skipped: the run fails on it, naming why.
+            _ => None,
         }
     }
+}
+
+/// Whether the module validates under the `cranelift` profile: what tells a proposal that one profile's compiler
+/// lacks from a module that is wrong. Only asked after a compile error.
+fn compiles_under_cranelift(bytes: &[u8], is_text: bool) -> bool {
+    let Ok(engine) = EngineProfile::Cranelift.engine() else { return false };
+    let binary = if is_text {
+        match wat::parse_bytes(bytes) {
+            Ok(binary) => binary,
+            Err(_) => return false,
+        }
+    } else {
+        std::borrow::Cow::Borrowed(bytes)
+    };
+    Module::validate(&engine, &binary).is_ok()
 }
 
 /// Compiles a core module under `profile` (on `engine`, made from it); a compile error under a profile whose
@@ -388,8 +407,8 @@ pub(crate) fn compile(
 ) -> Result<Module, Error> {
     let compile_error = |e: wasmtime::Error| {
         let message = match profile.compile_hint() {
-            Some(hint) => format!("{} ({hint})", one_line(&e)),
-            None => one_line(&e),
+            Some(hint) if compiles_under_cranelift(bytes, is_text) => format!("{} ({hint})", one_line(&e)),
+            _ => one_line(&e),
         };
         Error::Compile { module: name.to_string(), message }
     };

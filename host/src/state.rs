@@ -96,8 +96,11 @@ pub struct MemoryLimit {
     pub trap_on_failure: bool,
     /// Bytes of linear memory and tables the store's guest has now, as the budget counts them.
     pub used: usize,
-    /// The last growth the limit refused, if any.
+    /// The last growth the limit was asked for, if it refused it (an admitted growth clears it).
     pub refused: Option<MemoryLimitExceeded>,
+    /// `used` before the last admitted growth: what a growth that then fails elsewhere (a pool slot too small for a
+    /// GC heap, a failed mapping) gives back.
+    pub used_before: usize,
 }
 
 /// What a table costs the budget per element. wasmtime 48 stores a funcref table element in 8 bytes (a GC
@@ -120,6 +123,8 @@ impl MemoryLimit {
             }
             _ if !fits => Ok(false),
             _ => {
+                self.refused = None;
+                self.used_before = self.used;
                 self.used = total;
                 Ok(true)
             }
@@ -139,6 +144,17 @@ impl ResourceLimiter for MemoryLimit {
         let bytes = |elements: usize| elements.saturating_mul(TABLE_ELEMENT_BYTES);
         let fits = maximum.is_none_or(|max| desired <= max);
         self.admit(Grown::Table, bytes(current), bytes(desired), fits)
+    }
+
+    /// An admitted growth failed after all: what it counted is given back.
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.used = self.used_before;
+        Ok(())
+    }
+
+    fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.used = self.used_before;
+        Ok(())
     }
 }
 

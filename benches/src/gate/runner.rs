@@ -578,7 +578,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     let run_number = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out_dir = std::env::temp_dir().join(format!("boundary-gate-{}-{run_number}", std::process::id()));
 
-    let compiled = subject.compiled_under(EngineProfile::ALL.to_vec());
+    let compiled = subject.compiled_under(EngineProfile::ALL.to_vec())?;
     let selected = selected(options, &scenarios, &compiled)?;
     // Natively first, so that a guest that misbehaves is found in seconds, with or without valgrind.
     let faults = trial_all(launcher, options, &selected)?;

@@ -513,7 +513,11 @@ fn request_scenarios() -> [Scenario; 2] {
                 Ok(Box::new(repeat(move || prepared.serve().or_stop())))
             },
         )
-        .needing(Needs::Module),
+        .needing(Needs::Module)
+        // The host side of a request allocates (each phase's vectors, the output), and glibc's allocator takes paths
+        // whose length varies per process: the render plugin's request counted up to 2% apart between processes
+        // under `cranelift` and `bounds-checked` (`_int_malloc`, `_int_free`), more since exception handling is on.
+        .in_processes(3),
         scenario(
             "request/fresh_instance",
             "the same request on a fresh instance each time (instantiate, serve, drop)",

@@ -257,7 +257,13 @@ fn measure(options: MatrixOptions, own: &[String], criterion: &[String], records
             return ExitCode::from(2);
         }
     };
-    let profiles = subject.compiled_under(options.profiles.or_all());
+    let profiles = match subject.compiled_under(options.profiles.or_all()) {
+        Ok(profiles) => profiles,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let (planned, skipped) = rows::for_subject(&subject, &serves, cfg!(feature = "cpp"));
     if !subject.is_built_in() {
         println!("measuring {}", subject.describe());

@@ -110,7 +110,7 @@ pub fn run(args: PayloadOptions, records: &Records) -> Result<(), String> {
     let max = *sizes.iter().max().unwrap_or(&SIZES[0]);
     let mut buffers = Buffers::new(max);
     let mut cells = Vec::new();
-    let profiles = subject.compiled_under(args.profiles.or_all());
+    let profiles = subject.compiled_under(args.profiles.or_all())?;
     for &profile in &profiles {
         let engine = profile.engine().map_err(|e| e.to_string())?;
         let (mut core_mover, mut component_mover) =
@@ -244,7 +244,7 @@ fn request_sweep(args: &PayloadOptions, records: &Records, started: Instant) -> 
         (true, true) => (Duration::from_millis(8), 3),
         (true, false) => (Duration::from_millis(25), 7),
     };
-    let profiles = subject.compiled_under(args.profiles.or_all());
+    let profiles = subject.compiled_under(args.profiles.or_all())?;
     let regimes = fit::regimes();
     let (points, fits) = fit::sweep(&request, &wasm, varied, &profiles, timing, &fit::sizes(measuring), &regimes)?;
     for f in fits.iter().filter(|f| f.regime == "all") {

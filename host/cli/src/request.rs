@@ -98,8 +98,19 @@ pub fn run(
     }
     if let Some(command) = &request.command {
         let argv: Vec<String> = command.argv(plugin.program_name()).iter().map(|a| shown(a.as_bytes())).collect();
+        let env: Vec<String> = command.env.iter().map(|(k, v)| shown(format!("{k}={v}").as_bytes())).collect();
+        say(format_args!("environment: [{}] (nothing inherited)", env.join(", ")));
+        match &command.preopen {
+            Some(p) => say(format_args!(
+                "directory: {} seen read-only at {}",
+                escape_controls(&p.dir.display().to_string()),
+                shown(p.guest.as_bytes())
+            )),
+            None => say(format_args!("directory: none")),
+        }
         say(format_args!("stdin: {} byte(s): {}", command.stdin.len(), shown(&command.stdin)));
-        say(format_args!("ran `{}` with argv [{}]: exit status {}", plugin::START, argv.join(", "), command.exit));
+        let (start, exit) = (plugin::START, command.exit);
+        say(format_args!("ran `{start}` with argv [{}]: exit status {exit}, as expected", argv.join(", ")));
         say(format_args!("stdout: {} byte(s): {}", served.output.len(), shown(&served.output)));
     } else {
         let results: Vec<String> = served.results.iter().map(plugin::value_text).collect();

@@ -37,8 +37,9 @@ uint64_t nanoseconds_since(Clock::time_point start) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
 }
 
-// wasmtime's default configuration with wasm GC off, as in every profile of the Rust host (`profile.rs` says why):
-// the proposal, exceptions (whose objects live in the GC heap) and the collector.
+// wasmtime's default configuration with wasm GC off (the proposal, exceptions, whose objects live in the GC heap,
+// and the collector): the Rust host runs exceptions with its GC heap inside the store's one budget (`profile.rs`),
+// which the C API's per-memory limits cannot give.
 Config default_config_without_gc() {
   Config config;
   config.wasm_gc(false);

@@ -293,7 +293,8 @@ impl LinkedComponent {
     /// A new instance in a new store, set up as the profile requires, guarded as every instantiation is.
     pub fn instantiate(&self) -> Result<(Store<HostState>, Instance), Error> {
         let mut store = new_store(self.pre.engine(), self.profile, &self.options)?;
-        let instance = started(&self.name, catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut store))))?;
+        let instantiated = catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut store)));
+        let instance = started(&self.name, instantiated, store.data().limits.refused)?;
         Ok((store, instance))
     }
 }
@@ -367,7 +368,8 @@ impl GuestComponent {
         store: &mut Store<HostState>,
     ) -> Result<(Instance, bindings::GuestRequired, OptionalExports), Error> {
         // A component's start functions can call a host function: caught here as in every call.
-        let instance = started(&self.name, catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store))))?;
+        let instantiated = catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut *store)));
+        let instance = started(&self.name, instantiated, store.data().limits.refused)?;
         let bindings = self
             .indices
             .load(&mut *store, &instance)

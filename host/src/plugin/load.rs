@@ -5,6 +5,7 @@ use super::request::{Arg, Import, Length, Locate, Request, Source};
 use super::values::number_val;
 use crate::abi_check::{INITIALIZE, check_imports, check_memory, link_error};
 use crate::call::{call_initialize, guarded};
+use crate::command::START;
 use crate::deadline::{self, EpochTicker};
 use crate::error::{Crossing, Error, escape_controls};
 use crate::imports::Stub;
@@ -161,8 +162,17 @@ impl Plugin {
                 message: "a WASI command's `_start` is called synchronously: async host functions do not apply".into(),
             });
         }
+        if request.command.is_some() && !cfg!(feature = "wasi") {
+            return Err(Error::Instantiate {
+                module: name,
+                message: "the request runs a WASI command, and this build of the host has no WASI".into(),
+            });
+        }
         let module = compile(&name, &wasm.bytes, wasm.is_text, profile, engine)?;
         check_imports(&name, &module)?;
+        if request.command.is_some() {
+            check_entry_point(&name, &module)?;
+        }
         match module.get_export(&request.memory) {
             Some(ExternType::Memory(ty)) => check_memory(&name, &module, &ty)?,
             Some(_) => {
@@ -245,7 +255,8 @@ impl Plugin {
         let world = self.request.command.as_ref().map(|command| CommandWorld { command, name: self.program_name() });
         let mut store = new_store_for(&self.engine, self.profile, &self.options, world)?;
         store.data_mut().deadline = at;
-        let instance = started(&self.name, catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut store))))?;
+        let instantiated = catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut store)));
+        let instance = started(&self.name, instantiated, store.data().limits.refused)?;
         if self.has_initialize {
             let index = self.module.get_export_index(INITIALIZE.name);
             if let Some(index) = index {
@@ -272,6 +283,26 @@ impl Plugin {
         let name = self.name.rsplit(['/', '\\']).next().unwrap_or(&self.name);
         if name.is_empty() { &self.name } else { name }
     }
+}
+
+/// A WASI command's entry point: `_start`, a function of no parameters and no results.
+fn check_entry_point(name: &str, module: &Module) -> Result<(), Error> {
+    let expected = "a WASI command's entry point, a function () -> ()";
+    let found = match module.get_export(START) {
+        Some(ExternType::Func(ty)) if ty.params().len() == 0 && ty.results().len() == 0 => return Ok(()),
+        Some(ExternType::Func(ty)) => format!("a function {}", signature(&ty)),
+        Some(_) => "another kind of export".to_string(),
+        None => {
+            let kind = if module.get_export(INITIALIZE.name).is_some() {
+                "the entry point of a WASI command: it exports `_initialize`, so it is a reactor, whose exports a \
+                 request's [call] reaches"
+            } else {
+                "the entry point of a WASI command (the request's [command])"
+            };
+            return Err(Error::MissingExport { module: name.to_string(), export: START.to_string(), kind });
+        }
+    };
+    Err(Error::WrongSignature { module: name.to_string(), export: START.to_string(), expected: expected.into(), found })
 }
 
 /// Every export `request` calls is a function with numeric parameters and as many arguments as the request gives;

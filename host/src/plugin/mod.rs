@@ -16,7 +16,7 @@ mod request;
 mod run;
 mod values;
 
-pub use crate::command::{Command, DEFAULT_MAX_STDOUT, MAX_STDOUT_LIMIT, Preopen, START};
+pub use crate::command::{Command, DEFAULT_MAX_STDOUT, MAX_STDIN_BYTES, MAX_STDOUT_LIMIT, Preopen, START};
 pub use load::{Plugin, PluginInstance, import_stubs};
 pub use request::{
     Allocator, Arg, Call, Expectation, Free, Import, Input, InputBytes, Length, Locate, MAX_INPUT_BYTES, Number,

@@ -9,7 +9,7 @@
 //!   results), `NAME.value` (the `u32` the guest wrote into an out-slot), `NAME.ptr` (an out-slot's own address),
 //!   `export:NAME` (the first result of a zero-argument export), or, for a length, `nul`.
 
-use crate::command::{Command, DEFAULT_MAX_STDOUT, MAX_STDOUT_LIMIT, Preopen, START};
+use crate::command::{Command, DEFAULT_MAX_STDOUT, MAX_STDIN_BYTES, MAX_STDOUT_LIMIT, Preopen, START};
 use crate::imports::ForeignImports;
 use serde::Deserialize;
 use std::fmt;
@@ -635,7 +635,7 @@ fn resolve_command(file: &CommandFile, base: &Path) -> Result<Command, String> {
             } else if let Some(hex) = &stdin.hex {
                 parse_hex(hex).map_err(|why| format!("[command] stdin's `hex` {why}"))?
             } else {
-                let path = base.join(stdin.file.as_deref().unwrap_or(Path::new("")));
+                let path = base.join(stdin.file.as_deref().expect("one of the three is given"));
                 std::fs::read(&path).map_err(|e| {
                     format!(
                         "[command] cannot read stdin from {}: {e}",
@@ -645,8 +645,11 @@ fn resolve_command(file: &CommandFile, base: &Path) -> Result<Command, String> {
             }
         }
     };
-    if stdin.len() as u64 > MAX_INPUT_BYTES {
-        return Err(format!("[command] stdin holds {} bytes; at most {MAX_INPUT_BYTES} are taken", stdin.len()));
+    if stdin.len() > MAX_STDIN_BYTES {
+        return Err(format!("[command] stdin holds {} bytes; at most {MAX_STDIN_BYTES} are taken", stdin.len()));
+    }
+    if !(0..126).contains(&file.exit) {
+        return Err(format!("[command] `exit = {}`: a WASI exit status is 0 to 125", file.exit));
     }
     let max_stdout = match file.max_stdout {
         None => DEFAULT_MAX_STDOUT,
@@ -694,7 +697,7 @@ fn resolve_command(file: &CommandFile, base: &Path) -> Result<Command, String> {
         program: file.program.clone(),
         args: file.args.clone(),
         env: file.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        stdin,
+        stdin: stdin.into(),
         exit: file.exit,
         max_stdout,
         preopen,

@@ -67,7 +67,8 @@ fn no_directory_is_seen_unless_preopened_and_then_read_only() {
         "[command]\nargs = [\"cat\", \"hello.txt\"]\npreopen = {{ dir = {:?}, as = \"/data\" }}\n",
         dir.display().to_string()
     );
-    assert!(run(&elsewhere, EngineProfile::Cranelift).is_err(), "seen at /data, not at .");
+    let err = run(&elsewhere, EngineProfile::Cranelift).unwrap_err();
+    assert!(err.to_string().contains("exited with status 70"), "seen at /data, not at .: {err}");
 }
 
 #[test]
@@ -77,6 +78,27 @@ fn an_exit_status_other_than_the_expected_one_is_a_reported_failure() {
     assert!(run("[command]\nargs = [\"exit\", \"3\"]\nexit = 3\n", EngineProfile::Cranelift).is_ok());
     let err = run("[command]\nargs = [\"exit\", \"0\"]\nexit = 3\n", EngineProfile::Cranelift).unwrap_err();
     assert!(err.to_string().contains("status 0"), "{err}");
+}
+
+#[test]
+fn stdout_of_exactly_max_stdout_bytes_is_kept_and_one_more_ends_the_command() {
+    assert_eq!(run("[command]\nargs = [\"args\", \"x\"]\nmax_stdout = 2\n", EngineProfile::Cranelift).unwrap(), b"x\n");
+    let err = run("[command]\nargs = [\"args\", \"xy\"]\nmax_stdout = 2\n", EngineProfile::Cranelift).unwrap_err();
+    assert!(matches!(err, Failure::Guest(Error::Trap { trap: TrapKind::StdoutLimit(2), .. })), "{err}");
+}
+
+#[test]
+fn a_module_without_a_command_s_entry_point_is_refused_naming_it() {
+    let refused = |text: &str, needle: &str| {
+        let wasm = Wasm::wat("entry.wat", text);
+        let err = Plugin::load(&wasm, EngineProfile::Cranelift, quiet_options(), &request("[command]\n")).unwrap_err();
+        assert!(err.to_string().contains(needle), "{err}");
+    };
+    let memory = "(memory (export \"memory\") 1)";
+    refused(&format!("(module {memory} (func (export \"_start\") (param i32)))"), "a WASI command's entry point");
+    refused(&format!("(module {memory} (func (export \"_start\") (result i32) (i32.const 0)))"), "() -> ()");
+    refused(&format!("(module {memory} (func (export \"_initialize\")))"), "so it is a reactor");
+    refused(&format!("(module {memory})"), "the entry point of a WASI command");
 }
 
 #[test]
@@ -138,6 +160,8 @@ fn a_bad_command_table_is_named() {
     bad("[command]\nstdin = { text = \"a\", hex = \"00\" }\n", "exactly one");
     bad("[command]\npreopen = { dir = \"/no/such/dir\" }\n", "/no/such/dir");
     bad("[command]\nsteps = 1\n", "steps");
+    bad("[command]\nexit = 126\n", "0 to 125");
+    bad("[command]\nexit = -1\n", "0 to 125");
 }
 
 #[test]

@@ -57,6 +57,10 @@ fn a_module_with_exceptions_is_measured_and_served_with_winch_skipped_named() {
     assert!(text.contains("skipped: engine profile `winch`") && text.contains("exception handling"), "{text}");
     assert!(text.contains("calls/just_add/core/cranelift") && text.contains("calls/just_add/core/pulley"), "{text}");
     assert!(!text.contains("just_add/core/winch"), "{text}");
+    let only_winch = boundary(&["bench", "--wasm", wasm.to_str().unwrap(), "--profile", "winch", "--out", out]);
+    let stderr = String::from_utf8_lossy(&only_winch.stderr).into_owned();
+    assert_eq!(only_winch.status.code(), Some(2), "{}", shown(&only_winch));
+    assert!(stderr.contains("error: no engine profile asked for can compile the module"), "{stderr}");
     let serve =
         boundary(&["serve", "--wasm", wasm.to_str().unwrap(), "--quick", "--filter", "keep-1m-pagemap", "--out", out]);
     assert_eq!(serve.status.code(), Some(0), "{}", shown(&serve));
