@@ -2,7 +2,7 @@
 //! creation on, for a module and for all the core instances of a component, and the GC heap where exception
 //! objects live (wasm GC itself is off). Under every profile.
 
-use crate::support::{ComponentParts, mutated_wat, quiet_options, world_component};
+use crate::support::{BombIn, ComponentParts, exception_bomb, mutated_wat, quiet_options, world_component};
 use boundary_host::wasmtime::Val;
 use boundary_host::{
     EngineProfile, Error, Grown, GuestComponent, GuestModule, HostOptions, TABLE_ELEMENT_BYTES, TrapKind,
@@ -147,66 +147,10 @@ fn exception_handling_runs_under_every_profile_but_winch_which_refuses_it_naming
     }
 }
 
-/// An exception bomb: `grow(n)` throws `n` exceptions of 900 `i64`s (7 KiB) each, catches each with its reference
-/// and keeps it in a table, so that none can be freed: their GC heap grows with them (past the budget long before
-/// the pooling allocator's table slot of 20,000 elements is full).
-fn exception_bomb() -> String {
-    let params = "i64 ".repeat(900);
-    let zeros = "(i64.const 0) ".repeat(900);
-    module(
-        &format!("(tag $big (param {params}))\n  (table $held 0 exnref)"),
-        1,
-        &format!(
-            "(local $i i32)
-             (loop $l
-               (block $caught (result exnref)
-                 (try_table (catch_all_ref $caught) (throw $big {zeros}))
-                 (unreachable))
-               (i32.const 1)
-               (table.grow $held)
-               (drop)
-               (local.set $i (i32.add (local.get $i) (i32.const 1)))
-               (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
-             (table.size $held)"
-        ),
-    )
-}
-
-/// The bomb of [`exception_bomb`] as `just_add`, for the calls that only the ABI's exports have (async), or in the
-/// start function.
-fn exception_bomb_in(place: &str) -> String {
-    let params = "i64 ".repeat(900);
-    let zeros = "(i64.const 0) ".repeat(900);
-    let keep = format!(
-        "(loop $l
-           (block $caught (result exnref)
-             (try_table (catch_all_ref $caught) (throw $big {zeros}))
-             (unreachable))
-           (i32.const 1)
-           (table.grow $held)
-           (br_if $l (i32.ge_s (i32.const 0))))"
-    );
-    let declarations =
-        format!("(tag $big (param {params}))\n  (table $held 0 exnref)\n  (memory (export \"memory\") 1)");
-    match place {
-        "start" => mutated_wat(&[(
-            "(memory (export \"memory\") 1)",
-            &format!("{declarations}\n  (func $bomb {keep})\n  (start $bomb)"),
-        )]),
-        _ => mutated_wat(&[
-            ("(memory (export \"memory\") 1)", &declarations),
-            (
-                "(func (export \"just_add\") (param i64 i64) (result i64)\n    (i64.add (local.get 0) (local.get 1)))",
-                &format!("(func (export \"just_add\") (param i64 i64) (result i64)\n    {keep}\n    (i64.const 0))"),
-            ),
-        ]),
-    }
-}
-
 #[test]
 fn an_exception_bomb_is_named_as_the_budget_s_in_a_start_function_and_an_async_call_too() {
     let options = HostOptions { max_memory: Some(8 * MIB), ..quiet_options() };
-    let err = GuestModule::from_wat("start.wat", &exception_bomb_in("start"), EngineProfile::Cranelift, options)
+    let err = GuestModule::from_wat("start.wat", &exception_bomb(BombIn::Start), EngineProfile::Cranelift, options)
         .unwrap()
         .instantiate()
         .unwrap_err();
@@ -215,7 +159,7 @@ fn an_exception_bomb_is_named_as_the_budget_s_in_a_start_function_and_an_async_c
         "{err:?}"
     );
     let options = HostOptions { host_funcs: boundary_host::HostFuncStyle::Async, ..options };
-    let guest = GuestModule::from_wat("async.wat", &exception_bomb_in("just_add"), EngineProfile::Cranelift, options);
+    let guest = GuestModule::from_wat("async.wat", &exception_bomb(BombIn::JustAdd), EngineProfile::Cranelift, options);
     let mut host = futures::executor::block_on(guest.unwrap().instantiate_async()).unwrap();
     let err = futures::executor::block_on(host.just_add_async(0, 0)).unwrap_err();
     assert!(matches!(&err, Error::Trap { trap: TrapKind::MemoryLimit(l), .. } if l.grown == Grown::GcHeap), "{err:?}");
@@ -227,9 +171,9 @@ fn an_exception_bomb_s_gc_heap_is_held_inside_the_budget_under_every_profile_tha
     for &profile in EngineProfile::ALL.iter().filter(|p| p.runs_exceptions()) {
         for trap in [false, true] {
             let options = HostOptions { max_memory: Some(SMALL), trap_on_grow_failure: trap, ..quiet_options() };
-            let mut host = load(&exception_bomb(), profile, options).instantiate().unwrap();
+            let mut host = load(&exception_bomb(BombIn::JustAdd), profile, options).instantiate().unwrap();
             // The GC heap's growth refused by the budget: named as the budget's, the GC heap as what grew.
-            let err = grow(&mut host, 1_000_000).unwrap_err();
+            let err = host.just_add(0, 0).unwrap_err();
             assert!(err.is_memory_limit(), "{profile}: {err:?}");
             let text = err.to_string();
             assert!(text.contains("the GC heap") && text.contains("past its budget of 8 MiB"), "{profile}: {text}");

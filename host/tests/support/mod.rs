@@ -42,6 +42,43 @@ pub fn mutated_wat(replacements: &[(&str, &str)]) -> String {
     text
 }
 
+/// Where [`exception_bomb`] puts its loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BombIn {
+    JustAdd,
+    Start,
+}
+
+/// An exception bomb: `ABI_WAT` whose `just_add` (or start function) throws exceptions of 900 `i64`s (7 KiB each)
+/// without end, catching each with its reference and keeping it in a table, so that their GC heap grows with them.
+/// It stops if the table cannot grow: under the pooling allocator, whose slots hold 20,000 elements, 140 MiB of
+/// exceptions by then, past any budget the tests set.
+pub fn exception_bomb(place: BombIn) -> String {
+    let params = "i64 ".repeat(900);
+    let zeros = "(i64.const 0) ".repeat(900);
+    let keep = format!(
+        "(loop $keep
+      (block $caught (result exnref)
+        (try_table (catch_all_ref $caught) (throw $big {zeros}))
+        (unreachable))
+      (i32.const 1)
+      (table.grow $held)
+      (br_if $keep (i32.ge_s (i32.const 0))))"
+    );
+    let memory = "(memory (export \"memory\") 1)";
+    let declarations = format!("(tag $big (param {params}))\n  (table $held 0 exnref)\n  {memory}");
+    match place {
+        BombIn::Start => mutated_wat(&[(memory, &format!("{declarations}\n  (func $bomb {keep})\n  (start $bomb)"))]),
+        BombIn::JustAdd => mutated_wat(&[
+            (memory, &declarations),
+            (
+                "(func (export \"just_add\") (param i64 i64) (result i64)\n    (i64.add (local.get 0) (local.get 1)))",
+                &format!("(func (export \"just_add\") (param i64 i64) (result i64)\n    {keep}\n    (i64.const 0))"),
+            ),
+        ]),
+    }
+}
+
 /// Loads `ABI_WAT` after replacing `from` with `to` (which must occur in it).
 pub fn load_mutated_wat(from: &str, to: &str) -> Result<GuestModule, boundary_host::Error> {
     load_wat(&mutated_wat(&[(from, to)]))

@@ -604,7 +604,7 @@ fn table_grows_forever() -> Observed {
 }
 
 fn exceptions_kept_forever() -> Observed {
-    let text = crate::hostile::exception_bomb();
+    let text = crate::support::exception_bomb(crate::support::BombIn::JustAdd);
     let (held, refused) = ("`TrapKind::MemoryLimit` for the GC heap", "refused at load, named");
     let observe = |profile: EngineProfile| match GuestModule::from_wat("guard.wat", &text, profile, capped(true)) {
         Err(Error::Compile { message, .. }) if message.contains(&format!("engine profile `{profile}`")) => {

@@ -177,34 +177,6 @@ pub fn table_bomb() -> String {
     ])
 }
 
-/// An exception bomb: a module whose `just_add` throws exceptions of 900 `i64`s (7 KiB each) without end, catching
-/// each with its reference and keeping it in a table, so that their GC heap grows with them (it stops if the table
-/// cannot grow: under the pooling allocator, whose slots hold 20,000 elements, 140 MiB of exceptions by then).
-pub fn exception_bomb() -> String {
-    let params = "i64 ".repeat(900);
-    let zeros = "(i64.const 0) ".repeat(900);
-    mutated_wat(&[
-        (
-            "(func (export \"just_add\") (param i64 i64) (result i64)\n    (i64.add (local.get 0) (local.get 1)))",
-            &format!(
-                "(func (export \"just_add\") (param i64 i64) (result i64)
-    (loop $keep
-      (block $caught (result exnref)
-        (try_table (catch_all_ref $caught) (throw $big {zeros}))
-        (unreachable))
-      (i32.const 1)
-      (table.grow $held)
-      (br_if $keep (i32.ge_s (i32.const 0))))
-    (i64.const 0))"
-            ),
-        ),
-        (
-            "(memory (export \"memory\") 1)",
-            &format!("(tag $big (param {params}))\n  (table $held 0 exnref)\n  (memory (export \"memory\") 1)"),
-        ),
-    ])
-}
-
 /// A module whose `just_add` grows its memory by 65,000 pages and fills what it got.
 pub fn memory_bomb() -> String {
     mutated_wat(&[(
