@@ -1,7 +1,8 @@
 //! Builds the guest (`../guest`) for `wasm32-wasip1` three times (verbose, quiet, and the fuzz oracle's
-//! one-page build) and as a `wasm32-wasip2` component twice (verbose and quiet), and two test fixtures once each:
-//! the article's guest (`../guest/article`) and a WASI command (`../guest/command`); each with a nested cargo,
-//! leaving `guest-<name>.wasm` in `OUT_DIR` for `src/guest.rs` to embed.
+//! one-page build) and as a `wasm32-wasip2` component twice (verbose and quiet), and three test fixtures once each:
+//! the article's guest (`../guest/article`), a WASI command (`../guest/command`) and a component of a world of its
+//! own (`../guest/wasi-component`); each with a nested cargo, leaving `guest-<name>.wasm` in `OUT_DIR` for
+//! `src/guest.rs` to embed.
 //!
 //! The nested build gets its own target directory inside `OUT_DIR`, so it never waits on the outer build's lock,
 //! and none of the outer build's flags: host `RUSTFLAGS` (sanitizers under cargo-fuzz, coverage) and the clippy
@@ -119,6 +120,17 @@ const BUILDS: &[GuestBuild] = &[
         rustflags: None,
         target_dir: "command",
     },
+    // A component of a world of its own using WASI 0.2 (`../guest/wasi-component`, a test fixture): the value types
+    // `--invoke` writes in WAVE, the WASI world a component is given, and ways to misbehave.
+    GuestBuild {
+        name: "wasi-component",
+        target: COMPONENT_TARGET,
+        folder: "wasi-component",
+        crate_file: "wasi_component_guest",
+        features: None,
+        rustflags: None,
+        target_dir: "component",
+    },
 ];
 
 /// Variables of the outer build that must not leak into the nested one.
@@ -206,6 +218,7 @@ fn run() -> Result<(), String> {
     }
 
     inputs.push(guest_dir.join("wit"));
+    inputs.push(guest_dir.join("wasi-component/wit"));
     record_versions(&rustc, &manifest_dir)?;
 
     inputs.sort();

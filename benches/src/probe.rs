@@ -175,6 +175,7 @@ pub fn prepare(subject: &Subject) -> Result<Prepared, String> {
                 let mut store = linked.new_store();
                 let instance = linked.pre.instantiate(&mut store).map_err(|e| instantiate_error(&wasm.name, &e))?;
                 let call = crate::ops::invoke::CoreInvoke::prepare(&mut store, &instance, spec)?;
+                trial_returned(&call.call_text(), &call.results_text());
                 Ok::<_, String>(call.typed_unsupported().map_or(Ok(()), Err))
             })?;
         }
@@ -182,12 +183,21 @@ pub fn prepare(subject: &Subject) -> Result<Prepared, String> {
             let linked = crate::ops::component::link(profile, &engine, wasm)?;
             guard::step(&what, || {
                 let (mut store, instance) = linked.instantiate().map_err(|e| guard::describe(&e))?;
-                crate::ops::invoke::ComponentInvoke::prepare(&mut store, &instance, spec).map(|_| ())
+                let call = crate::ops::invoke::ComponentInvoke::prepare(&mut store, &instance, spec)?;
+                trial_returned(&call.call_text(), &call.results_text());
+                Ok::<_, String>(())
             })?;
         }
         typed.push(covered);
     }
     Ok(Prepared { serves, typed })
+}
+
+/// The line saying what the trial call of an `--invoke` export returned: the call and its results as WAVE writes
+/// them, so that a user sees what is measured before it is.
+fn trial_returned(call: &str, results: &str) {
+    let results = if results.is_empty() { "nothing".to_string() } else { format!("`{results}`") };
+    println!("invoke: `{call}` returned {results}");
 }
 
 /// An instantiation that failed, as one line: the start function's trap, or the budget it went past.

@@ -246,11 +246,12 @@ impl TrapKind {
 /// What an import the host does not provide, defined to trap (`imports::ForeignImports::Trap`), says when the guest
 /// calls it.
 pub fn foreign_import_called(module: &str, field: &str) -> String {
-    format!(
-        "the guest called `{}::{}`, an import the host does not provide (defined to trap)",
-        escape_controls(module),
-        escape_controls(field)
-    )
+    foreign_component_import_called(&format!("{module}::{field}"))
+}
+
+/// [`foreign_import_called`] for a component's import, named by its path (`my:host/clock#now`).
+pub fn foreign_component_import_called(path: &str) -> String {
+    format!("the guest called `{}`, an import the host does not provide (defined to trap)", escape_controls(path))
 }
 
 /// The status of a WASI exit, if `error` is one.

@@ -44,6 +44,12 @@ pub const ARTICLE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-
 /// `write FILE`, `exit N`, and the hostile `flood` (stdout without end), `spin` and `grow`.
 pub const COMMAND_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-command.wasm"));
 
+/// A test fixture: a component of a world of its own (`../guest/wasi-component/wit/fixture.wit`) built from Rust for
+/// `wasm32-wasip2`, so importing WASI 0.2: exports taking and returning strings, lists, records, tuples, enums,
+/// options and results; `environment`, `list-dir` and `connect`, which show the WASI world the host gives it; and
+/// the hostile `spin`, `grow` and `flood`.
+pub const WASI_COMPONENT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest-wasi-component.wasm"));
+
 /// The struct passed through linear memory: `#[repr(C)] { x: i32, y: i32 }`, 8 bytes, little-endian.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable)]

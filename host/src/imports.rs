@@ -2,11 +2,14 @@
 //! runtime's dozen callbacks) is refused at load by default, naming the first such import. Asked to, the host defines
 //! each of them as a function that traps when called, naming it, so that the module is compiled, instantiated and
 //! measured wherever it does not call them; a request may give an import constant results instead ([`Stub`]).
-//! Imports of memories, tables, globals and tags are never made up: they are refused, named.
+//! Imports of memories, tables, globals and tags are never made up: they are refused, named. A component's foreign
+//! imports are treated alike ([`define_for_component`]): its functions defined to trap, its resources refused.
 
-use crate::error::{escape_controls, foreign_import_called as called};
+use crate::error::{HostFunctionError, escape_controls, foreign_import_called as called, one_line};
 use std::fmt;
 use std::str::FromStr;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, LinkerInstance};
 use wasmtime::{ExternType, Linker, Module, Val, ValType};
 
 /// What the host does with a function import that neither WASI preview 1, the guest ABI's `env` functions nor the
@@ -102,12 +105,12 @@ pub fn define<T: 'static>(
                 })
             }
         };
-        defined.map_err(|e| format!("the import {shown} cannot be defined: {}", crate::error::one_line(&e)))?;
+        defined.map_err(|e| format!("the import {shown} cannot be defined: {}", one_line(&e)))?;
     }
     if policy == ForeignImports::Trap {
         linker
             .define_unknown_imports_as_traps(module)
-            .map_err(|e| format!("the module's foreign imports cannot be defined: {}", crate::error::one_line(&e)))?;
+            .map_err(|e| format!("the module's foreign imports cannot be defined: {}", one_line(&e)))?;
     }
     Ok(())
 }
@@ -121,4 +124,92 @@ fn is_of(value: &Val, ty: &ValType) -> bool {
             | (Val::F32(_), ValType::F32)
             | (Val::F64(_), ValType::F64)
     )
+}
+
+/// Whether the host itself provides the component import `name`: WASI 0.2's interfaces (`wasi:...`, linked when the
+/// host core is built with WASI) and the guest world's `host` interface. What one of them lacks is refused by the
+/// linker, named, as without `--foreign-imports trap`.
+fn host_provides(name: &str) -> bool {
+    name.starts_with("wasi:") || name.starts_with("boundary:guest/host@")
+}
+
+/// Under [`ForeignImports::Trap`], defines in `linker` each function `component` imports from outside what the host
+/// provides ([`host_provides`]), at the top level or in an imported instance, as a function that traps when called,
+/// naming it (`my:host/clock#now`). A resource type, core module or component imported from outside cannot be made
+/// up: the error names the first. Under [`ForeignImports::Refuse`], nothing is defined, and the first import from
+/// outside is refused, named, with the option that lets it in.
+pub fn define_for_component<T: 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    component: &Component,
+    policy: ForeignImports,
+) -> Result<(), String> {
+    let engine = linker.engine().clone();
+    let ty = component.component_type();
+    if policy == ForeignImports::Refuse {
+        let foreign =
+            ty.imports(&engine).find(|(name, item)| !host_provides(name) && !matches!(item.ty, ComponentItem::Type(_)));
+        return match foreign {
+            Some((name, _)) => Err(format!(
+                "the component imports `{}`, which the host does not provide (it gives a component WASI 0.2 and the \
+                 guest world's `host` interface): `--foreign-imports trap` defines its functions as functions that \
+                 trap when called",
+                escape_controls(name)
+            )),
+            None => Ok(()),
+        };
+    }
+    let cannot = |path: &str, what: &str| {
+        format!(
+            "the component imports {what} `{}`, which the host does not provide and cannot make up (`--foreign-imports \
+             trap` defines functions alone)",
+            escape_controls(path)
+        )
+    };
+    for (name, item) in ty.imports(&engine) {
+        if host_provides(name) {
+            continue;
+        }
+        match item.ty {
+            ComponentItem::ComponentFunc(_) => define_trap(&mut linker.root(), name, name.to_string())?,
+            ComponentItem::ComponentInstance(instance) => {
+                let mut defined = linker.instance(name).map_err(|e| cannot_define(name, &e))?;
+                for (field, item) in instance.exports(&engine) {
+                    let path = format!("{name}#{field}");
+                    match item.ty {
+                        ComponentItem::ComponentFunc(_) => define_trap(&mut defined, field, path)?,
+                        ComponentItem::Type(_) => {}
+                        other => return Err(cannot(&path, item_kind(&other))),
+                    }
+                }
+            }
+            ComponentItem::Type(_) => {}
+            other => return Err(cannot(name, item_kind(&other))),
+        }
+    }
+    Ok(())
+}
+
+/// Defines `field` in `instance` as a function that traps naming `path` when called.
+fn define_trap<T: 'static>(instance: &mut LinkerInstance<'_, T>, field: &str, path: String) -> Result<(), String> {
+    let defined = instance.func_new(field, move |_, _, _, _| {
+        Err(HostFunctionError(crate::error::foreign_component_import_called(&path)).into())
+    });
+    defined.map_err(|e| cannot_define(field, &e))
+}
+
+fn cannot_define(name: &str, e: &wasmtime::Error) -> String {
+    format!("the import `{}` cannot be defined: {}", escape_controls(name), one_line(e))
+}
+
+/// What a component item is, in a sentence.
+fn item_kind(item: &ComponentItem) -> &'static str {
+    match item {
+        ComponentItem::ComponentFunc(_) => "the function",
+        ComponentItem::CoreFunc(_) => "the core function",
+        ComponentItem::Module(_) => "the core module",
+        ComponentItem::Component(_) => "the component",
+        ComponentItem::ComponentInstance(_) => "the instance",
+        ComponentItem::Type(_) => "the type",
+        ComponentItem::Resource(_) => "the resource type",
+    }
 }

@@ -113,11 +113,6 @@ impl RunOptions {
         if parsed.fuel.is_some() && parsed.profile != EngineProfile::Fuel {
             return Err(format!("--fuel needs --profile fuel (the profile is `{}`)", parsed.profile));
         }
-        if parsed.abi == Abi::Component && parsed.foreign_imports != boundary_host::ForeignImports::Refuse {
-            return Err(
-                "--foreign-imports trap defines a core module's imports: a component's are not made up".to_string()
-            );
-        }
         if parsed.host == HostKind::Cpp {
             if parsed.abi == Abi::Component {
                 return Err("the C++ host drives core modules only: --abi component needs --host rust".to_string());

@@ -250,8 +250,11 @@ impl std::fmt::Debug for LinkedComponent {
 }
 
 impl LinkedComponent {
-    /// Compiles `bytes` (binary, or WAT text if `is_text`) with `engine`, made from `profile`, and links its imports;
-    /// an import the host does not provide is [`Error::ComponentWorld`] naming it.
+    /// Compiles `bytes` (binary, or WAT text if `is_text`) with `engine`, made from `profile`, and links its imports:
+    /// WASI 0.2 (no environment, arguments or directories, and no network: every address is refused) and the guest
+    /// world's `host` interface, and under the options' [`crate::ForeignImports::Trap`] every other function import
+    /// as a trap naming it. An import the host does not provide, or cannot make up (a resource type), is
+    /// [`Error::ComponentWorld`] naming it.
     pub fn load(
         name: String,
         bytes: &[u8],
@@ -276,9 +279,10 @@ impl LinkedComponent {
         } else {
             GuestComponent::compile_binary(&name, bytes, engine)?
         };
-        let pre = make_linker(engine)
-            .and_then(|linker| linker.instantiate_pre(&component))
-            .map_err(|e| Error::ComponentWorld { component: name.clone(), message: one_line(&e) })?;
+        let world_error = |message: String| Error::ComponentWorld { component: name.clone(), message };
+        let mut linker = make_linker(engine).map_err(|e| world_error(one_line(&e)))?;
+        crate::imports::define_for_component(&mut linker, &component, options.foreign_imports).map_err(world_error)?;
+        let pre = linker.instantiate_pre(&component).map_err(|e| world_error(one_line(&e)))?;
         Ok(LinkedComponent { name, profile, component, pre, options })
     }
 

@@ -97,15 +97,10 @@ fn a_call_of_an_import_defined_to_trap_is_one_line_naming_it() {
     let path = clock_request("no-policy", only_clock, "stamp");
     let out = boundary(&["--request", path.to_str().unwrap()]);
     bad_input_line(&out, "`clock::log`").unwrap();
-    // The C++ host has no such option, and a component's imports are not made up.
+    // The C++ host has no such option.
     let wasm = abi_with_a_clock();
     let out = boundary(&["--wasm", wasm.to_str().unwrap(), "--foreign-imports", "trap", "--host", "cpp"]);
     bad_input_line(&out, "--foreign-imports trap runs in the Rust host").unwrap();
-    for command in [&[][..], &["bench"][..]] {
-        let mut args = command.to_vec();
-        args.extend(["--wasm", wasm.to_str().unwrap(), "--abi", "component", "--foreign-imports", "trap"]);
-        bad_input_line(&boundary(&args), "a component's are not made up").unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    }
 }
 
 #[test]
