@@ -131,6 +131,42 @@ fn a_user_module_is_gated_against_its_own_baseline_and_its_counts_repeat_exactly
     assert!(outcome.regressed.iter().any(|r| r == "calls/core under cranelift"), "{:?}", outcome.regressed);
 }
 
+/// A component of a world of its own using WASI 0.2 (the fixture built from `guest/wasi-component`), its exports
+/// called with a string and a `list<u8>` written in WAVE: counted, and the counts repeat exactly.
+#[test]
+#[ignore = "needs valgrind: `.ci/run` runs it"]
+fn a_wasi_component_invoked_with_wave_values_is_gated_and_its_counts_repeat_exactly() {
+    let component = scratch("wasi-component.wasm", "");
+    std::fs::write(&component, boundary_host::guest::WASI_COMPONENT_WASM).unwrap();
+    let fresh = |name: &str| {
+        let path = scratch(name, "");
+        std::fs::remove_file(&path).unwrap();
+        path
+    };
+    let (first, second) = (fresh("component-first.json"), fresh("component-second.json"));
+    let extra = [
+        "--abi",
+        "component",
+        "--profile",
+        "cranelift",
+        "--invoke",
+        r#"greet="world""#,
+        "--invoke",
+        "sum-bytes=[1, 2, 3]",
+    ];
+    let saved = counting::run(&options(&component, &first, "invoke/", &extra, true), &launcher()).unwrap();
+    assert!(saved.passed && !saved.counts.is_empty(), "{saved:?}");
+    counting::run(&options(&component, &second, "invoke/", &extra, true), &launcher()).unwrap();
+    let totals = |b: &Baseline| b.counts.iter().map(|c| (c.key(), c.total_instructions)).collect::<Vec<_>>();
+    let (a, b) = (read(&first), read(&second));
+    assert_eq!(totals(&a), totals(&b), "the counts did not repeat exactly");
+    let keys: Vec<String> = a.counts.iter().map(|c| c.key().0).collect();
+    assert!(keys.iter().any(|k| k.contains("invoke/greet/component")), "{keys:?}");
+    assert!(keys.iter().any(|k| k.contains("invoke/sum-bytes/component")), "{keys:?}");
+    let checked = counting::run(&options(&component, &first, "invoke/", &extra, false), &launcher()).unwrap();
+    assert!(checked.passed, "{checked:?}");
+}
+
 /// A plugin's request (`--request`) is counted, its counts repeat exactly, and a request that makes the plugin do
 /// more work fails the gate, naming the scenario.
 #[test]

@@ -11,7 +11,7 @@
 use crate::child::{Child, ChildError};
 use crate::gate::{self, Baseline, Count, MEASURED_SYMBOL, Scenario, Verdict};
 use crate::guard;
-use crate::options::{self, SubjectOptions};
+use crate::options::{self, ProfileOptions, SubjectOptions};
 use crate::probe::{self, Prepared};
 use crate::subject::Subject;
 use boundary_host::EngineProfile;
@@ -162,6 +162,8 @@ pub struct Options {
     /// Only scenarios (or profiles) whose names contain this string.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
+    #[command(flatten)]
+    pub profiles: ProfileOptions,
     /// How many scenarios are counted at once [default: one per core].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
@@ -578,7 +580,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     let run_number = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out_dir = std::env::temp_dir().join(format!("boundary-gate-{}-{run_number}", std::process::id()));
 
-    let compiled = subject.compiled_under(EngineProfile::ALL.to_vec())?;
+    let compiled = subject.compiled_under(options.profiles.or_all())?;
     let selected = selected(options, &scenarios, &compiled)?;
     // Natively first, so that a guest that misbehaves is found in seconds, with or without valgrind.
     let faults = trial_all(launcher, options, &selected)?;
@@ -656,10 +658,12 @@ fn run_after_counting(
     }
 
     if options.save {
-        // With a filter, only the counted scenarios change: the rest of the baseline is kept as it was.
+        // With a filter or profiles named, only the counted scenarios change: the rest of the baseline is kept as it
+        // was.
         // A baseline that exists but cannot be read is not replaced by a part of one.
-        let old = match (&options.filter, baseline_path.exists()) {
-            (Some(_), true) => Some(read_baseline(&baseline_path)?),
+        let part = options.filter.is_some() || !options.profiles.profiles.is_empty();
+        let old = match (part, baseline_path.exists()) {
+            (true, true) => Some(read_baseline(&baseline_path)?),
             _ => None,
         };
         let this_run = toolchain(&valgrind, &cpu_counted);
@@ -694,9 +698,16 @@ fn run_after_counting(
             command.push(' ');
             command.push_str(arg);
         }
-        if let (Some(filter), Some(old)) = (&options.filter, &old) {
+        if let Some(filter) = &options.filter {
+            command.push_str(&format!(" --filter {filter}"));
+        }
+        for arg in options.profiles.to_args() {
+            command.push(' ');
+            command.push_str(&arg);
+        }
+        if let Some(old) = &old {
             command.push_str(&format!(
-                " --filter {filter} (the counts it selects; the others as counted at {} on {})",
+                " (the counts it selects; the others as counted at {} on {})",
                 old.git_revision, old.date
             ));
         }

@@ -1,11 +1,14 @@
 //! Imports the host does not provide (`HostOptions::foreign_imports`, a request's `foreign_imports` and
 //! `[[import]]`): refused by default, naming the import and the option; defined to trap when asked, so that the
 //! module runs wherever it does not call them, under every profile; a call of one ends that call with an error naming
-//! it and leaves the host able to go on; a request's constants returned as given.
+//! it and leaves the host able to go on; a request's constants returned as given. A component's alike: its foreign
+//! functions refused or defined to trap, its foreign resource types refused, named.
 
 use crate::support::{mutated_wat, quiet_options};
+use boundary_host::error::HostFunctionError;
 use boundary_host::plugin::{Plugin, Request};
-use boundary_host::{EngineProfile, Error, ForeignImports, GuestModule, HostOptions, TrapKind, Wasm};
+use boundary_host::wasmtime::component::Val;
+use boundary_host::{EngineProfile, Error, ForeignImports, GuestModule, HostOptions, LinkedComponent, TrapKind, Wasm};
 
 /// The ABI fixture importing a clock and a logger of its own host; `simple_add` calls the logger.
 fn with_foreign_imports() -> String {
@@ -113,4 +116,81 @@ fn a_request_s_import_that_the_module_lacks_or_with_results_of_other_types_is_na
     let err = Request::parse("foreign_imports = \"stub\"\n[call]\nexport = \"stamp\"", std::path::Path::new("."))
         .unwrap_err();
     assert!(err.contains("`foreign_imports`") && err.contains("refuse, trap"), "{err}");
+}
+
+/// A component importing a clock instance and a top-level `tick` of its own host: `stamp` calls the clock, `answer`
+/// calls nothing.
+const COMPONENT_WITH_A_CLOCK: &str = r#"(component
+  (import "my:host/clock" (instance $clock (export "now" (func (result u64)))))
+  (import "tick" (func $tick))
+  (alias export $clock "now" (func $now))
+  (core func $now_lowered (canon lower (func $now)))
+  (core func $tick_lowered (canon lower (func $tick)))
+  (core module $m
+    (import "host" "now" (func $now (result i64)))
+    (import "host" "tick" (func $tick))
+    (func (export "stamp") (result i64) (call $now))
+    (func (export "answer") (result i32) (i32.const 42)))
+  (core instance $host (export "now" (func $now_lowered)) (export "tick" (func $tick_lowered)))
+  (core instance $i (instantiate $m (with "host" (instance $host))))
+  (func (export "stamp") (result u64) (canon lift (core func $i "stamp")))
+  (func (export "answer") (result u32) (canon lift (core func $i "answer"))))"#;
+
+fn link_component(text: &str, profile: EngineProfile, policy: ForeignImports) -> Result<LinkedComponent, Error> {
+    let engine = profile.engine().unwrap();
+    let options = HostOptions { foreign_imports: policy, ..quiet_options() };
+    LinkedComponent::load("foreign.wat".into(), text.as_bytes(), true, profile, &engine, options)
+}
+
+#[test]
+fn a_components_foreign_functions_are_refused_by_default_and_defined_to_trap_when_asked() {
+    let err = link_component(COMPONENT_WITH_A_CLOCK, EngineProfile::Cranelift, ForeignImports::Refuse).unwrap_err();
+    assert!(matches!(err, Error::ComponentWorld { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("`my:host/clock`") && text.contains("--foreign-imports trap"), "{text}");
+    for &profile in EngineProfile::ALL {
+        let linked = link_component(COMPONENT_WITH_A_CLOCK, profile, ForeignImports::Trap).unwrap();
+        let (mut store, instance) = linked.instantiate().unwrap();
+        let mut results = [Val::U32(0)];
+        let answer = instance.get_func(&mut store, "answer").unwrap();
+        answer.call(&mut store, &[], &mut results).unwrap();
+        assert_eq!(results, [Val::U32(42)], "{profile}");
+        let stamp = instance.get_func(&mut store, "stamp").unwrap();
+        let err = stamp.call(&mut store, &[], &mut [Val::U64(0)]).unwrap_err();
+        let called = err.downcast_ref::<HostFunctionError>().unwrap_or_else(|| panic!("{profile}: {err:?}"));
+        assert_eq!(
+            called.0, "the guest called `my:host/clock#now`, an import the host does not provide (defined to trap)",
+            "{profile}"
+        );
+    }
+}
+
+#[test]
+fn a_components_foreign_resource_type_is_refused_naming_it() {
+    let text = r#"(component
+  (import "my:host/store" (instance (export "handle" (type (sub resource))) (export "open" (func)))))"#;
+    for policy in [ForeignImports::Refuse, ForeignImports::Trap] {
+        let err = link_component(text, EngineProfile::Cranelift, policy).unwrap_err();
+        assert!(matches!(err, Error::ComponentWorld { .. }), "{err:?}");
+        let text = err.to_string();
+        let needle = match policy {
+            ForeignImports::Refuse => "imports `my:host/store`",
+            ForeignImports::Trap => "imports the resource type `my:host/store#handle`, which the host does not provide",
+        };
+        assert!(text.contains(needle), "{text}");
+        assert!(!text.contains('\n'), "{text}");
+    }
+}
+
+/// WASI 0.2 and the guest world's `host` interface are the host's own: `--foreign-imports trap` leaves them to the
+/// linker, which gives the WASI component fixture everything it imports.
+#[test]
+fn a_wasi_component_links_under_either_policy() {
+    for policy in [ForeignImports::Refuse, ForeignImports::Trap] {
+        let engine = EngineProfile::Cranelift.engine().unwrap();
+        let options = HostOptions { foreign_imports: policy, ..quiet_options() };
+        let bytes = boundary_host::guest::WASI_COMPONENT_WASM;
+        let linked = LinkedComponent::load("fixture".into(), bytes, false, EngineProfile::Cranelift, &engine, options);
+        linked.unwrap().instantiate().unwrap();
+    }
 }

@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod commands;
+mod components;
 mod deadlines;
 mod exceptions;
 mod foreign_imports;

@@ -60,7 +60,7 @@ fn module(name: &str, text: &str) -> PathBuf {
 }
 
 /// What `boundary ARGS` did, and how long it took.
-fn boundary(args: &[&str]) -> (Output, Duration) {
+pub(crate) fn boundary(args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_boundary")).args(args).output().unwrap();
     (output, started.elapsed())
@@ -68,7 +68,7 @@ fn boundary(args: &[&str]) -> (Output, Duration) {
 
 /// `args` ended with exit status 2 and one `error:` line containing every one of `needles`, in time. Criterion's
 /// progress lines (`Benchmarking ...`, on stderr) may come before it; nothing else may.
-fn ends_with_one_line(args: &[&str], needles: &[&str]) {
+pub(crate) fn ends_with_one_line(args: &[&str], needles: &[&str]) {
     let (mut out, took) = boundary(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     out.stderr = stderr
@@ -97,7 +97,7 @@ fn every_profile(check: impl Fn(&str) + Sync) {
     });
 }
 
-fn out_dir(name: &str) -> String {
+pub(crate) fn out_dir(name: &str) -> String {
     std::env::temp_dir().join(format!("boundary-measuring-{name}-{}", std::process::id())).display().to_string()
 }
 
