@@ -105,7 +105,8 @@ impl ModuleOptions {
 #[derive(Debug, Clone, Default, Args)]
 pub struct InvokeOptions {
     /// Also measure calling this export of --wasm's module, with these arguments (comma-separated numbers, one per
-    /// parameter; zeros if none are given). Repeatable.
+    /// parameter; for a component, WAVE values such as "text", [1, 2] or {x: 1}; zeros if none are given).
+    /// Repeatable.
     #[arg(long = "invoke", value_name = "NAME[=ARGS]", value_parser = InvokeSpec::parse)]
     pub invokes: Vec<InvokeSpec>,
 }

@@ -5,7 +5,7 @@
 //! Resource handles, futures, streams and maps cannot be written or kept between calls: an export that takes or
 //! returns one is refused, naming the type.
 
-use super::{FLOAT_FORMS, INTEGER_FORMS, InvokeSpec, parse_integer_bits};
+use super::spec::{FLOAT_FORMS, INTEGER_FORMS, InvokeSpec, parse_integer_bits};
 use boundary_host::error::one_line;
 use boundary_host::escape_controls;
 use boundary_host::wasmtime::component::types::ComponentItem;
