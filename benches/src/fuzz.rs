@@ -114,6 +114,11 @@ struct InFlight {
 pub fn run(options: &FuzzOptions, out: &Path) -> Result<usize, String> {
     let subject = Subject::with_request(&options.module, &options.request, &[])?;
     guard::configure(options.limits.limits(), subject.imports());
+    if subject.core.is_none() && subject.component.is_some() {
+        return Err("fuzz: the request invokes a component's export; its WAVE arguments are not mutated (a request \
+                    with [[input]]s is)"
+            .into());
+    }
     let (Some(mut request), Some(wasm)) = (subject.request.clone(), subject.core.clone()) else {
         return Err("fuzz needs --request FILE (a request to your plugin: README, \"Real plugins\")".to_string());
     };

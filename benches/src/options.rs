@@ -138,10 +138,14 @@ impl RequestOptions {
     /// without `--request`.
     pub fn load(&self, module: &ModuleOptions) -> Result<Option<(Request, Wasm)>, String> {
         let Some(path) = self.resolved() else { return Ok(None) };
-        if module.abi == Abi::Component {
-            return Err("--request serves a core module; --abi component takes --invoke".to_string());
-        }
         let request = Request::from_file(&path).map_err(|e| e.to_string())?;
+        if module.abi == Abi::Component && request.invoke.is_none() {
+            return Err(
+                "--abi component takes a request with [invoke] (a component's export and its WAVE arguments); \
+                        this request's [call] or [command] is for a core module"
+                    .to_string(),
+            );
+        }
         let wasm_path = match (module.resolved(), &request.module) {
             (Some(wasm), _) => wasm,
             (None, Some(named)) => named.clone(),

@@ -185,7 +185,7 @@ pub fn prepare(subject: &Subject) -> Result<Prepared, String> {
                 let (mut store, instance) = linked.instantiate().map_err(|e| guard::describe(&e))?;
                 let call = crate::ops::invoke::ComponentInvoke::prepare(&mut store, &instance, spec)?;
                 trial_returned(&call.call_text(), &call.results_text());
-                Ok::<_, String>(())
+                call.check_results(spec)
             })?;
         }
         typed.push(covered);

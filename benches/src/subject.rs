@@ -120,6 +120,15 @@ impl Subject {
     ) -> Result<Self, String> {
         let Some((request, _)) = request.load(module)? else { return Self::from_options(module, invokes) };
         let path = module.resolved().or_else(|| request.module.clone()).expect("a loaded request has a module");
+        // A component's request (`[invoke]`) is one more `--invoke`, its results checked against the request's
+        // `[expect]`: measured by the `--invoke` rows and scenarios, not by a core plugin's.
+        if let Some(requested) = InvokeSpec::requested(&request) {
+            let mut invokes = invokes.to_vec();
+            invokes.push(requested);
+            let mut subject = Subject::from_file(&path, Form::Component, invokes)?;
+            subject.foreign_imports = module.foreign_imports.or(request.foreign_imports);
+            return Ok(subject);
+        }
         let mut subject = Subject::from_file(&path, Form::Core, invokes.to_vec())?;
         subject.foreign_imports = module.foreign_imports.or(request.foreign_imports);
         subject.request = Some(request);

@@ -220,6 +220,13 @@ impl Row {
 fn request_sweep(args: &PayloadOptions, records: &Records, started: Instant) -> Result<(), String> {
     let subject = Subject::with_request(&args.subject.module, &args.subject.request, &[])?;
     guard::configure(args.subject.limits.limits(), subject.imports());
+    if subject.core.is_none() && subject.component.is_some() {
+        println!(
+            "payload: nothing measured: the request invokes a component's export, whose arguments are WAVE values, \
+             not inputs to vary"
+        );
+        return Ok(());
+    }
     let (Some(request), Some(wasm)) = (subject.request.clone(), subject.core.clone()) else {
         return Err("--request needs a core module".to_string());
     };

@@ -112,6 +112,13 @@ pub fn run(args: ServingOptions, records: &Records) -> Result<(), String> {
     }
     let subject = Subject::with_request(&args.subject.module, &args.subject.request, &[])?;
     guard::configure(args.subject.limits.limits(), subject.imports());
+    if subject.core.is_none() && subject.component.is_some() {
+        println!(
+            "serving: nothing measured: the serving path serves a core module; a component's request ([invoke]) is \
+             measured by `boundary bench` and `boundary gate`"
+        );
+        return Ok(());
+    }
     let wasm = subject.core.clone().ok_or("the serving rows need a core module")?;
     // Bad input is said once, before anything runs.
     probe::prepare(&subject)?;

@@ -6,10 +6,11 @@
 //! misbehaves (a trap, a step past its deadline, memory past the limit, a rule of the request broken).
 
 use crate::report;
+use boundary_benches::ops::invoke::{ComponentInvoke, InvokeSpec, wave_text};
 use boundary_host::console::{self, host_err, host_out};
 use boundary_host::limits::Deadline;
 use boundary_host::plugin::{self, Failure, Phases, Plugin, Request, shown};
-use boundary_host::{Error, HostOptions, Wasm, escape_controls};
+use boundary_host::{Error, HostOptions, LinkedComponent, Wasm, escape_controls};
 use std::process::ExitCode;
 
 const EXIT_FAILED: u8 = 1;
@@ -37,6 +38,9 @@ pub fn run(
         host_err(format_args!("error: {line}"));
         report::exit(EXIT_MISBEHAVED)
     };
+    if request.invoke.is_some() {
+        return run_invoke(request, wasm, profile, options, deadlines, quiet, error_text);
+    }
     let plugin = match deadlines.compile_step(&wasm.name, || Plugin::load(wasm, profile, options, request)) {
         Ok(plugin) => plugin,
         Err(e) => {
@@ -130,20 +134,25 @@ pub fn run(
     } else {
         say(format_args!("phases: {}", phases_text(&served.phases)));
     }
-    let checks = plugin::check(request, &served.output);
+    checked(&plugin::check(request, &served.output), "output", &say)
+}
+
+/// Logs and reports each check of what the request gave (`what`: its output, or a component's results), and ends
+/// the run: exit status 0 when every check passed or there was none, 1 when one failed.
+fn checked(checks: &[plugin::Check], what: &str, say: &dyn Fn(std::fmt::Arguments<'_>)) -> ExitCode {
     let mut failed = 0;
-    for check in &checks {
-        let name = format!("the output {}", check.expectation);
+    for check in checks {
+        let name = format!("the {what} {}", check.expectation);
         match &check.failed {
             None => {
                 report::check("request", name, "passed", None);
-                say(format_args!("checked: the output {}", check.expectation))
+                say(format_args!("checked: the {what} {}", check.expectation))
             }
             Some(found) => {
                 report::check("request", name, "failed", Some(escape_controls(found).into_owned()));
                 failed += 1;
                 host_out(format_args!(
-                    "[host] check FAILED: the output {}: {}",
+                    "[host] check FAILED: the {what} {}: {}",
                     check.expectation,
                     escape_controls(found)
                 ));
@@ -152,9 +161,10 @@ pub fn run(
     }
     console::finish();
     if checks.is_empty() {
-        let summary = "request served; its output was not checked (the request has no [expect])";
-        report::check("request", "the output".to_string(), "not checked", Some("the request has no [expect]".into()));
-        report::summary(summary);
+        let were = if what.ends_with('s') { "were" } else { "was" };
+        let summary = format!("request served; its {what} {were} not checked (the request has no [expect])");
+        report::check("request", format!("the {what}"), "not checked", Some("the request has no [expect]".into()));
+        report::summary(&summary);
         host_out(format_args!("{summary}"));
         return report::exit(0);
     }
@@ -162,6 +172,57 @@ pub fn run(
     report::summary(&summary);
     host_out(format_args!("{summary}"));
     report::exit(if failed == 0 { 0 } else { EXIT_FAILED })
+}
+
+/// A component's request (`[invoke]`): its export called once with the request's WAVE arguments, its results (in
+/// WAVE) checked against the request's `[expect]`. Exit status as for a plugin's request.
+fn run_invoke(
+    request: &Request,
+    wasm: &Wasm,
+    profile: boundary_host::EngineProfile,
+    options: HostOptions,
+    deadlines: &Deadline,
+    quiet: bool,
+    error_text: &dyn Fn(&Error) -> String,
+) -> ExitCode {
+    let say = |line: std::fmt::Arguments<'_>| {
+        if !quiet {
+            host_out(format_args!("[host] {line}"));
+        }
+    };
+    let bad = |line: String| {
+        console::finish();
+        report::error(&line);
+        host_err(format_args!("error: {line}"));
+        report::exit(EXIT_MISBEHAVED)
+    };
+    let Some(spec) = InvokeSpec::requested(request) else { return bad("the request has no [invoke]".into()) };
+    let linked = deadlines.compile_step(&wasm.name, || {
+        let engine = profile.engine()?;
+        LinkedComponent::load(wasm.name.clone(), &wasm.bytes, wasm.is_text, profile, &engine, options)
+    });
+    let linked = match linked {
+        Ok(linked) => linked,
+        Err(e) => return bad(error_text(&e)),
+    };
+    say(format_args!(
+        "loaded the component {} under engine profile `{profile}` ({})",
+        linked.name(),
+        profile.summary()
+    ));
+    let what = format!("instantiating {}", wasm.name);
+    let (mut store, instance) = match deadlines.guest_step(&what, || linked.instantiate()) {
+        Ok(instantiated) => instantiated,
+        Err(e) => return bad(format!("{what}: {}", error_text(&e))),
+    };
+    let what = format!("the request `{}`", escape_controls(&request.call_text()));
+    let call = match deadlines.guest_step(&what, || ComponentInvoke::prepare(&mut store, &instance, &spec)) {
+        Ok(call) => call,
+        Err(why) => return bad(why),
+    };
+    say(format_args!("called {}: {} -> {}", call.call_text(), call.signature(), call.results_text()));
+    let results = wave_text(call.results());
+    checked(&plugin::check_expectations(&request.expect, results.as_bytes()), "results", &say)
 }
 
 /// The phases of one request, as the log shows them.

@@ -156,6 +156,14 @@ impl Plugin {
         request: &Request,
     ) -> Result<Self, Error> {
         let name = wasm.name.clone();
+        if request.invoke.is_some() {
+            return Err(Error::Instantiate {
+                module: name,
+                message: "the request's [invoke] calls a component's export: its module is loaded as a component, \
+                          not as a plugin of the core ABI"
+                    .into(),
+            });
+        }
         if request.command.is_some() && options.host_funcs == crate::HostFuncStyle::Async {
             return Err(Error::Instantiate {
                 module: name,

@@ -19,8 +19,8 @@ mod values;
 pub use crate::command::{Command, DEFAULT_MAX_STDOUT, MAX_STDIN_BYTES, MAX_STDOUT_LIMIT, Preopen, START};
 pub use load::{Plugin, PluginInstance, import_stubs};
 pub use request::{
-    Allocator, Arg, Call, Expectation, Free, Import, Input, InputBytes, Length, Locate, MAX_INPUT_BYTES, Number,
-    OutSlot, Output, Request, RequestError, SizedArg, Slot, Source, generated_byte, shown,
+    Allocator, Arg, Call, Expectation, Free, Import, Input, InputBytes, Invoke, Length, Locate, MAX_INPUT_BYTES,
+    Number, OutSlot, Output, Request, RequestError, SizedArg, Slot, Source, generated_byte, shown,
 };
-pub use run::{Check, Failure, Phases, Placed, Served, check, input_bytes};
+pub use run::{Check, Failure, Phases, Placed, Served, check, check_expectations, input_bytes};
 pub use values::value_text;

@@ -464,8 +464,12 @@ pub struct Check {
 
 /// The output checked against every expectation of the request.
 pub fn check(request: &Request, output: &[u8]) -> Vec<Check> {
-    request
-        .expect
+    check_expectations(&request.expect, output)
+}
+
+/// `output` against each of `expect`, in order.
+pub fn check_expectations(expect: &[Expectation], output: &[u8]) -> Vec<Check> {
+    expect
         .iter()
         .map(|expectation| {
             let failed = match expectation {

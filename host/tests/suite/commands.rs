@@ -151,7 +151,7 @@ fn a_bad_command_table_is_named() {
         let err = Request::parse(text, Path::new("/")).unwrap_err();
         assert!(err.contains(needle), "{text}: {err}");
     };
-    bad("[command]\n[call]\nexport = \"f\"\n", "both [call] and [command]");
+    bad("[command]\n[call]\nexport = \"f\"\n", "more than one of [call], [command] and [invoke]");
     bad("module = \"m.wasm\"\n", "needs [call]");
     bad("[command]\n[[input]]\nname = \"a\"\ntext = \"x\"\nat = 0\n", "[[input]] do not apply");
     bad("[command]\nmax_stdout = 0\n", "max_stdout = 0");

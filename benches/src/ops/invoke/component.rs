@@ -8,6 +8,7 @@
 use super::spec::{FLOAT_FORMS, INTEGER_FORMS, InvokeSpec, parse_integer_bits};
 use boundary_host::error::one_line;
 use boundary_host::escape_controls;
+use boundary_host::plugin::check_expectations;
 use boundary_host::wasmtime::component::types::ComponentItem;
 use boundary_host::wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
 use boundary_host::wasmtime::component::{self, Type, Val};
@@ -385,6 +386,24 @@ impl ComponentInvoke {
         format!("{}({})", escape_controls(&self.name), wave_list(&self.params))
     }
 
+    /// Whether the results of the last call meet `spec`'s expectations (a request's `[expect]`), as WAVE writes them;
+    /// the first that fails, in one line, if one does.
+    pub fn check_results(&self, spec: &InvokeSpec) -> Result<(), String> {
+        let results = wave_text(&self.results);
+        let failed = check_expectations(&spec.expect, results.as_bytes())
+            .into_iter()
+            .find_map(|check| check.failed.map(|why| format!("({}): {why}", check.expectation)));
+        match failed {
+            None => Ok(()),
+            Some(why) => Err(format!(
+                "export `{}`: the call returned `{}`, which fails the request's [expect] {}",
+                spec.shown(),
+                escape_controls(&results),
+                escape_controls(&why)
+            )),
+        }
+    }
+
     /// The results of the last call in WAVE, separated by commas (`"hello, world"`, `ok(3)`); empty for none.
     pub fn results_text(&self) -> String {
         wave_list(&self.results)
@@ -405,11 +424,16 @@ impl ComponentInvoke {
     }
 }
 
-/// `values` in WAVE, separated by commas, each escaped for one line (a value WAVE cannot write, which `prepare`
-/// refuses, as its Rust form).
+/// `values` in WAVE, separated by commas, escaped for one line.
 fn wave_list(values: &[Val]) -> String {
+    escape_controls(&wave_text(values)).into_owned()
+}
+
+/// `values` in WAVE, separated by commas (a value WAVE cannot write, which `prepare` refuses, as its Rust form): what
+/// a request's `[expect]` checks.
+pub fn wave_text(values: &[Val]) -> String {
     let text = |v: &Val| v.to_wave().unwrap_or_else(|_| format!("{v:?}"));
-    values.iter().map(|v| escape_controls(&text(v)).into_owned()).collect::<Vec<_>>().join(", ")
+    values.iter().map(text).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

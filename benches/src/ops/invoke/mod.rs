@@ -12,7 +12,7 @@ use std::hint::black_box;
 mod component;
 mod spec;
 
-pub use component::ComponentInvoke;
+pub use component::{ComponentInvoke, wave_text};
 pub use spec::InvokeSpec;
 use spec::{FLOAT_FORMS, INTEGER_FORMS, parse_integer_bits};
 
@@ -543,7 +543,11 @@ mod tests {
 
     #[test]
     fn specs_parse() {
-        let spec = |name: &str, args: Option<&str>| InvokeSpec { name: name.into(), args: args.map(String::from) };
+        let spec = |name: &str, args: Option<&str>| InvokeSpec {
+            name: name.into(),
+            args: args.map(String::from),
+            expect: Vec::new(),
+        };
         assert_eq!(InvokeSpec::parse("f"), Ok(spec("f", None)));
         assert_eq!(InvokeSpec::parse("f= 1 , 2"), Ok(spec("f", Some(" 1 , 2"))));
         let listed = |text: &str| InvokeSpec::parse(text).unwrap().listed_args();
@@ -718,14 +722,14 @@ mod tests {
         let (mut store, instance) = instance(&format!("(module {})", funcs.join("\n")));
         for sig in &covered {
             let (name, _) = wat_of(sig);
-            let spec = InvokeSpec { name: name.clone(), args: None };
+            let spec = InvokeSpec { name: name.clone(), ..InvokeSpec::default() };
             let mut call = CoreInvoke::prepare(&mut store, &instance, &spec).unwrap();
             assert_eq!(call.typed_unsupported(), None, "{name} is not in `typed_shapes!`");
             call.call_typed(&mut store).unwrap();
         }
         for sig in &past {
             let (name, _) = wat_of(sig);
-            let spec = InvokeSpec { name: name.clone(), args: None };
+            let spec = InvokeSpec { name: name.clone(), ..InvokeSpec::default() };
             let call = CoreInvoke::prepare(&mut store, &instance, &spec).unwrap();
             assert!(call.typed_unsupported().is_some(), "{name} is past the documented coverage");
         }

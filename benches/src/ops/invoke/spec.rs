@@ -2,15 +2,19 @@
 //! written; and how an integer argument is read, for a core export and a component's scalar alike.
 
 use boundary_host::escape_controls;
+use boundary_host::plugin::{Expectation, Request};
 
 /// One `--invoke NAME` or `--invoke NAME=ARGS` request. For a core export ARGS are comma-separated numbers, one per
 /// parameter; for a component's, WAVE values (the value syntax of wasmtime's tooling), so they are kept as written
 /// until the export's type says how to read them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct InvokeSpec {
     pub name: String,
     /// The text after the first `=`, if there is one.
     pub args: Option<String>,
+    /// What the results, written in WAVE, must be: a request file's `[expect]` for its `[invoke]`. The trial call
+    /// checks them.
+    pub expect: Vec<Expectation>,
 }
 
 impl InvokeSpec {
@@ -25,7 +29,13 @@ impl InvokeSpec {
             let shown = escape_controls(text);
             return Err(format!("--invoke {shown}: the export name is empty (write NAME or NAME=ARGS)"));
         }
-        Ok(InvokeSpec { name: name.to_string(), args })
+        Ok(InvokeSpec { name: name.to_string(), args, expect: Vec::new() })
+    }
+
+    /// The export a request file's `[invoke]` calls, with the request's expectations of its results.
+    pub fn requested(request: &Request) -> Option<Self> {
+        let invoke = request.invoke.as_ref()?;
+        Some(InvokeSpec { name: invoke.export.clone(), args: invoke.args.clone(), expect: request.expect.clone() })
     }
 
     /// The arguments as a comma-separated list, each trimmed (`None` when none were given, empty for `NAME=`): how a

@@ -111,3 +111,48 @@ fn a_components_foreign_imports_are_refused_or_defined_to_trap_naming_them() {
     assert_eq!(output.status.code(), Some(0), "{said}{}", String::from_utf8_lossy(&output.stderr));
     assert!(said.contains("invoke: `answer()` returned `42`"), "{said}");
 }
+
+/// A request file for the WASI component fixture: `[invoke]` with `invoke`'s lines, and `[expect]`'s.
+fn component_request(name: &str, invoke: &str, expect: &str) -> PathBuf {
+    wasi_component();
+    let text = format!("module = \"wasi-component.wasm\"\n[invoke]\n{invoke}\n[expect]\n{expect}\n");
+    fixture_file("components", name, text.as_bytes())
+}
+
+#[test]
+fn a_components_request_file_is_served_checked_and_measured() {
+    let greet = component_request("greet.toml", "export = \"greet\"\nargs = '\"world\"'", "text = '\"hello, world!\"'");
+    let greet = greet.to_str().unwrap();
+    let (output, _) = boundary(&["--request", greet]);
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{said}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(said.contains(r#"[host] called greet("world"): (name: string) -> string -> "hello, world!""#), "{said}");
+    assert!(said.contains("request served: 1 check(s) passed, 0 failed"), "{said}");
+    // Results other than expected: exit status 1, the check named.
+    let wrong = component_request("wrong.toml", "export = \"sum-bytes\"\nargs = '[1, 2, 3]'", "text = '7'");
+    let wrong = wrong.to_str().unwrap();
+    let (output, _) = boundary(&["--request", wrong]);
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{said}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(said.contains("check FAILED: the results equals the expected 1 byte(s)"), "{said}");
+    // Measured as an `--invoke` export, its results checked before anything is.
+    let out = out_dir("component-request");
+    let args = ["bench", "--request", greet, "--profile", "cranelift", "--out", &out, "--", "--quick", "invoke/"];
+    let (output, _) = boundary(&args);
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{said}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(said.contains("invoke/greet/component/cranelift"), "{said}");
+    let args = ["bench", "--request", wrong, "--profile", "cranelift", "--out", &out, "--", "--quick", "invoke/"];
+    ends_with_one_line(&args, &["export `sum-bytes`: the call returned `6`, which fails the request's [expect]"]);
+    // The serving path and the payload sweep say they measure nothing; the fuzzer refuses it.
+    for (command, said) in [("serve", "serving: nothing measured"), ("payload", "payload: nothing measured")] {
+        let (output, _) = boundary(&[command, "--request", greet]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{command}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.contains(said), "{command}: {stdout}");
+    }
+    ends_with_one_line(&["fuzz", "--request", greet], &["its WAVE arguments are not mutated"]);
+    // What belongs to a core plugin's request, or a core request with --abi component: one line.
+    let mixed = component_request("mixed.toml", "export = \"greet\"\n[[input]]\nname = \"a\"\ntext = \"x\"", "len = 1");
+    ends_with_one_line(&["--request", mixed.to_str().unwrap()], &["[[input]] do not apply"]);
+}
