@@ -114,7 +114,7 @@ struct InFlight {
 pub fn run(options: &FuzzOptions, out: &Path) -> Result<usize, String> {
     let subject = Subject::with_request(&options.module, &options.request, &[])?;
     guard::configure(options.limits.limits(), subject.imports());
-    if subject.core.is_none() && subject.component.is_some() {
+    if options.request.request.is_some() && subject.core.is_none() && subject.component.is_some() {
         return Err("fuzz: the request invokes a component's export; its WAVE arguments are not mutated (a request \
                     with [[input]]s is)"
             .into());

@@ -67,8 +67,9 @@ pub struct ModuleOptions {
     #[arg(long, value_enum, default_value_t = Abi::Core, overrides_with = "abi")]
     pub abi: Abi,
     /// What to do with the module's function imports that the host does not provide (WASI preview 1 and the guest
-    /// ABI's `env` functions are provided): refuse the module, naming the first, or define each as a function that
-    /// traps when called, naming it, so the module runs wherever it does not call them.
+    /// ABI's `env` functions are provided; to a component, WASI 0.2 and the guest world's `host` interface): refuse
+    /// the module, naming the first, or define each as a function that traps when called, naming it, so the module
+    /// runs wherever it does not call them.
     #[arg(
         long = "foreign-imports",
         value_name = "WHAT",

@@ -89,6 +89,17 @@ impl Subject {
 
     /// The user's file at `path`, as a core module or a component; binary, or WAT text if it ends in `.wat`.
     pub fn from_file(path: &Path, form: Form, invokes: Vec<InvokeSpec>) -> Result<Self, String> {
+        // Rows and scenarios are named by the export: two calls of one name would be one row measuring the first.
+        for (index, spec) in invokes.iter().enumerate() {
+            if let Some(earlier) = invokes[..index].iter().find(|earlier| earlier.id_name() == spec.id_name()) {
+                return Err(format!(
+                    "{} and {} would both be measured as `invoke/{}/...`: give each export once",
+                    earlier.given_as(),
+                    spec.given_as(),
+                    spec.id_name()
+                ));
+            }
+        }
         let wasm = Wasm::from_file(path).map_err(|e| e.to_string())?;
         let hash = format!("{:016x}", wasm.fingerprint());
         let (core, component) = match form {

@@ -215,6 +215,17 @@ fn bad_input_is_one_line_naming_what_was_wrong() {
         (vec!["--wasm".into(), path(&good), "--invoke".into(), "scale=1".into()], "`scale`"),
         (vec!["--wasm".into(), path(&good), "--invoke".into(), "scale=x,1".into()], "`scale`"),
         (vec!["--invoke".into(), "f".into()], "need --wasm"),
+        (
+            vec![
+                "--wasm".into(),
+                path(&good),
+                "--invoke".into(),
+                "scale=1,2".into(),
+                "--invoke".into(),
+                "scale".into(),
+            ],
+            "`--invoke scale=1,2` and `--invoke scale` would both be measured as `invoke/scale/...`",
+        ),
         (vec!["--wasm".into(), path(&good), "--abi".into(), "java".into()], "java"),
         (vec!["--wasm".into(), path(&good), "--profile".into(), "turbo".into()], "turbo"),
     ];

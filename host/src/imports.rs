@@ -126,11 +126,31 @@ fn is_of(value: &Val, ty: &ValType) -> bool {
     )
 }
 
-/// Whether the host itself provides the component import `name`: WASI 0.2's interfaces (`wasi:...`, linked when the
+/// The packages of WASI 0.2 the host links for a component (`wasmtime_wasi::p2::add_to_linker_sync`): every other
+/// `wasi:` package (`wasi:http`, `wasi:keyvalue`, ...) is foreign.
+const WASI_PACKAGES: [&str; 6] =
+    ["wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/", "wasi:filesystem/", "wasi:sockets/"];
+
+/// Whether the host itself provides the component import `name`: the interfaces of WASI 0.2 it links (when the
 /// host core is built with WASI) and the guest world's `host` interface. What one of them lacks is refused by the
 /// linker, named, as without `--foreign-imports trap`.
 fn host_provides(name: &str) -> bool {
-    name.starts_with("wasi:") || name.starts_with("boundary:guest/host@")
+    let wasi = cfg!(feature = "wasi")
+        && WASI_PACKAGES.iter().any(|package| name.starts_with(package))
+        && name.split_once('@').is_some_and(|(_, version)| version.starts_with("0.2."));
+    wasi || name.starts_with("boundary:guest/host@")
+}
+
+/// The first resource type an import holds (itself, or an export of the instance it is), named by its path.
+fn resource_in(name: &str, item: &ComponentItem, engine: &wasmtime::Engine) -> Option<String> {
+    match item {
+        ComponentItem::Resource(_) => Some(name.to_string()),
+        ComponentItem::ComponentInstance(instance) => instance
+            .exports(engine)
+            .find(|(_, export)| matches!(export.ty, ComponentItem::Resource(_)))
+            .map(|(field, _)| format!("{name}#{field}")),
+        _ => None,
+    }
 }
 
 /// Under [`ForeignImports::Trap`], defines in `linker` each function `component` imports from outside what the host
@@ -148,15 +168,21 @@ pub fn define_for_component<T: 'static>(
     if policy == ForeignImports::Refuse {
         let foreign =
             ty.imports(&engine).find(|(name, item)| !host_provides(name) && !matches!(item.ty, ComponentItem::Type(_)));
-        return match foreign {
-            Some((name, _)) => Err(format!(
-                "the component imports `{}`, which the host does not provide (it gives a component WASI 0.2 and the \
-                 guest world's `host` interface): `--foreign-imports trap` defines its functions as functions that \
-                 trap when called",
+        let Some((name, item)) = foreign else { return Ok(()) };
+        let provided = "it gives a component WASI 0.2 and the guest world's `host` interface";
+        return Err(match resource_in(name, &item.ty, &engine) {
+            Some(resource) => format!(
+                "the component imports `{}`, which the host does not provide ({provided}) and cannot make up: it \
+                 holds the resource type `{}` (a trap can stand in for a function, not for a type)",
+                escape_controls(name),
+                escape_controls(&resource)
+            ),
+            None => format!(
+                "the component imports `{}`, which the host does not provide ({provided}): `--foreign-imports trap` \
+                 defines its functions as functions that trap when called",
                 escape_controls(name)
-            )),
-            None => Ok(()),
-        };
+            ),
+        });
     }
     let cannot = |path: &str, what: &str| {
         format!(

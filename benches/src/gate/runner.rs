@@ -153,7 +153,8 @@ pub struct Options {
     /// Refuse to compare with a baseline counted on another CPU, glibc, valgrind, rustc or wasmtime.
     #[arg(long)]
     pub strict: bool,
-    /// Write the counts as the baseline instead of comparing with it (with --filter: only those scenarios change).
+    /// Write the counts as the baseline instead of comparing with it (with --filter or --profile: only the counts
+    /// they select change).
     #[arg(long = "save-baseline")]
     pub save: bool,
     /// Count everything this many times and report the spread.
@@ -433,7 +434,7 @@ fn selected<'a>(
         })
         .collect();
     if selected.is_empty() {
-        return Err("the filter selects no scenario".into());
+        return Err("the filter and the profiles asked for select no scenario".into());
     }
     Ok(selected)
 }
@@ -800,7 +801,8 @@ fn run_after_counting(
     }
     if missing > 0 {
         println!(
-            "{missing} scenario(s) have no baseline: refresh it with {refresh} (add --filter to count only those)"
+            "{missing} scenario(s) have no baseline: refresh it with {refresh} (add --filter or --profile to count \
+             only those)"
         );
     }
     for c in regressed.iter().filter(|c| c.more_faults) {

@@ -197,6 +197,8 @@ fn run_invoke(
         report::exit(EXIT_MISBEHAVED)
     };
     let Some(spec) = InvokeSpec::requested(request) else { return bad("the request has no [invoke]".into()) };
+    // The request's policy for imports the host does not provide, with the command line's, as for a core plugin.
+    let options = HostOptions { foreign_imports: options.foreign_imports.or(request.foreign_imports), ..options };
     let linked = deadlines.compile_step(&wasm.name, || {
         let engine = profile.engine()?;
         LinkedComponent::load(wasm.name.clone(), &wasm.bytes, wasm.is_text, profile, &engine, options)
@@ -211,12 +213,23 @@ fn run_invoke(
         profile.summary()
     ));
     let what = format!("instantiating {}", wasm.name);
-    let (mut store, instance) = match deadlines.guest_step(&what, || linked.instantiate()) {
+    // Under `epoch` the guest is interrupted at the deadline itself; the watchdog is the deadline of the others.
+    let instantiated = deadlines.guest_step(&what, || match deadlines.interrupt {
+        Some(timeout) => linked.instantiate_with_deadline(timeout),
+        None => linked.instantiate(),
+    });
+    let (mut store, instance) = match instantiated {
         Ok(instantiated) => instantiated,
         Err(e) => return bad(format!("{what}: {}", error_text(&e))),
     };
-    let what = format!("the request `{}`", escape_controls(&request.call_text()));
-    let call = match deadlines.guest_step(&what, || ComponentInvoke::prepare(&mut store, &instance, &spec)) {
+    let what = format!("the request `{}`", request.call_text());
+    let prepared = deadlines.guest_step(&what, || match deadlines.interrupt {
+        Some(timeout) => linked
+            .within_deadline(&mut store, timeout, |store| ComponentInvoke::prepare(store, &instance, &spec))
+            .unwrap_or_else(|e| Err(error_text(&e))),
+        None => ComponentInvoke::prepare(&mut store, &instance, &spec),
+    });
+    let call = match prepared {
         Ok(call) => call,
         Err(why) => return bad(why),
     };

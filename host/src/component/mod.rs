@@ -296,10 +296,43 @@ impl LinkedComponent {
 
     /// A new instance in a new store, set up as the profile requires, guarded as every instantiation is.
     pub fn instantiate(&self) -> Result<(Store<HostState>, Instance), Error> {
+        self.instantiate_until(None)
+    }
+
+    /// [`LinkedComponent::instantiate`] under a deadline, its start functions interrupted when it passes (needs the
+    /// `epoch` profile, as [`GuestComponent::instantiate_with_deadline`] does). The store keeps no deadline after.
+    pub fn instantiate_with_deadline(&self, timeout: Duration) -> Result<(Store<HostState>, Instance), Error> {
+        if self.profile != EngineProfile::Epoch {
+            return Err(Error::NoDeadline { profile: self.profile.name() });
+        }
+        let deadline = deadline::instant_after(timeout);
+        let _ticker = deadline.map(|at| EpochTicker::start(self.pre.engine(), at));
+        let (mut store, instance) = self.instantiate_until(deadline)?;
+        store.data_mut().deadline = None;
+        Ok((store, instance))
+    }
+
+    fn instantiate_until(&self, deadline: Option<Instant>) -> Result<(Store<HostState>, Instance), Error> {
         let mut store = new_store(self.pre.engine(), self.profile, &self.options)?;
+        store.data_mut().deadline = deadline;
         let instantiated = catch_unwind(AssertUnwindSafe(|| self.pre.instantiate(&mut store)));
         let instance = started(&self.name, instantiated, store.data().limits.refused)?;
         Ok((store, instance))
+    }
+
+    /// Runs `run` on `store`, one of this component's, with a deadline `timeout` from now, its calls interrupted when
+    /// it passes, as [`ComponentHost::with_deadline`] does (needs the `epoch` profile).
+    pub fn within_deadline<R>(
+        &self,
+        store: &mut Store<HostState>,
+        timeout: Duration,
+        run: impl FnOnce(&mut Store<HostState>) -> R,
+    ) -> Result<R, Error> {
+        if self.profile != EngineProfile::Epoch {
+            return Err(Error::NoDeadline { profile: self.profile.name() });
+        }
+        let engine = self.pre.engine().clone();
+        Ok(deadline::within(store, &engine, timeout, |store| &mut store.data_mut().deadline, run))
     }
 }
 
@@ -314,7 +347,7 @@ impl GuestComponent {
                     module: name,
                     found: "a core wasm module",
                     expected: "a component",
-                    hint: "load it as a module (`--abi core`, the default)",
+                    hint: "load it as a module (`--abi core`, the default; a request file's [call], not [invoke])",
                 });
             }
             Ok(WasmKind::Component) => {}

@@ -130,10 +130,12 @@ const COMPONENT_WITH_A_CLOCK: &str = r#"(component
     (import "host" "now" (func $now (result i64)))
     (import "host" "tick" (func $tick))
     (func (export "stamp") (result i64) (call $now))
+    (func (export "ticked") (call $tick))
     (func (export "answer") (result i32) (i32.const 42)))
   (core instance $host (export "now" (func $now_lowered)) (export "tick" (func $tick_lowered)))
   (core instance $i (instantiate $m (with "host" (instance $host))))
   (func (export "stamp") (result u64) (canon lift (core func $i "stamp")))
+  (func (export "ticked") (canon lift (core func $i "ticked")))
   (func (export "answer") (result u32) (canon lift (core func $i "answer"))))"#;
 
 fn link_component(text: &str, profile: EngineProfile, policy: ForeignImports) -> Result<LinkedComponent, Error> {
@@ -162,6 +164,12 @@ fn a_components_foreign_functions_are_refused_by_default_and_defined_to_trap_whe
             called.0, "the guest called `my:host/clock#now`, an import the host does not provide (defined to trap)",
             "{profile}"
         );
+        // A trap leaves the instance unusable: a fresh one for the top-level import.
+        let (mut store, instance) = linked.instantiate().unwrap();
+        let ticked = instance.get_func(&mut store, "ticked").unwrap();
+        let err = ticked.call(&mut store, &[], &mut []).unwrap_err();
+        let called = err.downcast_ref::<HostFunctionError>().unwrap_or_else(|| panic!("{profile}: {err:?}"));
+        assert_eq!(called.0, "the guest called `tick`, an import the host does not provide (defined to trap)");
     }
 }
 

@@ -6,7 +6,6 @@
 //! returns one is refused, naming the type.
 
 use super::spec::{FLOAT_FORMS, INTEGER_FORMS, InvokeSpec, parse_integer_bits};
-use boundary_host::error::one_line;
 use boundary_host::escape_controls;
 use boundary_host::plugin::check_expectations;
 use boundary_host::wasmtime::component::types::ComponentItem;
@@ -136,7 +135,9 @@ fn parse_wave(text: &str, types: &[Type]) -> Result<Vec<Val>, String> {
             _ if span.start >= call.len() - 1 => " at the end".to_string(),
             _ => String::new(),
         };
-        let detail = e.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+        // The reason a value does not fit its type (a missing field, an unknown case) is the error's source.
+        let source = std::error::Error::source(&e).map(|source| one_line_text(&source.to_string()));
+        let detail = e.detail().map(str::to_string).or(source).map(|d| format!(" ({d})")).unwrap_or_default();
         let types: Vec<String> = types.iter().map(type_text).collect();
         format!(
             "`{}` are not WAVE values of its parameter types ({}): {}{detail}{at}",
@@ -145,6 +146,11 @@ fn parse_wave(text: &str, types: &[Type]) -> Result<Vec<Val>, String> {
             e.kind()
         )
     })
+}
+
+/// `text` on one line, its control characters escaped.
+fn one_line_text(text: &str) -> String {
+    escape_controls(&text.split_whitespace().collect::<Vec<_>>().join(" ")).into_owned()
 }
 
 /// A scalar type, whose argument may also be written as a core export's is (a 0x-hex integer's bit pattern, a bare
@@ -316,15 +322,15 @@ impl ComponentInvoke {
             Some((ComponentItem::ComponentFunc(_), index)) => index,
             Some((other, _)) => {
                 let kind = match other {
-                    ComponentItem::ComponentFunc(_) => "function",
-                    ComponentItem::CoreFunc(_) => "core function",
-                    ComponentItem::Module(_) => "core module",
-                    ComponentItem::Component(_) => "component",
-                    ComponentItem::ComponentInstance(_) => "instance",
-                    ComponentItem::Type(_) => "type",
-                    ComponentItem::Resource(_) => "resource",
+                    ComponentItem::ComponentFunc(_) => "a function",
+                    ComponentItem::CoreFunc(_) => "a core function",
+                    ComponentItem::Module(_) => "a core module",
+                    ComponentItem::Component(_) => "a component",
+                    ComponentItem::ComponentInstance(_) => "an instance",
+                    ComponentItem::Type(_) => "a type",
+                    ComponentItem::Resource(_) => "a resource type",
                 };
-                return Err(format!("export `{shown}` is a {kind}, not a function"));
+                return Err(format!("export `{shown}` is {kind}, not a function"));
             }
             None => return Err(format!("the component has no export named `{shown}`")),
         };
@@ -338,7 +344,7 @@ impl ComponentInvoke {
         let check = |ty: Type, what: &str| match unsupported(&ty) {
             Some(part) if part == ty => Err(format!("export `{shown}` has unsupported {what} type {}", type_text(&ty))),
             Some(part) => Err(format!(
-                "export `{shown}` has unsupported {what} type {} (it holds a {}, which --invoke cannot pass or keep)",
+                "export `{shown}` has unsupported {what} type {} (it holds the type {}, which cannot be passed or kept)",
                 type_text(&ty),
                 type_text(&part)
             )),
@@ -365,10 +371,14 @@ impl ComponentInvoke {
             params,
         };
         call.call(store).map_err(|e| {
+            let why = match e.downcast_ref::<wasmtime::Trap>() {
+                Some(wasmtime::Trap::Interrupt) => "it was interrupted at its deadline (--timeout)".to_string(),
+                _ => crate::guard::describe(&e),
+            };
             format!(
-                "export `{shown}`: the trial call through `component::Func::call` failed: {}; a call that fails \
-                 cannot be measured, give arguments it accepts with `--invoke {shown}=ARGS`",
-                one_line(&e)
+                "export `{shown}`: the trial call through `component::Func::call` failed: {why}; a call that fails \
+                 cannot be measured, give arguments it accepts in {}",
+                spec.where_args_go()
             )
         })?;
         Ok(call)
@@ -511,7 +521,7 @@ mod tests {
             ("trap", "export `trap`: the trial call"),
             ("make", "export `make` has unsupported result type own<resource>"),
             ("take", "export `take` has unsupported parameter type own<resource>"),
-            ("wrapped", "unsupported parameter type option<own<resource>> (it holds a own<resource>"),
+            ("wrapped", "unsupported parameter type option<own<resource>> (it holds the type own<resource>"),
         ];
         for (text, expected) in cases {
             let message = error(text).unwrap_err();
@@ -578,10 +588,10 @@ mod tests {
         let cases = [
             ("greet=5", "export `greet`: `5` are not WAVE values of its parameter types (string)"),
             ("greet=world", "are not WAVE values of its parameter types (string)"),
-            (r#"greet="a", "b""#, "are not WAVE values of its parameter types (string)"),
+            (r#"greet="a", "b""#, "(string): invalid params (more param(s) than expected) at `\"b\"`"),
             ("sum-bytes=[1, 300]", "`[1, 300]` are not WAVE values of its parameter types (list<u8>)"),
-            ("scale={x: 1}, 3", "(record { x: s32, y: s32 }, s32)"),
-            ("in-bytes=2, megabytes", "(u64, enum { bytes, kibibytes })"),
+            ("scale={x: 1}, 3", r#"(record { x: s32, y: s32 }, s32): error converting Wasm value (missing field "y")"#),
+            ("in-bytes=2, megabytes", "(u64, enum { bytes, kibibytes }): error converting Wasm value (expected"),
             ("divide=1", "export `divide` takes 2 argument(s), but --invoke gave 1"),
             ("divide=1,x", "export `divide`: argument 2 `x` is not a s32"),
             (r#"greet="unterminated"#, "are not WAVE values"),
@@ -605,7 +615,12 @@ mod tests {
             let listed = invoked(&mut store, &instance, &format!("list-dir={dir}"));
             assert!(listed.contains("= err("), "{listed}");
         }
-        let connected = invoked(&mut store, &instance, r#"connect="127.0.0.1:9""#);
+        // A port that is listening: the guest's connection is refused by the host, not by the port.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connected = invoked(&mut store, &instance, &format!(r#"connect="127.0.0.1:{port}""#));
         assert!(connected.contains("= err("), "{connected}");
+        listener.set_nonblocking(true).unwrap();
+        assert!(listener.accept().is_err(), "the guest reached the host's listener");
     }
 }

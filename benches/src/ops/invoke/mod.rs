@@ -547,6 +547,7 @@ mod tests {
             name: name.into(),
             args: args.map(String::from),
             expect: Vec::new(),
+            from_request: false,
         };
         assert_eq!(InvokeSpec::parse("f"), Ok(spec("f", None)));
         assert_eq!(InvokeSpec::parse("f= 1 , 2"), Ok(spec("f", Some(" 1 , 2"))));

@@ -15,6 +15,8 @@ pub struct InvokeSpec {
     /// What the results, written in WAVE, must be: a request file's `[expect]` for its `[invoke]`. The trial call
     /// checks them.
     pub expect: Vec<Expectation>,
+    /// Whether a request file's `[invoke]` gave it, rather than `--invoke`: what messages point the user at.
+    pub from_request: bool,
 }
 
 impl InvokeSpec {
@@ -29,13 +31,32 @@ impl InvokeSpec {
             let shown = escape_controls(text);
             return Err(format!("--invoke {shown}: the export name is empty (write NAME or NAME=ARGS)"));
         }
-        Ok(InvokeSpec { name: name.to_string(), args, expect: Vec::new() })
+        Ok(InvokeSpec { name: name.to_string(), args, expect: Vec::new(), from_request: false })
     }
 
     /// The export a request file's `[invoke]` calls, with the request's expectations of its results.
     pub fn requested(request: &Request) -> Option<Self> {
         let invoke = request.invoke.as_ref()?;
-        Some(InvokeSpec { name: invoke.export.clone(), args: invoke.args.clone(), expect: request.expect.clone() })
+        let (name, args, expect) = (invoke.export.clone(), invoke.args.clone(), request.expect.clone());
+        Some(InvokeSpec { name, args, expect, from_request: true })
+    }
+
+    /// How the user asked for the call, for messages: `--invoke TEXT`, or the request's `[invoke]` of the export.
+    pub fn given_as(&self) -> String {
+        if self.from_request {
+            format!("the request's [invoke] of `{}`", self.shown())
+        } else {
+            format!("`--invoke {}`", escape_controls(&self.text()))
+        }
+    }
+
+    /// Where the user gives the export's arguments: `--invoke NAME=ARGS`, or the request's `[invoke]` `args`.
+    pub fn where_args_go(&self) -> String {
+        if self.from_request {
+            "the request's [invoke] `args`".to_string()
+        } else {
+            format!("`--invoke {}=ARGS`", self.shown())
+        }
     }
 
     /// The arguments as a comma-separated list, each trimmed (`None` when none were given, empty for `NAME=`): how a

@@ -156,3 +156,20 @@ fn a_components_request_file_is_served_checked_and_measured() {
     let mixed = component_request("mixed.toml", "export = \"greet\"\n[[input]]\nname = \"a\"\ntext = \"x\"", "len = 1");
     ends_with_one_line(&["--request", mixed.to_str().unwrap()], &["[[input]] do not apply"]);
 }
+
+/// A component request's `foreign_imports = "trap"` applies to `boundary --request` as to the measuring commands,
+/// and a guest that loops under `epoch` is interrupted at its deadline, named.
+#[test]
+fn a_components_request_takes_its_import_policy_and_its_deadline() {
+    fixture_file("components", "clock.wat", WITH_A_CLOCK.as_bytes());
+    let text =
+        "module = \"clock.wat\"\nforeign_imports = \"trap\"\n[invoke]\nexport = \"answer\"\n[expect]\ntext = \"42\"\n";
+    let request = fixture_file("components", "clock.toml", text.as_bytes());
+    let (output, _) = boundary(&["--request", request.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{said}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(said.contains("request served: 1 check(s) passed, 0 failed"), "{said}");
+    let spin = component_request("spin.toml", "export = \"spin\"", "len = 0");
+    let args = ["--request", spin.to_str().unwrap(), "--profile", "epoch", "--timeout", "1"];
+    ends_with_one_line(&args, &["export `spin`", "interrupted at its deadline"]);
+}
