@@ -31,15 +31,16 @@ pub fn run(
             host_out(format_args!("[host] {line}"));
         }
     };
-    let misbehaved = |what: &str, e: &Error| {
+    let refused = |line: String| {
         console::finish();
-        let line = format!("{what}: {}", error_text(e));
         report::error(&line);
         host_err(format_args!("error: {line}"));
         report::exit(EXIT_MISBEHAVED)
     };
+    let misbehaved = |what: &str, e: &Error| refused(format!("{what}: {}", error_text(e)));
     if request.invoke.is_some() {
-        return run_invoke(request, wasm, profile, options, deadlines, quiet, error_text);
+        let ends = Ends { say: &say, refused: &refused, error_text };
+        return run_invoke(request, wasm, profile, options, deadlines, &ends);
     }
     let plugin = match deadlines.compile_step(&wasm.name, || Plugin::load(wasm, profile, options, request)) {
         Ok(plugin) => plugin,
@@ -174,6 +175,13 @@ fn checked(checks: &[plugin::Check], what: &str, say: &dyn Fn(std::fmt::Argument
     report::exit(if failed == 0 { 0 } else { EXIT_FAILED })
 }
 
+/// How a run says what it did, and ends on bad input or a misbehaving guest (one `error:` line, exit status 2).
+struct Ends<'a> {
+    say: &'a dyn Fn(std::fmt::Arguments<'_>),
+    refused: &'a dyn Fn(String) -> ExitCode,
+    error_text: &'a dyn Fn(&Error) -> String,
+}
+
 /// A component's request (`[invoke]`): its export called once with the request's WAVE arguments, its results (in
 /// WAVE) checked against the request's `[expect]`. Exit status as for a plugin's request.
 fn run_invoke(
@@ -182,20 +190,9 @@ fn run_invoke(
     profile: boundary_host::EngineProfile,
     options: HostOptions,
     deadlines: &Deadline,
-    quiet: bool,
-    error_text: &dyn Fn(&Error) -> String,
+    ends: &Ends<'_>,
 ) -> ExitCode {
-    let say = |line: std::fmt::Arguments<'_>| {
-        if !quiet {
-            host_out(format_args!("[host] {line}"));
-        }
-    };
-    let bad = |line: String| {
-        console::finish();
-        report::error(&line);
-        host_err(format_args!("error: {line}"));
-        report::exit(EXIT_MISBEHAVED)
-    };
+    let (say, bad, error_text) = (ends.say, ends.refused, ends.error_text);
     let Some(spec) = InvokeSpec::requested(request) else { return bad("the request has no [invoke]".into()) };
     // The request's policy for imports the host does not provide, with the command line's, as for a core plugin.
     let options = HostOptions { foreign_imports: options.foreign_imports.or(request.foreign_imports), ..options };
@@ -235,7 +232,7 @@ fn run_invoke(
     };
     say(format_args!("called {}: {} -> {}", call.call_text(), call.signature(), call.results_text()));
     let results = wave_text(call.results());
-    checked(&plugin::check_expectations(&request.expect, results.as_bytes()), "results", &say)
+    checked(&plugin::check_expectations(&request.expect, results.as_bytes()), "results", say)
 }
 
 /// The phases of one request, as the log shows them.

@@ -523,17 +523,25 @@ fn toml_error(e: &toml::de::Error) -> String {
 
 const RESERVED: &[&str] = &["result", "export", "len", "ptr", "nul"];
 
+impl RequestFile {
+    /// The tables of a core plugin's request that the file gives, which a `[command]` and an `[invoke]` take none of:
+    /// the allocator, inputs, out-slots and output.
+    fn plugin_tables(&self) -> Vec<&'static str> {
+        let tables = [
+            (self.allocator.is_some(), "[allocator]"),
+            (!self.inputs.is_empty(), "[[input]]"),
+            (!self.outs.is_empty(), "[[out]]"),
+            (self.output.is_some(), "[output]"),
+        ];
+        tables.into_iter().filter(|(present, _)| *present).map(|(_, what)| what).collect()
+    }
+}
+
 fn resolve(file: RequestFile, base: &Path) -> Result<Request, String> {
     if file.invoke.is_some() {
-        let mut given = Vec::new();
-        for (present, what) in [
-            (file.allocator.is_some(), "[allocator]"),
-            (!file.inputs.is_empty(), "[[input]]"),
-            (!file.outs.is_empty(), "[[out]]"),
-            (file.output.is_some(), "[output]"),
-            (!file.imports.is_empty(), "[[import]]"),
-            (file.memory != default_memory(), "`memory`"),
-        ] {
+        let mut given = file.plugin_tables();
+        for (present, what) in [(!file.imports.is_empty(), "[[import]]"), (file.memory != default_memory(), "`memory`")]
+        {
             if present {
                 given.push(what);
             }
@@ -603,17 +611,7 @@ fn resolve(file: RequestFile, base: &Path) -> Result<Request, String> {
             (Call { export: invoke.export.clone(), args: Vec::new(), status: None }, None)
         }
         (None, Some(command), None) => {
-            let mut given = Vec::new();
-            for (present, what) in [
-                (file.allocator.is_some(), "[allocator]"),
-                (!file.inputs.is_empty(), "[[input]]"),
-                (!file.outs.is_empty(), "[[out]]"),
-                (file.output.is_some(), "[output]"),
-            ] {
-                if present {
-                    given.push(what);
-                }
-            }
+            let given = file.plugin_tables();
             if !given.is_empty() {
                 return Err(format!(
                     "a [command] reads its input from stdin and writes its output to stdout: {} do not apply to it",
