@@ -149,6 +149,9 @@ const SCRUBBED_ENV: &[&str] = &[
     "CARGO_MAKEFLAGS",
 ];
 
+/// Set by `boundary versions` to the generated workspace it builds in.
+const WORKSPACE_VAR: &str = "BOUNDARY_VERSIONS_WORKSPACE";
+
 fn main() {
     if let Err(message) = run() {
         // A build script's panic prints a backtrace hint; one clear sentence is what the user needs.
@@ -237,7 +240,12 @@ fn record_versions(rustc: &str, manifest_dir: &Path) -> Result<(), String> {
     println!("cargo:rustc-env=BOUNDARY_RUSTC_VERSION={version}");
     println!("cargo:rustc-env=BOUNDARY_TARGET={}", env_var("TARGET")?);
 
-    let lock_path = manifest_dir.join("../Cargo.lock");
+    // The workspace whose lock file chose the version: this crate's own, or the generated workspace that
+    // `boundary versions` builds this crate in (cargo gives the build script the linked folder's real path, so the
+    // generated workspace names itself).
+    println!("cargo:rerun-if-env-changed={WORKSPACE_VAR}");
+    let workspace = env::var_os(WORKSPACE_VAR).map_or_else(|| manifest_dir.join(".."), PathBuf::from);
+    let lock_path = workspace.join("Cargo.lock");
     let lock = fs::read_to_string(&lock_path).map_err(|e| format!("could not read {}: {e}", lock_path.display()))?;
     let mut lines = lock.lines();
     let wasmtime = loop {
@@ -249,6 +257,15 @@ fn record_versions(rustc: &str, manifest_dir: &Path) -> Result<(), String> {
     };
     let wasmtime = wasmtime.ok_or("Cargo.lock has no `wasmtime` package")?.trim_matches('"');
     println!("cargo:rustc-env=BOUNDARY_WASMTIME_VERSION={wasmtime}");
+    // The shims for the wasmtime versions whose API differs (`boundary versions` builds this crate against another
+    // version): `wasmtime_before_48` bridges 47 to 48.
+    println!("cargo::rustc-check-cfg=cfg(wasmtime_before_48)");
+    let major: u32 = wasmtime.split('.').next().and_then(|m| m.parse().ok()).ok_or("Cargo.lock's wasmtime version")?;
+    if major < 48 {
+        println!("cargo:rustc-cfg=wasmtime_before_48");
+        // For the crates that depend on this one (`links`): the measuring library's build script reads it.
+        println!("cargo::metadata=wasmtime_before_48=true");
+    }
     println!("cargo:rerun-if-changed={}", lock_path.display());
     Ok(())
 }

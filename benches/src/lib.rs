@@ -18,3 +18,4 @@ pub mod record;
 pub mod roles;
 pub mod serving;
 pub mod subject;
+pub mod versions;

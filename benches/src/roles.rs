@@ -4,7 +4,7 @@
 //!
 //! [`Child`]: crate::child::Child
 
-use crate::{child, gate, matrix, options, serving};
+use crate::{child, gate, matrix, options, serving, versions};
 use std::process::ExitCode;
 
 /// If this process is a child in one of the commands' roles, runs the role and returns its exit status; `None`
@@ -22,9 +22,10 @@ pub fn serve() -> Option<ExitCode> {
         matrix::OVERHEAD_ROLE => matrix::overhead_child(),
         matrix::CRITERION_ROLE => matrix::criterion_child(&args),
         serving::DENSITY_ROLE => serving::density_child(&args),
-        gate::runner::COUNT_ROLE | gate::runner::TRIAL_ROLE | gate::runner::CPU_ROLE => {
+        gate::runner::COUNT_ROLE | gate::runner::TRIAL_ROLE | gate::runner::TIME_ROLE | gate::runner::CPU_ROLE => {
             gate::runner::child_role(&role, &args)
         }
+        versions::SETTINGS_ROLE => versions::settings_child(),
         other => {
             eprintln!("error: no command has a child role `{}`", boundary_host::escape_controls(other));
             ExitCode::from(options::EXIT_BAD_INPUT)

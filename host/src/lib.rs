@@ -39,6 +39,7 @@ pub mod output;
 pub mod patterns;
 pub mod plugin;
 pub mod profile;
+pub mod settings;
 #[cfg(feature = "inject-slowdown")]
 pub mod slowdown;
 mod state;

@@ -294,15 +294,24 @@ fn wasi_context(
         }
         wasi.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(bytes::Bytes::from_owner(command.stdin.clone())));
         if let Some(preopen) = &command.preopen {
-            wasi.preopened_dir(&preopen.dir, &preopen.guest, wasmtime_wasi::FsPerms::ReadOnly).map_err(|e| {
-                Error::Instantiate {
-                    module: world.name.to_string(),
-                    message: format!(
-                        "cannot open the request's `preopen` directory {}: {}",
-                        escape_controls(&preopen.dir.display().to_string()),
-                        one_line(&e)
-                    ),
-                }
+            // wasmtime-wasi 48 takes one set of permissions; before 48, the directory's and its files' apart
+            // (`boundary versions` builds this crate against both).
+            #[cfg(not(wasmtime_before_48))]
+            let opened = wasi.preopened_dir(&preopen.dir, &preopen.guest, wasmtime_wasi::FsPerms::ReadOnly);
+            #[cfg(wasmtime_before_48)]
+            let opened = wasi.preopened_dir(
+                &preopen.dir,
+                &preopen.guest,
+                wasmtime_wasi::DirPerms::READ,
+                wasmtime_wasi::FilePerms::READ,
+            );
+            opened.map_err(|e| Error::Instantiate {
+                module: world.name.to_string(),
+                message: format!(
+                    "cannot open the request's `preopen` directory {}: {}",
+                    escape_controls(&preopen.dir.display().to_string()),
+                    one_line(&e)
+                ),
             })?;
         }
         return Ok((wasi.build_p1(), Some(kept)));

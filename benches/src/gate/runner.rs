@@ -38,6 +38,13 @@ pub fn boundary_gate_measured(body: &mut dyn FnMut(u64), iterations: u64) {
 pub const COUNT_ROLE: &str = "gate-count";
 /// The role of a child that runs one scenario natively, once, before it is counted.
 pub const TRIAL_ROLE: &str = "gate-trial";
+/// The role of a child that times one scenario natively (`boundary versions`' wall-time medians): it prints the
+/// nanoseconds per operation of its counted loop, run until [`TIMED_AT_LEAST`] has passed.
+pub const TIME_ROLE: &str = "gate-time";
+/// How long a timed child runs the scenario's loop at the least, whole batches of its iterations.
+pub const TIMED_AT_LEAST: Duration = Duration::from_millis(100);
+/// The line a timed child prints with its nanoseconds per operation.
+pub const TIME_LINE: &str = "boundary-gate-ns-per-op: ";
 /// The role of a child that prints the CPU it sees ([`cpu_seen`]), run under valgrind before the counting.
 pub const CPU_ROLE: &str = "gate-cpu";
 /// How many times slower a child runs under callgrind than natively, as the gate allows for: each of its steps gets
@@ -47,9 +54,10 @@ pub const VALGRIND_SLOWDOWN: u32 = 100;
 /// Runs the scenario this process's role names (a child of the runner); `Ok(false)` if it is not a gate child.
 pub fn child_from_env() -> Result<bool, String> {
     let Some((role, args)) = crate::child::role()? else { return Ok(false) };
-    let trial = match role.as_str() {
-        TRIAL_ROLE => true,
-        COUNT_ROLE => false,
+    let mode = match role.as_str() {
+        TRIAL_ROLE => Mode::Trial,
+        COUNT_ROLE => Mode::Count,
+        TIME_ROLE => Mode::Time,
         CPU_ROLE => {
             println!("{}", cpu_seen());
             return Ok(true);
@@ -57,7 +65,7 @@ pub fn child_from_env() -> Result<bool, String> {
         _ => return Ok(false),
     };
     match args.as_slice() {
-        [scenario, profile, subject @ ..] => child(scenario, profile, subject, trial).map(|()| true),
+        [scenario, profile, subject @ ..] => child(scenario, profile, subject, mode).map(|()| true),
         _ => Err(format!("the gate's child role names no scenario: {args:?}")),
     }
 }
@@ -69,8 +77,13 @@ pub fn child_role(role: &str, args: &[String]) -> ExitCode {
         println!("{}", cpu_seen());
         return ExitCode::SUCCESS;
     }
+    let mode = match role {
+        TRIAL_ROLE => Mode::Trial,
+        TIME_ROLE => Mode::Time,
+        _ => Mode::Count,
+    };
     let run = match args {
-        [scenario, profile, subject @ ..] => child(scenario, profile, subject, role == TRIAL_ROLE),
+        [scenario, profile, subject @ ..] => child(scenario, profile, subject, mode),
         _ => Err(format!("the gate's child role names no scenario: {args:?}")),
     };
     match run {
@@ -89,8 +102,20 @@ struct ChildOptions {
     subject: SubjectOptions,
 }
 
-/// Runs one scenario: once natively (`trial`), or counted (under valgrind).
-fn child(scenario_id: &str, profile_name: &str, subject_args: &[String], trial: bool) -> Result<(), String> {
+/// What a child does with its scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// One operation natively, and the page faults of the counted loop where the scenario counts them.
+    Trial,
+    /// The counted loop, under valgrind.
+    Count,
+    /// The counted loop natively, timed.
+    Time,
+}
+
+/// Runs one scenario: once natively (a trial), counted (under valgrind), or timed.
+fn child(scenario_id: &str, profile_name: &str, subject_args: &[String], mode: Mode) -> Result<(), String> {
+    let trial = mode == Mode::Trial;
     let profile = EngineProfile::from_name(profile_name).map_err(|e| e.to_string())?;
     let parsed: ChildOptions =
         options::parse(std::iter::once("gate-child".to_string()).chain(subject_args.iter().cloned()))
@@ -120,6 +145,18 @@ fn child(scenario_id: &str, profile_name: &str, subject_args: &[String], trial: 
         return Ok(());
     }
     guard::step(&format!("{what}: the warm-up"), || body(WARM_UP));
+    if mode == Mode::Time {
+        let (operations, elapsed) = guard::step(&format!("{what}: the timed operations"), || {
+            let (mut operations, start) = (0u64, Instant::now());
+            while operations == 0 || start.elapsed() < TIMED_AT_LEAST {
+                body(scenario.iterations);
+                operations += scenario.iterations;
+            }
+            (operations, start.elapsed())
+        });
+        println!("{TIME_LINE}{}", elapsed.as_nanos() as f64 / operations as f64);
+        return Ok(());
+    }
     guard::step(&format!("{what}: the counted operations"), || boundary_gate_measured(&mut *body, scenario.iterations));
     Ok(())
 }
@@ -311,7 +348,8 @@ fn toolchain(valgrind: &str, cpu_counted: &str) -> gate::Toolchain {
     }
 }
 
-fn valgrind_version() -> Result<String, String> {
+/// valgrind's version, or an error saying how to install it.
+pub fn valgrind_version() -> Result<String, String> {
     let out = Command::new("valgrind").arg("--version").output().map_err(|_| {
         "valgrind is not installed; the gate needs it (on Debian: `apt-get install valgrind`)".to_string()
     })?;

@@ -51,6 +51,10 @@ enum Command {
     /// The performance gate: instruction counts of its scenarios under callgrind against a baseline (needs
     /// valgrind).
     Gate(gate::Options),
+    /// The gate's scenarios under two wasmtime versions, side by side: instruction counts, interleaved wall-time
+    /// medians, page faults, and the defaults that differ (cargo features, engine settings). Builds each version from
+    /// this checkout in target/versions/; needs valgrind.
+    Versions(boundary_benches::versions::Options),
     /// The differential fuzzer of a plugin's request (--request): mutated inputs served under two engine profiles,
     /// outcomes compared, each difference written as a request file that replays it. Exit status 1 when it found any.
     Fuzz(FuzzArgs),
@@ -138,6 +142,7 @@ fn main() -> ExitCode {
                 Err(e) => options::exit_status(Err(e)),
             }
         }
+        Some(Command::Versions(options)) => boundary_benches::versions::command(&options),
         Some(Command::Profiles) => run::list_profiles(),
     }
 }

@@ -20,6 +20,7 @@ pub fn type_text(ty: &Type) -> String {
     match ty {
         Type::String => "string".into(),
         Type::List(l) => format!("list<{}>", type_text(&l.ty())),
+        #[cfg(not(wasmtime_before_48))]
         Type::FixedLengthList(l) => format!("list<{}, {}>", type_text(&l.ty()), l.len()),
         Type::Map(m) => format!("map<{}, {}>", type_text(&m.key()), type_text(&m.value())),
         Type::Record(r) => {
@@ -64,6 +65,7 @@ fn unsupported(ty: &Type) -> Option<Type> {
             Some(ty.clone())
         }
         Type::List(l) => unsupported(&l.ty()),
+        #[cfg(not(wasmtime_before_48))]
         Type::FixedLengthList(l) => unsupported(&l.ty()),
         Type::Record(r) => inner(r.fields().map(|f| f.ty)),
         Type::Tuple(t) => inner(t.types()),
@@ -82,6 +84,7 @@ fn zero(ty: &Type) -> Val {
     match ty {
         Type::String => Val::String(String::new()),
         Type::List(_) => Val::List(Vec::new()),
+        #[cfg(not(wasmtime_before_48))]
         Type::FixedLengthList(l) => Val::FixedLengthList((0..l.len()).map(|_| zero(&l.ty())).collect()),
         Type::Map(_) => Val::Map(Vec::new()),
         Type::Record(r) => Val::Record(r.fields().map(|f| (f.name.to_string(), zero(&f.ty))).collect()),
@@ -202,6 +205,7 @@ impl WitScalar {
             Type::Future(_) => return Err("future"),
             Type::Stream(_) => return Err("stream"),
             Type::ErrorContext => return Err("error-context"),
+            #[cfg(not(wasmtime_before_48))]
             Type::FixedLengthList(_) => return Err("fixed-length list"),
         })
     }
