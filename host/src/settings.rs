@@ -86,21 +86,21 @@ fn debug_fields(text: &str) -> Vec<(String, String)> {
     for line in text.lines().skip(1) {
         let indent = line.len() - line.trim_start().len();
         let line = line.trim();
-        if indent == 4 {
-            if let Some((name, value)) = line.split_once(": ") {
-                fields.push((name.to_string(), value.trim_end_matches(',').to_string()));
-                continue;
-            }
+        if indent == 4
+            && let Some((name, value)) = line.split_once(": ")
+        {
+            fields.push((name.to_string(), value.trim_end_matches(',').to_string()));
+            continue;
         }
         // A nested value's later lines, up to its closing bracket at the field's indentation.
-        if indent >= 4 {
-            if let Some((_, value)) = fields.last_mut() {
-                let part = line.trim_end_matches(',');
-                if !value.ends_with(['(', '[', '{']) && !part.starts_with([')', ']', '}']) {
-                    value.push(' ');
-                }
-                value.push_str(part);
+        if indent >= 4
+            && let Some((_, value)) = fields.last_mut()
+        {
+            let part = line.trim_end_matches(',');
+            if !value.ends_with(['(', '[', '{']) && !part.starts_with([')', ']', '}']) {
+                value.push(' ');
             }
+            value.push_str(part);
         }
     }
     fields.sort();

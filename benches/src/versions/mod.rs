@@ -144,6 +144,7 @@ pub fn run(options: &Options) -> Result<PathBuf, String> {
         rustc: counts[1].rustc.clone(),
         old_features,
         new_features,
+        configurations: settings[1].configs.iter().map(|c| c.config.clone()).collect(),
         settings: report::settings_differences(&settings[0], &settings[1]),
         rounds: options.rounds,
         timed_at_least_ms: runner::TIMED_AT_LEAST.as_millis() as u64,
@@ -261,7 +262,7 @@ fn time_interleaved(builds: &[Build; 2], rows: &mut [ScenarioRow], options: &Opt
             if row.old_instructions.is_none() || row.new_instructions.is_none() || row.not_timed.is_some() {
                 continue;
             }
-            let order = if (round as usize + index) % 2 == 0 { [0, 1] } else { [1, 0] };
+            let order = if (round as usize + index).is_multiple_of(2) { [0, 1] } else { [1, 0] };
             for side in order {
                 let (launcher, wrapper) = &launchers[side];
                 let mut role_args = vec![row.scenario.clone(), row.profile.clone()];

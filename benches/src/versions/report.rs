@@ -143,7 +143,7 @@ pub fn median(values: &[f64]) -> Option<f64> {
     let n = sorted.len();
     match n {
         0 => None,
-        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ if !n.is_multiple_of(2) => Some(sorted[n / 2]),
         _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
     }
 }
@@ -222,6 +222,8 @@ pub struct Report {
     pub rustc: String,
     pub old_features: CargoFeatures,
     pub new_features: CargoFeatures,
+    /// The configurations whose settings were compared (wasmtime's default, then each profile).
+    pub configurations: Vec<String>,
     pub settings: Vec<SettingDifference>,
     /// Each scenario's wall time: how many interleaved rounds, and how long each timed loop ran at least.
     pub rounds: u32,
@@ -238,6 +240,39 @@ impl Report {
             a.default.iter().filter(|f| !b.default.contains(f)).collect()
         }
         (only(&self.old_features, &self.new_features), only(&self.new_features, &self.old_features))
+    }
+
+    /// The setting differences with the same change in several configurations as one, with the configurations it
+    /// is found in (`every configuration` where it is all of them), in the order first seen.
+    pub fn grouped_settings(&self) -> Vec<(&SettingDifference, String)> {
+        let mut configs: Vec<&String> = Vec::new();
+        for d in &self.settings {
+            if !configs.contains(&&d.config) {
+                configs.push(&d.config);
+            }
+        }
+        let same = |a: &SettingDifference, b: &SettingDifference| {
+            (&a.kind, &a.name, &a.old, &a.new) == (&b.kind, &b.name, &b.old, &b.new)
+        };
+        let mut groups: Vec<(&SettingDifference, Vec<&String>)> = Vec::new();
+        for d in &self.settings {
+            match groups.iter_mut().find(|(first, _)| same(first, d)) {
+                Some((_, found_in)) => found_in.push(&d.config),
+                None => groups.push((d, vec![&d.config])),
+            }
+        }
+        let all = self.configurations.len();
+        groups
+            .into_iter()
+            .map(|(d, found_in)| {
+                let text = if found_in.len() == all && all > 1 {
+                    "every configuration".to_string()
+                } else {
+                    found_in.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                };
+                (d, text)
+            })
+            .collect()
     }
 
     pub fn markdown(&self) -> String {
@@ -276,10 +311,10 @@ impl Report {
         if self.settings.is_empty() {
             md.push_str("None.\n");
         } else {
-            let _ = writeln!(md, "| configuration | kind | setting | {old} | {new} |\n|---|---|---|---|---|");
-            for d in &self.settings {
+            let _ = writeln!(md, "| setting | kind | {old} | {new} | in |\n|---|---|---|---|---|");
+            for (d, configs) in self.grouped_settings() {
                 let v = |x: &Option<String>| x.clone().unwrap_or_else(|| "(none)".into());
-                let _ = writeln!(md, "| {} | {} | `{}` | {} | {} |", d.config, d.kind, d.name, v(&d.old), v(&d.new));
+                let _ = writeln!(md, "| `{}` | {} | {} | {} | {configs} |", d.name, d.kind, v(&d.old), v(&d.new));
             }
         }
         md.push_str("\n## Scenarios\n\n");
@@ -388,6 +423,55 @@ mod tests {
         row.old_ns.clear();
         assert_eq!(row.time_ratio(), None);
         assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), Some(2.5));
+    }
+
+    #[test]
+    fn the_markdown_groups_a_change_found_everywhere_and_shows_every_scenario() {
+        let features =
+            |version: &str| CargoFeatures { version: version.into(), default: vec!["gc".into()], built: vec![] };
+        let difference = |config: &str, name: &str| SettingDifference {
+            config: config.into(),
+            kind: "target flag".into(),
+            name: name.into(),
+            old: None,
+            new: Some("true".into()),
+        };
+        let mut rows = scenario_rows(
+            &baseline("47.0.4", vec![count("calls/core", 100.0, Some(0.0))]),
+            &baseline("48.0.8", vec![count("calls/core", 110.0, Some(0.0))]),
+            2.0,
+        );
+        rows[0].old_ns = vec![30.0, 32.0];
+        rows[0].new_ns = vec![36.0, 32.0];
+        let report = Report {
+            environment: Environment::capture(&record::workspace_root(), "boundary versions 47.0.4".into(), "".into()),
+            old: "47.0.4".into(),
+            new: "48.0.8".into(),
+            built_with: "x".into(),
+            rustc: "rustc".into(),
+            old_features: features("47.0.4"),
+            new_features: CargoFeatures { default: vec!["gc".into(), "debug".into()], ..features("48.0.8") },
+            configurations: vec!["default".into(), "winch".into()],
+            settings: vec![
+                difference("default", "has_vnni"),
+                difference("winch", "has_vnni"),
+                difference("winch", "only"),
+            ],
+            rounds: 2,
+            timed_at_least_ms: 100,
+            loose_percent: 2.0,
+            scenarios: rows,
+        };
+        let md = report.markdown();
+        for needle in [
+            "| `has_vnni` | target flag | (none) | true | every configuration |",
+            "| `only` | target flag | (none) | true | winch |",
+            "In wasmtime 48.0.8's default features and not 47.0.4's: `debug`.",
+            "| calls/core | cranelift | 100.0 | 110.0 | +10.00% | more instructions (exact) | 31.0 ns | 34.0 ns | 1.10 (1.00-1.20) |",
+        ] {
+            assert!(md.contains(needle), "missing {needle:?} in\n{md}");
+        }
+        assert_eq!(report.grouped_settings().len(), 2);
     }
 
     fn settings(features: &[&str], tunables: &[(&str, &str)]) -> EngineSettings {

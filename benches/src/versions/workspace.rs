@@ -206,7 +206,9 @@ impl Build {
         if let Some(toolchain) = &self.toolchain {
             cargo.arg(format!("+{toolchain}"));
         }
-        cargo.arg(subcommand).arg("--manifest-path").arg(self.root.join("Cargo.toml"));
+        // From the generated workspace, inside the checkout: the checkout's `rust-toolchain.toml` chooses the
+        // toolchain unless one is named.
+        cargo.current_dir(&self.root).arg(subcommand).arg("--manifest-path").arg(self.root.join("Cargo.toml"));
         // The host core's build script reads the wasmtime version from this workspace's lock file.
         cargo.env("BOUNDARY_VERSIONS_WORKSPACE", &self.root);
         for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTUP_TOOLCHAIN", "CARGO"] {
@@ -301,7 +303,8 @@ impl CargoFeatures {
         Ok(CargoFeatures {
             version: version.to_string(),
             default: enabled_by(&table, "default").into_iter().collect(),
-            built: built.into_iter().collect(),
+            // `default` itself is not a feature of wasmtime's code, only a name for a list.
+            built: built.into_iter().filter(|f| f != "default").collect(),
         })
     }
 }
@@ -415,7 +418,7 @@ serde = "1"
                 {"name": "wasmtime", "version": "48.0.8", "id": "w48", "features": {"default": ["gc"], "gc": [], "winch": []}},
                 {"name": "wasmtime", "version": "47.0.4", "id": "w47", "features": {"default": []}}
             ],
-            "resolve": {"nodes": [{"id": "w48", "features": ["gc", "winch"]}]}
+            "resolve": {"nodes": [{"id": "w48", "features": ["default", "gc", "winch"]}]}
         });
         let features = CargoFeatures::from_metadata(&metadata, "48.0.8").unwrap();
         assert_eq!(features.default, ["gc"]);

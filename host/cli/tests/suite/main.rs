@@ -14,4 +14,5 @@ mod guard_rails;
 mod hostile;
 mod measuring;
 mod plugins;
+mod versions;
 mod voice;
