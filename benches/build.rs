@@ -1,10 +1,20 @@
-//! The wasmtime version shims of the host core's build script, for this crate too: `wasmtime_before_48` when the
-//! wasmtime it is built on is older than 48 (`boundary versions` builds the workspace against other versions).
+//! The wasmtime version shims of the host core's build script (`VERSION_SHIMS` in `host/build.rs`), set for this
+//! crate too: the host core passes their names and those it set through its `links` metadata.
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(wasmtime_before_48)");
-    println!("cargo:rerun-if-env-changed=DEP_BOUNDARY_HOST_WASMTIME_BEFORE_48");
-    if std::env::var_os("DEP_BOUNDARY_HOST_WASMTIME_BEFORE_48").is_some() {
-        println!("cargo:rustc-cfg=wasmtime_before_48");
+    let list = |var: &str| {
+        println!("cargo:rerun-if-env-changed={var}");
+        std::env::var(var)
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    for cfg in list("DEP_BOUNDARY_HOST_SHIMS") {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+    }
+    for cfg in list("DEP_BOUNDARY_HOST_SHIMS_SET") {
+        println!("cargo:rustc-cfg={cfg}");
     }
 }

@@ -149,6 +149,16 @@ const SCRUBBED_ENV: &[&str] = &[
     "CARGO_MAKEFLAGS",
 ];
 
+/// The shims for wasmtime versions whose API differs from the one the workspace pins (`boundary versions` builds
+/// this crate against others): each `cfg` is set when the wasmtime built on is older than the major version named.
+/// Adding one: a line here, then `#[cfg(name)]` and `#[cfg(not(name))]` where the API differs, in this crate or the
+/// measuring library (whose build script sets the same ones); host/README.md, "Another wasmtime version", has the
+/// recipe.
+const VERSION_SHIMS: &[(&str, u32)] = &[
+    // wasmtime-wasi's preopen permissions (one `FsPerms` from 48), the component model's fixed-length lists (48).
+    ("wasmtime_before_48", 48),
+];
+
 /// Set by `boundary versions` to the generated workspace it builds in.
 const WORKSPACE_VAR: &str = "BOUNDARY_VERSIONS_WORKSPACE";
 
@@ -257,15 +267,19 @@ fn record_versions(rustc: &str, manifest_dir: &Path) -> Result<(), String> {
     };
     let wasmtime = wasmtime.ok_or("Cargo.lock has no `wasmtime` package")?.trim_matches('"');
     println!("cargo:rustc-env=BOUNDARY_WASMTIME_VERSION={wasmtime}");
-    // The shims for the wasmtime versions whose API differs (`boundary versions` builds this crate against another
-    // version): `wasmtime_before_48` bridges 47 to 48.
-    println!("cargo::rustc-check-cfg=cfg(wasmtime_before_48)");
     let major: u32 = wasmtime.split('.').next().and_then(|m| m.parse().ok()).ok_or("Cargo.lock's wasmtime version")?;
-    if major < 48 {
-        println!("cargo:rustc-cfg=wasmtime_before_48");
-        // For the crates that depend on this one (`links`): the measuring library's build script reads it.
-        println!("cargo::metadata=wasmtime_before_48=true");
+    let mut set = Vec::new();
+    for (cfg, from) in VERSION_SHIMS {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        if major < *from {
+            println!("cargo:rustc-cfg={cfg}");
+            set.push(*cfg);
+        }
     }
+    // For the crates that depend on this one (`links`): the measuring library's build script sets the same ones.
+    let all: Vec<&str> = VERSION_SHIMS.iter().map(|(cfg, _)| *cfg).collect();
+    println!("cargo::metadata=shims={}", all.join(","));
+    println!("cargo::metadata=shims_set={}", set.join(","));
     println!("cargo:rerun-if-changed={}", lock_path.display());
     Ok(())
 }

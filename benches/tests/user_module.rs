@@ -247,7 +247,7 @@ fn bad_input_is_one_line_naming_what_was_wrong() {
     // A relative module path reaches the counted children absolute: they may start in another folder.
     let options =
         counting::parse(&["--wasm".into(), "mine.wat".into(), "--baseline".into(), "mine.json".into()]).unwrap();
-    let wasm = options.subject.module.resolved().expect("--wasm taken");
+    let wasm = options.counting.subject.module.resolved().expect("--wasm taken");
     assert!(wasm.is_absolute() && wasm.ends_with("mine.wat"), "{}", wasm.display());
 }
 

@@ -18,6 +18,9 @@ pub struct EngineSettings {
     pub target: String,
     /// The wasm features the engine enables, by wasmparser's names (`SIMD`, `EXCEPTIONS`).
     pub features: Vec<String>,
+    /// Every wasm feature this version's wasmparser names, enabled or not (a feature one version lacks is not "off").
+    #[serde(default)]
+    pub known_features: Vec<String>,
     /// Every tunable, `(name, value)`.
     pub tunables: Vec<(String, String)>,
     /// The code generator's settings shared by every target, `(name, value)`.
@@ -66,6 +69,10 @@ pub fn settings_of_artifact(artifact: &[u8]) -> Result<EngineSettings, String> {
     Ok(EngineSettings {
         target: section.target,
         features: features.iter_names().map(|(name, _)| name.to_string()).collect(),
+        known_features: wasmtime_environ::wasmparser::WasmFeatures::all()
+            .iter_names()
+            .map(|(name, _)| name.to_string())
+            .collect(),
         tunables: debug_fields(&format!("{:#?}", section.tunables)),
         shared_flags: flags(&section.shared_flags),
         target_flags: flags(&section.isa_flags),
@@ -126,6 +133,7 @@ mod tests {
             settings.shared_flags
         );
         assert!(!settings.target_flags.is_empty());
+        assert!(settings.known_features.iter().any(|f| f == "GC"), "{:?}", settings.known_features);
     }
 
     #[test]

@@ -54,16 +54,11 @@ pub const VALGRIND_SLOWDOWN: u32 = 100;
 /// Runs the scenario this process's role names (a child of the runner); `Ok(false)` if it is not a gate child.
 pub fn child_from_env() -> Result<bool, String> {
     let Some((role, args)) = crate::child::role()? else { return Ok(false) };
-    let mode = match role.as_str() {
-        TRIAL_ROLE => Mode::Trial,
-        COUNT_ROLE => Mode::Count,
-        TIME_ROLE => Mode::Time,
-        CPU_ROLE => {
-            println!("{}", cpu_seen());
-            return Ok(true);
-        }
-        _ => return Ok(false),
-    };
+    if role == CPU_ROLE {
+        println!("{}", cpu_seen());
+        return Ok(true);
+    }
+    let Some(mode) = Mode::from_role(&role) else { return Ok(false) };
     match args.as_slice() {
         [scenario, profile, subject @ ..] => child(scenario, profile, subject, mode).map(|()| true),
         _ => Err(format!("the gate's child role names no scenario: {args:?}")),
@@ -77,13 +72,9 @@ pub fn child_role(role: &str, args: &[String]) -> ExitCode {
         println!("{}", cpu_seen());
         return ExitCode::SUCCESS;
     }
-    let mode = match role {
-        TRIAL_ROLE => Mode::Trial,
-        TIME_ROLE => Mode::Time,
-        _ => Mode::Count,
-    };
-    let run = match args {
-        [scenario, profile, subject @ ..] => child(scenario, profile, subject, mode),
+    let run = match (Mode::from_role(role), args) {
+        (None, _) => Err(format!("`{role}` is not a role of the gate's children")),
+        (Some(mode), [scenario, profile, subject @ ..]) => child(scenario, profile, subject, mode),
         _ => Err(format!("the gate's child role names no scenario: {args:?}")),
     };
     match run {
@@ -111,6 +102,18 @@ enum Mode {
     Count,
     /// The counted loop natively, timed.
     Time,
+}
+
+impl Mode {
+    /// The mode of a child started in `role`, if it is one of the roles that run a scenario.
+    fn from_role(role: &str) -> Option<Mode> {
+        match role {
+            TRIAL_ROLE => Some(Mode::Trial),
+            COUNT_ROLE => Some(Mode::Count),
+            TIME_ROLE => Some(Mode::Time),
+            _ => None,
+        }
+    }
 }
 
 /// Runs one scenario: once natively (a trial), counted (under valgrind), or timed.
@@ -194,6 +197,22 @@ pub struct Options {
     /// they select change).
     #[arg(long = "save-baseline")]
     pub save: bool,
+    #[command(flatten)]
+    pub counting: Counting,
+    /// The baseline to compare with or write [default: results/gate-baseline.json; needed with --wasm].
+    #[arg(long, value_name = "FILE", value_parser = user_path_value)]
+    pub baseline: Option<PathBuf>,
+    /// Also write the counts in Bencher's metric format to FILE.
+    #[arg(long, value_name = "FILE", value_parser = user_path_value)]
+    pub bmf: Option<PathBuf>,
+    /// Passed by `cargo bench`.
+    #[arg(long, hide = true)]
+    pub bench: bool,
+}
+
+/// What the gate counts and how: the options it shares with every command that runs it (`boundary versions`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Counting {
     /// Count everything this many times and report the spread.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
@@ -207,30 +226,38 @@ pub struct Options {
     pub jobs: Option<u32>,
     #[command(flatten)]
     pub subject: SubjectOptions,
-    /// The baseline to compare with or write [default: results/gate-baseline.json; needed with --wasm].
-    #[arg(long, value_name = "FILE", value_parser = user_path_value)]
-    pub baseline: Option<PathBuf>,
-    /// Also write the counts in Bencher's metric format to FILE.
-    #[arg(long, value_name = "FILE", value_parser = user_path_value)]
-    pub bmf: Option<PathBuf>,
-    /// Passed by `cargo bench`.
-    #[arg(long, hide = true)]
-    pub bench: bool,
+}
+
+impl Counting {
+    /// The options as a command line gives them, for a gate started as a command of its own.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = vec!["--repeat".to_string(), self.repeat.to_string()];
+        if let Some(filter) = &self.filter {
+            args.extend(["--filter".to_string(), filter.clone()]);
+        }
+        if let Some(jobs) = self.jobs {
+            args.extend(["--jobs".to_string(), jobs.to_string()]);
+        }
+        args.extend(self.profiles.to_args());
+        args.extend(self.subject.to_args());
+        args
+    }
 }
 
 impl Options {
     /// The options a counted child needs to set up the same subject under the same guard rails.
     fn child_args(&self) -> Vec<String> {
-        self.subject.to_args()
+        self.counting.subject.to_args()
     }
 
     /// The module options as the user gave them (paths absolute), for the commands the gate prints.
     fn subject_args(&self) -> Vec<String> {
-        self.subject.subject_args()
+        self.counting.subject.subject_args()
     }
 
     fn jobs(&self) -> usize {
-        self.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize)
+        let jobs = self.counting.jobs;
+        jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize)
     }
 }
 
@@ -367,7 +394,7 @@ fn trial(
     options: &Options,
 ) -> Result<Option<f64>, String> {
     // The child's own watchdog stops it; this is a backstop for one that cannot even start its steps.
-    let deadline = options.subject.limits.timeout.saturating_mul(4).saturating_add(Duration::from_secs(60));
+    let deadline = options.counting.subject.limits.timeout.saturating_mul(4).saturating_add(Duration::from_secs(60));
     let child = Child {
         launcher,
         role: TRIAL_ROLE,
@@ -421,7 +448,7 @@ fn count_once(
     ];
     // The child's steps each get VALGRIND_SLOWDOWN times --timeout (setup, warm-up, the counted loop); this is a
     // backstop for a child stuck where its own watchdog cannot end it.
-    let deadline = options.subject.limits.timeout.saturating_mul(VALGRIND_SLOWDOWN * 2);
+    let deadline = options.counting.subject.limits.timeout.saturating_mul(VALGRIND_SLOWDOWN * 2);
     let child = Child {
         launcher,
         role: COUNT_ROLE,
@@ -468,7 +495,7 @@ fn selected<'a>(
         .flat_map(|s| s.profiles.iter().map(move |p| (s, *p)))
         .filter(|(_, p)| compiled.contains(p))
         .filter(|(s, p)| {
-            options.filter.as_ref().is_none_or(|f| s.id.contains(f.as_str()) || p.name().contains(f.as_str()))
+            options.counting.filter.as_ref().is_none_or(|f| s.id.contains(f.as_str()) || p.name().contains(f.as_str()))
         })
         .collect();
     if selected.is_empty() {
@@ -542,7 +569,7 @@ fn trial_all(
         "{} scenario run(s) checked natively (setup and one operation, and the page faults of the counted loop \
          where gated; --timeout {} s) in {:.1} s",
         selected.len(),
-        options.subject.limits.timeout.as_secs_f64(),
+        options.counting.subject.limits.timeout.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
     Ok(faults)
@@ -594,15 +621,15 @@ pub struct Outcome {
 
 /// Counts, then saves the baseline or compares with it. An `Err` is bad input or a count that failed, one line.
 pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
-    if (options.subject.module.wasm.is_some() || options.subject.request.request.is_some())
+    if (options.counting.subject.module.wasm.is_some() || options.counting.subject.request.request.is_some())
         && options.baseline.is_none()
     {
         return Err("--wasm and --request need --baseline FILE: the file that keeps your module's counts (made by \
                     --save-baseline)"
             .into());
     }
-    let subject = Subject::of(&options.subject)?;
-    guard::configure(options.subject.limits.limits(), subject.imports());
+    let subject = Subject::of(&options.counting.subject)?;
+    guard::configure(options.counting.subject.limits.limits(), subject.imports());
     let named = !subject.is_built_in();
     let Prepared { serves, typed } = probe::prepare(&subject)?;
     let baseline_path = options.baseline.clone().unwrap_or_else(default_baseline);
@@ -619,7 +646,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     let run_number = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out_dir = std::env::temp_dir().join(format!("boundary-gate-{}-{run_number}", std::process::id()));
 
-    let compiled = subject.compiled_under(options.profiles.or_all())?;
+    let compiled = subject.compiled_under(options.counting.profiles.or_all())?;
     let selected = selected(options, &scenarios, &compiled)?;
     // Natively first, so that a guest that misbehaves is found in seconds, with or without valgrind.
     let faults = trial_all(launcher, options, &selected)?;
@@ -652,9 +679,9 @@ fn count_rounds(
     out_dir: &Path,
 ) -> Result<Vec<Vec<Count>>, String> {
     let mut runs = Vec::new();
-    for round in 0..options.repeat {
-        if options.repeat > 1 {
-            println!("--- run {} of {}", round + 1, options.repeat);
+    for round in 0..options.counting.repeat {
+        if options.counting.repeat > 1 {
+            println!("--- run {} of {}", round + 1, options.counting.repeat);
         }
         runs.push(count_all(launcher, options, selected, out_dir)?);
     }
@@ -678,8 +705,11 @@ fn run_after_counting(
         let (low, high) = (totals.clone().min().unwrap_or(0), totals.max().unwrap_or(0));
         c.spread_per_op = (runs.len() > 1).then(|| (high - low) as f64 / c.iterations.max(1) as f64);
     }
-    if options.repeat > 1 {
-        println!("\n--- spread over {} runs (largest minus smallest, relative to the smallest)", options.repeat);
+    if options.counting.repeat > 1 {
+        println!(
+            "\n--- spread over {} runs (largest minus smallest, relative to the smallest)",
+            options.counting.repeat
+        );
         let mut worst = 0.0f64;
         for (i, c) in counts.iter().enumerate() {
             let values: Vec<u64> = runs.iter().map(|r| r[i].total_instructions).collect();
@@ -700,7 +730,7 @@ fn run_after_counting(
         // With a filter or profiles named, only the counted scenarios change: the rest of the baseline is kept as it
         // was.
         // A baseline that exists but cannot be read is not replaced by a part of one.
-        let part = options.filter.is_some() || !options.profiles.profiles.is_empty();
+        let part = options.counting.filter.is_some() || !options.counting.profiles.profiles.is_empty();
         let old = match (part, baseline_path.exists()) {
             (true, true) => Some(read_baseline(&baseline_path)?),
             _ => None,
@@ -730,17 +760,17 @@ fn run_after_counting(
         let platform = crate::record::Platform::capture();
         let env = crate::record::Environment::capture(&workspace(), String::new(), String::new());
         let mut command = "cargo bench --bench gate -- --save-baseline".to_string();
-        if options.repeat > 1 {
-            command.push_str(&format!(" --repeat {}", options.repeat));
+        if options.counting.repeat > 1 {
+            command.push_str(&format!(" --repeat {}", options.counting.repeat));
         }
         for arg in &options.subject_args() {
             command.push(' ');
             command.push_str(arg);
         }
-        if let Some(filter) = &options.filter {
+        if let Some(filter) = &options.counting.filter {
             command.push_str(&format!(" --filter {filter}"));
         }
-        for arg in options.profiles.to_args() {
+        for arg in options.counting.profiles.to_args() {
             command.push(' ');
             command.push_str(&arg);
         }

@@ -9,7 +9,7 @@ pub mod workspace;
 
 use crate::child::{Child, Launcher};
 use crate::gate::{self, Baseline, runner};
-use crate::options::{self, ProfileOptions, SubjectOptions};
+use crate::options;
 use crate::record::{self, Environment};
 use boundary_host::EngineProfile;
 use report::{NamedSettings, Report, ScenarioRow, SettingsReport};
@@ -48,22 +48,13 @@ pub struct Options {
     /// The rustup toolchain both builds are made with (`nightly` for a wasmtime that needs a newer Rust).
     #[arg(long, value_name = "NAME")]
     pub toolchain: Option<String>,
-    /// Count each scenario this many times in each version (the spread measured gives the exact thresholds).
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
-    pub repeat: u32,
     /// Interleaved rounds of wall-time runs (0: no wall times).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub rounds: u32,
-    /// Only scenarios (or profiles) whose names contain this string.
-    #[arg(long, value_name = "TEXT")]
-    pub filter: Option<String>,
+    /// The gate's own options: what it counts, and how many times (`--repeat 2` or more measures each count's
+    /// spread, so that a change is called on the exact threshold).
     #[command(flatten)]
-    pub profiles: ProfileOptions,
-    /// How many scenarios each gate counts at once [default: one per core].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub jobs: Option<u32>,
-    #[command(flatten)]
-    pub subject: SubjectOptions,
+    pub counting: runner::Counting,
     /// The checkout to build from [default: the one this command was built from].
     #[arg(long, value_name = "DIR")]
     pub source: Option<PathBuf>,
@@ -74,9 +65,14 @@ pub struct Options {
 
 /// A version as cargo pins it exactly: `MAJOR.MINOR.PATCH`, with an optional pre-release.
 fn version_value(text: &str) -> Result<String, String> {
-    let (core, _pre) = text.split_once('-').unwrap_or((text, ""));
+    let (core, pre) = match text.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (text, None),
+    };
     let parts: Vec<&str> = core.split('.').collect();
-    if parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) {
+    let numbers = parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    let pre_ok = pre.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'));
+    if numbers && pre_ok {
         Ok(text.to_string())
     } else {
         Err(format!("`{text}` is not an exact version: give all three numbers, as in 47.0.4"))
@@ -113,8 +109,16 @@ pub fn run(options: &Options) -> Result<PathBuf, String> {
         Build::new(&checkout, &options.old, &options.features, toolchain),
         Build::new(&checkout, &new, &options.features, toolchain),
     ];
+    // Both workspaces and what cargo resolves in them first: a version that does not exist, or that needs a newer
+    // Rust than the toolchain, is refused before any build.
+    let mut features = Vec::new();
     for build in &builds {
         build.generate(&checkout, &options.features)?;
+        let resolved = build.wasmtime_features()?;
+        build.check_toolchain(&resolved)?;
+        features.push(resolved);
+    }
+    for build in &builds {
         say(&format!(
             "building the harness against wasmtime {} in {} (a first build of wasmtime takes 5 to 17 minutes)",
             build.version,
@@ -122,20 +126,35 @@ pub fn run(options: &Options) -> Result<PathBuf, String> {
         ));
         build.build()?;
     }
-    let features = [builds[0].wasmtime_features()?, builds[1].wasmtime_features()?];
-    let settings = [engine_settings(&builds[0])?, engine_settings(&builds[1])?];
+    for (build, resolved) in builds.iter().zip(&mut features) {
+        resolved.built = build.built_features()?;
+    }
+    // Settings that cannot be read (another version's artifact layout) leave the rest of the comparison standing.
+    let settings = match (engine_settings(&builds[0]), engine_settings(&builds[1])) {
+        (Ok(old), Ok(new)) => Ok([old, new]),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
     let counts = [counted(&builds[0], options)?, counted(&builds[1], options)?];
     let mut rows = report::scenario_rows(&counts[0], &counts[1], gate::DEFAULT_THRESHOLD_PERCENT);
     time_interleaved(&builds, &mut rows, options);
     let command = std::iter::once("boundary versions".to_string()).chain(std::env::args().skip(2)).collect::<Vec<_>>();
-    let mode =
-        format!("{} counting rounds per version; {} interleaved wall-time rounds", options.repeat, options.rounds);
+    let mode = format!(
+        "{} counting rounds per version; {} interleaved wall-time rounds",
+        options.counting.repeat, options.rounds
+    );
     let mut environment = Environment::capture(&checkout, command.join(" "), mode);
     environment.wasmtime = format!("{} and {new}", options.old);
     environment.rustc = counts[1].rustc.clone();
     environment.module = counts[1].module.clone();
     environment.elapsed_s = Some(started.elapsed().as_secs_f64());
-    let [old_features, new_features] = features;
+    let new_features = features.pop().ok_or("no features resolved")?;
+    let old_features = features.pop().ok_or("no features resolved")?;
+    let (configurations, differences, settings_not_read) = match &settings {
+        Ok([old, new]) => {
+            (new.configs.iter().map(|c| c.config.clone()).collect(), report::settings_differences(old, new), None)
+        }
+        Err(why) => (Vec::new(), Vec::new(), Some(why.clone())),
+    };
     let report = Report {
         environment,
         old: options.old.clone(),
@@ -144,8 +163,10 @@ pub fn run(options: &Options) -> Result<PathBuf, String> {
         rustc: counts[1].rustc.clone(),
         old_features,
         new_features,
-        configurations: settings[1].configs.iter().map(|c| c.config.clone()).collect(),
-        settings: report::settings_differences(&settings[0], &settings[1]),
+        configurations,
+        settings: differences,
+        settings_not_read,
+        repeat: options.counting.repeat,
         rounds: options.rounds,
         timed_at_least_ms: runner::TIMED_AT_LEAST.as_millis() as u64,
         loose_percent: gate::DEFAULT_THRESHOLD_PERCENT,
@@ -210,7 +231,23 @@ fn engine_settings(build: &Build) -> Result<SettingsReport, String> {
     if !finished.status.success() {
         return Err(format!("wasmtime {}'s settings: {}", build.version, finished.stderr_line()));
     }
-    serde_json::from_slice(&finished.stdout).map_err(|e| format!("wasmtime {}'s settings: {e}", build.version))
+    let report: SettingsReport =
+        serde_json::from_slice(&finished.stdout).map_err(|e| format!("wasmtime {}'s settings: {e}", build.version))?;
+    same_version(build, &report.wasmtime)?;
+    Ok(report)
+}
+
+/// An error unless the build reports the version it was made for (a lock file that chose another would mislabel the
+/// whole report).
+fn same_version(build: &Build, reported: &str) -> Result<(), String> {
+    if reported == build.version {
+        return Ok(());
+    }
+    Err(format!(
+        "the build in {} reports wasmtime {reported}, not {}: remove that folder and run again",
+        build.root.display(),
+        build.version
+    ))
 }
 
 /// Counts the scenarios with `build`'s own gate, its output shown as it goes, into a baseline file of the
@@ -220,74 +257,78 @@ fn counted(build: &Build, options: &Options) -> Result<Baseline, String> {
     let _ = std::fs::remove_file(&file);
     say(&format!("counting the scenarios under wasmtime {} (its own gate, under valgrind)", build.version));
     let mut gate = Command::new(build.binary());
-    gate.arg("gate")
-        .arg("--save-baseline")
-        .arg("--baseline")
-        .arg(&file)
-        .arg("--repeat")
-        .arg(options.repeat.to_string());
-    if let Some(filter) = &options.filter {
-        gate.args(["--filter", filter]);
-    }
-    if let Some(jobs) = options.jobs {
-        gate.args(["--jobs", &jobs.to_string()]);
-    }
-    gate.args(options.profiles.to_args()).args(options.subject.to_args());
+    gate.arg("gate").arg("--save-baseline").arg("--baseline").arg(&file).args(options.counting.to_args());
     gate.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE").stdin(Stdio::null());
     let status = gate.status().map_err(|e| format!("could not start {}: {e}", build.binary().display()))?;
     if !status.success() {
         return Err(format!("the gate under wasmtime {} failed (its error is above)", build.version));
     }
     let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))
+    let counts: Baseline = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    same_version(build, &counts.wasmtime)?;
+    Ok(counts)
 }
 
-/// Times every row's scenario under both builds: in each round, each scenario runs once in a process of each build,
-/// one right after the other, the build that goes first alternating from scenario to scenario and round to round.
-/// A run that fails leaves its scenario untimed under both, its error kept.
+/// Times every row's scenario under both builds, each run a process of its build ([`runner::TIME_ROLE`]).
 fn time_interleaved(builds: &[Build; 2], rows: &mut [ScenarioRow], options: &Options) {
-    if options.rounds == 0 {
-        return;
-    }
     let launchers = [launcher(&builds[0]), launcher(&builds[1])];
-    let deadline = options.subject.limits.timeout.saturating_mul(4).saturating_add(Duration::from_secs(60));
+    let subject = &options.counting.subject;
+    let deadline = subject.limits.timeout.saturating_mul(4).saturating_add(Duration::from_secs(60));
     let timed = rows.iter().filter(|r| r.old_instructions.is_some() && r.new_instructions.is_some()).count();
-    for round in 0..options.rounds {
+    let progress = |round: u32| {
         say(&format!(
             "wall time, round {} of {}: {timed} scenarios, each under both versions",
             round + 1,
             options.rounds
-        ));
+        ))
+    };
+    interleave(rows, options.rounds, progress, |side, row| {
+        let (launcher, wrapper) = &launchers[side];
+        let mut role_args = vec![row.scenario.clone(), row.profile.clone()];
+        role_args.extend(subject.to_args());
+        let child = Child {
+            launcher,
+            role: runner::TIME_ROLE,
+            role_args,
+            wrapper: wrapper.clone(),
+            capture: true,
+            deadline: Some(deadline),
+        };
+        let outcome = match child.run() {
+            Ok(f) if f.status.success() => String::from_utf8_lossy(&f.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix(runner::TIME_LINE)?.trim().parse::<f64>().ok())
+                .ok_or_else(|| "the timed run printed no time".to_string()),
+            Ok(f) => Err(f.stderr_line()),
+            Err(e) => Err(format!("the timed run {e}")),
+        };
+        outcome.map_err(|e| format!("under wasmtime {}: {e}", builds[side].version))
+    });
+}
+
+/// The rounds of timed runs: in each, every row counted under both versions runs once under each (`time(side,
+/// row)`, side 0 the old version), one right after the other, the side that goes first alternating from row to row
+/// and round to round, so neither always runs first after the other's process. A run that fails leaves its row
+/// untimed under both, with the error, and it is not run again.
+fn interleave(
+    rows: &mut [ScenarioRow],
+    rounds: u32,
+    mut progress: impl FnMut(u32),
+    mut time: impl FnMut(usize, &ScenarioRow) -> Result<f64, String>,
+) {
+    for round in 0..rounds {
+        progress(round);
         for (index, row) in rows.iter_mut().enumerate() {
             if row.old_instructions.is_none() || row.new_instructions.is_none() || row.not_timed.is_some() {
                 continue;
             }
             let order = if (round as usize + index).is_multiple_of(2) { [0, 1] } else { [1, 0] };
             for side in order {
-                let (launcher, wrapper) = &launchers[side];
-                let mut role_args = vec![row.scenario.clone(), row.profile.clone()];
-                role_args.extend(options.subject.to_args());
-                let child = Child {
-                    launcher,
-                    role: runner::TIME_ROLE,
-                    role_args,
-                    wrapper: wrapper.clone(),
-                    capture: true,
-                    deadline: Some(deadline),
-                };
-                let result = match child.run() {
-                    Ok(f) if f.status.success() => String::from_utf8_lossy(&f.stdout)
-                        .lines()
-                        .find_map(|l| l.strip_prefix(runner::TIME_LINE)?.trim().parse::<f64>().ok())
-                        .ok_or_else(|| "the timed run printed no time".to_string()),
-                    Ok(f) => Err(f.stderr_line()),
-                    Err(e) => Err(format!("the timed run {e}")),
-                };
-                match result {
+                match time(side, row) {
                     Ok(ns) if side == 0 => row.old_ns.push(ns),
                     Ok(ns) => row.new_ns.push(ns),
                     Err(e) => {
-                        row.not_timed = Some(format!("under wasmtime {}: {e}", builds[side].version));
+                        row.not_timed = Some(e);
                         row.old_ns.clear();
                         row.new_ns.clear();
                         break;
@@ -302,11 +343,78 @@ fn time_interleaved(builds: &[Build; 2], rows: &mut [ScenarioRow], options: &Opt
 mod tests {
     use super::*;
 
+    fn row(scenario: &str, counted_under_both: bool) -> ScenarioRow {
+        let count = |wasmtime: &str| {
+            let count = crate::gate::Count {
+                scenario: scenario.into(),
+                profile: "cranelift".into(),
+                iterations: 1,
+                total_instructions: 10,
+                instructions_per_op: 10.0,
+                spread_per_op: None,
+                faults_per_op: None,
+            };
+            serde_json::from_value::<Baseline>(serde_json::json!({
+                "date": "", "command": "", "git_revision": "", "cpu": "", "rustc": "", "wasmtime": wasmtime,
+                "valgrind": "", "counts": [count],
+            }))
+            .unwrap()
+        };
+        let new = if counted_under_both { count("48") } else { Baseline { counts: vec![], ..count("48") } };
+        report::scenario_rows(&count("47"), &new, 2.0).remove(0)
+    }
+
+    #[test]
+    fn rounds_alternate_which_version_goes_first_and_pair_each_rounds_runs() {
+        let mut rows = vec![row("a", true), row("b", true), row("only-old", false)];
+        let (mut calls, mut rounds_seen) = (Vec::new(), Vec::new());
+        interleave(
+            &mut rows,
+            2,
+            |r| rounds_seen.push(r),
+            |side, row| {
+                calls.push((row.scenario.clone(), side));
+                Ok(if side == 0 { 10.0 } else { 12.0 } + calls.len() as f64)
+            },
+        );
+        let order: Vec<(&str, usize)> = calls.iter().map(|(s, side)| (s.as_str(), *side)).collect();
+        // Round 0: a old first, b new first; round 1 the other way round. A row counted under one version only is
+        // not timed.
+        assert_eq!(order, [("a", 0), ("a", 1), ("b", 1), ("b", 0), ("a", 1), ("a", 0), ("b", 0), ("b", 1)]);
+        assert_eq!(rounds_seen, [0, 1]);
+        assert_eq!((rows[0].old_ns.clone(), rows[0].new_ns.clone()), (vec![11.0, 16.0], vec![14.0, 17.0]));
+        assert!(rows[2].old_ns.is_empty() && rows[2].new_ns.is_empty());
+    }
+
+    #[test]
+    fn a_failed_run_leaves_its_row_untimed_under_both_and_is_not_run_again() {
+        let mut rows = vec![row("a", true), row("b", true)];
+        let mut runs_of_a = 0;
+        interleave(
+            &mut rows,
+            3,
+            |_| {},
+            |side, row| {
+                if row.scenario == "a" {
+                    runs_of_a += 1;
+                    if side == 1 {
+                        return Err("under wasmtime 48: it trapped".into());
+                    }
+                }
+                Ok(1.0)
+            },
+        );
+        assert_eq!(rows[0].not_timed.as_deref(), Some("under wasmtime 48: it trapped"));
+        assert!(rows[0].old_ns.is_empty() && rows[0].new_ns.is_empty());
+        assert_eq!(runs_of_a, 2, "old then new in the first round, then never again");
+        assert_eq!(rows[1].old_ns.len(), 3);
+    }
+
     #[test]
     fn versions_are_exact() {
         assert_eq!(version_value("47.0.4").unwrap(), "47.0.4");
         assert_eq!(version_value("50.0.0-rc.1").unwrap(), "50.0.0-rc.1");
-        for bad in ["47", "47.0", "v47.0.4", "47.0.x", ""] {
+        for bad in ["47", "47.0", "v47.0.4", "47.0.x", "", "47.0.4-", "47.0.4-a b"] {
             assert!(version_value(bad).unwrap_err().contains("exact version"), "{bad}");
         }
     }

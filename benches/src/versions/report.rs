@@ -71,13 +71,18 @@ pub fn settings_differences(old: &SettingsReport, new: &SettingsReport) -> Vec<S
             }
         };
         push("target", "target", Some(a.target.clone()), Some(b.target.clone()));
-        let on =
-            |list: &[String], name: &str| Some(if list.iter().any(|f| f == name) { "on" } else { "off" }.to_string());
-        let mut features: Vec<&String> = a.features.iter().chain(&b.features).collect();
+        // On or off where the version knows the feature (a record without the list knows those it enables).
+        let on = |s: &EngineSettings, name: &str| {
+            let enabled = s.features.iter().any(|f| f == name);
+            let known = enabled || s.known_features.is_empty() || s.known_features.iter().any(|f| f == name);
+            known.then(|| if enabled { "on" } else { "off" }.to_string())
+        };
+        let mut features: Vec<&String> =
+            a.features.iter().chain(&b.features).chain(&a.known_features).chain(&b.known_features).collect();
         features.sort();
         features.dedup();
         for f in features {
-            push("wasm feature", f, on(&a.features, f), on(&b.features, f));
+            push("wasm feature", f, on(a, f), on(b, f));
         }
         for (kind, x, y) in [
             ("tunable", &a.tunables, &b.tunables),
@@ -152,7 +157,17 @@ pub fn median(values: &[f64]) -> Option<f64> {
 /// as the "current" counts against the old as the baseline. Each count repeated exactly within its own version
 /// (the same build, the same toolchain), so the tight thresholds apply wherever `--repeat` measured the spread.
 pub fn scenario_rows(old: &Baseline, new: &Baseline, loose_percent: f64) -> Vec<ScenarioRow> {
-    let comparisons = gate::compare(old, &new.counts, true, true, loose_percent);
+    // The gate's rules read the baseline's spread; here both versions measured one, and the larger is the one that
+    // holds (none where either was counted once).
+    let mut reference = old.clone();
+    for count in &mut reference.counts {
+        let other = new.counts.iter().find(|n| n.key() == count.key());
+        count.spread_per_op = match (count.spread_per_op, other.and_then(|n| n.spread_per_op)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+    }
+    let comparisons = gate::compare(&reference, &new.counts, true, true, loose_percent);
     let mut rows: Vec<ScenarioRow> = comparisons
         .into_iter()
         .map(|c| {
@@ -225,6 +240,11 @@ pub struct Report {
     /// The configurations whose settings were compared (wasmtime's default, then each profile).
     pub configurations: Vec<String>,
     pub settings: Vec<SettingDifference>,
+    /// Why the settings were not compared, if they could not be read from a version's build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings_not_read: Option<String>,
+    /// How many times each version counted every scenario (`--repeat`).
+    pub repeat: u32,
     /// Each scenario's wall time: how many interleaved rounds, and how long each timed loop ran at least.
     pub rounds: u32,
     pub timed_at_least_ms: u64,
@@ -280,13 +300,21 @@ impl Report {
         let mut md = format!("# wasmtime {old} against {new}: the boundary's scenarios\n\n");
         let _ = writeln!(
             md,
-            "Both builds: {}, compiled by {}. Instructions per operation are the gate's counts (callgrind, one \
-             process per scenario and profile); a change is called by the gate's thresholds (`exact`: the count \
-             repeated exactly under `--repeat`, so a move of more than 1 instruction or 0.1% is one; `spread`: 4 \
-             times the measured spread; `loose`: {}%). Wall time: nanoseconds per operation of the same loop run \
-             natively for at least {} ms, each scenario's two builds in separate processes one after the other, \
-             their order alternating, in {} rounds; the ratio is new over old per round (median, and the range).\n",
-            self.built_with, self.rustc, self.loose_percent, self.timed_at_least_ms, self.rounds
+            "Both builds: {}, compiled by {}. Instructions per operation are the gate's counts (callgrind, a \
+             process per scenario and profile, the smallest of three where a count moves between processes), each version's \
+             counted in {} rounds; a change is called by the gate's thresholds, with the larger of the two versions' \
+             spreads: `exact` where both repeated exactly (a move of more than 1 instruction or 0.1%, whichever is \
+             larger), `spread` 4 times the spread, `loose` {}% (at least {}% for the scenarios counted in several \
+             processes). Wall time: nanoseconds per operation of the same loop run natively for at least {} ms, each \
+             scenario's two builds in separate processes one after the other, their order alternating, in {} \
+             rounds; the ratio is new over old per round (median, and the range).\n",
+            self.built_with,
+            self.rustc,
+            self.repeat,
+            self.loose_percent,
+            gate::SEVERAL_PROCESSES_PERCENT,
+            self.timed_at_least_ms,
+            self.rounds
         );
         md.push_str(&self.environment.markdown("the harness's built-in guest"));
         md.push_str("\n## Cargo features\n\n");
@@ -308,7 +336,9 @@ impl Report {
             "What each engine resolved its configuration to, as it records it in a compiled artifact: the wasm \
              features it enables, every tunable, the code generator's shared and target flags.\n\n",
         );
-        if self.settings.is_empty() {
+        if let Some(why) = &self.settings_not_read {
+            let _ = writeln!(md, "Not compared: {why}.");
+        } else if self.settings.is_empty() {
             md.push_str("None.\n");
         } else {
             let _ = writeln!(md, "| setting | kind | {old} | {new} | in |\n|---|---|---|---|---|");
@@ -410,6 +440,25 @@ mod tests {
     }
 
     #[test]
+    fn the_larger_spread_of_the_two_versions_calls_a_change_and_faults_stay_on_their_side() {
+        let with_faults = |per_op: f64, spread: Option<f64>, faults: f64| Count {
+            faults_per_op: Some(faults),
+            ..count("instantiate/core", per_op, spread)
+        };
+        // The old count repeated exactly, the new one spread by 10: a move of 5 is within 4 times that spread.
+        let old = baseline("47.0.4", vec![with_faults(1000.0, Some(0.0), 1.0), count("calls/core", 100.0, Some(0.0))]);
+        let new = baseline("48.0.8", vec![with_faults(1005.0, Some(10.0), 3.0), count("calls/core", 100.0, None)]);
+        let rows = scenario_rows(&old, &new, 2.0);
+        let row = |id: &str| rows.iter().find(|r| r.scenario == id).unwrap();
+        assert_eq!(row("instantiate/core").threshold, "spread");
+        assert_eq!(row("instantiate/core").verdict, "more page faults");
+        assert_eq!((row("instantiate/core").old_faults, row("instantiate/core").new_faults), (Some(1.0), Some(3.0)));
+        // Counted once under one version: no spread is known, so the loose rule.
+        assert_eq!(row("calls/core").threshold, "loose");
+        assert_eq!(old.counts[0].spread_per_op, Some(0.0), "the old baseline itself is left as it was");
+    }
+
+    #[test]
     fn the_time_ratio_pairs_each_rounds_two_runs() {
         let mut row = scenario_rows(
             &baseline("a", vec![count("x", 1.0, None)]),
@@ -427,8 +476,12 @@ mod tests {
 
     #[test]
     fn the_markdown_groups_a_change_found_everywhere_and_shows_every_scenario() {
-        let features =
-            |version: &str| CargoFeatures { version: version.into(), default: vec!["gc".into()], built: vec![] };
+        let features = |version: &str| CargoFeatures {
+            version: version.into(),
+            default: vec!["gc".into()],
+            built: vec![],
+            rust_version: None,
+        };
         let difference = |config: &str, name: &str| SettingDifference {
             config: config.into(),
             kind: "target flag".into(),
@@ -457,6 +510,8 @@ mod tests {
                 difference("winch", "has_vnni"),
                 difference("winch", "only"),
             ],
+            settings_not_read: None,
+            repeat: 2,
             rounds: 2,
             timed_at_least_ms: 100,
             loose_percent: 2.0,
@@ -478,6 +533,7 @@ mod tests {
         EngineSettings {
             target: "x86_64-unknown-linux-gnu".into(),
             features: features.iter().map(|s| s.to_string()).collect(),
+            known_features: vec![],
             tunables: tunables.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             shared_flags: vec![("opt_level".into(), "speed".into())],
             target_flags: vec![],
@@ -514,6 +570,15 @@ mod tests {
         assert_eq!(row("tunable", "c"), Some((None, s("0"))));
         assert_eq!(row("configuration", "winch"), Some((s("present"), None)));
         assert_eq!(row("wasm feature", "SIMD"), None);
+        // A feature the old version does not know is not "off" there.
+        let mut newer = new.clone();
+        newer.configs[0].settings.known_features = vec!["SIMD".into(), "EXCEPTIONS".into(), "WIDE_ARITHMETIC".into()];
+        let mut older = old.clone();
+        older.configs[0].settings.known_features = vec!["SIMD".into(), "GC".into(), "EXCEPTIONS".into()];
+        let with_lists = settings_differences(&older, &newer);
+        let feature = |name: &str| with_lists.iter().find(|d| d.name == name).map(|d| (d.old.clone(), d.new.clone()));
+        assert_eq!(feature("WIDE_ARITHMETIC"), Some((None, s("off"))));
+        assert_eq!(feature("GC"), Some((s("on"), None)));
         assert_eq!(row("tunable", "a"), None);
         assert_eq!(diff.len(), 5);
     }

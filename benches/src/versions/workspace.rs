@@ -192,9 +192,15 @@ impl Build {
             std::os::unix::fs::symlink(&target, &link)
                 .map_err(|e| format!("cannot link {} to {}: {e}", link.display(), target.display()))?;
         }
-        let lock = self.root.join("Cargo.lock");
-        if !lock.exists() {
-            let _ = std::fs::copy(checkout.join("Cargo.lock"), &lock);
+        // The checkout's lock file, whenever it is not the one the workspace last took (cargo then moves only the
+        // wasmtime crates and what they need): every other dependency stays the version the checkout builds with.
+        let source_lock = checkout.join("Cargo.lock");
+        let taken = self.root.join("Cargo.lock.checkout");
+        let lock = std::fs::read(&source_lock).map_err(|e| format!("cannot read {}: {e}", source_lock.display()))?;
+        if std::fs::read(&taken).ok().as_ref() != Some(&lock) || !self.root.join("Cargo.lock").exists() {
+            for path in [self.root.join("Cargo.lock"), taken] {
+                std::fs::write(&path, &lock).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
         }
         Ok(())
     }
@@ -236,14 +242,62 @@ impl Build {
             .status()
             .map_err(|e| format!("could not start cargo: {e}"))?;
         if !status.success() {
-            let hint = if self.toolchain.is_none() {
-                " (a wasmtime that needs a newer Rust than the default toolchain's builds with --toolchain nightly)"
-            } else {
-                ""
-            };
-            return Err(format!("building the harness against wasmtime {} failed{hint}", self.version));
+            return Err(format!(
+                "building the harness against wasmtime {} failed (cargo's error is above; where the API differs, \
+                 the harness needs a shim: host/README.md, \"Another wasmtime version\")",
+                self.version
+            ));
         }
         Ok(())
+    }
+
+    /// An error unless the toolchain that builds this workspace is at least as new as the Rust wasmtime asks for.
+    pub fn check_toolchain(&self, features: &CargoFeatures) -> Result<(), String> {
+        let Some(needed) = &features.rust_version else { return Ok(()) };
+        let mut rustc = Command::new("rustc");
+        if let Some(toolchain) = &self.toolchain {
+            rustc.arg(format!("+{toolchain}"));
+        }
+        rustc.arg("-V").current_dir(&self.root).env_remove("RUSTUP_TOOLCHAIN").stdin(Stdio::null());
+        let output = rustc.output().map_err(|e| format!("could not run rustc -V: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("rustc -V failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        }
+        let have = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        match (rust_version(needed), have.split_whitespace().nth(1).and_then(rust_version)) {
+            (Some(need), Some(got)) if got < need => Err(format!(
+                "wasmtime {} needs Rust {needed} or newer, and the toolchain that would build it is {have}: name a \
+                 newer one with --toolchain (both versions are built with it)",
+                self.version
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The features wasmtime is built with for the `boundary` command alone (`cargo tree`, as `cargo build` of
+    /// that package resolves them, not the whole workspace's).
+    pub fn built_features(&self) -> Result<Vec<String>, String> {
+        let output = self
+            .cargo("tree")
+            .args(["--package", "boundary-cli", "--edges", "normal,build", "--prefix", "none", "--depth", "0"])
+            .args(["--format", "{f}", "--invert"])
+            .arg(format!("wasmtime@{}", self.version))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("could not start cargo tree: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "cargo tree for wasmtime {} failed: {}",
+                self.version,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        let line = text.lines().next().unwrap_or_default();
+        let mut features: Vec<String> =
+            line.split(',').map(str::trim).filter(|f| !f.is_empty() && *f != "default").map(String::from).collect();
+        features.sort();
+        Ok(features)
     }
 
     /// What cargo resolved for this workspace: wasmtime's feature table and the features it is built with.
@@ -280,12 +334,24 @@ pub struct CargoFeatures {
     pub version: String,
     /// Every feature `default` turns on, through the features it names (not other crates' features).
     pub default: Vec<String>,
-    /// The features the build turns on.
+    /// The features the `boundary` command's build turns on ([`Build::built_features`]).
     pub built: Vec<String>,
+    /// The Rust version wasmtime asks for (its `rust-version`).
+    pub rust_version: Option<String>,
+}
+
+/// A Rust version's numbers (`1.96`, `1.97.0`, `1.97.0-nightly`), a missing patch as 0.
+pub fn rust_version(text: &str) -> Option<(u32, u32, u32)> {
+    let numbers = text.split('-').next()?;
+    let mut parts = numbers.split('.').map(|p| p.parse::<u32>());
+    let major = parts.next()?.ok()?;
+    let minor = parts.next()?.ok()?;
+    let patch = parts.next().unwrap_or(Ok(0)).ok()?;
+    Some((major, minor, patch))
 }
 
 impl CargoFeatures {
-    /// wasmtime's features at `version` in `cargo metadata`'s output.
+    /// wasmtime's feature table at `version` in `cargo metadata`'s output (the features built are read apart).
     pub fn from_metadata(metadata: &serde_json::Value, version: &str) -> Result<CargoFeatures, String> {
         let missing = || format!("cargo metadata lists no wasmtime {version}");
         let packages = metadata["packages"].as_array().ok_or_else(missing)?;
@@ -293,18 +359,11 @@ impl CargoFeatures {
             packages.iter().find(|p| p["name"] == "wasmtime" && p["version"] == version).ok_or_else(missing)?;
         let table: BTreeMap<String, Vec<String>> = serde_json::from_value(package["features"].clone())
             .map_err(|e| format!("wasmtime {version}'s feature table: {e}"))?;
-        let id = &package["id"];
-        let built = metadata["resolve"]["nodes"]
-            .as_array()
-            .and_then(|nodes| nodes.iter().find(|n| &n["id"] == id))
-            .and_then(|n| n["features"].as_array())
-            .map(|list| list.iter().filter_map(|f| f.as_str().map(String::from)).collect::<BTreeSet<_>>())
-            .unwrap_or_default();
         Ok(CargoFeatures {
             version: version.to_string(),
             default: enabled_by(&table, "default").into_iter().collect(),
-            // `default` itself is not a feature of wasmtime's code, only a name for a list.
-            built: built.into_iter().filter(|f| f != "default").collect(),
+            built: Vec::new(),
+            rust_version: package["rust_version"].as_str().map(String::from),
         })
     }
 }
@@ -390,6 +449,48 @@ serde = "1"
     }
 
     #[test]
+    fn rust_versions_compare_by_their_numbers() {
+        assert_eq!(rust_version("1.96"), Some((1, 96, 0)));
+        assert_eq!(rust_version("1.97.0-nightly"), Some((1, 97, 0)));
+        assert!(rust_version("1.95.0") < rust_version("1.96"));
+        assert!(rust_version("1.97.0-nightly") >= rust_version("1.97.0"));
+        assert_eq!(rust_version("nightly"), None);
+    }
+
+    #[test]
+    fn a_generated_workspace_links_the_checkout_and_takes_its_lock_again_when_it_changes() {
+        let dir = std::env::temp_dir().join(format!("boundary-versions-generate-{}", std::process::id()));
+        let checkout = dir.join("checkout");
+        for folder in ["host", "benches", "guest"] {
+            std::fs::create_dir_all(checkout.join(folder)).unwrap();
+        }
+        std::fs::write(checkout.join("Cargo.toml"), SOURCE).unwrap();
+        std::fs::write(checkout.join("Cargo.lock"), "first").unwrap();
+        let build = Build::new(&checkout, "47.0.4", &FeatureSet::Default, None);
+        assert_eq!(build.root, checkout.join("target/versions/wasmtime-47.0.4-default"));
+        build.generate(&checkout, &FeatureSet::Default).unwrap();
+        for folder in ["host", "benches", "guest"] {
+            assert_eq!(std::fs::read_link(build.root.join(folder)).unwrap(), checkout.join(folder));
+        }
+        assert!(std::fs::read_to_string(build.root.join("Cargo.toml")).unwrap().contains("\"=47.0.4\""));
+        // cargo's own changes to the lock are kept until the checkout's lock changes.
+        std::fs::write(build.root.join("Cargo.lock"), "first, resolved for 47").unwrap();
+        build.generate(&checkout, &FeatureSet::Default).unwrap();
+        assert_eq!(std::fs::read_to_string(build.root.join("Cargo.lock")).unwrap(), "first, resolved for 47");
+        std::fs::write(checkout.join("Cargo.lock"), "second").unwrap();
+        build.generate(&checkout, &FeatureSet::Default).unwrap();
+        assert_eq!(std::fs::read_to_string(build.root.join("Cargo.lock")).unwrap(), "second");
+        // Nothing but target/versions/ was written in the checkout.
+        let mut entries: Vec<String> = std::fs::read_dir(&checkout)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        entries.sort();
+        assert_eq!(entries, ["Cargo.lock", "Cargo.toml", "benches", "guest", "host", "target"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn the_linked_folders_are_the_members_top_folders_and_the_guest() {
         assert_eq!(linked_folders(SOURCE).unwrap(), ["benches", "guest", "host"]);
     }
@@ -412,17 +513,17 @@ serde = "1"
     }
 
     #[test]
-    fn cargo_metadata_gives_the_default_and_the_built_features() {
+    fn cargo_metadata_gives_the_default_features_and_the_rust_version() {
         let metadata = serde_json::json!({
             "packages": [
-                {"name": "wasmtime", "version": "48.0.8", "id": "w48", "features": {"default": ["gc"], "gc": [], "winch": []}},
-                {"name": "wasmtime", "version": "47.0.4", "id": "w47", "features": {"default": []}}
-            ],
-            "resolve": {"nodes": [{"id": "w48", "features": ["default", "gc", "winch"]}]}
+                {"name": "wasmtime", "version": "48.0.8", "rust_version": "1.95.0", "features": {"default": ["gc"], "gc": [], "winch": []}},
+                {"name": "wasmtime", "version": "47.0.4", "features": {"default": []}}
+            ]
         });
         let features = CargoFeatures::from_metadata(&metadata, "48.0.8").unwrap();
         assert_eq!(features.default, ["gc"]);
-        assert_eq!(features.built, ["gc", "winch"]);
+        assert_eq!(features.rust_version.as_deref(), Some("1.95.0"));
+        assert_eq!(CargoFeatures::from_metadata(&metadata, "47.0.4").unwrap().rust_version, None);
         assert!(CargoFeatures::from_metadata(&metadata, "46.0.0").unwrap_err().contains("no wasmtime 46.0.0"));
     }
 }
