@@ -300,7 +300,8 @@ impl Build {
         Ok(features)
     }
 
-    /// What cargo resolved for this workspace: wasmtime's feature table and the features it is built with.
+    /// What cargo resolved for this workspace: wasmtime's default features and the Rust it asks for (the features
+    /// the build turns on are [`Build::built_features`]'s).
     pub fn wasmtime_features(&self) -> Result<CargoFeatures, String> {
         let output = self
             .cargo("metadata")
