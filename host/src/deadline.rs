@@ -15,7 +15,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use wasmtime::{Engine, Store, StoreContextMut, Trap, UpdateDeadline};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 /// How often the ticker moves the epoch once the deadline has passed, until it is dropped.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
@@ -61,12 +61,14 @@ impl Drop for EpochTicker {
 /// What an `epoch` store does when its code sees the epoch move: trap once the store's deadline has passed, run on
 /// (until the next tick) otherwise. Installed on every store the core makes under the `epoch` profile.
 pub(crate) fn install(store: &mut Store<HostState>) {
-    store.epoch_deadline_callback(check);
+    // The callback's argument is a `StoreContextMut` before wasmtime 50 and a `StoreHookState` from 50 on; both
+    // give the store's data, so the closure names neither.
+    store.epoch_deadline_callback(|store| check(store.data().deadline));
     store.set_epoch_deadline(1);
 }
 
-fn check(store: StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
-    match store.data().deadline {
+fn check(deadline: Option<Instant>) -> wasmtime::Result<UpdateDeadline> {
+    match deadline {
         Some(deadline) if Instant::now() >= deadline => Err(Trap::Interrupt.into()),
         _ => Ok(UpdateDeadline::Continue(1)),
     }

@@ -249,6 +249,7 @@ pub(crate) fn new_store_for(
         store.limiter(|state| &mut state.limits);
     }
     if options.call_hook {
+        // The hook's first argument is a `StoreContextMut` before wasmtime 50 and a `StoreHookState` from 50 on.
         store.call_hook(|mut store, _| {
             store.data_mut().hook_calls += 1;
             Ok(())

@@ -24,13 +24,10 @@ pub const SETTINGS_ROLE: &str = "engine-settings";
 /// The name the report gives wasmtime's own default configuration.
 pub const DEFAULT_CONFIG: &str = "wasmtime's default Config";
 
-/// `boundary versions`' options.
-#[derive(Debug, Clone, clap::Parser)]
+/// `boundary versions`' options (the CLI adds `--out`, the folder the report goes under, as its other measuring
+/// subcommands have it).
+#[derive(Debug, Clone, clap::Args)]
 #[command(
-    name = "boundary versions",
-    about = "The gate's scenarios under two wasmtime versions, side by side: instructions per operation, wall-time \
-             medians of interleaved runs, page faults, and the cargo features and engine settings whose defaults \
-             differ.",
     after_help = "Each version is built from this checkout in target/versions/ (a first build of wasmtime takes 5 to \
                   17 minutes); the counts need valgrind. The report goes to OUT/versions/<date>/."
 )]
@@ -58,9 +55,6 @@ pub struct Options {
     /// The checkout to build from [default: the one this command was built from].
     #[arg(long, value_name = "DIR")]
     pub source: Option<PathBuf>,
-    /// Write the report under DIR/versions/<date>/.
-    #[arg(long, value_name = "DIR", default_value = "boundary-results")]
-    pub out: PathBuf,
 }
 
 /// A version as cargo pins it exactly: `MAJOR.MINOR.PATCH`, with an optional pre-release.
@@ -79,9 +73,10 @@ fn version_value(text: &str) -> Result<String, String> {
     }
 }
 
-/// Runs the comparison: exit status 0 with the report written, 2 with one `error:` line.
-pub fn command(options: &Options) -> ExitCode {
-    options::exit_status(run(options).map(|dir| println!("versions: the report is in {}", dir.display())))
+/// Runs the comparison, its report under `out/versions/`: exit status 0 with the report written, 2 with one
+/// `error:` line.
+pub fn command(options: &Options, out: &Path) -> ExitCode {
+    options::exit_status(run(options, out).map(|dir| println!("versions: the report is in {}", dir.display())))
 }
 
 /// Prints one progress line.
@@ -89,7 +84,9 @@ fn say(line: &str) {
     eprintln!("versions: {line}");
 }
 
-pub fn run(options: &Options) -> Result<PathBuf, String> {
+/// Builds both versions, counts, reads the settings, times, and writes the report under `out/versions/<date>/`,
+/// returning its folder.
+pub fn run(options: &Options, out: &Path) -> Result<PathBuf, String> {
     let started = Instant::now();
     let checkout =
         options.source.as_ref().map_or_else(record::workspace_root, |s| options::user_path(&s.to_string_lossy()));
@@ -172,7 +169,7 @@ pub fn run(options: &Options) -> Result<PathBuf, String> {
         loose_percent: gate::DEFAULT_THRESHOLD_PERCENT,
         scenarios: rows,
     };
-    write_report(&report, &options::user_path(&options.out.to_string_lossy()).join("versions"))
+    write_report(&report, &out.join("versions"))
 }
 
 fn write_report(report: &Report, under: &Path) -> Result<PathBuf, String> {

@@ -54,7 +54,7 @@ enum Command {
     /// The gate's scenarios under two wasmtime versions, side by side: instruction counts, interleaved wall-time
     /// medians, page faults, and the defaults that differ (cargo features, engine settings). Builds each version from
     /// this checkout in target/versions/; needs valgrind.
-    Versions(boundary_benches::versions::Options),
+    Versions(VersionsArgs),
     /// The differential fuzzer of a plugin's request (--request): mutated inputs served under two engine profiles,
     /// outcomes compared, each difference written as a request file that replays it. Exit status 1 when it found any.
     Fuzz(FuzzArgs),
@@ -111,6 +111,14 @@ struct ServeArgs {
     out: OutOption,
 }
 
+#[derive(Debug, clap::Args)]
+struct VersionsArgs {
+    #[command(flatten)]
+    versions: boundary_benches::versions::Options,
+    #[command(flatten)]
+    out: OutOption,
+}
+
 fn main() -> ExitCode {
     // A child copy of a measuring subcommand (the matrix's criterion, a density run, a counted scenario).
     if let Some(status) = boundary_benches::roles::serve() {
@@ -142,7 +150,9 @@ fn main() -> ExitCode {
                 Err(e) => options::exit_status(Err(e)),
             }
         }
-        Some(Command::Versions(options)) => boundary_benches::versions::command(&options),
+        Some(Command::Versions(args)) => {
+            boundary_benches::versions::command(&args.versions, &options::user_path(&args.out.out.to_string_lossy()))
+        }
         Some(Command::Profiles) => run::list_profiles(),
     }
 }
