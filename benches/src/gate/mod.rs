@@ -182,6 +182,23 @@ pub struct Baseline {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
     pub counts: Vec<Count>,
+    /// The scenarios that could not be counted (`--keep-going`), each with its error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<Failed>,
+}
+
+/// A scenario under a profile that ran into an error, natively or under callgrind, and so has no count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failed {
+    pub scenario: String,
+    pub profile: String,
+    pub error: String,
+}
+
+impl Failed {
+    pub fn key(&self) -> (String, String) {
+        (self.scenario.clone(), self.profile.clone())
+    }
 }
 
 impl Baseline {
@@ -377,6 +394,7 @@ mod tests {
             kernel: String::new(),
             transparent_huge_pages: String::new(),
             module: None,
+            failed: Vec::new(),
             counts: vec![count(0, per_op, spread, faults)],
         }
     }

@@ -9,7 +9,7 @@
 //! many times `--timeout` for each step; the runner stops it at twice that.
 
 use crate::child::{Child, ChildError};
-use crate::gate::{self, Baseline, Count, MEASURED_SYMBOL, Scenario, Verdict};
+use crate::gate::{self, Baseline, Count, Failed, MEASURED_SYMBOL, Scenario, Verdict};
 use crate::guard;
 use crate::options::{self, ProfileOptions, SubjectOptions};
 use crate::probe::{self, Prepared};
@@ -197,6 +197,10 @@ pub struct Options {
     /// they select change).
     #[arg(long = "save-baseline")]
     pub save: bool,
+    /// Count every scenario even after one fails: each failure is listed (and, with --save-baseline, kept in the
+    /// baseline's `failed`), and the gate still fails.
+    #[arg(long = "keep-going")]
+    pub keep_going: bool,
     #[command(flatten)]
     pub counting: Counting,
     /// The baseline to compare with or write [default: results/gate-baseline.json; needed with --wasm].
@@ -462,12 +466,8 @@ fn count_once(
         timed_out => format!("{} under {}: the counted run {timed_out}", scenario.id, profile.name()),
     })?;
     if !output.status.success() {
-        return Err(format!(
-            "{} under {}: the counted run failed: {}",
-            scenario.id,
-            profile.name(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        let why = counted_run_error(&String::from_utf8_lossy(&output.stderr));
+        return Err(format!("{} under {}: the counted run failed: {why}", scenario.id, profile.name()));
     }
     let text = std::fs::read_to_string(&out_file).map_err(|e| format!("{}: {e}", out_file.display()))?;
     let total = gate::callgrind_total(&text).ok_or(format!("{}: no instruction total", out_file.display()))?;
@@ -475,6 +475,23 @@ fn count_once(
         return Err(format!("{} under {}: nothing was counted in {MEASURED_SYMBOL}", scenario.id, profile.name()));
     }
     Ok(Count::new(scenario, profile, total))
+}
+
+/// What ended a counted run, in one line, from its stderr: the child's own `error:` line; else, where valgrind
+/// itself gave up (callgrind 3.19 can abort on a signal it did not expect, such as a wasm trap outside the counted
+/// loop), the line that says so; else the last line.
+fn counted_run_error(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let line = if let Some(own) = lines.iter().rev().find_map(|l| l.strip_prefix("error: ")) {
+        own.to_string()
+    } else if let Some(gave_up) =
+        lines.iter().find(|l| l.contains("Assertion") || l.contains("the 'impossible' happened"))
+    {
+        format!("valgrind itself failed: {gave_up}")
+    } else {
+        lines.last().map_or("no output".to_string(), |l| l.to_string())
+    };
+    boundary_host::escape_controls(&line).into_owned()
 }
 
 /// The arguments of a child's role for `scenario` under `profile`.
@@ -509,14 +526,14 @@ fn selected<'a>(
 type Report<'a, T> = &'a (dyn Fn(&str, &Scenario, EngineProfile, &Result<T, String>, Duration) + Sync);
 
 /// Runs `work` for every selected scenario, [`Options::jobs`] at a time, `report`ing each as it ends, and returns
-/// the results in the scenarios' order; after the first failure nothing new is begun, and the first failure in
-/// that order is the error.
+/// the results in the scenarios' order; after the first failure nothing new is begun (`None` for those), unless
+/// `--keep-going`.
 fn in_parallel<T: Clone + Send>(
     options: &Options,
     selected: &[(&Scenario, EngineProfile)],
     work: impl Fn(&Scenario, EngineProfile) -> Result<T, String> + Sync,
     report: Report<'_, T>,
-) -> Result<Vec<T>, String> {
+) -> Vec<Option<Result<T, String>>> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<T, String>>>> = Mutex::new(vec![None; selected.len()]);
@@ -532,7 +549,7 @@ fn in_parallel<T: Clone + Send>(
                     report(&format!("[{n:>3}/{}]", selected.len()), scenario, *profile, &result, started.elapsed());
                     let failed = result.is_err();
                     results.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(result);
-                    if failed {
+                    if failed && !options.keep_going {
                         // The others finish what they started; nothing new is begun.
                         next.store(selected.len(), Ordering::Relaxed);
                     }
@@ -540,31 +557,55 @@ fn in_parallel<T: Clone + Send>(
             });
         }
     });
-    let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let mut values = Vec::with_capacity(results.len());
-    for result in results.into_iter().flatten() {
-        values.push(result?);
-    }
-    if values.len() < selected.len() {
-        return Err("a scenario failed (see above)".into());
-    }
-    Ok(values)
+    results.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Runs every selected scenario once natively; the first that failed is the error, naming it. Returns the minor
-/// page faults per operation of each, where counted, in the scenarios' order.
+/// Scenarios under profiles, as the gate selects them.
+type Selected<'a> = Vec<(&'a Scenario, EngineProfile)>;
+
+/// The scenarios of `selected` whose `results` (from [`in_parallel`]) succeeded, with their values, in order.
+/// Without `--keep-going` the first failure is the error; with it, each failure is printed (saying where it
+/// happened, `in`) and added to `failed`.
+fn survivors<'a, T>(
+    options: &Options,
+    selected: &[(&'a Scenario, EngineProfile)],
+    results: Vec<Option<Result<T, String>>>,
+    failed: &mut Vec<Failed>,
+    in_: &str,
+) -> Result<(Selected<'a>, Vec<T>), String> {
+    let (mut kept, mut values) = (Vec::new(), Vec::new());
+    for (&(scenario, profile), result) in selected.iter().zip(results) {
+        match result {
+            Some(Ok(value)) => {
+                kept.push((scenario, profile));
+                values.push(value);
+            }
+            Some(Err(error)) if options.keep_going => {
+                println!("FAILED {in_}: {} under {}: {error}", scenario.id, profile.name());
+                failed.push(Failed { scenario: scenario.id.to_string(), profile: profile.name().to_string(), error });
+            }
+            Some(Err(error)) => return Err(error),
+            // Never begun: only after a failure, which comes first in the scenarios' order.
+            None => return Err("a scenario failed (see above)".into()),
+        }
+    }
+    Ok((kept, values))
+}
+
+/// Runs every selected scenario once natively. Returns, for each in the scenarios' order, the minor page faults
+/// per operation where counted, or its error.
 fn trial_all(
     launcher: &Launcher,
     options: &Options,
     selected: &[(&Scenario, EngineProfile)],
-) -> Result<Vec<Option<f64>>, String> {
+) -> Vec<Option<Result<Option<f64>, String>>> {
     let started = Instant::now();
     let faults = in_parallel(
         options,
         selected,
         |scenario, profile| trial(launcher, scenario, profile, options),
         &|_, _, _, _, _| {},
-    )?;
+    );
     println!(
         "{} scenario run(s) checked natively (setup and one operation, and the page faults of the counted loop \
          where gated; --timeout {} s) in {:.1} s",
@@ -572,16 +613,16 @@ fn trial_all(
         options.counting.subject.limits.timeout.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
-    Ok(faults)
+    faults
 }
 
-/// Counts every selected scenario and returns the counts in the scenarios' order.
+/// Counts every selected scenario and returns the counts (or errors) in the scenarios' order.
 fn count_all(
     launcher: &Launcher,
     options: &Options,
     selected: &[(&Scenario, EngineProfile)],
     out_dir: &Path,
-) -> Result<Vec<Count>, String> {
+) -> Vec<Option<Result<Count, String>>> {
     let report =
         |n: &str, scenario: &Scenario, profile: EngineProfile, result: &Result<Count, String>, took: Duration| {
             match result {
@@ -615,6 +656,8 @@ pub struct Outcome {
     pub regressed: Vec<String>,
     /// The same for each scenario the baseline lacks.
     pub unbaselined: Vec<String>,
+    /// The same for each scenario that failed (`--keep-going`).
+    pub failed: Vec<String>,
     /// Every count of the run.
     pub counts: Vec<Count>,
 }
@@ -649,16 +692,19 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     let compiled = subject.compiled_under(options.counting.profiles.or_all())?;
     let selected = selected(options, &scenarios, &compiled)?;
     // Natively first, so that a guest that misbehaves is found in seconds, with or without valgrind.
-    let faults = trial_all(launcher, options, &selected)?;
+    let mut failed = Vec::new();
+    let trials = trial_all(launcher, options, &selected);
+    let (tried, faults) = survivors(options, &selected, trials, &mut failed, "natively")?;
     let valgrind = valgrind_version()?;
     let cpu_counted = cpu_under_valgrind(launcher);
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    let counted = count_rounds(launcher, options, &selected, &out_dir);
+    let counted = count_rounds(launcher, options, &tried, &out_dir, &mut failed);
     let _ = std::fs::remove_dir_all(&out_dir);
     let mut runs = counted?;
     for run in &mut runs {
-        for (count, faults) in run.iter_mut().zip(&faults) {
-            count.faults_per_op = *faults;
+        for count in run.iter_mut() {
+            let at = tried.iter().position(|(s, p)| (s.id.to_string(), p.name().to_string()) == count.key());
+            count.faults_per_op = at.and_then(|i| faults[i]);
         }
     }
     let mut noted = Vec::new();
@@ -668,22 +714,32 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
             noted.push(scenario.id.clone());
         }
     }
-    run_after_counting(options, &subject, named, (valgrind, cpu_counted), baseline_path, runs)
+    run_after_counting(options, &subject, named, (valgrind, cpu_counted), baseline_path, runs, failed)
 }
 
-/// Counts every selected scenario `--repeat` times.
+/// Counts every selected scenario `--repeat` times. With `--keep-going`, a scenario that fails in a round goes
+/// to `failed` and leaves every round's counts, so that each round holds the same scenarios in the same order.
 fn count_rounds(
     launcher: &Launcher,
     options: &Options,
     selected: &[(&Scenario, EngineProfile)],
     out_dir: &Path,
+    failed: &mut Vec<Failed>,
 ) -> Result<Vec<Vec<Count>>, String> {
-    let mut runs = Vec::new();
+    let mut selected = selected.to_vec();
+    let mut runs: Vec<Vec<Count>> = Vec::new();
     for round in 0..options.counting.repeat {
         if options.counting.repeat > 1 {
             println!("--- run {} of {}", round + 1, options.counting.repeat);
         }
-        runs.push(count_all(launcher, options, selected, out_dir)?);
+        let before = failed.len();
+        let results = count_all(launcher, options, &selected, out_dir);
+        let (kept, counts) = survivors(options, &selected, results, failed, "under callgrind")?;
+        for run in &mut runs {
+            run.retain(|c| !failed[before..].iter().any(|f| f.key() == c.key()));
+        }
+        selected = kept;
+        runs.push(counts);
     }
     Ok(runs)
 }
@@ -697,6 +753,7 @@ fn run_after_counting(
     (valgrind, cpu_counted): (String, String),
     baseline_path: PathBuf,
     runs: Vec<Vec<Count>>,
+    failed: Vec<Failed>,
 ) -> Result<Outcome, String> {
     let mut counts = runs.last().cloned().unwrap_or_default();
     // The spread of each kept count over the rounds: what the baseline keeps for its threshold.
@@ -738,7 +795,9 @@ fn run_after_counting(
         let this_run = toolchain(&valgrind, &cpu_counted);
         let kept = match &old {
             Some(old) => {
+                // A scenario that failed this time keeps no count from before.
                 let mut kept_old = old.counts.clone();
+                kept_old.retain(|c| !failed.iter().any(|f| f.key() == c.key()));
                 // The header becomes this run's: counts kept from another toolchain lose their spread, so that
                 // they get the loose threshold rather than a tight one they were never measured for.
                 let differences = old.toolchain().differences(&this_run);
@@ -795,11 +854,29 @@ fn run_after_counting(
             transparent_huge_pages: platform.transparent_huge_pages.clone(),
             module: named.then(|| subject.describe()),
             counts: kept,
+            // The failures kept from before are those of scenarios this run neither counted nor saw fail.
+            failed: old
+                .iter()
+                .flat_map(|old| &old.failed)
+                .filter(|f| !counts.iter().any(|c| c.key() == f.key()) && !failed.iter().any(|g| g.key() == f.key()))
+                .chain(&failed)
+                .cloned()
+                .collect(),
         };
         let json = serde_json::to_string_pretty(&baseline).map_err(|e| e.to_string())? + "\n";
         std::fs::write(&baseline_path, json).map_err(|e| format!("{}: {e}", baseline_path.display()))?;
         println!("\nbaseline written to {}", baseline_path.display());
-        return Ok(Outcome { passed: true, regressed: Vec::new(), unbaselined: Vec::new(), counts });
+        if !failed.is_empty() {
+            println!("{} scenario(s) failed and have no count in it (see FAILED above)", failed.len());
+        }
+        let passed = failed.is_empty();
+        return Ok(Outcome {
+            passed,
+            regressed: Vec::new(),
+            unbaselined: Vec::new(),
+            failed: failed_names(&failed),
+            counts,
+        });
     }
 
     let baseline = read_baseline(&baseline_path)?;
@@ -891,7 +968,10 @@ fn run_after_counting(
             c.allowed.unwrap_or_default()
         );
     }
-    let passed = regressed.is_empty() && missing == 0;
+    if !failed.is_empty() {
+        println!("{} scenario(s) failed and were not counted (see FAILED above)", failed.len());
+    }
+    let passed = regressed.is_empty() && missing == 0 && failed.is_empty();
     println!("gate {}", if passed { "passed" } else { "FAILED" });
     let named = |verdict: Verdict| {
         comparisons
@@ -902,11 +982,34 @@ fn run_after_counting(
     };
     let mut regressed: Vec<String> = named(Verdict::Regressed);
     regressed.extend(named(Verdict::MoreFaults));
-    Ok(Outcome { passed, regressed, unbaselined: named(Verdict::New), counts })
+    Ok(Outcome { passed, regressed, unbaselined: named(Verdict::New), failed: failed_names(&failed), counts })
+}
+
+fn failed_names(failed: &[Failed]) -> Vec<String> {
+    failed.iter().map(|f| format!("{} under {}", f.scenario, f.profile)).collect()
 }
 
 fn read_baseline(path: &Path) -> Result<Baseline, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the baseline {}: {e}; make one with --save-baseline", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{} is not a gate baseline: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted_run_error;
+
+    #[test]
+    fn a_counted_runs_error_is_the_childs_own_line_or_what_valgrind_said() {
+        let own = "==1== some valgrind note\nerror: gate scenario `calls/core` under `cranelift`: unreachable\n";
+        assert_eq!(counted_run_error(own), "gate scenario `calls/core` under `cranelift`: unreachable");
+        let crashed = "0x3c050\nBB# 3542643\n\nCallgrind: threads.c:247 (vgCallgrind_post_signal): Assertion 'x' \
+                       failed.\n\nhost stacktrace:\n==1==    at 0x58020C4A: ???\n\nThanks.\n";
+        assert_eq!(
+            counted_run_error(crashed),
+            "valgrind itself failed: Callgrind: threads.c:247 (vgCallgrind_post_signal): Assertion 'x' failed."
+        );
+        assert_eq!(counted_run_error("first\nlast\n\n"), "last");
+        assert_eq!(counted_run_error(""), "no output");
+    }
 }

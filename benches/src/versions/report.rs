@@ -114,8 +114,8 @@ pub struct ScenarioRow {
     /// The growth (or shrinkage) in instructions per operation beyond which the gate calls a change, and its rule.
     pub allowed: Option<f64>,
     pub threshold: String,
-    /// `same`, `more instructions`, `fewer instructions`, `more page faults`, or where one version has no count,
-    /// `only under <version>`.
+    /// `same`, `more instructions`, `fewer instructions`, `more page faults`, or where a version has no count,
+    /// `only under <version>` (the other does not have the scenario) or `failed under <version>: <error>`.
     pub verdict: String,
     pub old_faults: Option<f64>,
     pub new_faults: Option<f64>,
@@ -220,6 +220,39 @@ pub fn scenario_rows(old: &Baseline, new: &Baseline, loose_percent: f64) -> Vec<
             new_ns: Vec::new(),
             not_timed: None,
         });
+    }
+    // A scenario that failed under a version is said to have failed there, not to exist only under the other; one
+    // that failed under both (so counted under neither) gets a row of its own.
+    let failure = |b: &Baseline, key: &(String, String)| {
+        b.failed.iter().find(|f| &f.key() == key).map(|f| format!("failed under {}: {}", b.wasmtime, f.error))
+    };
+    for row in &mut rows {
+        let failures: Vec<String> =
+            [failure(old, &row.key()), failure(new, &row.key())].into_iter().flatten().collect();
+        if !failures.is_empty() {
+            row.verdict = failures.join("; ");
+        }
+    }
+    for f in old.failed.iter().chain(&new.failed) {
+        if !rows.iter().any(|r| r.key() == f.key()) {
+            let verdict =
+                [failure(old, &f.key()), failure(new, &f.key())].into_iter().flatten().collect::<Vec<_>>().join("; ");
+            rows.push(ScenarioRow {
+                scenario: f.scenario.clone(),
+                profile: f.profile.clone(),
+                old_instructions: None,
+                new_instructions: None,
+                change_percent: None,
+                allowed: None,
+                threshold: "-".into(),
+                verdict,
+                old_faults: None,
+                new_faults: None,
+                old_ns: Vec::new(),
+                new_ns: Vec::new(),
+                not_timed: None,
+            });
+        }
     }
     rows
 }
@@ -367,7 +400,7 @@ impl Report {
                 num(r.old_instructions),
                 num(r.new_instructions),
                 change,
-                r.verdict,
+                r.verdict.replace('|', "\\|"),
                 r.threshold,
                 ns(&r.old_ns),
                 ns(&r.new_ns),
@@ -409,6 +442,27 @@ mod tests {
             "counts": counts,
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_scenario_that_failed_under_a_version_is_listed_as_failed_there_with_its_error() {
+        let failed = |scenario: &str, error: &str| crate::gate::Failed {
+            scenario: scenario.into(),
+            profile: "cranelift".into(),
+            error: error.into(),
+        };
+        let mut old = baseline("47.0.4", vec![count("calls/core", 100.0, Some(0.0)), count("traps/raw", 9.0, None)]);
+        old.failed = vec![failed("both", "old | broke")];
+        let mut new = baseline("48.0.8", vec![count("calls/core", 100.0, Some(0.0))]);
+        new.failed = vec![failed("traps/raw", "no such export"), failed("both", "new broke")];
+        let rows = scenario_rows(&old, &new, 2.0);
+        let row = |id: &str| rows.iter().find(|r| r.scenario == id).unwrap();
+        assert_eq!(row("calls/core").verdict, "same");
+        assert_eq!(row("traps/raw").verdict, "failed under 48.0.8: no such export");
+        assert_eq!(row("traps/raw").old_instructions, Some(9.0));
+        assert_eq!(row("both").verdict, "failed under 47.0.4: old | broke; failed under 48.0.8: new broke");
+        assert_eq!((row("both").old_instructions, row("both").new_instructions), (None, None));
+        assert_eq!(rows.len(), 3);
     }
 
     #[test]

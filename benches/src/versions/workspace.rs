@@ -277,22 +277,12 @@ impl Build {
     /// The features wasmtime is built with for the `boundary` command alone (`cargo tree`, as `cargo build` of
     /// that package resolves them, not the whole workspace's).
     pub fn built_features(&self) -> Result<Vec<String>, String> {
-        let output = self
-            .cargo("tree")
-            .args(["--package", "boundary-cli", "--edges", "normal,build", "--prefix", "none", "--depth", "0"])
+        let mut tree = self.cargo("tree");
+        tree.args(["--package", "boundary-cli", "--edges", "normal,build", "--prefix", "none", "--depth", "0"])
             .args(["--format", "{f}", "--invert"])
-            .arg(format!("wasmtime@{}", self.version))
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("could not start cargo tree: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "cargo tree for wasmtime {} failed: {}",
-                self.version,
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
+            .arg(format!("wasmtime@{}", self.version));
+        let stdout = self.cargo_output(tree, "tree")?;
+        let text = String::from_utf8_lossy(&stdout);
         let line = text.lines().next().unwrap_or_default();
         let mut features: Vec<String> =
             line.split(',').map(str::trim).filter(|f| !f.is_empty() && *f != "default").map(String::from).collect();
@@ -303,22 +293,26 @@ impl Build {
     /// What cargo resolved for this workspace: wasmtime's default features and the Rust it asks for (the features
     /// the build turns on are [`Build::built_features`]'s).
     pub fn wasmtime_features(&self) -> Result<CargoFeatures, String> {
-        let output = self
-            .cargo("metadata")
-            .args(["--format-version", "1"])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("could not start cargo metadata: {e}"))?;
+        let mut metadata = self.cargo("metadata");
+        metadata.args(["--format-version", "1"]);
+        let stdout = self.cargo_output(metadata, "metadata")?;
+        let metadata: serde_json::Value = serde_json::from_slice(&stdout)
+            .map_err(|e| format!("cargo metadata for wasmtime {}: {e}", self.version))?;
+        CargoFeatures::from_metadata(&metadata, &self.version)
+    }
+
+    /// The stdout of `command` (`cargo SUBCOMMAND ...`), or one line saying why there is none.
+    fn cargo_output(&self, mut command: Command, subcommand: &str) -> Result<Vec<u8>, String> {
+        let output =
+            command.stdin(Stdio::null()).output().map_err(|e| format!("could not start cargo {subcommand}: {e}"))?;
         if !output.status.success() {
             return Err(format!(
-                "cargo metadata for wasmtime {} failed: {}",
+                "cargo {subcommand} for wasmtime {} failed: {}",
                 self.version,
                 String::from_utf8_lossy(&output.stderr).trim()
             ));
         }
-        let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .map_err(|e| format!("cargo metadata for wasmtime {}: {e}", self.version))?;
-        CargoFeatures::from_metadata(&metadata, &self.version)
+        Ok(output.stdout)
     }
 }
 

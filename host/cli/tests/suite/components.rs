@@ -27,7 +27,7 @@ fn a_wasi_component_is_measured_with_its_exports_called_with_a_string_and_a_list
         "--invoke",
         "sum-bytes=[1, 2, 3]",
         "--out",
-        &out,
+        out.as_str(),
         "--",
         "--quick",
         "invoke/",
@@ -37,7 +37,7 @@ fn a_wasi_component_is_measured_with_its_exports_called_with_a_string_and_a_list
     assert_eq!(output.status.code(), Some(0), "{said}{}", String::from_utf8_lossy(&output.stderr));
     assert!(said.contains(r#"invoke: `greet("world")` returned `"hello, world!"`"#), "{said}");
     assert!(said.contains("invoke: `sum-bytes([1, 2, 3])` returned `6`"), "{said}");
-    let summary = std::fs::read_dir(&out)
+    let summary = std::fs::read_dir(out.as_str())
         .unwrap()
         .map(|entry| entry.unwrap().path().join("summary.json"))
         .find(|p| p.exists())
@@ -62,7 +62,7 @@ fn the_wasi_components_hostile_exports_end_with_one_line_within_their_deadline_a
                 vec!["bench", "--wasm", wasm, "--abi", "component", "--invoke", invoke, "--profile", profile];
             args.extend(["--timeout", "1"]);
             args.extend(extra);
-            args.extend(["--out", &out, "--", "--quick", "invoke/"]);
+            args.extend(["--out", out.as_str(), "--", "--quick", "invoke/"]);
             args.into_iter().map(String::from).collect()
         };
         let ends = |args: Vec<String>, needles: &[&str]| {
@@ -96,7 +96,7 @@ fn a_components_foreign_imports_are_refused_or_defined_to_trap_naming_them() {
     let bench = |extra: &[&str]| -> Vec<String> {
         let mut args = vec!["bench", "--wasm", wasm, "--abi", "component", "--profile", "cranelift"];
         args.extend(extra);
-        args.extend(["--out", &out, "--", "--quick", "invoke/"]);
+        args.extend(["--out", out.as_str(), "--", "--quick", "invoke/"]);
         args.into_iter().map(String::from).collect()
     };
     let ends = |args: Vec<String>, needles: &[&str]| {
@@ -137,12 +137,14 @@ fn a_components_request_file_is_served_checked_and_measured() {
     assert!(said.contains("check FAILED: the results equals the expected 1 byte(s)"), "{said}");
     // Measured as an `--invoke` export, its results checked before anything is.
     let out = out_dir("component-request");
-    let args = ["bench", "--request", greet, "--profile", "cranelift", "--out", &out, "--", "--quick", "invoke/"];
+    let args =
+        ["bench", "--request", greet, "--profile", "cranelift", "--out", out.as_str(), "--", "--quick", "invoke/"];
     let (output, _) = boundary(&args);
     let said = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{said}{}", String::from_utf8_lossy(&output.stderr));
     assert!(said.contains("invoke/greet/component/cranelift"), "{said}");
-    let args = ["bench", "--request", wrong, "--profile", "cranelift", "--out", &out, "--", "--quick", "invoke/"];
+    let args =
+        ["bench", "--request", wrong, "--profile", "cranelift", "--out", out.as_str(), "--", "--quick", "invoke/"];
     ends_with_one_line(&args, &["export `sum-bytes`: the call returned `6`, which fails the request's [expect]"]);
     // The serving path and the payload sweep say they measure nothing; the fuzzer refuses it.
     for (command, said) in [("serve", "serving: nothing measured"), ("payload", "payload: nothing measured")] {

@@ -97,8 +97,26 @@ fn every_profile(check: impl Fn(&str) + Sync) {
     });
 }
 
-pub(crate) fn out_dir(name: &str) -> String {
-    std::env::temp_dir().join(format!("boundary-measuring-{name}-{}", std::process::id())).display().to_string()
+/// A test's folder under the system's temporary folder (`boundary-measuring-NAME-PID`), removed with what it holds
+/// when the test ends, passed or failed.
+pub(crate) struct Scratch(String);
+
+impl Scratch {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(crate) fn out_dir(name: &str) -> Scratch {
+    Scratch(
+        std::env::temp_dir().join(format!("boundary-measuring-{name}-{}", std::process::id())).display().to_string(),
+    )
 }
 
 #[test]
@@ -111,7 +129,7 @@ fn the_matrix_ends_a_guest_that_loops_traps_or_outgrows_its_budget_under_every_p
             let mut args =
                 vec!["bench", "--wasm", wasm, "--invoke", invoke, "--profile", profile, "--timeout", TIMEOUT];
             args.extend(extra);
-            args.extend(["--out", &out, "--", "--quick", "invoke/"]);
+            args.extend(["--out", out.as_str(), "--", "--quick", "invoke/"]);
             args.into_iter().map(String::from).collect()
         };
         let ends = |args: Vec<String>, needles: &[&str]| {
@@ -134,13 +152,23 @@ fn the_matrix_ends_a_guest_that_loops_traps_or_outgrows_its_budget_under_every_p
         // "instantiating ... did not finish", or "cannot instantiate ...: ... past its budget".
         let path = module(name, text);
         let value = if extra == "--timeout" { TIMEOUT } else { "64" };
-        let args =
-            ["bench", "--wasm", path.to_str().unwrap(), extra, value, "--out", &out, "--", "--quick", "lifecycle/"];
+        let args = [
+            "bench",
+            "--wasm",
+            path.to_str().unwrap(),
+            extra,
+            value,
+            "--out",
+            out.as_str(),
+            "--",
+            "--quick",
+            "lifecycle/",
+        ];
         ends_with_one_line(&args, &["instantiat", needle]);
     }
     // A run that failed wrote no record.
     let written: Vec<_> =
-        std::fs::read_dir(&out).map_or(Vec::new(), |dir| dir.flatten().map(|e| e.file_name()).collect());
+        std::fs::read_dir(out.as_str()).map_or(Vec::new(), |dir| dir.flatten().map(|e| e.file_name()).collect());
     assert!(!written.iter().any(|name| name.to_string_lossy().starts_with("misbehaving")), "{written:?}");
 }
 
@@ -154,13 +182,22 @@ fn the_serving_path_ends_a_guest_that_loops_traps_or_outgrows_its_budget() {
     ];
     for (name, text, needle) in cases {
         let path = module(name, &text);
-        let args =
-            ["serve", "--wasm", path.to_str().unwrap(), "--timeout", TIMEOUT, "--max-memory", "64", "--out", &out];
+        let args = [
+            "serve",
+            "--wasm",
+            path.to_str().unwrap(),
+            "--timeout",
+            TIMEOUT,
+            "--max-memory",
+            "64",
+            "--out",
+            out.as_str(),
+        ];
         ends_with_one_line(&args, &["serving `on-demand`", needle]);
     }
     let path = module("serve-start.wat", START_LOOPS);
     ends_with_one_line(
-        &["serve", "--wasm", path.to_str().unwrap(), "--timeout", TIMEOUT, "--out", &out],
+        &["serve", "--wasm", path.to_str().unwrap(), "--timeout", TIMEOUT, "--out", out.as_str()],
         &["instantiating", "did not finish within 1 s"],
     );
 }
@@ -185,7 +222,7 @@ fn the_payload_sweep_ends_a_guest_that_loops_traps_or_outgrows_its_budget_under_
                 "64".to_string(),
                 "--quick".to_string(),
                 "--out".to_string(),
-                out.clone(),
+                out.as_str().to_string(),
                 "in/".to_string(),
             ]
         };
@@ -204,7 +241,8 @@ fn the_payload_sweep_ends_a_guest_that_loops_traps_or_outgrows_its_budget_under_
 /// traps there is found in seconds, naming the scenario, whether or not valgrind is installed.
 #[test]
 fn the_gate_ends_a_misbehaving_guest_natively_before_callgrind() {
-    let dir = std::env::temp_dir().join(format!("boundary-measuring-gate-{}", std::process::id()));
+    let scratch = out_dir("gate");
+    let dir = PathBuf::from(scratch.as_str());
     std::fs::create_dir_all(&dir).unwrap();
     let baseline = dir.join("baseline.json");
     let baseline = baseline.to_str().unwrap();
