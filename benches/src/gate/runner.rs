@@ -277,7 +277,8 @@ fn user_path_value(text: &str) -> Result<PathBuf, String> {
 }
 
 /// Runs the gate with `options`, counting in child copies of this executable: exit status 0 when it passed, 1 on
-/// a regression (or a scenario without a baseline), 2 with one `error:` line on bad input or a failed count.
+/// a regression (or a scenario without a baseline, or with `--keep-going` a scenario that failed), 2 with one
+/// `error:` line on bad input or a failed count.
 pub fn command(options: &Options) -> ExitCode {
     match Launcher::this(Vec::new()).and_then(|launcher| run(options, &launcher)) {
         Ok(outcome) if outcome.passed => ExitCode::SUCCESS,
@@ -564,14 +565,13 @@ fn in_parallel<T: Clone + Send>(
 type Selected<'a> = Vec<(&'a Scenario, EngineProfile)>;
 
 /// The scenarios of `selected` whose `results` (from [`in_parallel`]) succeeded, with their values, in order.
-/// Without `--keep-going` the first failure is the error; with it, each failure is printed (saying where it
-/// happened, `in`) and added to `failed`.
+/// Without `--keep-going` the first failure is the error; with it, each failure is added to `failed` (its error
+/// without the leading `<scenario> under <profile>: ` that `Failed` says already).
 fn survivors<'a, T>(
     options: &Options,
     selected: &[(&'a Scenario, EngineProfile)],
     results: Vec<Option<Result<T, String>>>,
     failed: &mut Vec<Failed>,
-    in_: &str,
 ) -> Result<(Selected<'a>, Vec<T>), String> {
     let (mut kept, mut values) = (Vec::new(), Vec::new());
     for (&(scenario, profile), result) in selected.iter().zip(results) {
@@ -581,7 +581,8 @@ fn survivors<'a, T>(
                 values.push(value);
             }
             Some(Err(error)) if options.keep_going => {
-                println!("FAILED {in_}: {} under {}: {error}", scenario.id, profile.name());
+                let named = format!("{} under {}: ", scenario.id, profile.name());
+                let error = error.strip_prefix(&named).map_or(error.clone(), str::to_string);
                 failed.push(Failed { scenario: scenario.id.to_string(), profile: profile.name().to_string(), error });
             }
             Some(Err(error)) => return Err(error),
@@ -600,19 +601,26 @@ fn trial_all(
     selected: &[(&Scenario, EngineProfile)],
 ) -> Vec<Option<Result<Option<f64>, String>>> {
     let started = Instant::now();
-    let faults = in_parallel(
-        options,
-        selected,
-        |scenario, profile| trial(launcher, scenario, profile, options),
-        &|_, _, _, _, _| {},
-    );
-    println!(
-        "{} scenario run(s) checked natively (setup and one operation, and the page faults of the counted loop \
-         where gated; --timeout {} s) in {:.1} s",
-        selected.len(),
-        options.counting.subject.limits.timeout.as_secs_f64(),
-        started.elapsed().as_secs_f64()
-    );
+    // A failure ends the gate with its error, unless --keep-going: then it is said here and the others go on.
+    let report = |n: &str, scenario: &Scenario, profile: EngineProfile, result: &Result<_, String>, _: Duration| {
+        if let (true, Err(e)) = (options.keep_going, result) {
+            println!("{n} {:<32} {:<15} failed natively: {e}", scenario.id, profile.name());
+        }
+    };
+    let faults =
+        in_parallel(options, selected, |scenario, profile| trial(launcher, scenario, profile, options), &report);
+    let failed = faults.iter().filter(|r| matches!(r, Some(Err(_)))).count();
+    if failed == 0 {
+        println!(
+            "{} scenario run(s) checked natively (setup and one operation, and the page faults of the counted loop \
+             where gated; --timeout {} s) in {:.1} s",
+            selected.len(),
+            options.counting.subject.limits.timeout.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
+    } else if options.keep_going {
+        println!("{} scenario run(s) checked natively, {failed} of them failed", selected.len());
+    }
     faults
 }
 
@@ -650,7 +658,8 @@ fn default_baseline() -> PathBuf {
 /// How a run of the gate ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    /// No regression and no scenario without a baseline (or the baseline was saved).
+    /// No regression, no scenario without a baseline and none that failed (or the baseline was saved, with no
+    /// scenario that failed).
     pub passed: bool,
     /// `scenario under profile` for each regression.
     pub regressed: Vec<String>,
@@ -662,7 +671,8 @@ pub struct Outcome {
     pub counts: Vec<Count>,
 }
 
-/// Counts, then saves the baseline or compares with it. An `Err` is bad input or a count that failed, one line.
+/// Counts, then saves the baseline or compares with it. An `Err` is bad input or (without `--keep-going`) a count
+/// that failed, one line.
 pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     if (options.counting.subject.module.wasm.is_some() || options.counting.subject.request.request.is_some())
         && options.baseline.is_none()
@@ -694,7 +704,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     // Natively first, so that a guest that misbehaves is found in seconds, with or without valgrind.
     let mut failed = Vec::new();
     let trials = trial_all(launcher, options, &selected);
-    let (tried, faults) = survivors(options, &selected, trials, &mut failed, "natively")?;
+    let (tried, faults) = survivors(options, &selected, trials, &mut failed)?;
     let valgrind = valgrind_version()?;
     let cpu_counted = cpu_under_valgrind(launcher);
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
@@ -734,14 +744,31 @@ fn count_rounds(
         }
         let before = failed.len();
         let results = count_all(launcher, options, &selected, out_dir);
-        let (kept, counts) = survivors(options, &selected, results, failed, "under callgrind")?;
-        for run in &mut runs {
-            run.retain(|c| !failed[before..].iter().any(|f| f.key() == c.key()));
-        }
+        let (kept, counts) = survivors(options, &selected, results, failed)?;
+        without_failed(&mut runs, &failed[before..]);
         selected = kept;
         runs.push(counts);
     }
     Ok(runs)
+}
+
+/// Takes the counts of scenarios that have just `failed` out of the earlier rounds' `runs`, so that every round
+/// holds the same scenarios in the same order.
+fn without_failed(runs: &mut [Vec<Count>], failed: &[Failed]) {
+    for run in runs {
+        run.retain(|c| !failed.iter().any(|f| f.key() == c.key()));
+    }
+}
+
+/// The failures a saved baseline lists: the `old` baseline's for scenarios this run neither `counted` nor saw
+/// fail, then this run's.
+fn failures_to_keep(old: Option<&Baseline>, counted: &[Count], failed: &[Failed]) -> Vec<Failed> {
+    old.iter()
+        .flat_map(|old| &old.failed)
+        .filter(|f| !counted.iter().any(|c| c.key() == f.key()) && !failed.iter().any(|g| g.key() == f.key()))
+        .chain(failed)
+        .cloned()
+        .collect()
 }
 
 /// Reports the counts of `runs` (the spread, if repeated), then saves them as the baseline or compares the last
@@ -833,6 +860,9 @@ fn run_after_counting(
             command.push(' ');
             command.push_str(&arg);
         }
+        if options.keep_going {
+            command.push_str(" --keep-going");
+        }
         if let Some(old) = &old {
             command.push_str(&format!(
                 " (the counts it selects; the others as counted at {} on {})",
@@ -854,20 +884,13 @@ fn run_after_counting(
             transparent_huge_pages: platform.transparent_huge_pages.clone(),
             module: named.then(|| subject.describe()),
             counts: kept,
-            // The failures kept from before are those of scenarios this run neither counted nor saw fail.
-            failed: old
-                .iter()
-                .flat_map(|old| &old.failed)
-                .filter(|f| !counts.iter().any(|c| c.key() == f.key()) && !failed.iter().any(|g| g.key() == f.key()))
-                .chain(&failed)
-                .cloned()
-                .collect(),
+            failed: failures_to_keep(old.as_ref(), &counts, &failed),
         };
         let json = serde_json::to_string_pretty(&baseline).map_err(|e| e.to_string())? + "\n";
         std::fs::write(&baseline_path, json).map_err(|e| format!("{}: {e}", baseline_path.display()))?;
         println!("\nbaseline written to {}", baseline_path.display());
         if !failed.is_empty() {
-            println!("{} scenario(s) failed and have no count in it (see FAILED above)", failed.len());
+            println!("{} scenario(s) failed and have no count in it (their errors are above)", failed.len());
         }
         let passed = failed.is_empty();
         return Ok(Outcome {
@@ -969,7 +992,7 @@ fn run_after_counting(
         );
     }
     if !failed.is_empty() {
-        println!("{} scenario(s) failed and were not counted (see FAILED above)", failed.len());
+        println!("{} scenario(s) failed and were not counted (their errors are above)", failed.len());
     }
     let passed = regressed.is_empty() && missing == 0 && failed.is_empty();
     println!("gate {}", if passed { "passed" } else { "FAILED" });
@@ -997,7 +1020,45 @@ fn read_baseline(path: &Path) -> Result<Baseline, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::counted_run_error;
+    use super::{Baseline, Count, Failed, counted_run_error, failures_to_keep, without_failed};
+
+    fn count(scenario: &str, total: u64) -> Count {
+        Count {
+            scenario: scenario.into(),
+            profile: "cranelift".into(),
+            iterations: 1,
+            total_instructions: total,
+            instructions_per_op: total as f64,
+            spread_per_op: None,
+            faults_per_op: None,
+        }
+    }
+
+    fn failed(scenario: &str, error: &str) -> Failed {
+        Failed { scenario: scenario.into(), profile: "cranelift".into(), error: error.into() }
+    }
+
+    #[test]
+    fn a_scenario_that_fails_in_a_later_round_leaves_the_earlier_ones_and_rounds_line_up() {
+        let mut runs = vec![vec![count("a", 1), count("b", 2), count("c", 3)], vec![count("a", 1), count("c", 3)]];
+        without_failed(&mut runs, &[failed("b", "trapped")]);
+        let ids = |run: &Vec<Count>| run.iter().map(|c| c.scenario.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&runs[0]), ids(&runs[1]));
+        assert_eq!(ids(&runs[0]), ["a", "c"]);
+    }
+
+    #[test]
+    fn a_saved_baseline_keeps_old_failures_only_of_scenarios_this_run_did_not_count_or_fail() {
+        let old: Baseline = serde_json::from_value(serde_json::json!({
+            "date": "", "command": "", "git_revision": "", "cpu": "", "rustc": "", "wasmtime": "", "valgrind": "",
+            "counts": [],
+            "failed": [failed("not-counted-now", "old"), failed("counted-now", "old"), failed("failed-again", "old")],
+        }))
+        .unwrap();
+        let kept = failures_to_keep(Some(&old), &[count("counted-now", 5)], &[failed("failed-again", "new")]);
+        assert_eq!(kept, [failed("not-counted-now", "old"), failed("failed-again", "new")]);
+        assert_eq!(failures_to_keep(None, &[], &[failed("x", "e")]), [failed("x", "e")]);
+    }
 
     #[test]
     fn a_counted_runs_error_is_the_childs_own_line_or_what_valgrind_said() {

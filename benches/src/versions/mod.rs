@@ -259,7 +259,7 @@ fn counted(build: &Build, options: &Options) -> Result<Baseline, String> {
     gate.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE").stdin(Stdio::null());
     let status = gate.status().map_err(|e| format!("could not start {}: {e}", build.binary().display()))?;
     // Exit status 1: the baseline was written, with the scenarios that failed in it; 2: an error ended the gate.
-    if !(status.success() || status.code() == Some(1) && file.is_file()) {
+    if !(status.success() || (status.code() == Some(1) && file.is_file())) {
         return Err(format!("the gate under wasmtime {} failed (its error is above)", build.version));
     }
     let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;

@@ -231,6 +231,7 @@ pub fn scenario_rows(old: &Baseline, new: &Baseline, loose_percent: f64) -> Vec<
             [failure(old, &row.key()), failure(new, &row.key())].into_iter().flatten().collect();
         if !failures.is_empty() {
             row.verdict = failures.join("; ");
+            row.threshold = "-".into();
         }
     }
     for f in old.failed.iter().chain(&new.failed) {
@@ -459,7 +460,7 @@ mod tests {
         let row = |id: &str| rows.iter().find(|r| r.scenario == id).unwrap();
         assert_eq!(row("calls/core").verdict, "same");
         assert_eq!(row("traps/raw").verdict, "failed under 48.0.8: no such export");
-        assert_eq!(row("traps/raw").old_instructions, Some(9.0));
+        assert_eq!((row("traps/raw").old_instructions, row("traps/raw").threshold.as_str()), (Some(9.0), "-"));
         assert_eq!(row("both").verdict, "failed under 47.0.4: old | broke; failed under 48.0.8: new broke");
         assert_eq!((row("both").old_instructions, row("both").new_instructions), (None, None));
         assert_eq!(rows.len(), 3);
@@ -543,11 +544,13 @@ mod tests {
             old: None,
             new: Some("true".into()),
         };
-        let mut rows = scenario_rows(
-            &baseline("47.0.4", vec![count("calls/core", 100.0, Some(0.0))]),
-            &baseline("48.0.8", vec![count("calls/core", 110.0, Some(0.0))]),
-            2.0,
-        );
+        let mut new = baseline("48.0.8", vec![count("calls/core", 110.0, Some(0.0))]);
+        new.failed = vec![crate::gate::Failed {
+            scenario: "traps/raw".into(),
+            profile: "cranelift".into(),
+            error: "a | b".into(),
+        }];
+        let mut rows = scenario_rows(&baseline("47.0.4", vec![count("calls/core", 100.0, Some(0.0))]), &new, 2.0);
         rows[0].old_ns = vec![30.0, 32.0];
         rows[0].new_ns = vec![36.0, 32.0];
         let report = Report {
@@ -577,6 +580,8 @@ mod tests {
             "| `only` | target flag | (none) | true | winch |",
             "In wasmtime 48.0.8's default features and not 47.0.4's: `debug`.",
             "| calls/core | cranelift | 100.0 | 110.0 | +10.00% | more instructions (exact) | 31.0 ns | 34.0 ns | 1.10 (1.00-1.20) |",
+            // A `|` in an error stays inside its cell.
+            "| traps/raw | cranelift | - | - | - | failed under 48.0.8: a \\| b (-) |",
         ] {
             assert!(md.contains(needle), "missing {needle:?} in\n{md}");
         }
