@@ -479,8 +479,8 @@ fn count_once(
 }
 
 /// What ended a counted run, in one line, from its stderr: the child's own `error:` line; else, where valgrind
-/// itself gave up (callgrind 3.19 can abort on a signal it did not expect, such as a wasm trap outside the counted
-/// loop), the line that says so; else the last line.
+/// itself gave up (callgrind 3.19 aborts on some wasm traps, as on the one in the `--keep-going` test's module), the
+/// line that says so; else the last line.
 fn counted_run_error(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let line = if let Some(own) = lines.iter().rev().find_map(|l| l.strip_prefix("error: ")) {
