@@ -713,7 +713,7 @@ pub fn run(options: &Options, launcher: &Launcher) -> Result<Outcome, String> {
     let mut runs = counted?;
     for run in &mut runs {
         for count in run.iter_mut() {
-            let at = tried.iter().position(|(s, p)| (s.id.to_string(), p.name().to_string()) == count.key());
+            let at = tried.iter().position(|(s, p)| s.id == count.scenario.as_str() && p.name() == count.profile);
             count.faults_per_op = at.and_then(|i| faults[i]);
         }
     }
